@@ -1,0 +1,1 @@
+"""Content: newsletters, issues and their blocks."""

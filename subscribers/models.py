@@ -1,0 +1,1 @@
+"""The audience: subscribers and their consent."""

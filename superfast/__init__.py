@@ -1,0 +1,5 @@
+"""Superfast: a Django newsletter CMS."""
+
+from .celery import app as celery_app
+
+__all__ = ["celery_app"]

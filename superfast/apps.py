@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class SuperfastConfig(AppConfig):
+    name = "superfast"
+    verbose_name = "Superfast"

@@ -1,0 +1,56 @@
+"""The Celery app: ``celery -A superfast worker`` and ``celery -A superfast beat``.
+
+Each setting below is here because reliable delivery needs it; see the comment beside it.
+"""
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "superfast.settings")
+
+from django.conf import settings  # noqa: E402  (the settings module must be chosen first)
+
+app = Celery("superfast")
+
+
+def broker_transport_options():
+    """Options for the configured transport: the filesystem one needs its folders."""
+    if settings.CELERY_BROKER_URL.startswith("filesystem://"):
+        folder = settings.CELERY_BROKER_FOLDER
+        folder.mkdir(parents=True, exist_ok=True)
+        return {"data_folder_in": str(folder), "data_folder_out": str(folder)}
+    # Longer than any task may run: Redis hands an unacknowledged task to another worker
+    # after this long, so a shorter value would send a batch twice.
+    return {"visibility_timeout": settings.CELERY_TASK_TIME_LIMIT * 6}
+
+
+app.conf.update(
+    broker_url=settings.CELERY_BROKER_URL,
+    broker_transport_options=broker_transport_options(),
+    broker_connection_retry_on_startup=True,
+    # Acknowledge after the task ran, so a task whose worker died is delivered again...
+    task_acks_late=True,
+    # ...including when the worker process was killed (SIGKILL, OOM) rather than raising.
+    task_reject_on_worker_lost=True,
+    # Take one task at a time: prefetched tasks sit idle behind a slow batch.
+    worker_prefetch_multiplier=1,
+    # JSON only: no pickle from the broker, and tasks carry ids, not objects.
+    task_serializer="json",
+    accept_content=["json"],
+    result_serializer="json",
+    # State lives in the database (the Delivery ledger), not in a result backend.
+    task_ignore_result=True,
+    # A hung SMTP connection must not hold a worker slot forever; the soft limit lets the
+    # task mark its claimed rows before the hard limit kills it.
+    task_time_limit=settings.CELERY_TASK_TIME_LIMIT,
+    task_soft_time_limit=max(settings.CELERY_TASK_TIME_LIMIT - 30, 1),
+    # Recycle workers now and then so a slow leak cannot grow without bound.
+    worker_max_tasks_per_child=1000,
+    timezone=settings.TIME_ZONE,
+    beat_schedule_filename=str(settings.VAR_DIR / "celerybeat-schedule"),
+    beat_schedule={
+        "heartbeat": {"task": "superfast.tasks.heartbeat", "schedule": 60.0},
+    },
+)
+app.autodiscover_tasks(["superfast", "subscribers", "issues"])

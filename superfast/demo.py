@@ -1,0 +1,118 @@
+"""``make demo``: everything Superfast needs, on embedded defaults, in one terminal.
+
+Migrates, makes an admin login, loads the demo content when that command exists, then runs
+the web server, a Celery worker and Celery beat as child processes until Ctrl-C (or
+SIGTERM), which stops all three.
+"""
+
+import argparse
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+
+import django
+from django.conf import settings
+from django.core.management import call_command, get_commands
+
+ADMIN_USERNAME = "admin"
+
+
+def ensure_admin():
+    """Create (or reset) the demo admin; the password is kept under VAR_DIR between runs."""
+    from django.contrib.auth import get_user_model
+
+    password_file = settings.VAR_DIR / "admin-password.txt"
+    if password_file.exists():
+        password = password_file.read_text().strip()
+    else:
+        password = secrets.token_urlsafe(12)
+        password_file.write_text(password + "\n")
+        password_file.chmod(0o600)
+    user, _ = get_user_model().objects.get_or_create(
+        username=ADMIN_USERNAME, defaults={"email": "admin@localhost"}
+    )
+    user.is_staff = user.is_superuser = True
+    user.set_password(password)
+    user.save()
+    return password
+
+
+def prepare():
+    settings.VAR_DIR.mkdir(parents=True, exist_ok=True)
+    call_command("migrate", interactive=False, verbosity=0)
+    password = ensure_admin()
+    if "load_demo" in get_commands():
+        call_command("load_demo")
+    return password
+
+
+def child_commands(host, port):
+    python = sys.executable
+    celery = [python, "-m", "celery", "-A", "superfast"]
+    return {
+        "web": [python, "manage.py", "runserver", "--noreload", f"{host}:{port}"],
+        "worker": [*celery, "worker", "--loglevel=INFO", "--concurrency=2"],
+        "beat": [*celery, "beat", "--loglevel=INFO"],
+    }
+
+
+def stop(children):
+    for proc in children.values():
+        if proc.poll() is None:
+            proc.terminate()
+    deadline = time.monotonic() + 15
+    for proc in children.values():
+        try:
+            proc.wait(timeout=max(deadline - time.monotonic(), 0.1))
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+    args = parser.parse_args(argv)
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "superfast.settings")
+    django.setup()
+    password = prepare()
+
+    # SIGTERM stops the demo the way Ctrl-C does.
+    signal.signal(signal.SIGTERM, lambda signum, frame: (_ for _ in ()).throw(KeyboardInterrupt))
+    children = {}
+    try:
+        for name, command in child_commands(args.host, args.port).items():
+            children[name] = subprocess.Popen(command, cwd=settings.BASE_DIR)
+            print(f"started {name} (pid {children[name].pid})", flush=True)
+        from superfast.tasks import heartbeat
+
+        heartbeat.delay("demo")
+        base = f"http://{args.host}:{args.port}"
+        print(
+            "\nSuperfast is running:\n"
+            f"  public site   {base}/\n"
+            f"  admin         {base}/admin/   login: {ADMIN_USERNAME} / {password}\n"
+            f"  health        {base}/healthz\n"
+            f"  demo mailbox  {settings.EMAIL_FILE_PATH}/  (one .eml file per message)\n"
+            "Press Ctrl-C to stop.\n",
+            flush=True,
+        )
+        while all(proc.poll() is None for proc in children.values()):
+            time.sleep(0.5)
+        failed = [name for name, proc in children.items() if proc.poll() is not None]
+        print(f"stopped because {', '.join(failed)} exited", file=sys.stderr, flush=True)
+        return 1
+    except KeyboardInterrupt:
+        print("\nstopping...", flush=True)
+        return 0
+    finally:
+        stop(children)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,100 @@
+"""Start the project's own processes (Celery worker, web server) for tests, and stop them."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+
+from django.conf import settings
+from django.db import connection
+
+ROOT = Path(settings.BASE_DIR)
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def database_url(settings_dict=None):
+    """The URL of the database the tests use now (the test database, once created)."""
+    db = settings_dict or connection.settings_dict
+    if db["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{db['NAME']}"
+    auth = db["USER"] or ""
+    if db["PASSWORD"]:
+        auth += f":{db['PASSWORD']}"
+    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+def child_env(**overrides):
+    """The environment of a child process: this one's, pointed at the test database."""
+    env = dict(os.environ)
+    env.update(
+        DJANGO_SETTINGS_MODULE="superfast.settings",
+        DATABASE_URL=database_url(),
+        VAR_DIR=str(settings.VAR_DIR),
+        PYTHONUNBUFFERED="1",
+    )
+    env.update({key: str(value) for key, value in overrides.items() if value is not None})
+    for key in [key for key, value in overrides.items() if value is None]:
+        env.pop(key, None)
+    return env
+
+
+def wait_for_line(log_path, needle, proc, timeout):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        text = Path(log_path).read_text(errors="replace") if Path(log_path).exists() else ""
+        if needle in text:
+            return text
+        if proc.poll() is not None:
+            raise RuntimeError(f"process exited with {proc.returncode} before ready:\n{text}")
+        time.sleep(0.1)
+    raise TimeoutError(f"no {needle!r} within {timeout}s:\n{Path(log_path).read_text()}")
+
+
+def stop_process(proc, sig=signal.SIGTERM, timeout=20):
+    if proc.poll() is None:
+        proc.send_signal(sig)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@contextmanager
+def celery_worker(log_dir, concurrency=1, env=None, extra_args=()):
+    """A real ``celery -A superfast worker`` process, ready to take tasks when this yields."""
+    log_path = Path(log_dir) / f"worker-{uuid.uuid4().hex[:8]}.log"
+    command = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "superfast",
+        "worker",
+        "--loglevel=INFO",
+        f"--concurrency={concurrency}",
+        f"--hostname=test-{uuid.uuid4().hex[:8]}@%h",
+        "--without-gossip",
+        "--without-mingle",
+        *extra_args,
+    ]
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(
+            command, cwd=ROOT, env=child_env(**(env or {})), stdout=log, stderr=subprocess.STDOUT
+        )
+    try:
+        wait_for_line(log_path, " ready.", proc, timeout=60)
+        proc.log_path = log_path
+        yield proc
+    finally:
+        stop_process(proc)

@@ -1,0 +1,88 @@
+"""docker-compose.yml cannot run here; read it and hold it to the settings and the code."""
+
+import ast
+import importlib
+import re
+import shlex
+
+import yaml
+
+from tests.support.processes import ROOT
+
+COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+SERVICES = COMPOSE["services"]
+APP_SERVICES = ["web", "worker", "beat"]
+
+
+def settings_variables():
+    """Names read through env()/env_bool()/... or required_in_production() in settings.py."""
+    tree = ast.parse((ROOT / "superfast" / "settings.py").read_text())
+    readers = {"env", "env_bool", "env_int", "env_float", "env_list", "required_in_production"}
+    return {
+        node.args[0].value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and getattr(node.func, "id", None) in readers
+        and node.args
+        and isinstance(node.args[0], ast.Constant)
+    }
+
+
+def command_words(service):
+    command = SERVICES[service]["command"]
+    return shlex.split(command) if isinstance(command, str) else list(command)
+
+
+def test_compose_has_every_service_production_needs():
+    assert set(SERVICES) >= {"web", "worker", "beat", "postgres", "redis", "mailpit"}
+
+
+def test_every_app_environment_variable_is_one_settings_reads():
+    known = settings_variables()
+    for service in APP_SERVICES:
+        names = set(SERVICES[service]["environment"])
+        assert names <= known, f"{service} sets variables settings.py ignores: {names - known}"
+        assert {"SECRET_KEY", "DATABASE_URL", "CELERY_BROKER_URL", "REDIS_URL"} <= names
+
+
+def test_app_services_point_at_the_compose_postgres_redis_and_mailpit():
+    environment = SERVICES["web"]["environment"]
+    assert "@postgres:5432/" in environment["DATABASE_URL"]
+    assert environment["CELERY_BROKER_URL"].startswith("redis://redis:6379/")
+    assert "mailpit" in environment["EMAIL_HOST"]
+    assert environment["DEBUG"] == "0"
+
+
+def test_worker_and_beat_commands_name_the_celery_app_the_demo_starts():
+    from superfast.demo import child_commands
+
+    demo = child_commands("127.0.0.1", 8000)
+    for service in ["worker", "beat"]:
+        words = command_words(service)
+        assert words[:4] == ["celery", "-A", "superfast", service]
+        assert demo[service][3:6] == ["-A", "superfast", service]
+    assert importlib.import_module("superfast.celery").app.main == "superfast"
+
+
+def test_web_command_migrates_then_serves_the_wsgi_application_with_gunicorn():
+    command = " ".join(command_words("web"))
+    assert "manage.py migrate" in command
+    target = re.search(r"gunicorn (\S+)", command).group(1)
+    module, attribute = target.split(":")
+    assert callable(getattr(importlib.import_module(module), attribute))
+    assert "superfast.wsgi:application" in (ROOT / "Dockerfile").read_text()
+
+
+def test_makefile_has_the_targets_the_readme_promises():
+    makefile = (ROOT / "Makefile").read_text()
+    readme = (ROOT / "README.md").read_text()
+    for target in ["demo", "test", "bench"]:
+        assert re.search(rf"^{target}:", makefile, re.M)
+        assert f"make {target}" in readme
+    assert "python -m superfast.demo" in makefile.replace("$(PY)", "python")
+
+
+def test_readme_configuration_table_lists_every_variable_settings_reads():
+    readme = (ROOT / "README.md").read_text()
+    missing = [name for name in sorted(settings_variables()) if f"`{name}`" not in readme]
+    assert not missing, f"README's configuration table lacks {missing}"

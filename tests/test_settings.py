@@ -1,0 +1,62 @@
+"""Production mode refuses to start on missing or unsafe configuration, naming the variable."""
+
+import subprocess
+import sys
+
+import pytest
+
+from tests.support.processes import ROOT
+
+PRODUCTION = {
+    "DEBUG": "0",
+    "SECRET_KEY": "k" * 20 + "-a-long-random-production-secret-value-0123456789",
+    "ALLOWED_HOSTS": "news.example.org",
+    "SITE_URL": "https://news.example.org",
+    "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/superfast",
+    "PATH": "/usr/bin:/bin",
+}
+
+
+def manage(*args, **env):
+    environment = {**PRODUCTION, **env}
+    environment = {key: value for key, value in environment.items() if value is not None}
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_check_deploy_reports_nothing_in_production_mode():
+    result = manage("check", "--deploy", "--fail-level", "WARNING")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("SECRET_KEY", None),
+        ("SECRET_KEY", "django-insecure-superfast-development-key-do-not-use-in-production"),
+        ("SECRET_KEY", "short"),
+        ("DATABASE_URL", None),
+        ("DATABASE_URL", "nonsense"),
+        ("DATABASE_URL", "mongodb://db/x"),
+        ("ALLOWED_HOSTS", None),
+        ("SITE_URL", "news.example.org"),
+        ("DEBUG", "maybe"),
+    ],
+)
+def test_bad_production_setting_stops_the_start_naming_the_variable(variable, value):
+    result = manage("check", **{variable: value})
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert variable in result.stderr.strip().splitlines()[-1]
+
+
+def test_development_mode_needs_no_configuration():
+    result = manage("check", DEBUG=None, SECRET_KEY=None, DATABASE_URL=None, ALLOWED_HOSTS=None)
+    assert result.returncode == 0, result.stderr
