@@ -12,6 +12,8 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("anymail/", include("anymail.urls")),
+    path("", include("subscribers.urls")),
+    path("", include("issues.urls")),
 ]
 
 if settings.DEBUG:

@@ -1,1 +1,0 @@
-"""Content: newsletters, issues and their blocks."""

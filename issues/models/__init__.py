@@ -1,0 +1,5 @@
+"""Content (newsletters, issues, blocks, snapshots) and delivery (dispatches, deliveries)."""
+
+from .content import Issue, Newsletter, Snapshot
+
+__all__ = ["Issue", "Newsletter", "Snapshot"]

@@ -1,0 +1,133 @@
+"""What editors write: newsletters, their issues, and the frozen snapshot of a sent issue."""
+
+from django.conf import settings
+from django.core.validators import RegexValidator
+from django.db import models, transaction
+from django.db.models import Max
+from django.urls import reverse
+from django.utils.text import slugify
+
+hex_colour = RegexValidator(r"^#[0-9a-fA-F]{6}$", "Use a hex colour such as #1a73e8.")
+
+
+class Newsletter(models.Model):
+    """A publication with its own sender, look and audience; a site can run several."""
+
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=100, unique=True)
+    description = models.TextField(blank=True)
+    from_name = models.CharField(max_length=200)
+    from_email = models.EmailField()
+    reply_to = models.EmailField(blank=True)
+    footer_text = models.TextField(
+        blank=True, help_text="Shown at the end of every issue: who you are, why they get this."
+    )
+    brand_color = models.CharField(max_length=7, default="#1a73e8", validators=[hex_colour])
+    logo = models.ImageField(upload_to="newsletters/", blank=True)
+    language = models.CharField(max_length=10, default="en")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def sender(self):
+        """The From header: "Name <address>"."""
+        from email.utils import formataddr
+
+        return formataddr((self.from_name, self.from_email))
+
+
+class Issue(models.Model):
+    """One edition of a newsletter: an ordered stream of blocks until it is sent."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        SCHEDULED = "scheduled", "Scheduled"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+
+    newsletter = models.ForeignKey(Newsletter, on_delete=models.PROTECT, related_name="issues")
+    number = models.PositiveIntegerField(blank=True, help_text="Left blank: the next number.")
+    title = models.CharField(max_length=200)
+    subject = models.CharField(max_length=200, blank=True, help_text="Left blank: the title.")
+    slug = models.SlugField(max_length=200, blank=True, help_text="Left blank: from the title.")
+    preheader = models.CharField(
+        max_length=200, blank=True, help_text="The preview line inboxes show after the subject."
+    )
+    cover_image = models.ImageField(upload_to="covers/", blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    show_in_archive = models.BooleanField(
+        default=True, help_text="Untick to take a sent issue off the public archive."
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    published_at = models.DateTimeField(null=True, blank=True, help_text="When it was sent.")
+
+    class Meta:
+        ordering = ["-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["newsletter", "number"], name="issue_number_unique"),
+            models.UniqueConstraint(fields=["newsletter", "slug"], name="issue_slug_unique"),
+        ]
+        permissions = [("send_issue", "Can send or schedule an issue")]
+
+    def __str__(self):
+        return f"#{self.number} {self.title}"
+
+    def save(self, *args, **kwargs):
+        if not self.subject:
+            self.subject = self.title
+        with transaction.atomic():
+            if self.number is None:
+                last = Issue.objects.filter(newsletter=self.newsletter).aggregate(Max("number"))
+                self.number = (last["number__max"] or 0) + 1
+            if not self.slug:
+                self.slug = self.unique_slug()
+            super().save(*args, **kwargs)
+
+    def get_absolute_url(self):
+        return reverse(
+            "issues:issue", kwargs={"newsletter": self.newsletter.slug, "slug": self.slug}
+        )
+
+    def unique_slug(self):
+        base = slugify(self.title)[:180] or f"issue-{self.number}"
+        slug, n = base, 2
+        others = Issue.objects.filter(newsletter=self.newsletter).exclude(pk=self.pk)
+        while others.filter(slug=slug).exists():
+            slug, n = f"{base}-{n}", n + 1
+        return slug
+
+    @property
+    def is_public(self):
+        return self.status == self.Status.SENT and self.show_in_archive
+
+
+class Snapshot(models.Model):
+    """An issue rendered once, frozen: what was sent and what the archive shows, forever.
+
+    ``email_html`` and ``text`` hold the per-recipient markers of ``issues.placeholders``;
+    the sender substitutes them for each recipient instead of rendering again.
+    """
+
+    issue = models.OneToOneField(Issue, on_delete=models.CASCADE, related_name="snapshot")
+    subject = models.CharField(max_length=200)
+    preheader = models.CharField(max_length=200, blank=True)
+    web_html = models.TextField(help_text="The issue's body for the archive page.")
+    email_html = models.TextField(help_text="The whole email document, CSS inlined.")
+    text = models.TextField(help_text="The plain-text alternative.")
+    headings = models.JSONField(
+        default=list, help_text='Section headings in order: [{"id": anchor, "title": text}].'
+    )
+    search_text = models.TextField(blank=True, help_text="Plain text of the body, for search.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return f"Snapshot of {self.issue}"
