@@ -18,8 +18,13 @@ def broker_transport_options():
     """Options for the configured transport: the filesystem one needs its folders."""
     if settings.CELERY_BROKER_URL.startswith("filesystem://"):
         folder = settings.CELERY_BROKER_FOLDER
-        folder.mkdir(parents=True, exist_ok=True)
-        return {"data_folder_in": str(folder), "data_folder_out": str(folder)}
+        (folder / "control").mkdir(parents=True, exist_ok=True)
+        return {
+            "data_folder_in": str(folder),
+            "data_folder_out": str(folder),
+            # Otherwise the broadcast tables land in ./control of whatever the current folder is.
+            "control_folder": str(folder / "control"),
+        }
     # Longer than any task may run: Redis hands an unacknowledged task to another worker
     # after this long, so a shorter value would send a batch twice.
     return {"visibility_timeout": settings.CELERY_TASK_TIME_LIMIT * 6}

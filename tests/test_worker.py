@@ -30,8 +30,12 @@ def test_worker_consumes_a_task_from_the_configured_broker(worker):
 def test_worker_consumes_a_task_from_the_embedded_filesystem_broker(tmp_path):
     """The default configuration needs no broker server: kombu's filesystem transport."""
     folder = tmp_path / "broker"
-    folder.mkdir()
-    options = {"data_folder_in": str(folder), "data_folder_out": str(folder)}
+    (folder / "control").mkdir(parents=True)
+    options = {
+        "data_folder_in": str(folder),
+        "data_folder_out": str(folder),
+        "control_folder": str(folder / "control"),
+    }
     worker_env = {"CELERY_BROKER_URL": "filesystem://", "VAR_DIR": tmp_path}
     with celery_worker(tmp_path, env=worker_env):
         with Connection("filesystem://", transport_options=options) as conn:
