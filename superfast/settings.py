@@ -222,6 +222,13 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # secret ("user:password") guards the tracking endpoints with basic auth.
 ANYMAIL = {"WEBHOOK_SECRET": env("ANYMAIL_WEBHOOK_SECRET")}
 
+# Subscribers: double opt-in limits against subscription bombing, bounce tolerance, and the
+# address of the mailto: form of List-Unsubscribe (default: the sender's own address).
+SUBSCRIBE_LIMIT_PER_IP_PER_HOUR = env_int("SUBSCRIBE_LIMIT_PER_IP_PER_HOUR", 20)
+SUBSCRIBE_LIMIT_PER_ADDRESS_PER_DAY = env_int("SUBSCRIBE_LIMIT_PER_ADDRESS_PER_DAY", 5)
+SOFT_BOUNCE_LIMIT = env_int("SOFT_BOUNCE_LIMIT", 3)
+UNSUBSCRIBE_EMAIL = env("UNSUBSCRIBE_EMAIL", DEFAULT_FROM_EMAIL)
+
 SEND_RATE_PER_SECOND = env_float("SEND_RATE_PER_SECOND", 0)  # 0: as fast as the channel allows
 
 # Celery. The embedded default is kombu's filesystem transport: no server to run.
