@@ -194,8 +194,9 @@ def subscribe(email, newsletters, *, name="", source=Source.FORM, ip=None, user_
         if wanted and not subscriber.confirmation_nonce:
             subscriber.confirmation_nonce = secrets.token_hex(16)
         subscriber.save()
-        if wanted:
-            transaction.on_commit(lambda: send_confirmation(subscriber, wanted))
+    # After the commit, so the link in the mail always finds its rows.
+    if wanted:
+        send_confirmation(subscriber, wanted)
     return subscriber
 
 
@@ -224,7 +225,14 @@ def send_mail_template(template, subject, subscriber, context, headers=None):
     message.attach_alternative(
         render_to_string(f"subscribers/email/{template}.html", context), "text/html"
     )
-    message.send()
+    try:
+        message.send()
+    except Exception:
+        # The person's request is recorded either way; they can ask again, and an editor
+        # can resend from the admin. Failing the page would tell them nothing more.
+        logger.exception("Could not send the %s mail to subscriber %s", template, subscriber.pk)
+        return False
+    return True
 
 
 @dataclass
@@ -288,7 +296,7 @@ def confirm(token, *, ip=None, user_agent=""):
             )
         ErasedAddress.objects.filter(email_hash=email_hash(subscriber.email)).delete()
         newsletters = list(newsletter_model().objects.filter(pk__in=confirmed_ids))
-        transaction.on_commit(lambda: send_welcome(subscriber, newsletters))
+    send_welcome(subscriber, newsletters)
     return Confirmation(subscriber, newsletters)
 
 
@@ -398,33 +406,33 @@ def update_preferences(subscriber, *, name, newsletter_ids, ip=None, user_agent=
     if name != subscriber.name:
         subscriber.name = name
         subscriber.save(update_fields=["name"])
+    added = wanted - current
+    waiting = []
+    if added and subscriber.status != Subscriber.Status.ACTIVE:
+        subscribe(subscriber.email, added, source=Source.EMAIL, ip=ip, user_agent=user_agent)
+        waiting = sorted(added)
+    elif added:
+        now = timezone.now()
+        with transaction.atomic():
+            for newsletter_id in added:
+                Subscription.objects.update_or_create(
+                    subscriber=subscriber,
+                    newsletter_id=newsletter_id,
+                    defaults={"status": Subscription.Status.ACTIVE, "confirmed_at": now},
+                )
+                record(
+                    subscriber,
+                    ConsentEvent.Action.PREFERENCES,
+                    Source.EMAIL,
+                    newsletter_id=newsletter_id,
+                    ip=ip,
+                    user_agent=user_agent,
+                )
+    # Dropped last, so a swap of newsletters never passes through "receives nothing".
     dropped = current - wanted
     if dropped:
         unsubscribe(subscriber, dropped, ip=ip, user_agent=user_agent)
-    added = wanted - current
-    if not added:
-        return []
-    subscriber.refresh_from_db()
-    if subscriber.status != Subscriber.Status.ACTIVE:
-        subscribe(subscriber.email, added, source=Source.EMAIL, ip=ip, user_agent=user_agent)
-        return sorted(added)
-    now = timezone.now()
-    with transaction.atomic():
-        for newsletter_id in added:
-            Subscription.objects.update_or_create(
-                subscriber=subscriber,
-                newsletter_id=newsletter_id,
-                defaults={"status": Subscription.Status.ACTIVE, "confirmed_at": now},
-            )
-            record(
-                subscriber,
-                ConsentEvent.Action.PREFERENCES,
-                Source.EMAIL,
-                newsletter_id=newsletter_id,
-                ip=ip,
-                user_agent=user_agent,
-            )
-    return []
+    return waiting
 
 
 def personal_data(subscriber):

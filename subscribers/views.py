@@ -170,13 +170,17 @@ def preferences(request, token):
     elif request.method == "POST":
         form = PreferencesForm(request.POST)
         if form.is_valid():
-            waiting = services.update_preferences(
-                subscriber,
-                name=form.cleaned_data["name"],
-                newsletter_ids=[n.pk for n in form.cleaned_data["newsletters"]],
-                **client(request),
-            )
-            message = "Your preferences are saved."
+            try:
+                waiting = services.update_preferences(
+                    subscriber,
+                    name=form.cleaned_data["name"],
+                    newsletter_ids=[n.pk for n in form.cleaned_data["newsletters"]],
+                    **client(request),
+                )
+            except services.RateLimited as error:
+                waiting, message = [], str(error)
+            else:
+                message = "Your preferences are saved."
             if waiting:
                 message += " We sent you a link to confirm the newsletters you added."
     subscriber.refresh_from_db()
