@@ -80,12 +80,19 @@ def read_rows(text):
             f"The header row needs an 'email' column; it has: {', '.join(header) or 'nothing'}."
         )
     email_at, name_at = header.index("email"), header.index("name") if "name" in header else None
-    for row in reader:
+    while True:
+        line = reader.line_num + 1  # where the record starts; a quoted cell may span lines
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:
+            raise ImportFileError(f"Line {line} is not valid CSV ({error}).") from None
         if not any(cell.strip() for cell in row):
             continue
         email = row[email_at] if email_at < len(row) else ""
         name = row[name_at] if name_at is not None and name_at < len(row) else ""
-        yield reader.line_num, {"email": email, "name": name}
+        yield line, {"email": email, "name": name}
 
 
 def import_csv(data, newsletter, *, source=Source.IMPORT, chunk_size=CHUNK_SIZE):
@@ -158,6 +165,10 @@ def _import_chunk(chunk, newsletter, source, report):
                 )
             else:
                 new.append(Subscriber(email=email, name=name, source=source))
+        elif subscriber.status == Subscriber.Status.PENDING:
+            report.rejected.append(
+                Rejection(line, email, "pending: waiting for the person's own confirmation")
+            )
         elif subscriber.status != Subscriber.Status.ACTIVE:
             report.rejected.append(
                 Rejection(line, email, f"previously {subscriber.get_status_display().lower()}")
