@@ -4,8 +4,10 @@ Thin: each view reads the request, calls ``services`` and renders. Token links t
 (forged, altered, expired, used) get a friendly 400 page and change nothing.
 """
 
+import ipaddress
 import json
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.http import JsonResponse
 from django.shortcuts import render
@@ -25,10 +27,25 @@ CHECK_INBOX = (
 
 def client(request):
     """IP and user agent for the consent record."""
-    return {
-        "ip": request.META.get("REMOTE_ADDR") or None,
-        "user_agent": request.headers.get("User-Agent", "")[:500],
-    }
+    return {"ip": client_ip(request), "user_agent": request.headers.get("User-Agent", "")[:500]}
+
+
+def client_ip(request):
+    """The visitor's IP: ``NUM_PROXIES`` hops back in X-Forwarded-For, else the peer.
+
+    Each trusted proxy appends the address it saw, so the entry that many places from the
+    end was written by our outermost proxy; anything before it may be forged.
+    """
+    hops = settings.NUM_PROXIES
+    forwarded = [p.strip() for p in request.headers.get("X-Forwarded-For", "").split(",")]
+    forwarded = [p for p in forwarded if p]
+    candidate = forwarded[-hops] if hops and len(forwarded) >= hops else None
+    if candidate is None:
+        candidate = request.META.get("REMOTE_ADDR")
+    try:
+        return str(ipaddress.ip_address(candidate)) if candidate else None
+    except ValueError:
+        return None
 
 
 def wants_json(request):

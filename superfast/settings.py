@@ -228,6 +228,9 @@ SUBSCRIBE_LIMIT_PER_IP_PER_HOUR = env_int("SUBSCRIBE_LIMIT_PER_IP_PER_HOUR", 20)
 SUBSCRIBE_LIMIT_PER_ADDRESS_PER_DAY = env_int("SUBSCRIBE_LIMIT_PER_ADDRESS_PER_DAY", 5)
 SOFT_BOUNCE_LIMIT = env_int("SOFT_BOUNCE_LIMIT", 3)
 UNSUBSCRIBE_EMAIL = env("UNSUBSCRIBE_EMAIL", DEFAULT_FROM_EMAIL)
+# Reverse proxies in front of the site that append to X-Forwarded-For; 0 trusts none and
+# uses the connection's address (the right choice without a proxy: the header is forgeable).
+NUM_PROXIES = env_int("NUM_PROXIES", 0)
 
 SEND_RATE_PER_SECOND = env_float("SEND_RATE_PER_SECOND", 0)  # 0: as fast as the channel allows
 

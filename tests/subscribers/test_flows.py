@@ -352,3 +352,17 @@ def test_delete_my_data_erases_and_blocks_reimport_but_not_own_opt_in(
 
     join(client, smtp_sink)  # the person themself may come back
     assert services.recipients(newsletter.pk).count() == 1
+
+
+def test_behind_a_trusted_proxy_the_limit_is_per_visitor_not_per_proxy(
+    client, smtp_sink, newsletter, settings
+):
+    settings.SUBSCRIBE_LIMIT_PER_IP_PER_HOUR = 1
+    settings.NUM_PROXIES = 1
+    visitor = {"HTTP_X_FORWARDED_FOR": "203.0.113.9, 198.51.100.4"}  # forged, then real
+    assert client.post(SUBSCRIBE, {"email": "a@example.org"}, **visitor).status_code == 200
+    assert client.post(SUBSCRIBE, {"email": "b@example.org"}, **visitor).status_code == 429
+    other = {"HTTP_X_FORWARDED_FOR": "198.51.100.5"}
+    assert client.post(SUBSCRIBE, {"email": "c@example.org"}, **other).status_code == 200
+    ips = set(ConsentEvent.objects.values_list("ip", flat=True))
+    assert ips == {"198.51.100.4", "198.51.100.5"}
