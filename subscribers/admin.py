@@ -31,6 +31,15 @@ class SubscriberActionForm(ActionForm):
     )
 
 
+class SubscriberForm(forms.ModelForm):
+    class Meta:
+        model = Subscriber
+        fields = "__all__"
+
+    def clean_email(self):
+        return services.normalize_email(self.cleaned_data["email"])
+
+
 class SubscriptionInline(admin.TabularInline):
     model = Subscription
     extra = 0
@@ -63,6 +72,7 @@ class SuppressionEventInline(ReadOnlyInline):
 
 @admin.register(Subscriber)
 class SubscriberAdmin(admin.ModelAdmin):
+    form = SubscriberForm
     list_display = ["email", "name", "status", "source", "created_at", "confirmed_at"]
     list_filter = ["status", "subscriptions__newsletter", "tags", "source"]
     search_fields = ["email", "name"]
@@ -109,6 +119,8 @@ class SubscriberAdmin(admin.ModelAdmin):
         if not change:
             obj.source = Source.ADMIN
         super().save_model(request, obj, form, change)
+        if not change:
+            services.record(obj, ConsentEvent.Action.SUBSCRIBE, Source.ADMIN)
 
     @admin.action(description="Suppress selected subscribers (no more mail)")
     def suppress_selected(self, request, queryset):

@@ -190,30 +190,15 @@ def _import_chunk(chunk, newsletter, source, report):
                 )
             )
         people = created + joining
-        Subscription.objects.bulk_create(
-            [
-                Subscription(
-                    subscriber=s,
-                    newsletter=newsletter,
-                    status=Subscription.Status.ACTIVE,
-                    confirmed_at=now,
-                )
-                for s in people
-            ],
-            batch_size=1000,
-        )
-        ConsentEvent.objects.bulk_create(
-            [
-                ConsentEvent(
-                    subscriber=s,
-                    newsletter=newsletter,
-                    action=ConsentEvent.Action.IMPORT,
-                    source=source,
-                )
-                for s in people
-            ],
-            batch_size=1000,
-        )
+        per_person = [
+            (Subscription, {"status": Subscription.Status.ACTIVE, "confirmed_at": now}),
+            (ConsentEvent, {"action": ConsentEvent.Action.IMPORT, "source": source}),
+        ]
+        for model, values in per_person:
+            model.objects.bulk_create(
+                [model(subscriber=s, newsletter=newsletter, **values) for s in people],
+                batch_size=1000,
+            )
     report.imported += len(created)
     report.added_to_newsletter += len(joining)
 

@@ -194,9 +194,18 @@ def subscribe(email, newsletters, *, name="", source=Source.FORM, ip=None, user_
         if wanted and not subscriber.confirmation_nonce:
             subscriber.confirmation_nonce = secrets.token_hex(16)
         subscriber.save()
-    # After the commit, so the link in the mail always finds its rows.
+    # After the commit, so the link in the mail always finds its rows. Someone who already
+    # receives everything asked for gets a note instead: the request takes the same path
+    # (and time) either way, and the owner learns that someone used their address.
     if wanted:
         send_confirmation(subscriber, wanted)
+    else:
+        send_mail_template(
+            "already_subscribed",
+            "You are already subscribed",
+            subscriber,
+            {"preferences_url": tokens.preferences_url(subscriber.pk)},
+        )
     return subscriber
 
 

@@ -105,3 +105,26 @@ def test_export_link_exports_the_filtered_list_escaped(client, editor, audience)
     rows = list(csv.DictReader(io.StringIO(body)))
     assert sorted(r["email"] for r in rows) == ["ada@example.org", "hopper@example.org"]
     assert {r["name"] for r in rows} == {"Ada", "'@risky"}
+
+
+def test_subscriber_added_by_an_editor_records_admin_as_the_consent_source(client, editor):
+    response = client.post(
+        "/admin/subscribers/subscriber/add/",
+        {
+            "email": " walkin@EXAMPLE.org ",
+            "name": "Walk In",
+            "status": "pending",
+            "source": "form",
+            **{
+                f"{prefix}-{field}": value
+                for prefix in ("subscriptions", "suppression_events", "consent_events")
+                for field, value in (("TOTAL_FORMS", 0), ("INITIAL_FORMS", 0))
+            },
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    subscriber = Subscriber.objects.get(email="walkin@example.org")
+    assert subscriber.source == "admin"
+    assert list(subscriber.consent_events.values_list("action", "source")) == [
+        ("subscribe", "admin")
+    ]

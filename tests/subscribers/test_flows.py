@@ -135,6 +135,10 @@ def test_responses_are_identical_for_new_pending_and_active_addresses(
     answers = [subscribe(client, f"{who}@example.org") for who in ("new", "pending", "active")]
     assert {a.status_code for a in answers} == {200}
     assert answers[0].content == answers[1].content == answers[2].content
+    # The owner of the active address hears of it, with a way to manage their preferences.
+    note = mails_to(smtp_sink, "active@example.org")[-1]
+    assert note.message["Subject"] == "You are already subscribed"
+    assert links_in(note, "/preferences/")
     api = [
         client.post(SUBSCRIBE, {"email": f"{who}@example.org"}, content_type="application/json")
         for who in ("another-new", "pending", "active")
