@@ -34,7 +34,7 @@ class SubscriberActionForm(ActionForm):
 class SubscriberForm(forms.ModelForm):
     class Meta:
         model = Subscriber
-        fields = "__all__"
+        fields = ["email", "name", "status", "source", "tags"]
 
     def clean_email(self):
         return services.normalize_email(self.cleaned_data["email"])
