@@ -20,7 +20,7 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives
 from django.core.validators import validate_email
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -164,9 +164,7 @@ def subscribe(email, newsletters, *, name="", source=Source.FORM, ip=None, user_
     if not newsletter_ids:
         raise ValidationError("Choose a newsletter.")
     with transaction.atomic():
-        subscriber = find_subscriber(email)
-        if subscriber is None:
-            subscriber = Subscriber.objects.create(email=email, name=name, source=source)
+        subscriber = find_subscriber(email) or _create_subscriber(email, name, source)
         subscriber = Subscriber.objects.select_for_update().get(pk=subscriber.pk)
         if name and not subscriber.name:
             subscriber.name = name
@@ -207,6 +205,15 @@ def subscribe(email, newsletters, *, name="", source=Source.FORM, ip=None, user_
             {"preferences_url": tokens.preferences_url(subscriber.pk)},
         )
     return subscriber
+
+
+def _create_subscriber(email, name, source):
+    """Create, or find the row a simultaneous request for the same address just created."""
+    try:
+        with transaction.atomic():
+            return Subscriber.objects.create(email=email, name=name, source=source)
+    except IntegrityError:
+        return find_subscriber(email)
 
 
 def send_confirmation(subscriber, newsletter_ids):

@@ -220,7 +220,16 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # Anymail reads its ESP keys from ANYMAIL_<ESP>_<SETTING> variables itself; the webhook
 # secret ("user:password") guards the tracking endpoints with basic auth.
-ANYMAIL = {"WEBHOOK_SECRET": env("ANYMAIL_WEBHOOK_SECRET")}
+ANYMAIL = {
+    # Anymail itself reads only Django settings: every ANYMAIL_<NAME> variable becomes
+    # ANYMAIL["<NAME>"] (e.g. ANYMAIL_MAILGUN_WEBHOOK_SIGNING_KEY, ANYMAIL_POSTMARK_SERVER_TOKEN).
+    **{
+        name.removeprefix("ANYMAIL_"): value
+        for name, value in os.environ.items()
+        if name.startswith("ANYMAIL_") and value.strip()
+    },
+    "WEBHOOK_SECRET": env("ANYMAIL_WEBHOOK_SECRET"),
+}
 
 # Subscribers: double opt-in limits against subscription bombing, bounce tolerance, and the
 # address of the mailto: form of List-Unsubscribe (default: the sender's own address).

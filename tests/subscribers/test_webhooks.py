@@ -262,3 +262,27 @@ def test_other_receivers_of_the_tracking_signal_get_the_same_events(client, read
     assert seen == [("Postmark", "bounced")]
     reader.refresh_from_db()
     assert reader.status == Subscriber.Status.BOUNCED
+
+
+def test_esp_keys_come_from_anymail_environment_variables():
+    import subprocess
+    import sys
+
+    from tests.support.processes import ROOT, child_env
+
+    result = subprocess.run(
+        [
+            sys.executable,
+            "manage.py",
+            "shell",
+            "-c",
+            "from django.conf import settings; print(sorted(settings.ANYMAIL.items()))",
+        ],
+        cwd=ROOT,
+        env=child_env(ANYMAIL_MAILGUN_WEBHOOK_SIGNING_KEY="from-env", ANYMAIL_WEBHOOK_SECRET="u:p"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert "('MAILGUN_WEBHOOK_SIGNING_KEY', 'from-env')" in result.stdout, result.stderr
+    assert "('WEBHOOK_SECRET', 'u:p')" in result.stdout
