@@ -73,7 +73,7 @@ class SuppressionEventInline(ReadOnlyInline):
 @admin.register(Subscriber)
 class SubscriberAdmin(admin.ModelAdmin):
     form = SubscriberForm
-    list_display = ["email", "name", "status", "source", "created_at", "confirmed_at"]
+    list_display = ["email", "name", "status", "source", "created_at"]
     list_filter = ["status", "subscriptions__newsletter", "tags", "source"]
     search_fields = ["email", "name"]
     readonly_fields = ["created_at", "confirmed_at", "unsubscribed_at", "soft_bounces"]

@@ -83,3 +83,29 @@ def test_subscribe_form_include_works_on_any_page(client, smtp_sink):
     response = client.post("/subscribe/", {"email": "x@example.org", "newsletter": "field-notes"})
     assert response.status_code == 200
     assert Subscriber.objects.get().subscriptions.get().newsletter == notes
+
+
+def test_editor_imports_a_csv_and_sees_counts_in_the_admin(
+    live_server, page, artifacts_dir, django_user_model, tmp_path
+):
+    make_newsletter()
+    django_user_model.objects.create_superuser("editor", "editor@example.org", "correct horse 42")
+    page.goto(f"{live_server.url}/admin/login/")
+    page.fill("#id_username", "editor")
+    page.fill("#id_password", "correct horse 42")
+    page.click("input[type=submit]")
+    page.wait_for_url(f"{live_server.url}/admin/")
+
+    csv_file = tmp_path / "list.csv"
+    csv_file.write_text("email;name\nada@example.org;Ada\ngrace@example.org;=cmd()\nbroken;X\n")
+    page.goto(f"{live_server.url}/admin/subscribers/subscriber/import/")
+    page.set_input_files("input[name=file]", str(csv_file))
+    page.select_option("select[name=newsletter]", label="The Weekly Byte")
+    page.click("input[value=Import]")
+    page.wait_for_selector("text=2 imported")
+    assert "invalid address" in page.text_content("table.import-rejections")
+    page.screenshot(path=artifacts_dir / "subscribers-admin-import.png", full_page=True)
+
+    page.goto(f"{live_server.url}/admin/subscribers/subscriber/")
+    assert "Active: 2" in page.text_content(".status-counts")
+    page.screenshot(path=artifacts_dir / "subscribers-admin-list.png", full_page=True)

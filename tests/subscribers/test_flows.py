@@ -370,3 +370,13 @@ def test_behind_a_trusted_proxy_the_limit_is_per_visitor_not_per_proxy(
     assert client.post(SUBSCRIBE, {"email": "c@example.org"}, **other).status_code == 200
     ips = set(ConsentEvent.objects.values_list("ip", flat=True))
     assert ips == {"198.51.100.4", "198.51.100.5"}
+
+
+def test_one_click_unsubscribe_as_the_rfc_8058_multipart_example(smtp_sink, newsletter):
+    subscriber = join(Client(), smtp_sink)
+    url = path_of(tokens.unsubscribe_url(subscriber.pk, newsletter.pk))
+    # Client encodes a dict as multipart/form-data, the form of RFC 8058's own example.
+    response = Client(enforce_csrf_checks=True).post(url, {"List-Unsubscribe": "One-Click"})
+    assert response.status_code == 200
+    subscriber.refresh_from_db()
+    assert subscriber.status == Subscriber.Status.UNSUBSCRIBED
