@@ -135,9 +135,12 @@ class SubscriberAdmin(admin.ModelAdmin):
         if not reason:
             self.message_user(request, "Give a reason to unsuppress.", messages.ERROR)
             return
+        lifted = 0
         for subscriber in queryset:
-            services.unsuppress(subscriber, reason=f"{reason} (by {request.user})")
-        self.message_user(request, f"Unsuppressed {queryset.count()} subscribers.")
+            before = subscriber.status
+            after = services.unsuppress(subscriber, reason=f"{reason} (by {request.user})")
+            lifted += after.status != before
+        self.message_user(request, f"Unsuppressed {lifted} subscribers.")
 
     @admin.action(description="Resend the confirmation mail")
     def resend_confirmation(self, request, queryset):

@@ -545,6 +545,8 @@ def unsuppress(subscriber, *, reason):
     """
     if not reason.strip():
         raise ValidationError("Give a reason for unsuppressing.")
+    if subscriber.status in {Subscriber.Status.ACTIVE, Subscriber.Status.PENDING}:
+        return subscriber  # nothing to lift
     with transaction.atomic():
         SuppressionEvent.objects.create(
             subscriber=subscriber, kind=SuppressionEvent.Kind.UNSUPPRESS, reason=reason
@@ -593,6 +595,8 @@ def handle_delivery_event(*, event_type, recipient, event_key=None, reason="", s
             unsubscribe(subscriber, source=Source.ESP)
         suppress(subscriber, kind, reason=reason, esp_event=event_type)
         return f"suppressed: {kind}"
+    if subscriber.is_suppressed:
+        return "already suppressed"
     Subscriber.objects.filter(pk=subscriber.pk).update(soft_bounces=F("soft_bounces") + 1)
     subscriber.refresh_from_db(fields=["soft_bounces"])
     if subscriber.soft_bounces >= settings.SOFT_BOUNCE_LIMIT:

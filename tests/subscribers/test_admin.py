@@ -128,3 +128,14 @@ def test_subscriber_added_by_an_editor_records_admin_as_the_consent_source(clien
     assert list(subscriber.consent_events.values_list("action", "source")) == [
         ("subscribe", "admin")
     ]
+
+
+def test_unsuppressing_a_pending_subscriber_changes_nothing(client, editor, audience):
+    pending = Subscriber.objects.get(email="pending@example.org")
+    client.post(
+        CHANGELIST,
+        {"action": "unsuppress_selected", "_selected_action": [pending.pk], "reason": "oops"},
+    )
+    pending.refresh_from_db()
+    assert pending.status == "pending"
+    assert not pending.suppression_events.exists()
