@@ -15,6 +15,14 @@ pytestmark = pytest.mark.django_db
 CHANGELIST = "/admin/subscribers/subscriber/"
 
 
+def run_action(client, action, subscribers, reason=None):
+    """Pick subscribers on the changelist, choose an action, press Go."""
+    data = {"action": action, "_selected_action": [s.pk for s in subscribers]}
+    if reason is not None:
+        data["reason"] = reason
+    return client.post(CHANGELIST, data, follow=True)
+
+
 @pytest.fixture
 def editor(client, django_user_model):
     user = django_user_model.objects.create_superuser("editor", "editor@example.org", "pw-42-x")
@@ -50,23 +58,15 @@ def test_changelist_shows_counts_per_status_search_and_filters(client, editor, a
 
 def test_suppress_and_unsuppress_actions_record_the_reason(client, editor, audience, newsletter):
     ada = Subscriber.objects.get(email="ada@example.org")
-    client.post(
-        CHANGELIST,
-        {"action": "suppress_selected", "_selected_action": [ada.pk], "reason": "asked by phone"},
-    )
+    run_action(client, "suppress_selected", [ada], reason="asked by phone")
     ada.refresh_from_db()
     assert ada.status == "unsubscribed"
     assert ada.suppression_events.get().reason == "asked by phone"
     assert not services.recipients(newsletter.pk).filter(pk=ada.pk).exists()
 
-    refused = client.post(
-        CHANGELIST, {"action": "unsuppress_selected", "_selected_action": [ada.pk]}, follow=True
-    )
+    refused = run_action(client, "unsuppress_selected", [ada])
     assert "Give a reason" in refused.content.decode()
-    client.post(
-        CHANGELIST,
-        {"action": "unsuppress_selected", "_selected_action": [ada.pk], "reason": "typo fixed"},
-    )
+    run_action(client, "unsuppress_selected", [ada], reason="typo fixed")
     ada.refresh_from_db()
     assert ada.status == "active"
     assert ada.suppression_events.filter(kind=SuppressionEvent.Kind.UNSUPPRESS).exists()
@@ -75,13 +75,7 @@ def test_suppress_and_unsuppress_actions_record_the_reason(client, editor, audie
 def test_resend_confirmation_action_mails_pending_subscribers_only(
     client, editor, audience, smtp_sink
 ):
-    client.post(
-        CHANGELIST,
-        {
-            "action": "resend_confirmation",
-            "_selected_action": [s.pk for s in Subscriber.objects.all()],
-        },
-    )
+    run_action(client, "resend_confirmation", Subscriber.objects.all())
     assert [m.rcpt_tos for m in smtp_sink.messages] == [["pending@example.org"]]
 
 
@@ -132,10 +126,7 @@ def test_subscriber_added_by_an_editor_records_admin_as_the_consent_source(clien
 
 def test_unsuppressing_a_pending_subscriber_changes_nothing(client, editor, audience):
     pending = Subscriber.objects.get(email="pending@example.org")
-    client.post(
-        CHANGELIST,
-        {"action": "unsuppress_selected", "_selected_action": [pending.pk], "reason": "oops"},
-    )
+    run_action(client, "unsuppress_selected", [pending], reason="oops")
     pending.refresh_from_db()
     assert pending.status == "pending"
     assert not pending.suppression_events.exists()
