@@ -1,4 +1,14 @@
-"""Signed, unguessable links that act for one subscriber without a login."""
+"""Signed, unguessable links that act for one subscriber without a login.
+
+Tokens are ``django.core.signing`` values: the payload is readable but any change breaks
+the HMAC (keyed on ``SECRET_KEY`` and a salt per purpose), so a token for one purpose or
+one person never works for another. Unsubscribe and preferences links never expire (they
+sit in old mail); confirmation links expire after ``CONFIRMATION_MAX_AGE``.
+"""
+
+from datetime import timedelta
+from email.utils import parseaddr
+from urllib.parse import quote
 
 from django.conf import settings
 from django.core import signing
@@ -6,6 +16,16 @@ from django.urls import reverse
 
 UNSUBSCRIBE_SALT = "subscribers.unsubscribe"
 PREFERENCES_SALT = "subscribers.preferences"
+CONFIRM_SALT = "subscribers.confirm"
+CONFIRMATION_MAX_AGE = timedelta(days=7)
+
+
+class InvalidToken(Exception):
+    """A token that was forged, altered, expired or is otherwise unusable."""
+
+
+class TokenExpired(InvalidToken):
+    """A genuine token past its age limit."""
 
 
 def unsubscribe_token(subscriber_id, newsletter_id):
@@ -16,6 +36,41 @@ def preferences_token(subscriber_id):
     return signing.dumps(subscriber_id, salt=PREFERENCES_SALT)
 
 
+def confirmation_token(subscriber_id, newsletter_ids, nonce):
+    return signing.dumps(
+        {"s": subscriber_id, "n": sorted(newsletter_ids), "c": nonce},
+        salt=CONFIRM_SALT,
+        compress=True,
+    )
+
+
+def read_unsubscribe_token(token):
+    """``(subscriber_id, newsletter_id)`` of a genuine unsubscribe token."""
+    value = _load(token, UNSUBSCRIBE_SALT)
+    if not (isinstance(value, list) and len(value) == 2 and all(_is_id(v) for v in value)):
+        raise InvalidToken("malformed unsubscribe token")
+    return value[0], value[1]
+
+
+def read_preferences_token(token):
+    value = _load(token, PREFERENCES_SALT)
+    if not _is_id(value):
+        raise InvalidToken("malformed preferences token")
+    return value
+
+
+def read_confirmation_token(token):
+    """``(subscriber_id, newsletter_ids, nonce)``; raises InvalidToken once it has expired."""
+    value = _load(token, CONFIRM_SALT, max_age=CONFIRMATION_MAX_AGE)
+    try:
+        subscriber_id, newsletter_ids, nonce = value["s"], value["n"], value["c"]
+    except (TypeError, KeyError):
+        raise InvalidToken("malformed confirmation token") from None
+    if not (_is_id(subscriber_id) and all(_is_id(n) for n in newsletter_ids)):
+        raise InvalidToken("malformed confirmation token")
+    return subscriber_id, newsletter_ids, str(nonce)
+
+
 def unsubscribe_url(subscriber_id, newsletter_id):
     """Absolute URL of the one-click unsubscribe endpoint (RFC 8058) for this pair."""
     path = reverse(
@@ -24,6 +79,31 @@ def unsubscribe_url(subscriber_id, newsletter_id):
     return settings.SITE_URL + path
 
 
+def unsubscribe_mailto(subscriber_id, newsletter_id):
+    """The ``mailto:`` form of ``List-Unsubscribe``: our address, the token as subject."""
+    address = parseaddr(settings.UNSUBSCRIBE_EMAIL)[1]
+    subject = quote(f"unsubscribe {unsubscribe_token(subscriber_id, newsletter_id)}")
+    return f"mailto:{address}?subject={subject}"
+
+
 def preferences_url(subscriber_id):
     path = reverse("subscribers:preferences", args=[preferences_token(subscriber_id)])
     return settings.SITE_URL + path
+
+
+def confirmation_url(subscriber_id, newsletter_ids, nonce):
+    token = confirmation_token(subscriber_id, newsletter_ids, nonce)
+    return settings.SITE_URL + reverse("subscribers:confirm", args=[token])
+
+
+def _load(token, salt, max_age=None):
+    try:
+        return signing.loads(token, salt=salt, max_age=max_age)
+    except signing.SignatureExpired:
+        raise TokenExpired("expired") from None
+    except (signing.BadSignature, ValueError, UnicodeError):
+        raise InvalidToken("bad signature") from None
+
+
+def _is_id(value):
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0

@@ -220,7 +220,26 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # Anymail reads its ESP keys from ANYMAIL_<ESP>_<SETTING> variables itself; the webhook
 # secret ("user:password") guards the tracking endpoints with basic auth.
-ANYMAIL = {"WEBHOOK_SECRET": env("ANYMAIL_WEBHOOK_SECRET")}
+ANYMAIL = {
+    # Anymail itself reads only Django settings: every ANYMAIL_<NAME> variable becomes
+    # ANYMAIL["<NAME>"] (e.g. ANYMAIL_MAILGUN_WEBHOOK_SIGNING_KEY, ANYMAIL_POSTMARK_SERVER_TOKEN).
+    **{
+        name.removeprefix("ANYMAIL_"): value
+        for name, value in os.environ.items()
+        if name.startswith("ANYMAIL_") and value.strip()
+    },
+    "WEBHOOK_SECRET": env("ANYMAIL_WEBHOOK_SECRET"),
+}
+
+# Subscribers: double opt-in limits against subscription bombing, bounce tolerance, and the
+# address of the mailto: form of List-Unsubscribe (default: the sender's own address).
+SUBSCRIBE_LIMIT_PER_IP_PER_HOUR = env_int("SUBSCRIBE_LIMIT_PER_IP_PER_HOUR", 20)
+SUBSCRIBE_LIMIT_PER_ADDRESS_PER_DAY = env_int("SUBSCRIBE_LIMIT_PER_ADDRESS_PER_DAY", 5)
+SOFT_BOUNCE_LIMIT = env_int("SOFT_BOUNCE_LIMIT", 3)
+UNSUBSCRIBE_EMAIL = env("UNSUBSCRIBE_EMAIL", DEFAULT_FROM_EMAIL)
+# Reverse proxies in front of the site that append to X-Forwarded-For; 0 trusts none and
+# uses the connection's address (the right choice without a proxy: the header is forgeable).
+NUM_PROXIES = env_int("NUM_PROXIES", 0)
 
 SEND_RATE_PER_SECOND = env_float("SEND_RATE_PER_SECOND", 0)  # 0: as fast as the channel allows
 

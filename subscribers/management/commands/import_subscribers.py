@@ -1,0 +1,51 @@
+"""``manage.py import_subscribers FILE.csv [--newsletter SLUG]``."""
+
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from subscribers.csv_io import ImportFileError, import_csv
+from subscribers.services import newsletter_model
+
+
+def choose_newsletter(slug):
+    """The newsletter named by ``slug``, or the only one when no slug is given."""
+    newsletters = newsletter_model().objects.all()
+    if slug:
+        newsletter = newsletters.filter(slug=slug).first()
+        if newsletter is None:
+            known = ", ".join(newsletters.values_list("slug", flat=True)) or "none"
+            raise CommandError(f"No newsletter with slug {slug!r}. Known: {known}.")
+        return newsletter
+    choices = list(newsletters[:2])
+    if len(choices) != 1:
+        raise CommandError(
+            "Name the newsletter with --newsletter SLUG."
+            if choices
+            else "There is no newsletter yet: create one first."
+        )
+    return choices[0]
+
+
+class Command(BaseCommand):
+    help = (
+        "Import subscribers from a CSV file with a header row (email, optional name). "
+        "Imported addresses are active, with consent recorded as an import."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("file", help="Path of the CSV file.")
+        parser.add_argument("--newsletter", help="Slug of the newsletter (default: the only one).")
+
+    def handle(self, *args, file, newsletter=None, **options):
+        path = Path(file)
+        if not path.is_file():
+            raise CommandError(f"{path} is not a file.")
+        target = choose_newsletter(newsletter)
+        try:
+            report = import_csv(path.read_bytes(), target)
+        except ImportFileError as error:
+            raise CommandError(f"{path}: {error}") from None
+        for rejection in report.rejected:
+            self.stderr.write(f"line {rejection.line}: {rejection.email!r}: {rejection.reason}")
+        self.stdout.write(f"{target.slug}: {report.summary()}.")

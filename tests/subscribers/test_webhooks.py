@@ -1,0 +1,288 @@
+"""ESP webhooks, posted in each ESP's documented format to anymail's real endpoints."""
+
+import base64
+import hashlib
+import hmac
+import json
+import time
+
+import pytest
+from anymail.signals import tracking
+
+from subscribers import services
+from subscribers.models import ProcessedWebhookEvent, Subscriber, SuppressionEvent
+
+pytestmark = pytest.mark.django_db
+
+WEBHOOK_SECRET = "esp-hooks:a-long-shared-webhook-secret"
+MAILGUN_KEY = "mailgun-webhook-signing-key-for-tests"
+POSTMARK_URL = "/anymail/postmark/tracking/"
+MAILGUN_URL = "/anymail/mailgun/tracking/"
+
+
+@pytest.fixture(autouse=True)
+def esp_settings(settings):
+    settings.ANYMAIL = {
+        "WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "MAILGUN_WEBHOOK_SIGNING_KEY": MAILGUN_KEY,
+    }
+
+
+@pytest.fixture
+def reader(newsletter):
+    """An active subscriber of ``newsletter``."""
+    subscriber = Subscriber.objects.create(
+        email="reader@example.net", status=Subscriber.Status.ACTIVE
+    )
+    subscriber.subscriptions.create(newsletter=newsletter, status="active")
+    return subscriber
+
+
+def basic_auth(secret=WEBHOOK_SECRET):
+    return {"HTTP_AUTHORIZATION": "Basic " + base64.b64encode(secret.encode()).decode()}
+
+
+def post_postmark(client, payload, **auth):
+    return client.post(
+        POSTMARK_URL, json.dumps(payload), content_type="application/json", **(auth or basic_auth())
+    )
+
+
+def postmark_bounce(email, bounce_type="HardBounce", event_id=81000001, details=None):
+    """A Postmark bounce webhook body, in the shape of Postmark's documentation."""
+    return {
+        "RecordType": "Bounce",
+        "MessageStream": "outbound",
+        "ID": event_id,
+        "Type": bounce_type,
+        "TypeCode": 1 if bounce_type == "HardBounce" else 4096,
+        "Name": "Hard bounce" if bounce_type == "HardBounce" else "Soft bounce",
+        "Tag": "issue-7",
+        "MessageID": "2f6c1f8e-3a51-4a8e-9d53-5b0f2c3e6a11",
+        "Metadata": {"issue": "7"},
+        "ServerID": 4711,
+        "Description": "The receiving server could not deliver the message.",
+        "Details": details or "smtp;550 5.1.1 The mailbox you tried to reach does not exist",
+        "Email": email,
+        "From": "weekly@news.example.org",
+        "BouncedAt": "2026-11-20T09:15:00Z",
+        "DumpAvailable": False,
+        "Inactive": True,
+        "CanActivate": True,
+        "Subject": "Issue 7: small servers, big lists",
+    }
+
+
+def postmark_spam_complaint(email, event_id=81000002):
+    return {
+        **postmark_bounce(email, event_id=event_id),
+        "RecordType": "SpamComplaint",
+        "Type": "SpamComplaint",
+        "TypeCode": 512,
+        "Name": "Spam complaint",
+        "Description": "The subscriber marked this message as spam.",
+        "Details": "",
+        "CanActivate": False,
+    }
+
+
+def postmark_delivery(email):
+    return {
+        "RecordType": "Delivery",
+        "ServerID": 4711,
+        "MessageStream": "outbound",
+        "MessageID": "9a0d2c77-0b7e-4c1e-8f35-7d1c5b2a9e40",
+        "Recipient": email,
+        "Tag": "issue-8",
+        "DeliveredAt": "2026-11-21T09:15:00Z",
+        "Details": "smtp;250 2.0.0 OK",
+        "Metadata": {},
+    }
+
+
+def mailgun_event(email, event="failed", severity="permanent", code=550, message=None):
+    """A Mailgun webhook body (JSON with its signature block), signed with the test key."""
+    timestamp, token = str(int(time.time())), hashlib.sha256(f"{email}{time.time_ns()}".encode())
+    token = token.hexdigest()[:50]
+    signature = hmac.new(MAILGUN_KEY.encode(), f"{timestamp}{token}".encode(), hashlib.sha256)
+    return {
+        "signature": {"timestamp": timestamp, "token": token, "signature": signature.hexdigest()},
+        "event-data": {
+            "id": "Ase7i2zsRYeDXztHGENqRA",
+            "timestamp": float(timestamp),
+            "log-level": "error" if severity == "permanent" else "warn",
+            "event": event,
+            "severity": severity,
+            "reason": "bounce" if severity == "permanent" else "generic",
+            "recipient": email,
+            "recipient-domain": email.split("@")[1],
+            "tags": ["issue-7"],
+            "user-variables": {},
+            "envelope": {"sender": "weekly@news.example.org", "transport": "smtp"},
+            "delivery-status": {
+                "code": code,
+                "message": message or f"{code} 5.1.1 No such mailbox here",
+                "description": "",
+                "attempt-no": 1,
+            },
+            "message": {
+                "headers": {
+                    "to": email,
+                    "message-id": "20261120091500.1.ABCDEF@news.example.org",
+                    "from": "weekly@news.example.org",
+                    "subject": "Issue 7: small servers, big lists",
+                }
+            },
+        },
+    }
+
+
+def post_mailgun(client, payload):
+    return client.post(
+        MAILGUN_URL, json.dumps(payload), content_type="application/json", **basic_auth()
+    )
+
+
+def test_postmark_hard_bounce_suppresses_the_address(client, reader, newsletter):
+    response = post_postmark(client, postmark_bounce("reader@example.net"))
+    assert response.status_code == 200
+    reader.refresh_from_db()
+    assert reader.status == Subscriber.Status.BOUNCED
+    assert not services.recipients(newsletter.pk).exists()
+    event = reader.suppression_events.get()
+    assert event.kind == SuppressionEvent.Kind.BOUNCE
+    assert "5.1.1" in event.reason
+
+
+def test_postmark_spam_complaint_suppresses_the_address(client, reader, newsletter):
+    assert post_postmark(client, postmark_spam_complaint("Reader@Example.NET")).status_code == 200
+    reader.refresh_from_db()
+    assert reader.status == Subscriber.Status.COMPLAINED
+    assert reader.suppression_events.get().kind == SuppressionEvent.Kind.COMPLAINT
+
+
+def test_mailgun_permanent_failure_suppresses_the_address(client, reader, newsletter):
+    assert post_mailgun(client, mailgun_event("reader@example.net")).status_code == 200
+    reader.refresh_from_db()
+    assert reader.status == Subscriber.Status.BOUNCED
+    assert not services.recipients(newsletter.pk).exists()
+
+
+def test_mailgun_unsubscribe_and_complaint_events_suppress(client, newsletter, reader):
+    other = Subscriber.objects.create(email="other@example.net", status="active")
+    for email, event in [
+        ("reader@example.net", "unsubscribed"),
+        ("other@example.net", "complained"),
+    ]:
+        assert post_mailgun(client, mailgun_event(email, event=event)).status_code == 200
+    reader.refresh_from_db()
+    other.refresh_from_db()
+    assert reader.status == Subscriber.Status.UNSUBSCRIBED
+    assert reader.subscriptions.get().status == "unsubscribed"
+    assert other.status == Subscriber.Status.COMPLAINED
+
+
+def test_soft_bounces_in_a_row_suppress_and_a_delivery_resets_the_count(client, reader, settings):
+    settings.SOFT_BOUNCE_LIMIT = 3
+    temporary = {"severity": "temporary", "code": 452, "message": "452 4.2.2 Mailbox full"}
+    for _ in range(2):
+        assert (
+            post_mailgun(client, mailgun_event("reader@example.net", **temporary)).status_code
+            == 200
+        )
+    reader.refresh_from_db()
+    assert (reader.status, reader.soft_bounces) == ("active", 2)
+
+    post_postmark(client, postmark_delivery("reader@example.net"))
+    reader.refresh_from_db()
+    assert reader.soft_bounces == 0
+
+    # Postmark calls a full mailbox a "SoftBounce"; the 4.x.x reply makes it count as one.
+    for n in range(3):
+        soft = postmark_bounce(
+            "reader@example.net", "SoftBounce", 82000000 + n, "smtp;452 4.2.2 Mailbox full"
+        )
+        post_postmark(client, soft)
+    reader.refresh_from_db()
+    assert reader.status == Subscriber.Status.BOUNCED
+    assert reader.suppression_events.get().kind == SuppressionEvent.Kind.SOFT_BOUNCES
+
+
+def test_duplicate_event_ids_are_ignored(client, reader, settings):
+    settings.SOFT_BOUNCE_LIMIT = 5
+    soft = postmark_bounce("reader@example.net", "SoftBounce", 83000000, "smtp;421 4.4.2 later")
+    for _ in range(3):
+        assert post_postmark(client, soft).status_code == 200
+    reader.refresh_from_db()
+    assert reader.soft_bounces == 1
+    assert ProcessedWebhookEvent.objects.filter(key="Postmark:83000000").count() == 1
+
+
+def test_unknown_events_and_strangers_change_nothing(client, reader):
+    novel = {"RecordType": "SomethingNew", "Email": "reader@example.net", "ID": 1}
+    assert post_postmark(client, novel).status_code == 200
+    assert post_postmark(client, postmark_bounce("stranger@example.net")).status_code == 200
+    assert (
+        post_mailgun(client, mailgun_event("reader@example.net", event="opened")).status_code == 200
+    )
+    reader.refresh_from_db()
+    assert reader.status == Subscriber.Status.ACTIVE
+    assert not SuppressionEvent.objects.exists()
+
+
+def test_webhook_without_the_secret_is_rejected_and_changes_nothing(client, reader):
+    unauthenticated = client.post(
+        POSTMARK_URL,
+        json.dumps(postmark_bounce("reader@example.net")),
+        content_type="application/json",
+    )
+    wrong = post_postmark(
+        client, postmark_bounce("reader@example.net"), **basic_auth("esp-hooks:guess")
+    )
+    forged = mailgun_event("reader@example.net")
+    forged["signature"]["signature"] = "0" * 64
+    assert unauthenticated.status_code == 400
+    assert wrong.status_code == 400
+    assert post_mailgun(client, forged).status_code == 400
+    reader.refresh_from_db()
+    assert reader.status == Subscriber.Status.ACTIVE
+
+
+def test_other_receivers_of_the_tracking_signal_get_the_same_events(client, reader):
+    seen = []
+
+    def ledger(sender, event, esp_name, **kwargs):
+        seen.append((esp_name, event.event_type))
+
+    tracking.connect(ledger, dispatch_uid="test-ledger")
+    try:
+        post_postmark(client, postmark_bounce("reader@example.net"))
+    finally:
+        tracking.disconnect(dispatch_uid="test-ledger")
+    assert seen == [("Postmark", "bounced")]
+    reader.refresh_from_db()
+    assert reader.status == Subscriber.Status.BOUNCED
+
+
+def test_esp_keys_come_from_anymail_environment_variables():
+    import subprocess
+    import sys
+
+    from tests.support.processes import ROOT, child_env
+
+    result = subprocess.run(
+        [
+            sys.executable,
+            "manage.py",
+            "shell",
+            "-c",
+            "from django.conf import settings; print(sorted(settings.ANYMAIL.items()))",
+        ],
+        cwd=ROOT,
+        env=child_env(ANYMAIL_MAILGUN_WEBHOOK_SIGNING_KEY="from-env", ANYMAIL_WEBHOOK_SECRET="u:p"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert "('MAILGUN_WEBHOOK_SIGNING_KEY', 'from-env')" in result.stdout, result.stderr
+    assert "('WEBHOOK_SECRET', 'u:p')" in result.stdout
