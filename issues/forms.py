@@ -140,11 +140,11 @@ class LibraryBlockForm(BlockContentForm):
 
 def with_kind_fields(form_class):
     """``form_class`` with every kind's fields declared, as the admin's fieldsets need."""
-    fields = {
-        kind_field_name(kind.name, name): field
-        for kind in KINDS.values()
-        for name, field in kind.fields().items()
-    }
+    fields = {}
+    for kind in KINDS.values():
+        for name, field in kind.fields().items():
+            field.label = field.label or name.replace("_", " ").capitalize()
+            fields[kind_field_name(kind.name, name)] = field
     return type(form_class.__name__, (form_class,), {**fields, "__module__": __name__})
 
 
