@@ -173,7 +173,7 @@ class RenderContext:
     brand_color: str = "#1a73e8"
 
     def anchor(self, title: str, fallback: str = "section") -> str:
-        base = slugify(title)[:60] or fallback
+        base = slugify(title, allow_unicode=True)[:60] or fallback
         anchor, n = base, 2
         while anchor in self.anchors:
             anchor, n = f"{base}-{n}", n + 1
