@@ -49,3 +49,30 @@ def image_bytes(size=(1600, 900), fmt="PNG", colour="#3366aa", **save_options):
 
 def upload(data=None, name="picture.png"):
     return SimpleUploadedFile(name, data if data is not None else image_bytes())
+
+
+def change_form_data(issue, blocks):
+    """The POST the admin's issue form sends for ``issue`` with ``blocks`` unchanged."""
+    data = {
+        "newsletter": issue.newsletter_id,
+        "title": issue.title,
+        "subject": issue.subject,
+        "preheader": issue.preheader,
+        "number": issue.number,
+        "slug": issue.slug,
+        "show_in_archive": "on",
+        "blocks-TOTAL_FORMS": len(blocks),
+        "blocks-INITIAL_FORMS": len(blocks),
+        "blocks-MIN_NUM_FORMS": 0,
+        "blocks-MAX_NUM_FORMS": 1000,
+    }
+    for n, block in enumerate(blocks):
+        data |= {
+            f"blocks-{n}-id": block.pk,
+            f"blocks-{n}-issue": issue.pk,
+            f"blocks-{n}-kind": block.kind,
+            f"blocks-{n}-position": block.position,
+        }
+        for name, value in block.data.items():
+            data[f"blocks-{n}-{block.kind}__{name}"] = value
+    return data
