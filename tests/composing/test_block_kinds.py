@@ -36,7 +36,11 @@ RENDERS = {
         },
         ["<details", "<summary>Reveal the lie</summary>", "number 2", "Nobody did that."],
         ["See the answer on the web", "#3-headlines-and-a-lie"],
-        ["1. Real one\n2. The lie\n3. Real two", "Spoiler below.", "Real one <https://r.example/1>"],
+        [
+            "1. Real one\n2. The lie\n3. Real two",
+            "Spoiler below.",
+            "Real one <https://r.example/1>",
+        ],
     ),
     "callout": (
         {"style": "quote", "text": "Wise *words*.", "attribution": "Someone"},
@@ -51,7 +55,12 @@ RENDERS = {
         ["Join us: <https://join.example/>"],
     ),
     "sponsor": (
-        {"name": "Acme", "text": "Rockets **cheap**.", "url": "https://acme.example/", "label": "Ad"},
+        {
+            "name": "Acme",
+            "text": "Rockets **cheap**.",
+            "url": "https://acme.example/",
+            "label": "Ad",
+        },
         ['<a href="https://acme.example/">Acme</a>', "<strong>cheap</strong>", ">Ad</p>"],
         ["Acme</a>", ">Ad</p>"],
         ["Ad: Acme\nRockets **cheap**.\n<https://acme.example/>"],

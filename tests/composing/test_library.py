@@ -66,4 +66,3 @@ def test_saving_an_issue_block_to_the_library_turns_it_into_a_placement(admin_cl
     assert block.kind == Block.LIBRARY
     assert block.library_block.name == "Reply note"
     assert block.library_block.data["text"] == "Reply any time."
-

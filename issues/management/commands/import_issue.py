@@ -105,8 +105,10 @@ class Command(BaseCommand):
             text.clear()
 
         def flush_chunk():
-            if chunk and all(LIST_ITEM.match(line) for _, line in chunk) and any(
-                "](" in line for _, line in chunk
+            if (
+                chunk
+                and all(LIST_ITEM.match(line) for _, line in chunk)
+                and any("](" in line for _, line in chunk)
             ):
                 items = []
                 for number, line in chunk:

@@ -224,7 +224,10 @@ class Command(BaseCommand):
         self.stdout.write(f"{'Created' if created else 'Found'} newsletter {newsletter}.")
         sign_off, _ = LibraryBlock.objects.get_or_create(
             name="Sign-off",
-            defaults={"kind": "markdown", "data": get_kind("markdown").validate({"body": SIGN_OFF})},
+            defaults={
+                "kind": "markdown",
+                "data": get_kind("markdown").validate({"body": SIGN_OFF}),
+            },
         )
         sent = self.issue(
             newsletter,
@@ -251,9 +254,7 @@ class Command(BaseCommand):
         issue = Issue.objects.create(newsletter=newsletter, title=title, preheader=preheader)
         for position, (kind, data) in enumerate(make_blocks(sign_off), start=1):
             if kind == Block.LIBRARY:
-                Block.objects.create(
-                    issue=issue, position=position, kind=kind, library_block=data
-                )
+                Block.objects.create(issue=issue, position=position, kind=kind, library_block=data)
             else:
                 Block.objects.create(issue=issue, position=position, kind=kind, data=data)
         self.stdout.write(f"Created issue {issue} (id {issue.pk}) with {position} blocks.")
