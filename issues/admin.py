@@ -19,7 +19,14 @@ from subscribers.services import recipients
 
 from .blocks import KINDS
 from .editing import duplicate_as_next_issue
-from .forms import IssueBlockForm, LibraryBlockForm, SendTestForm, kind_fieldsets
+from .forms import (
+    IssueBlockForm,
+    IssueForm,
+    LibraryBlockForm,
+    NewsletterForm,
+    SendTestForm,
+    kind_fieldsets,
+)
 from .models import Block, Issue, LibraryBlock, Newsletter
 from .rendering import presend_warnings, render_issue
 from .testsend import example_email, send_test
@@ -42,6 +49,7 @@ class BlockEditorMedia:
 
 @admin.register(Newsletter)
 class NewsletterAdmin(admin.ModelAdmin):
+    form = NewsletterForm
     list_display = ["name", "slug", "from_email", "issue_count"]
     prepopulated_fields = {"slug": ["name"]}
     search_fields = ["name", "slug"]
@@ -70,6 +78,7 @@ class BlockInline(admin.StackedInline):
 @admin.register(Issue)
 class IssueAdmin(admin.ModelAdmin):
     change_form_template = "admin/issues/issue/change_form.html"
+    form = IssueForm
     inlines = [BlockInline]
     list_display = ["number", "title", "newsletter", "status", "published_at", "recipient_count"]
     list_display_links = ["number", "title"]

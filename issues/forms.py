@@ -12,7 +12,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
 from .blocks import KINDS, get_kind, kind_choices
-from .models import Block, LibraryBlock
+from .images import cleaned_file
+from .models import Block, Issue, LibraryBlock, Newsletter
 
 SEPARATOR = "__"
 
@@ -150,6 +151,50 @@ def with_kind_fields(form_class):
 
 IssueBlockForm = with_kind_fields(IssueBlockForm)
 LibraryBlockForm = with_kind_fields(LibraryBlockForm)
+
+
+class CheckedImagesForm(forms.ModelForm):
+    """Model image fields (cover, logo) pass the same Pillow checks as block images."""
+
+    image_fields: tuple[str, ...] = ()
+
+    def clean(self):
+        cleaned = super().clean()
+        for name in self.image_fields:
+            upload = self.files.get(self.add_prefix(name))
+            if upload and not self.has_error(name):
+                try:
+                    cleaned[name] = cleaned_file(upload)
+                except ValidationError as error:
+                    self.add_error(name, error)
+        return cleaned
+
+
+class IssueForm(CheckedImagesForm):
+    image_fields = ("cover_image",)
+
+    class Meta:
+        model = Issue
+        fields = ["newsletter", "title", "subject", "preheader", "cover_image", "number", "slug"]
+
+
+class NewsletterForm(CheckedImagesForm):
+    image_fields = ("logo",)
+
+    class Meta:
+        model = Newsletter
+        fields = [
+            "name",
+            "slug",
+            "description",
+            "from_name",
+            "from_email",
+            "reply_to",
+            "footer_text",
+            "brand_color",
+            "logo",
+            "language",
+        ]
 
 
 class SendTestForm(forms.Form):

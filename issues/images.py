@@ -110,14 +110,26 @@ def encode(image: Image.Image, fmt: str) -> bytes:
     return out.getvalue()
 
 
-def store_upload(uploaded) -> StoredImage:
-    """Check, clean and store an uploaded file (a Django UploadedFile or bytes)."""
+def cleaned(uploaded) -> tuple[Image.Image, bytes]:
+    """The decoded upload and its re-encoded bytes (checked, EXIF gone), or ValidationError."""
     if getattr(uploaded, "size", 0) > MAX_UPLOAD_BYTES:
         raise too_big(uploaded.size)  # before reading a huge file into memory
     raw = uploaded if isinstance(uploaded, bytes) else uploaded.read()
     image = open_checked(raw)
+    return image, encode(image, image.format)
+
+
+def cleaned_file(uploaded) -> ContentFile:
+    """For model ImageFields (covers, logos): the same checks and cleaning, as a file."""
+    image, data = cleaned(uploaded)
+    name = PurePosixPath(getattr(uploaded, "name", "") or "image").stem or "image"
+    return ContentFile(data, name=f"{name}.{FORMATS[image.format]}")
+
+
+def store_upload(uploaded) -> StoredImage:
+    """Check, clean and store an uploaded file (a Django UploadedFile or bytes)."""
+    image, data = cleaned(uploaded)
     fmt = image.format
-    data = encode(image, fmt)
     digest = hashlib.sha256(data).hexdigest()[:20]
     name = f"{UPLOAD_FOLDER}/{digest}.{FORMATS[fmt]}"
     if not default_storage.exists(name):

@@ -104,3 +104,27 @@ def test_admin_form_shows_the_image_error_and_saves_nothing(admin_client, issue)
     assert response.status_code == 200
     assert "more pixels than can be processed safely" in response.content.decode()
     assert not Block.objects.exists()
+
+
+def test_cover_image_passes_the_same_checks_and_loses_its_exif(admin_client, issue):
+    exif = Image.Exif()
+    exif[0x010F] = "SpyCam Inc."
+    data = {
+        "newsletter": issue.newsletter_id,
+        "title": issue.title,
+        "number": issue.number,
+        "slug": issue.slug,
+        "blocks-TOTAL_FORMS": 0,
+        "blocks-INITIAL_FORMS": 0,
+        "blocks-MIN_NUM_FORMS": 0,
+        "blocks-MAX_NUM_FORMS": 1000,
+    }
+    url = reverse("admin:issues_issue_change", args=[issue.pk])
+    bad = admin_client.post(url, {**data, "cover_image": upload(image_bytes(fmt="BMP"), "a.bmp")})
+    assert "BMP images are not accepted" in bad.content.decode()
+    jpeg = image_bytes((64, 32), fmt="JPEG", exif=exif.tobytes())
+    assert admin_client.post(url, {**data, "cover_image": upload(jpeg, "c.jpg")}).status_code == 302
+    issue.refresh_from_db()
+    assert issue.cover_image.name.endswith(".jpg") and issue.cover_image.width == 64
+    with issue.cover_image.open("rb") as cover:
+        assert b"SpyCam" not in cover.read()
