@@ -237,12 +237,23 @@ class IssueAdmin(admin.ModelAdmin):
         return redirect(reverse("admin:issues_issue_change", args=[copy.pk]))
 
 
+class KindFilter(admin.SimpleListFilter):
+    title = "kind"
+    parameter_name = "kind"
+
+    def lookups(self, request, model_admin):
+        return [(kind.name, kind.label) for kind in KINDS.values()]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(kind=self.value()) if self.value() else queryset
+
+
 @admin.register(LibraryBlock)
 class LibraryBlockAdmin(admin.ModelAdmin):
     form = LibraryBlockForm
     list_display = ["name", "kind_label", "used_in", "updated_at"]
     search_fields = ["name"]
-    list_filter = ["kind"]
+    list_filter = [KindFilter]
 
     class Media(BlockEditorMedia):
         pass

@@ -3,7 +3,7 @@
 import pytest
 
 from issues.models import Block, Issue
-from tests.support.composing import make_library_block, make_newsletter
+from tests.support.composing import make_issue, make_library_block, make_newsletter, place
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
 
@@ -71,3 +71,27 @@ def test_editor_builds_reorders_and_previews_an_issue(
     assert order == sorted(order)
     page.set_viewport_size({"width": 375, "height": 800})
     page.screenshot(path=artifacts_dir / "compose-email-mobile.png", full_page=True)
+
+
+def test_library_block_form_shows_only_its_kinds_fields_and_where_it_is_used(
+    live_server, page, artifacts_dir, django_user_model
+):
+
+    sign_off = make_library_block()
+    place(make_issue(make_newsletter(), "Uses the sign-off"), sign_off)
+    log_in(page, live_server, django_user_model)
+    page.goto(f"{live_server.url}/admin/issues/libraryblock/{sign_off.pk}/change/")
+    assert "Placed in #1 Uses the sign-off" in page.text_content("#content")
+    assert page.is_visible('[name="markdown__body"]')
+    assert not page.is_visible('[name="button__url"]')
+    page.select_option('[name="kind"]', "button")
+    assert page.is_visible('[name="button__url"]')
+    assert not page.is_visible('[name="markdown__body"]')
+    page.select_option('[name="kind"]', "markdown")
+    page.fill('[name="markdown__body"]', "A fresher sign-off.")
+    page.screenshot(path=artifacts_dir / "compose-library-block.png", full_page=True)
+    page.click('input[name="_save"]')
+    page.wait_for_selector(".messagelist .success")
+    sign_off.refresh_from_db()
+    assert sign_off.data == {"body": "A fresher sign-off."}
+    page.screenshot(path=artifacts_dir / "compose-library-list.png", full_page=True)
