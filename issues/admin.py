@@ -117,6 +117,10 @@ class IssueAdmin(admin.ModelAdmin):
             return deliveries.count()
         return recipients(obj.newsletter_id).count()
 
+    def view_on_site(self, obj):
+        """Only sent issues have a public page."""
+        return obj.get_absolute_url() if obj.is_public else None
+
     def save_model(self, request, obj, form, change):
         if not change and obj.author_id is None:
             obj.author = request.user

@@ -5,7 +5,7 @@ from django.core.validators import RegexValidator
 from django.db import models, transaction
 from django.db.models import Max
 from django.urls import reverse
-from django.utils.text import slugify
+from django.utils.text import Truncator, slugify
 
 hex_colour = RegexValidator(r"^#[0-9a-fA-F]{6}$", "Use a hex colour such as #1a73e8.")
 
@@ -179,7 +179,13 @@ class Block(models.Model):
         ordering = ["position", "id"]
 
     def __str__(self):
-        return f"{self.kind} #{self.position}"
+        """A few words of the content, so a block is recognisable in a list of blocks."""
+        if self.library_block_id:
+            return f"{self.library_block.name} (from the library)"
+        words = next((v for v in self.data.values() if isinstance(v, str) and v.strip()), "")
+        if not words and self.data.get("items"):
+            words = self.data["items"][0].get("title", "")
+        return Truncator(" ".join(words.split())).chars(60) or self.kind
 
     @property
     def content(self):

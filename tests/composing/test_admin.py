@@ -9,7 +9,7 @@ from issues.models import Block, Issue
 from issues.rendering import render_issue
 from issues.testsend import example_values, fill
 from subscribers.models import Subscriber, Subscription
-from tests.support.composing import add_block, change_form_data, make_issue
+from tests.support.composing import add_block, change_form_data, image_bytes, make_issue, upload
 
 
 def url(name, *args):
@@ -167,3 +167,20 @@ def test_library_block_admin_edits_content_with_kind_fields(admin_client):
 
     assert LibraryBlock.objects.get().data == {"body": "Bye!"}
     assert Block.objects.count() == 0
+
+
+def test_saving_again_keeps_an_uploaded_image_and_a_new_upload_replaces_it(admin_client, issue):
+    block = add_block(issue, "image", {"alt": "First"}, {"image": upload()})
+    first = block.data["image"]
+    data = change_form_data(issue, [block])
+    del data["blocks-0-image__image"]
+    data["blocks-0-image__alt"] = "Still the first"
+    assert admin_client.post(url("change", issue.pk), data).status_code == 302
+    block.refresh_from_db()
+    assert block.data["image"] == first and block.data["alt"] == "Still the first"
+    page = admin_client.get(url("change", issue.pk)).content.decode()
+    assert f'src="/media/{first["path"]}"' in page  # the current image is shown in the form
+    data["blocks-0-image__image"] = upload(image_bytes((300, 200), colour="#aa3300"))
+    assert admin_client.post(url("change", issue.pk), data).status_code == 302
+    block.refresh_from_db()
+    assert block.data["image"]["path"] != first["path"] and block.data["image"]["width"] == 300
