@@ -10,7 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFont
 
 from issues.blocks import get_kind
 from issues.models import Block, Issue, LibraryBlock, Newsletter
@@ -61,19 +61,22 @@ def hype_meter(draw, size):
         360,
         fill="#fbf8f1",
     )
-    angle = math.radians(200 + 150)
+    angle = math.radians(365)  # past the end of the scale
     tip = (cx + int(radius * 1.05 * math.cos(angle)), cy + int(radius * 1.05 * math.sin(angle)))
     draw.line([(cx, cy), tip], fill="#222222", width=max(4, width // 150))
     draw.ellipse([cx - 14, cy - 14, cx + 14, cy + 14], fill="#222222")
-    draw.text((width * 0.08, height * 0.9), "calm", fill="#333333")
-    draw.text((width * 0.86, height * 0.9), "HYPE", fill="#333333")
+    font = ImageFont.load_default(size=height // 12)
+    draw.text((width * 0.06, height * 0.88), "calm", fill="#333333", font=font)
+    draw.text((width * 0.84, height * 0.88), "HYPE", fill="#b71c1c", font=font)
+    draw.text((cx, height * 0.06), "HYPE-O-METER", fill="#222222", font=font, anchor="mt")
 
 
 def sponsor_logo(draw, size):
     width, height = size
     draw.rounded_rectangle([4, 4, width - 4, height - 4], radius=18, fill="#12355b")
     draw.ellipse([18, 18, height - 18, height - 18], fill="#f6c445")
-    draw.text((height + 4, height // 2 - 6), "TENSORCUP", fill="#ffffff")
+    font = ImageFont.load_default(size=height // 3)
+    draw.text((height + 4, height // 2), "TENSORCUP", fill="#ffffff", font=font, anchor="lm")
 
 
 def block(kind, raw, files=None):
@@ -180,7 +183,7 @@ def sent_issue_blocks(sign_off):
         block(
             "image",
             {
-                "alt": "A gauge labelled from calm to hype, its needle bent past the end.",
+                "alt": "A gauge labelled from calm to hype, its needle pushed past the red end.",
                 "caption": "Our hype-o-meter after this week's launch events.",
                 "credit": "Drawn by The Weekly Gradient",
                 "link": "https://example.com/hype",
