@@ -110,3 +110,10 @@ def test_load_demo_twice_gives_one_sent_and_one_draft_using_every_kind(db, capsy
     assert kinds == set(KINDS) | {Block.LIBRARY}
     assert "3 headlines and a lie" in sent.snapshot.text
     assert "Found issue" in capsys.readouterr().out
+
+
+def test_a_block_of_a_removed_kind_is_skipped_and_named_in_the_warnings(issue):
+    add_block(issue, "markdown", {"body": "Still here"})
+    add_block(issue, "poll", data={"question": "Gone?"})
+    assert "Still here" in render_issue(issue).web_html
+    assert "Block 2 is of a kind “poll” that no longer exists." in presend_warnings(issue)
