@@ -1,5 +1,5 @@
 """Content (newsletters, issues, blocks, snapshots) and delivery (dispatches, deliveries)."""
 
-from .content import Issue, Newsletter, Snapshot
+from .content import Block, Issue, LibraryBlock, Newsletter, Snapshot
 
-__all__ = ["Issue", "Newsletter", "Snapshot"]
+__all__ = ["Block", "Issue", "LibraryBlock", "Newsletter", "Snapshot"]

@@ -5,7 +5,7 @@ from django.core.validators import RegexValidator
 from django.db import models, transaction
 from django.db.models import Max
 from django.urls import reverse
-from django.utils.text import slugify
+from django.utils.text import Truncator, slugify
 
 hex_colour = RegexValidator(r"^#[0-9a-fA-F]{6}$", "Use a hex colour such as #1a73e8.")
 
@@ -131,3 +131,65 @@ class Snapshot(models.Model):
 
     def __str__(self):
         return f"Snapshot of {self.issue}"
+
+
+class LibraryBlock(models.Model):
+    """A block saved once and placed in many issues: editing it changes every unsent issue.
+
+    Sent issues keep what they were sent with because the archive shows their snapshot.
+    """
+
+    name = models.CharField(max_length=200, unique=True)
+    kind = models.CharField(max_length=40)
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = "library block"
+
+    def __str__(self):
+        return self.name
+
+
+class Block(models.Model):
+    """One block in an issue's stream: its own content, or a placement of a library block.
+
+    ``kind`` names a class in ``issues.blocks``; ``data`` is that kind's validated content.
+    Kinds are code, not schema: adding one needs no migration.
+    """
+
+    LIBRARY = "library"  # the kind of a placement; its content is the library block's
+
+    issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="blocks")
+    position = models.PositiveIntegerField(default=0)
+    kind = models.CharField(max_length=40)
+    data = models.JSONField(default=dict, blank=True)
+    library_block = models.ForeignKey(
+        LibraryBlock,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="placements",
+        help_text="Placed from the block library: edit it there.",
+    )
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self):
+        """A few words of the content, so a block is recognisable in a list of blocks."""
+        if self.library_block_id:
+            return f"{self.library_block.name} (from the library)"
+        words = next((v for v in self.data.values() if isinstance(v, str) and v.strip()), "")
+        if not words and self.data.get("items"):
+            words = self.data["items"][0].get("title", "")
+        return Truncator(" ".join(words.split())).chars(60) or self.kind
+
+    @property
+    def content(self):
+        """(kind, data) to render: the library block's when this is a placement."""
+        if self.library_block_id:
+            return self.library_block.kind, self.library_block.data
+        return self.kind, self.data

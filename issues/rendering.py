@@ -1,0 +1,171 @@
+"""An issue rendered once into everything readers get: web body, email, plain text.
+
+``render_issue`` is pure (it reads the issue and its blocks, writes nothing);
+``freeze_snapshot`` stores its result as the issue's snapshot at send time, after which the
+archive and every delivery use the snapshot and later edits change nothing that was sent.
+The email and text carry the markers of ``issues.placeholders`` where each recipient's own
+links go, so sending never renders a template per recipient.
+"""
+
+import re
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+import css_inline
+from django.conf import settings
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils.html import strip_tags
+from django.utils.safestring import mark_safe
+
+from . import placeholders
+from .blocks import KINDS, RenderContext
+from .models import Block, Issue, Snapshot
+
+GMAIL_CLIP_BYTES = 102 * 1024
+INLINER = css_inline.CSSInliner(keep_at_rules=True, load_remote_stylesheets=False)
+
+
+@dataclass
+class RenderedIssue:
+    subject: str
+    preheader: str
+    web_html: str
+    email_html: str
+    text: str
+    headings: list = field(default_factory=list)
+    search_text: str = ""
+
+
+def stream(issue: Issue) -> list[Block]:
+    return list(issue.blocks.select_related("library_block").order_by("position", "id"))
+
+
+def render_blocks(blocks: list[Block], ctx: RenderContext):
+    """Each block's HTML and text for one channel, plus the headings met on the way."""
+    html, text, headings = [], [], []
+    for block in blocks:
+        kind_name, data = block.content
+        kind = KINDS.get(kind_name)
+        if kind is None:  # its class was removed from the code; presend_warnings names it
+            continue
+        prepared = kind.context(data, ctx)
+        html.append(
+            render_to_string(kind.template, {"b": prepared, "email": ctx.email, "kind": kind})
+        )
+        text.append(kind.text(data, ctx))
+        if entry := kind.heading(data, prepared):
+            headings.append(entry)
+    return html, text, headings
+
+
+def absolute(url: str) -> str:
+    return url if urlsplit(url).scheme else settings.SITE_URL + url
+
+
+def cover(issue: Issue) -> dict | None:
+    if not issue.cover_image:
+        return None
+    width, height = issue.cover_image.width, issue.cover_image.height
+    return {
+        "src": absolute(issue.cover_image.url),
+        "width": min(width, 600),
+        "height": round(height * min(width, 600) / width),
+    }
+
+
+def render_issue(issue: Issue) -> RenderedIssue:
+    """Render ``issue`` as it stands now (library blocks as they are now)."""
+    newsletter = issue.newsletter
+    blocks = stream(issue)
+    web_url = settings.SITE_URL + issue.get_absolute_url()
+    colour = newsletter.brand_color
+    web_parts, _, headings = render_blocks(blocks, RenderContext(brand_color=colour))
+    email_parts, text_parts, _ = render_blocks(
+        blocks, RenderContext(email=True, web_url=web_url, brand_color=colour)
+    )
+    subject = issue.subject or issue.title
+    context = {
+        "issue": issue,
+        "newsletter": newsletter,
+        "subject": subject,
+        "preheader": issue.preheader,
+        "cover": cover(issue),
+        "logo": absolute(newsletter.logo.url) if newsletter.logo else "",
+        "web_url": web_url,
+        "unsubscribe_url": placeholders.UNSUBSCRIBE_URL,
+        "preferences_url": placeholders.PREFERENCES_URL,
+    }
+    web_html = render_to_string(
+        "issues/web_body.html", {**context, "blocks": [mark_safe(p) for p in web_parts]}
+    )
+    email_html = INLINER.inline(
+        render_to_string(
+            "email/issue.html", {**context, "blocks": [mark_safe(p) for p in email_parts]}
+        )
+    )
+    text = render_to_string(
+        "email/issue.txt", {**context, "blocks": [t for t in text_parts if t.strip()]}
+    )
+    return RenderedIssue(
+        subject=subject,
+        preheader=issue.preheader,
+        web_html=web_html.strip(),
+        email_html=email_html,
+        text=re.sub(r"\n{4,}", "\n\n\n", text).strip() + "\n",
+        headings=headings,
+        search_text=" ".join(strip_tags(web_html).split()),
+    )
+
+
+def freeze_snapshot(issue: Issue) -> Snapshot:
+    """Render once and store it as ``issue.snapshot``, replacing any earlier one."""
+    rendered = render_issue(issue)
+    with transaction.atomic():
+        snapshot, _ = Snapshot.objects.update_or_create(
+            issue=issue,
+            defaults={
+                "subject": rendered.subject,
+                "preheader": rendered.preheader,
+                "web_html": rendered.web_html,
+                "email_html": rendered.email_html,
+                "text": rendered.text,
+                "headings": rendered.headings,
+                "search_text": rendered.search_text,
+            },
+        )
+    issue.snapshot = snapshot
+    return snapshot
+
+
+def presend_warnings(issue: Issue, rendered: RenderedIssue | None = None) -> list[str]:
+    """What an editor should fix before sending; sending is still allowed."""
+    rendered = rendered or render_issue(issue)
+    warnings = []
+    if not (issue.subject or issue.title).strip():
+        warnings.append("The subject line is empty.")
+    blocks = stream(issue)
+    if not blocks:
+        warnings.append("The issue has no blocks yet.")
+    size = len(rendered.email_html.encode())
+    if size > GMAIL_CLIP_BYTES:
+        warnings.append(
+            f"The email is {size / 1024:.0f} KB: Gmail clips messages over 102 KB and hides "
+            "the rest, unsubscribe link included. Shorten it or split it."
+        )
+    for number, block in enumerate(blocks, start=1):
+        kind_name, data = block.content
+        kind = KINDS.get(kind_name)
+        if kind is None:
+            warnings.append(f"Block {number} is of a kind “{kind_name}” that no longer exists.")
+            continue
+        for image, alt in kind.images(data):
+            if image and not alt.strip():
+                warnings.append(f"Block {number} ({kind.label}): an image has no alt text.")
+        for url in kind.links(data):
+            if urlsplit(url).scheme not in ("http", "https", "mailto"):
+                warnings.append(
+                    f"Block {number} ({kind.label}): the link “{url}” is not http(s); "
+                    "readers could not open it."
+                )
+    return warnings

@@ -1,0 +1,186 @@
+"""The issue admin as editors use it: forms with clear errors, previews, tests, duplicates."""
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from issues.admin import IssueAdmin, ObjectTool
+from issues.models import Block, Issue
+from issues.rendering import render_issue
+from issues.testsend import example_values, fill
+from subscribers.models import Subscriber, Subscription
+from tests.support.composing import add_block, change_form_data, image_bytes, make_issue, upload
+
+
+def url(name, *args):
+    return reverse(f"admin:issues_issue_{name}", args=args)
+
+
+def new_block_data(issue, kind, fields, existing=()):
+    data = change_form_data(issue, list(existing))
+    n = len(existing)
+    data["blocks-TOTAL_FORMS"] = n + 1
+    data |= {f"blocks-{n}-kind": kind, f"blocks-{n}-position": n + 1}
+    data |= {f"blocks-{n}-{kind}__{name}": value for name, value in fields.items()}
+    return data
+
+
+def test_add_a_block_of_a_kind_through_the_issue_form(admin_client, issue):
+    fields = {"items": "One | https://one.example | first\nTwo | https://two.example"}
+    response = admin_client.post(
+        url("change", issue.pk), new_block_data(issue, "link_list", fields)
+    )
+    assert response.status_code == 302
+    block = issue.blocks.get()
+    assert block.data["items"][1] == {"title": "Two", "url": "https://two.example", "note": ""}
+
+
+def test_form_shows_the_kinds_own_validation_message_and_saves_nothing(admin_client, issue):
+    fields = {"title": "Q", "headlines": "A | https://a.example\nB", "fake": 5, "reveal": "x"}
+    response = admin_client.post(url("change", issue.pk), new_block_data(issue, "quiz", fields))
+    assert response.status_code == 200
+    assert "There are only 2 headlines; pick one of them." in response.content.decode()
+    assert not issue.blocks.exists()
+
+
+def test_fields_of_other_kinds_are_ignored_when_saving(admin_client, issue):
+    fields = {"title": "Section"}
+    data = new_block_data(issue, "heading", fields)
+    data["blocks-0-button__url"] = "not a url, left over from switching kind"
+    response = admin_client.post(url("change", issue.pk), data)
+    assert response.status_code == 302
+    assert issue.blocks.get().data == {"title": "Section", "emoji": ""}
+
+
+def test_placing_a_library_block_needs_a_choice(admin_client, issue):
+    response = admin_client.post(url("change", issue.pk), new_block_data(issue, "library", {}))
+    assert "Choose the library block to place here." in response.content.decode()
+
+
+def test_reorder_by_positions_renders_in_the_new_order(admin_client, issue):
+    first = add_block(issue, "heading", {"title": "First"})
+    second = add_block(issue, "heading", {"title": "Second"})
+    data = change_form_data(issue, [first, second])
+    data["blocks-0-position"], data["blocks-1-position"] = 2, 1
+    assert admin_client.post(url("change", issue.pk), data).status_code == 302
+    assert [h["title"] for h in render_issue(issue).headings] == ["Second", "First"]
+
+
+def test_previews_show_exactly_what_is_sent(admin_client, issue):
+    add_block(issue, "heading", {"title": "Preview me"})
+    page = admin_client.get(url("preview", issue.pk)).content.decode()
+    assert 'width="630"' in page and 'width="375"' in page
+    email = admin_client.get(url("preview_channel", issue.pk, "email"))
+    assert email["X-Frame-Options"] == "SAMEORIGIN"
+    body = email.content.decode()
+    rendered = render_issue(issue)
+    assert body.startswith("<!DOCTYPE html>") and "Preview me</h2>" in body
+    assert "%%" not in body  # markers filled with example links, as a reader would see
+    assert body == fill(rendered.email_html, example_values(), html=True)
+    text = admin_client.get(url("preview_channel", issue.pk, "text"))
+    assert text["Content-Type"] == "text/plain; charset=utf-8"
+    assert "Preview me\n==========" in text.content.decode()
+    web = admin_client.get(url("preview_channel", issue.pk, "web")).content.decode()
+    assert '<h2 id="preview-me"' in web
+
+
+def test_send_test_mails_the_real_email_marked_test_without_a_delivery(
+    admin_client, issue, smtp_sink
+):
+    add_block(issue, "markdown", {"body": "Hello readers 👋"})
+    page = admin_client.get(url("send_test", issue.pk))
+    assert page.status_code == 200
+    response = admin_client.post(
+        url("send_test", issue.pk), {"addresses": "a@example.org, b@example.org\nb@example.org"}
+    )
+    assert response.status_code == 302
+    messages = sorted(smtp_sink.messages, key=lambda m: m.rcpt_tos)
+    assert [m.rcpt_tos for m in messages] == [["a@example.org"], ["b@example.org"]]
+    message = messages[0].message
+    assert message["Subject"] == f"[TEST] {issue.subject}"
+    html = message.get_body(("html",)).get_content()
+    text = message.get_body(("plain",)).get_content()
+    assert "Hello readers 👋" in html and "Hello readers 👋" in text
+    assert "%%" not in html and "%%" not in text
+    issue.refresh_from_db()
+    assert issue.status == Issue.Status.DRAFT and issue.published_at is None
+    assert not hasattr(issue, "deliveries") or not issue.deliveries.exists()
+
+
+def test_send_test_refuses_bad_addresses(admin_client, issue, smtp_sink):
+    response = admin_client.post(url("send_test", issue.pk), {"addresses": "a@example.org nope"})
+    assert "Not an email address: nope" in response.content.decode()
+    assert smtp_sink.messages == []
+
+
+def test_duplicate_as_next_issue_button(admin_client, issue):
+    add_block(issue, "heading", {"title": "Kept"})
+    change_page = admin_client.get(url("change", issue.pk)).content.decode()
+    assert f'action="{url("duplicate", issue.pk)}"' in change_page
+    response = admin_client.post(url("duplicate", issue.pk))
+    copy = Issue.objects.exclude(pk=issue.pk).get()
+    assert response["Location"] == url("change", copy.pk)
+    assert copy.number == issue.number + 1 and copy.blocks.get().data["title"] == "Kept"
+    assert admin_client.get(url("duplicate", issue.pk)).status_code == 302  # GET changes nothing
+    assert Issue.objects.count() == 2
+
+
+def test_change_page_lists_warnings_before_sending(admin_client, issue):
+    add_block(issue, "button", data={"label": "Go", "url": "ftp://x.example"})
+    page = admin_client.get(url("change", issue.pk)).content.decode()
+    assert "Before sending, check:" in page and "is not http(s)" in page
+
+
+def test_object_tools_and_urls_extend_through_super(admin_client, issue, rf):
+    class WithSend(IssueAdmin):
+        def get_object_tools(self, request, obj):
+            return [*super().get_object_tools(request, obj), ObjectTool("Send now", "/x/", True)]
+
+    from django.contrib import admin
+
+    tools = WithSend(Issue, admin.site).get_object_tools(rf.get("/"), issue)
+    assert [t.label for t in tools][-2:] == ["Duplicate as next issue", "Send now"]
+    names = [p.name for p in WithSend(Issue, admin.site).get_urls()]
+    assert {"issues_issue_preview", "issues_issue_change"} <= set(names)
+
+
+@pytest.mark.parametrize(
+    "query", ["", "?status__exact=sent", "?q=Gradient", "?published_at__isnull=False"]
+)
+def test_issue_list_searches_and_filters(admin_client, newsletter, query):
+    make_issue(newsletter, "Gradient news", status=Issue.Status.SENT, published_at=timezone.now())
+    make_issue(newsletter, "Draft notes")
+    subscriber = Subscriber.objects.create(email="r@example.org", status="active")
+    Subscription.objects.create(subscriber=subscriber, newsletter=newsletter, status="active")
+    page = admin_client.get(url("changelist") + query).content.decode()
+    assert "Recipients" in page
+    assert ("Gradient news" in page) and (("Draft notes" in page) == (query == ""))
+
+
+def test_library_block_admin_edits_content_with_kind_fields(admin_client):
+    response = admin_client.post(
+        reverse("admin:issues_libraryblock_add"),
+        {"name": "Sign-off", "kind": "markdown", "markdown__body": "Bye!"},
+    )
+    assert response.status_code == 302
+    from issues.models import LibraryBlock
+
+    assert LibraryBlock.objects.get().data == {"body": "Bye!"}
+    assert Block.objects.count() == 0
+
+
+def test_saving_again_keeps_an_uploaded_image_and_a_new_upload_replaces_it(admin_client, issue):
+    block = add_block(issue, "image", {"alt": "First"}, {"image": upload()})
+    first = block.data["image"]
+    data = change_form_data(issue, [block])
+    del data["blocks-0-image__image"]
+    data["blocks-0-image__alt"] = "Still the first"
+    assert admin_client.post(url("change", issue.pk), data).status_code == 302
+    block.refresh_from_db()
+    assert block.data["image"] == first and block.data["alt"] == "Still the first"
+    page = admin_client.get(url("change", issue.pk)).content.decode()
+    assert f'src="/media/{first["path"]}"' in page  # the current image is shown in the form
+    data["blocks-0-image__image"] = upload(image_bytes((300, 200), colour="#aa3300"))
+    assert admin_client.post(url("change", issue.pk), data).status_code == 302
+    block.refresh_from_db()
+    assert block.data["image"]["path"] != first["path"] and block.data["image"]["width"] == 300

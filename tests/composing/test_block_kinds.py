@@ -1,0 +1,142 @@
+"""Every block kind: its form refuses bad input with a clear message and renders three ways."""
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from issues.blocks import KINDS, get_kind
+from issues.rendering import render_issue
+from tests.support.composing import add_block, upload
+
+# kind: (valid raw form input, expected in web HTML, in email HTML, in plain text)
+RENDERS = {
+    "heading": (
+        {"title": "Big news", "emoji": "📰"},
+        ['<h2 id="big-news"', "📰 Big news</h2>"],
+        ["📰 Big news</h2>"],
+        ["📰 Big news\n"],
+    ),
+    "markdown": (
+        {"body": "Hello **world**, read [the paper](https://papers.example/1)."},
+        ["<strong>world</strong>", 'href="https://papers.example/1"'],
+        ["<strong>world</strong>", 'href="https://papers.example/1"'],
+        ["Hello **world**, read the paper <https://papers.example/1>."],
+    ),
+    "link_list": (
+        {"items": "Paper one | https://p.example/1 | Worth a read\nNo note | https://p.example/2"},
+        ['<a href="https://p.example/1">Paper one</a>', "Worth a read"],
+        ["https://p.example/2", "Worth a read"],
+        ["- Paper one <https://p.example/1>\n  Worth a read", "- No note <https://p.example/2>"],
+    ),
+    "quiz": (
+        {
+            "title": "3 headlines and a lie",
+            "headlines": "Real one | https://r.example/1\nThe lie\nReal two | https://r.example/2",
+            "fake": "2",
+            "reveal": "Nobody did that.",
+        },
+        ["<details", "<summary>Reveal the lie</summary>", "number 2", "Nobody did that."],
+        ["See the answer on the web", "#3-headlines-and-a-lie"],
+        [
+            "1. Real one\n2. The lie\n3. Real two",
+            "Spoiler below.",
+            "Real one <https://r.example/1>",
+        ],
+    ),
+    "callout": (
+        {"style": "quote", "text": "Wise *words*.", "attribution": "Someone"},
+        ["<blockquote", "<em>words</em>", "— Someone"],
+        ["<blockquote", "— Someone"],
+        ["> Wise *words*.\n> — Someone"],
+    ),
+    "button": (
+        {"label": "Join us", "url": "https://join.example/"},
+        ['href="https://join.example/"', "Join us</a>"],
+        ['href="https://join.example/"', "background-color: #1a73e8"],
+        ["Join us: <https://join.example/>"],
+    ),
+    "sponsor": (
+        {
+            "name": "Acme",
+            "text": "Rockets **cheap**.",
+            "url": "https://acme.example/",
+            "label": "Ad",
+        },
+        ['<a href="https://acme.example/">Acme</a>', "<strong>cheap</strong>", ">Ad</p>"],
+        ["Acme</a>", ">Ad</p>"],
+        ["Ad: Acme\nRockets **cheap**.\n<https://acme.example/>"],
+    ),
+    "divider": ({}, ["<hr"], ["<hr"], ["* * *"]),
+    "image": (
+        {"alt": "A blue square", "caption": "So blue", "credit": "Us", "link": "https://b.example"},
+        ['alt="A blue square"', 'width="600" height="338"', "2x", "So blue"],
+        ['alt="A blue square"', 'width="600"', "http://testserver-media"],
+        ["[Image: A blue square]\nSo blue\nCredit: Us\n<https://b.example>"],
+    ),
+}
+
+# kind: (invalid raw input, the message the editor reads)
+REFUSALS = {
+    "heading": ({"title": ""}, "This field is required."),
+    "markdown": ({"body": "   "}, "This field is required."),
+    "link_list": ({"items": "Good | https://ok.example\nBad | not a link"}, "Line 2: “not a link”"),
+    "quiz": (
+        {"title": "Q", "headlines": "A | https://a.example\nB", "fake": "3", "reveal": "x"},
+        "There are only 2 headlines",
+    ),
+    "callout": ({"style": "shout", "text": "Hi"}, "Select a valid choice."),
+    "button": ({"label": "Go", "url": "javascript:alert(1)"}, "Enter a valid URL."),
+    "sponsor": ({"name": "Acme", "text": "Hi", "label": "Ad"}, "This field is required."),
+    "image": ({"alt": "No file"}, "This field is required."),
+}
+
+
+@pytest.fixture
+def site_url(settings):
+    settings.SITE_URL = "http://testserver-media"
+
+
+def test_every_kind_has_rendering_and_validation_cases():
+    assert set(RENDERS) == set(KINDS)
+    assert set(REFUSALS) | {"divider"} == set(KINDS)  # a divider has nothing to get wrong
+
+
+@pytest.mark.parametrize("kind", sorted(RENDERS))
+def test_kind_renders_to_web_email_and_text(kind, issue, site_url):
+    raw, web, email, text = RENDERS[kind]
+    files = {"image": upload()} if kind == "image" else None
+    add_block(issue, kind, raw, files)
+    rendered = render_issue(issue)
+    for expected in web:
+        assert expected in rendered.web_html
+    for expected in email:
+        assert expected in rendered.email_html
+    for expected in text:
+        assert expected in rendered.text
+
+
+@pytest.mark.parametrize("kind", sorted(REFUSALS))
+def test_kind_refuses_bad_input_with_a_clear_message(kind):
+    raw, message = REFUSALS[kind]
+    with pytest.raises(ValidationError) as error:
+        get_kind(kind).validate(raw)
+    assert any(message in text for text in error.value.messages), error.value.messages
+
+
+def test_quiz_requires_a_source_link_for_every_real_headline():
+    raw = {"title": "Q", "headlines": "Real\nFake\nAlso real | https://a.example", "fake": "2"}
+    with pytest.raises(ValidationError, match="Headline 1 is real: give its source link"):
+        get_kind("quiz").validate({**raw, "reveal": "x"})
+
+
+def test_heading_anchors_stay_unique_and_become_the_table_of_contents(issue):
+    add_block(issue, "heading", {"title": "News"})
+    add_block(issue, "heading", {"title": "News"})
+    add_block(issue, "heading", {"title": "Ново́сти и 日本語"})
+    rendered = render_issue(issue)
+    assert [h["id"] for h in rendered.headings] == ["news", "news-2", "новости-и-日本語"]
+    assert '<h2 id="news-2"' in rendered.web_html
+
+
+def test_unknown_kind_is_a_clear_error():
+    with pytest.raises(ValidationError, match="There is no block kind “poll”"):
+        get_kind("poll")

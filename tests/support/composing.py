@@ -1,0 +1,78 @@
+"""Helpers for the composing tests: newsletters, issues and blocks in a line each."""
+
+import io
+
+from django.core.files.uploadedfile import SimpleUploadedFile
+from PIL import Image
+
+from issues.blocks import get_kind
+from issues.models import Block, Issue, LibraryBlock, Newsletter
+
+
+def make_newsletter(slug="weekly", **fields):
+    defaults = {
+        "name": "The Weekly",
+        "from_name": "The Weekly",
+        "from_email": "hello@weekly.example",
+        "footer_text": "You subscribed at weekly.example.",
+    }
+    return Newsletter.objects.create(slug=slug, **{**defaults, **fields})
+
+
+def make_issue(newsletter=None, title="Issue one", **fields):
+    return Issue.objects.create(newsletter=newsletter or make_newsletter(), title=title, **fields)
+
+
+def add_block(issue, kind, raw=None, files=None, *, data=None):
+    """Append a block, its content validated like the admin does (or ``data`` as given)."""
+    position = issue.blocks.count() + 1
+    content = data if data is not None else get_kind(kind).validate(raw or {}, files)
+    return Block.objects.create(issue=issue, position=position, kind=kind, data=content)
+
+
+def place(issue, library_block):
+    position = issue.blocks.count() + 1
+    return Block.objects.create(
+        issue=issue, position=position, kind=Block.LIBRARY, library_block=library_block
+    )
+
+
+def make_library_block(name="Sign-off", body="See you next week.\n\n— The editors"):
+    return LibraryBlock.objects.create(name=name, kind="markdown", data={"body": body})
+
+
+def image_bytes(size=(1600, 900), fmt="PNG", colour="#3366aa", **save_options):
+    out = io.BytesIO()
+    Image.new("RGB", size, colour).save(out, format=fmt, **save_options)
+    return out.getvalue()
+
+
+def upload(data=None, name="picture.png"):
+    return SimpleUploadedFile(name, data if data is not None else image_bytes())
+
+
+def change_form_data(issue, blocks):
+    """The POST the admin's issue form sends for ``issue`` with ``blocks`` unchanged."""
+    data = {
+        "newsletter": issue.newsletter_id,
+        "title": issue.title,
+        "subject": issue.subject,
+        "preheader": issue.preheader,
+        "number": issue.number,
+        "slug": issue.slug,
+        "show_in_archive": "on",
+        "blocks-TOTAL_FORMS": len(blocks),
+        "blocks-INITIAL_FORMS": len(blocks),
+        "blocks-MIN_NUM_FORMS": 0,
+        "blocks-MAX_NUM_FORMS": 1000,
+    }
+    for n, block in enumerate(blocks):
+        data |= {
+            f"blocks-{n}-id": block.pk,
+            f"blocks-{n}-issue": issue.pk,
+            f"blocks-{n}-kind": block.kind,
+            f"blocks-{n}-position": block.position,
+        }
+        for name, value in block.data.items():
+            data[f"blocks-{n}-{block.kind}__{name}"] = value
+    return data
