@@ -151,7 +151,7 @@ def cached_page(
         request, etag=etag, last_modified=last_modified and int(last_modified.timestamp())
     )
     if conditional is not None:
-        return conditional
+        return with_validators(conditional, etag, last_modified)
     cache_key = f"archive:page:{key}"
     cached = cache.get(cache_key)
     if cached is None:
@@ -161,7 +161,11 @@ def cached_page(
         cached = (response.content, response["Content-Type"])
         cache.set(cache_key, cached, PAGE_CACHE_SECONDS)
     content, content_type = cached
-    response = HttpResponse(content, content_type=content_type)
+    return with_validators(HttpResponse(content, content_type=content_type), etag, last_modified)
+
+
+def with_validators(response, etag, last_modified):
+    """ETag, Last-Modified and Cache-Control, on full answers and 304s alike (RFC 9110)."""
     response["ETag"] = etag
     if last_modified:
         response["Last-Modified"] = http_date(last_modified.timestamp())

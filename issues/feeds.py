@@ -5,6 +5,8 @@ snapshot (RSS ``content:encoded``, Atom ``content``) with every link made absolu
 preheader is the short description/summary beside it.
 """
 
+from dataclasses import dataclass
+
 from django.contrib.syndication.views import Feed
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
@@ -38,6 +40,14 @@ class FullContentAtomFeed(Atom1Feed):
         handler.addQuickElement("content", item["content"], {"type": "html"})
 
 
+@dataclass
+class FeedScope:
+    """What a feed covers: one newsletter, or all of them (``newsletter`` None)."""
+
+    newsletter: Newsletter | None
+    name: str
+
+
 class IssuesFeed(Feed):
     """The latest sent issues; ``/feed/<newsletter>/`` narrows it to one newsletter."""
 
@@ -46,32 +56,33 @@ class IssuesFeed(Feed):
 
     def get_object(self, request, newsletter=None):
         if newsletter is None:
-            return None
-        return get_object_or_404(Newsletter, slug=newsletter)
+            return FeedScope(None, site_name())
+        found = get_object_or_404(Newsletter, slug=newsletter)
+        return FeedScope(found, found.name)
 
     def title(self, obj):
-        return obj.name if obj else site_name()
+        return obj.name
 
     def description(self, obj):
-        if obj:
-            return obj.description or f"Every issue of {obj.name}."
-        return f"Every issue of {site_name()}."
+        if obj.newsletter and obj.newsletter.description:
+            return obj.newsletter.description
+        return f"Every issue of {obj.name}."
 
     subtitle = description
 
     def link(self, obj):
-        if obj:
-            return absolute_url(reverse("issues:archive") + f"?newsletter={obj.slug}")
+        if obj.newsletter:
+            return absolute_url(reverse("issues:archive") + f"?newsletter={obj.newsletter.slug}")
         return absolute_url(reverse("issues:home"))
 
     def feed_url(self, obj):
-        args = [obj.slug] if obj else []
+        args = [obj.newsletter.slug] if obj.newsletter else []
         return absolute_url(reverse(self.route_name, args=args))
 
     def items(self, obj):
         issues = public_issues().select_related("newsletter", "snapshot")
-        if obj:
-            issues = issues.filter(newsletter=obj)
+        if obj.newsletter:
+            issues = issues.filter(newsletter=obj.newsletter)
         return archive_order(issues)[:FEED_SIZE]
 
     def item_title(self, item: Issue):

@@ -23,10 +23,10 @@ from django.contrib.postgres.search import (
     SearchVector,
 )
 from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
 from django.utils.safestring import SafeString, mark_safe
 
-from .archive import archive_order, public_issues
+from .archive import public_issues
 from .models import Issue
 
 MAX_QUERY_LENGTH = 200
@@ -104,16 +104,17 @@ def query_words(query: str) -> list[str]:
 
 
 def _simple_search(base: QuerySet[Issue], query: str) -> QuerySet[Issue]:
+    """Every word somewhere; issues with a word in their title first, then newest first."""
     words = query_words(query)
     if not words:
         return base.none()
+    in_title = Q()
     for word in words:
-        base = base.filter(
-            Q(title__icontains=word)
-            | Q(snapshot__subject__icontains=word)
-            | Q(snapshot__search_text__icontains=word)
-        )
-    return archive_order(base)
+        word_in_title = Q(title__icontains=word) | Q(snapshot__subject__icontains=word)
+        base = base.filter(word_in_title | Q(snapshot__search_text__icontains=word))
+        in_title |= word_in_title
+    title_hit = Case(When(in_title, then=Value(1)), default=Value(0), output_field=IntegerField())
+    return base.annotate(title_hit=title_hit).order_by("-title_hit", "-published_at", "-id")
 
 
 def marked_snippet(text: str, words: list[str]) -> str:
