@@ -80,13 +80,13 @@ def latest_public_issue() -> Issue | None:
 
 
 def newsletters_with_latest() -> list[Newsletter]:
-    """Every newsletter that has a public issue, each with its latest one's slug and title."""
+    """Every newsletter, each with its latest public issue's slug and title (or None)."""
     latest = archive_order(public_issues().filter(newsletter=OuterRef("pk")))
     return list(
         Newsletter.objects.annotate(
             latest_slug=Subquery(latest.values("slug")[:1]),
             latest_title=Subquery(latest.values("title")[:1]),
-        ).filter(latest_slug__isnull=False)
+        )
     )
 
 
