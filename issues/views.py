@@ -57,22 +57,32 @@ def issue_context(issue: Issue, *, preview=False) -> dict:
     return context
 
 
-@require_safe
-def issue_page(request, newsletter, slug):
-    """A sent issue as it was sent (its snapshot); staff also see unsent ones, marked."""
+def load_issue(newsletter, slug) -> Issue:
     issue = public.issue_for_page(newsletter, slug)
     if issue is None:
         raise Http404("No such issue.")
-    if issue.is_public and public.snapshot_of(issue):
+    return issue
+
+
+@require_safe
+def issue_page(request, newsletter, slug):
+    """A sent issue as it was sent (its snapshot); staff also see unsent ones, marked.
+
+    A cached page costs one small query (its cache facts); a miss adds the full load.
+    """
+    facts = public.public_issue_facts(newsletter, slug)
+    if facts is not None:
         return public.cached_page(
             request,
-            public.issue_page_facts(issue),
-            public.issue_last_modified(issue),
-            lambda: render(request, "archive/issue.html", issue_context(issue)),
+            facts,
+            lambda: render(
+                request, "archive/issue.html", issue_context(load_issue(newsletter, slug))
+            ),
         )
     # Checked only here, so public pages never touch the session (and stay cacheable).
     if not request.user.is_staff:
         raise Http404("No such issue.")
+    issue = load_issue(newsletter, slug)
     response = render(request, "archive/issue.html", issue_context(issue, preview=True))
     add_never_cache_headers(response)
     return response
@@ -96,19 +106,19 @@ def home(request):
     }
     if issue is None:
         return render(request, "archive/home.html", context)
-    facts = (
-        "home",
-        issue.pk,
-        issue.snapshot.pk,
-        issue.snapshot.created_at.isoformat(),
-        tuple((n.pk, n.name, n.description, n.latest_slug, n.latest_title) for n in newsletters),
-    )
-    return public.cached_page(
-        request,
-        facts,
+    facts = public.PageFacts(
+        (
+            "home",
+            issue.pk,
+            issue.snapshot.pk,
+            issue.snapshot.created_at.isoformat(),
+            tuple(
+                (n.pk, n.name, n.description, n.latest_slug, n.latest_title) for n in newsletters
+            ),
+        ),
         issue.snapshot.created_at,
-        lambda: render(request, "archive/home.html", context),
     )
+    return public.cached_page(request, facts, lambda: render(request, "archive/home.html", context))
 
 
 def archive_filters(request, newsletters):
@@ -167,17 +177,20 @@ def archive(request):
             noindex=bool(errors),
         ),
     }
-    facts = (
-        "archive",
-        request.get_full_path(),
-        page.number,
-        page.paginator.num_pages,
-        tuple((i.pk, i.title, i.published_at) for i in page.object_list),
-        tuple((n.pk, n.name) for n in newsletters),
-        tuple(years),
+    facts = public.PageFacts(
+        (
+            "archive",
+            request.get_full_path(),
+            page.number,
+            page.paginator.num_pages,
+            tuple((i.pk, i.title, i.published_at) for i in page.object_list),
+            tuple((n.pk, n.name) for n in newsletters),
+            tuple(years),
+        ),
+        None,
     )
     return public.cached_page(
-        request, facts, None, lambda: render(request, "archive/archive.html", context)
+        request, facts, lambda: render(request, "archive/archive.html", context)
     )
 
 
