@@ -172,7 +172,7 @@ def newsletters_with_latest() -> list[Newsletter]:
 
 def site_name(newsletters: list[Newsletter] | None = None) -> str:
     """The site's name: SITE_NAME when set, else its only newsletter's name."""
-    configured = getattr(settings, "SITE_NAME", "")
+    configured = settings.SITE_NAME
     if configured:
         return configured
     if newsletters is None:

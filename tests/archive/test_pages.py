@@ -200,3 +200,9 @@ def test_robots_txt_points_to_the_sitemap(client, settings):
     assert response["Content-Type"].startswith("text/plain")
     assert f"Sitemap: {settings.SITE_URL}/sitemap.xml" in response.content.decode()
     assert "Disallow: /admin/" in response.content.decode()
+
+
+def test_site_name_setting_names_the_site_in_header_and_feed(client, sent_issue, settings):
+    settings.SITE_NAME = "The Quay Times"
+    assert "<title>The Quay Times</title>" in client.get("/").content.decode()
+    assert "<title>The Quay Times</title>" in client.get("/feed/").content.decode()
