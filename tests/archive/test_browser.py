@@ -132,3 +132,13 @@ def test_search_results_page_is_accessible_and_highlights_hits(
     assert page.locator(".snippet mark").count() >= 1
     page.screenshot(path=artifacts_dir / "archive-search-desktop.png", full_page=True)
     assert_accessible(page, "search")
+
+
+def test_issue_page_reads_well_in_dark_mode(live_server, page, archive_site, artifacts_dir):
+    page.emulate_media(color_scheme="dark")
+    page.goto(live_server.url + archive_site.get_absolute_url())
+    background = page.evaluate("getComputedStyle(document.body).backgroundColor")
+    assert background == "rgb(21, 23, 27)"
+    page.get_by_text("Reveal the lie").click()
+    page.screenshot(path=artifacts_dir / "archive-issue-dark-desktop.png", full_page=True)
+    assert_accessible(page, "issue, dark")
