@@ -206,3 +206,16 @@ def test_site_name_setting_names_the_site_in_header_and_feed(client, sent_issue,
     settings.SITE_NAME = "The Quay Times"
     assert "<title>The Quay Times</title>" in client.get("/").content.decode()
     assert "<title>The Quay Times</title>" in client.get("/feed/").content.decode()
+
+
+def test_cover_image_shows_in_the_archive_and_becomes_the_sharing_card(
+    client, newsletter, settings
+):
+    issue = make_issue(newsletter, "With a cover", cover_image="covers/harbour.jpg")
+
+    archive = client.get("/archive/").content.decode()
+    page = client.get(issue.get_absolute_url()).content.decode()
+
+    assert '<img class="cover" src="/media/covers/harbour.jpg" alt=""' in archive
+    card = f'<meta property="og:image" content="{settings.SITE_URL}/media/covers/harbour.jpg">'
+    assert card in page
