@@ -1,15 +1,22 @@
 import pytest
 from django.core.cache import cache
 
+from issues.archive import recent_issue_facts
 from tests.support.archive import make_issue, make_newsletter
 
 
 @pytest.fixture(autouse=True)
-def empty_page_cache():
-    """Each test starts with no cached pages, and leaves none behind."""
+def empty_page_cache(settings):
+    """Each test starts with no cached pages, and leaves none behind.
+
+    The freshness window is off, so a test sees a change at once; one test measures it.
+    """
+    settings.ARCHIVE_FRESHNESS_SECONDS = 0
     cache.clear()
+    recent_issue_facts.clear()
     yield
     cache.clear()
+    recent_issue_facts.clear()
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 import pytest
 from django.utils import timezone
 
+from issues import archive
 from issues.models import Issue, Snapshot
 from tests.support.archive import freeze, make_issue, make_newsletter
 
@@ -150,3 +151,28 @@ def test_staff_preview_is_never_cached_for_the_public(client, admin_client, news
     draft = make_issue(newsletter, "Secret draft", status=Issue.Status.SENDING)
     assert admin_client.get(draft.get_absolute_url()).status_code == 200
     assert client.get(draft.get_absolute_url()).status_code == 404
+
+
+def test_unpublishing_with_a_bulk_update_takes_the_page_down_too(client, sent_issue):
+    """No signal to miss: the key is read from the database, however a row was changed."""
+    assert client.get(sent_issue.get_absolute_url()).status_code == 200
+    Issue.objects.filter(pk=sent_issue.pk).update(show_in_archive=False)
+    assert client.get(sent_issue.get_absolute_url()).status_code == 404
+
+
+def test_a_change_shows_once_the_freshness_window_has_passed(
+    client, sent_issue, settings, monkeypatch, django_assert_num_queries
+):
+    settings.ARCHIVE_FRESHNESS_SECONDS = 1.0
+    clock = [1000.0]
+    monkeypatch.setattr(archive, "monotonic", lambda: clock[0])
+    url = sent_issue.get_absolute_url()
+    assert client.get(url).status_code == 200
+
+    with django_assert_num_queries(0):  # within the window: no database at all
+        assert client.get(url).status_code == 200
+    Issue.objects.filter(pk=sent_issue.pk).update(show_in_archive=False)
+    clock[0] += 0.5
+    assert client.get(url).status_code == 200  # still inside the window
+    clock[0] += 0.6
+    assert client.get(url).status_code == 404
