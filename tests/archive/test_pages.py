@@ -219,3 +219,17 @@ def test_cover_image_shows_in_the_archive_and_becomes_the_sharing_card(
     assert '<img class="cover" src="/media/covers/harbour.jpg" alt=""' in archive
     card = f'<meta property="og:image" content="{settings.SITE_URL}/media/covers/harbour.jpg">'
     assert card in page
+
+
+def test_markup_in_a_subject_cannot_break_out_of_the_json_ld(client, newsletter):
+    issue = make_issue(newsletter, "Quay news", subject="</script><script>alert(1)</script>")
+    html = client.get(issue.get_absolute_url()).content.decode()
+    json_ld = re.search(r'<script type="application/ld\+json">(.*?)</script>', html, re.S)
+    assert json.loads(json_ld.group(1))["headline"] == "</script><script>alert(1)</script>"
+    assert "<script>alert(1)" not in html
+
+
+def test_archive_pages_only_answer_reads(client, sent_issue):
+    for path in ["/", "/archive/", "/search/", sent_issue.get_absolute_url()]:
+        assert client.post(path).status_code == 405, path
+        assert client.head(path).status_code == 200, path
