@@ -132,6 +132,15 @@ def marked_snippet(text: str, words: list[str]) -> str:
     return prefix + window + suffix
 
 
+def with_ellipses(marked: str, text: str) -> str:
+    """Show where a database headline cut the text: "… middle of the text …"."""
+    plain = " ".join(marked.replace(START, "").replace(STOP, "").split())
+    whole = " ".join(text.split())
+    prefix = "" if whole.startswith(plain[:40]) else "… "
+    suffix = "" if whole.endswith(plain[-40:]) else " …"
+    return prefix + marked + suffix
+
+
 def snippet_html(marked: str) -> SafeString:
     """Escape a marked snippet, then turn its markers into <mark> elements."""
     escaped = html.escape(marked.replace(START + STOP, ""))
@@ -143,8 +152,8 @@ def hits(issues: list[Issue], query: str) -> list[Hit]:
     words = query_words(query)
     results = []
     for issue in issues:
+        text = issue.snapshot.search_text or issue.snapshot.preheader
         marked = getattr(issue, "headline", None)
-        if marked is None:
-            marked = marked_snippet(issue.snapshot.search_text or issue.snapshot.preheader, words)
+        marked = marked_snippet(text, words) if marked is None else with_ellipses(marked, text)
         results.append(Hit(issue=issue, snippet=snippet_html(marked)))
     return results

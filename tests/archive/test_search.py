@@ -1,5 +1,7 @@
 """Search over sent issues: finds what was sent, never drafts, never injects markup."""
 
+import re
+
 import pytest
 
 from issues.models import Issue
@@ -83,3 +85,17 @@ def test_empty_search_shows_the_form_only(client, sent_issue):
     html = client.get("/search/", {"q": "   "}).content.decode()
     assert "Search the archive" in html
     assert 'class="issue-card"' not in html
+
+
+def test_snippet_marks_where_the_text_was_cut(client, newsletter):
+    issue = make_issue(newsletter, "Long read", topic="cormorant")
+    before = " ".join(f"Sea note {n} before the bird." for n in range(40))
+    after = " ".join(f"Sea note {n} after the bird." for n in range(40))
+    issue.snapshot.search_text = f"{before} Then a cormorant landed on the mast. {after}"
+    issue.snapshot.save()
+
+    html = client.get("/search/", {"q": "cormorant"}).content.decode()
+    snippet = re.search(r'<p class="snippet">(.*?)</p>', html, re.S).group(1)
+
+    assert snippet.startswith("… ") and snippet.endswith(" …")
+    assert "<mark>cormorant</mark>" in snippet
