@@ -56,6 +56,9 @@ def test_issue_page_head_has_canonical_sharing_cards_and_news_article(client, se
     assert f'<meta property="og:url" content="{url}">' in html
     assert '<meta property="og:type" content="article">' in html
     assert '<meta name="twitter:card" content="summary_large_image">' in html
+    assert (
+        'type="application/rss+xml" title="RSS: Harbour Notes" href="/feed/harbour-notes/"' in html
+    )
     image = re.search(r'<meta property="og:image" content="([^"]+)">', html).group(1)
     assert image.startswith(settings.SITE_URL) and image.endswith("share.png")
     json_ld = re.search(r'<script type="application/ld\+json">(.*?)</script>', html, re.S)
