@@ -1,9 +1,22 @@
+from django.contrib.sitemaps.views import sitemap
 from django.urls import path
 
 from . import views
+from .feeds import IssuesAtomFeed, IssuesFeed
+from .sitemaps import sitemaps
 
 app_name = "issues"
 
 urlpatterns = [
+    path("", views.home, name="home"),
+    path("archive/", views.archive, name="archive"),
+    path("search/", views.search, name="search"),
+    path("feed/", IssuesFeed(), name="feed"),
+    path("feed/atom/", IssuesAtomFeed(), name="atom"),
+    path("feed/<slug:newsletter>/", IssuesFeed(), name="feed"),
+    path("feed/<slug:newsletter>/atom/", IssuesAtomFeed(), name="atom"),
+    path("sitemap.xml", sitemap, {"sitemaps": sitemaps}, name="sitemap"),
+    path("robots.txt", views.robots_txt, name="robots"),
+    # Last: two free slugs would otherwise swallow the paths above.
     path("<slug:newsletter>/<slug:slug>/", views.issue_page, name="issue"),
 ]

@@ -1,17 +1,250 @@
-"""Public pages: the archive of sent issues."""
+"""Public pages: home, archive, issue pages, search, robots.txt.
 
-from django.shortcuts import get_object_or_404, render
+The views only choose what to show; ``archive.py`` loads it (one query per page where it
+can) and caches the pages of sent issues, ``search.py`` searches.
+"""
 
-from .models import Issue
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.cache import add_never_cache_headers
+from django.utils.http import urlencode
+from django.views.decorators.http import require_safe
+
+from . import archive as public
+from .models import Issue, Newsletter
+from .search import clean_query, hits, search_issues
+
+PAGE_SIZE = 20
 
 
+def page_meta(title, description, path, *, image=None, kind="website", noindex=False):
+    """What <head> says about a page: title, description, canonical URL, sharing card."""
+    return {
+        "title": title,
+        "description": " ".join((description or "").split()),
+        "url": public.absolute_url(path),
+        "image": image or public.sharing_image_url(),
+        "type": kind,
+        "noindex": noindex,
+    }
+
+
+def issue_context(issue: Issue, *, preview=False) -> dict:
+    snapshot = public.snapshot_of(issue)
+    subject = snapshot.subject if snapshot else issue.title
+    newsletter = issue.newsletter
+    context = {
+        "issue": issue,
+        "snapshot": snapshot,
+        "newsletter": newsletter,
+        "newsletters": [newsletter],
+        "site_name": newsletter.name,
+        "lang": newsletter.language,
+        "preview": preview,
+        "meta": page_meta(
+            f"{subject} · {newsletter.name}",
+            (snapshot and snapshot.preheader) or issue.preheader or newsletter.description,
+            issue.get_absolute_url(),
+            image=public.sharing_image_url(issue),
+            kind="article",
+            noindex=preview,
+        ),
+    }
+    if snapshot and not preview:
+        context["json_ld"] = public.news_article_json_ld(issue)
+    return context
+
+
+def load_issue(newsletter, slug) -> Issue:
+    issue = public.issue_for_page(newsletter, slug)
+    if issue is None:
+        raise Http404("No such issue.")
+    return issue
+
+
+@require_safe
 def issue_page(request, newsletter, slug):
-    """A sent issue as it was sent (its snapshot)."""
-    issue = get_object_or_404(
-        Issue.objects.select_related("newsletter", "snapshot"),
-        newsletter__slug=newsletter,
-        slug=slug,
-        status=Issue.Status.SENT,
-        show_in_archive=True,
+    """A sent issue as it was sent (its snapshot); staff also see unsent ones, marked.
+
+    A cached page costs one small query (its cache facts); a miss adds the full load.
+    """
+    facts = public.public_issue_facts(newsletter, slug)
+    if facts is not None:
+        return public.cached_page(
+            request,
+            facts,
+            lambda: render(
+                request, "archive/issue.html", issue_context(load_issue(newsletter, slug))
+            ),
+        )
+    # Checked only here, so public pages never touch the session (and stay cacheable).
+    if not request.user.is_staff:
+        raise Http404("No such issue.")
+    issue = load_issue(newsletter, slug)
+    response = render(request, "archive/issue.html", issue_context(issue, preview=True))
+    add_never_cache_headers(response)
+    return response
+
+
+@require_safe
+def home(request):
+    """The latest sent issue in full, the subscribe form first, the newsletters indexed."""
+    newsletters = public.newsletters_with_latest()
+    issue = public.latest_public_issue()
+    name = public.site_name(newsletters)
+    description = newsletters[0].description if len(newsletters) == 1 else ""
+    context = {
+        "issue": issue,
+        "snapshot": issue and issue.snapshot,
+        "newsletters": newsletters,
+        "indexed_newsletters": [n for n in newsletters if n.latest_slug],
+        "site_name": name,
+        "site_description": description,
+        "meta": page_meta(name, description, reverse("issues:home")),
+    }
+    if issue is None:
+        return render(request, "archive/home.html", context)
+    facts = public.PageFacts(
+        (
+            "home",
+            issue.pk,
+            issue.snapshot.pk,
+            issue.snapshot.created_at.isoformat(),
+            tuple(
+                (n.pk, n.name, n.description, n.latest_slug, n.latest_title) for n in newsletters
+            ),
+        ),
+        issue.snapshot.created_at,
     )
-    return render(request, "archive/issue.html", {"issue": issue, "snapshot": issue.snapshot})
+    return public.cached_page(request, facts, lambda: render(request, "archive/home.html", context))
+
+
+def archive_filters(request, newsletters):
+    """The newsletter and year asked for; unknown values are reported, not guessed."""
+    errors = []
+    newsletter = None
+    slug = request.GET.get("newsletter", "")
+    if slug:
+        newsletter = next((n for n in newsletters if n.slug == slug), None)
+        if newsletter is None:
+            errors.append(f"There is no newsletter called “{slug}”; showing all of them.")
+    year = None
+    raw_year = request.GET.get("year", "")
+    if raw_year:
+        if raw_year.isdigit() and 1900 < int(raw_year) < 3000:
+            year = int(raw_year)
+        else:
+            errors.append(f"“{raw_year}” is not a year; showing every year.")
+    return newsletter, year, errors
+
+
+@require_safe
+def archive(request):
+    """Sent issues, newest first, 20 a page; by newsletter and year."""
+    newsletters = list(Newsletter.objects.all())
+    newsletter, year, errors = archive_filters(request, newsletters)
+    issues = public.archive_order(public.public_issues())
+    if newsletter:
+        issues = issues.filter(newsletter=newsletter)
+    years = [d.year for d in issues.dates("published_at", "year", order="DESC")]
+    if year:
+        issues = issues.filter(published_at__year=year)
+    issues = issues.select_related("newsletter").only(
+        "number", "title", "slug", "preheader", "cover_image", "published_at",
+        "newsletter__slug", "newsletter__name",
+    )  # fmt: skip
+    page = Paginator(issues, PAGE_SIZE).get_page(request.GET.get("page"))
+    name = public.site_name(newsletters)
+    heading = f"{newsletter.name}: archive" if newsletter else "Archive"
+    if year:
+        heading += f", {year}"
+    context = {
+        "page": page,
+        "newsletters": newsletters,
+        "selected_newsletter": newsletter,
+        "years": years,
+        "selected_year": year,
+        "errors": errors,
+        "heading": heading,
+        "site_name": name,
+        "query_string": filters_query(newsletter, year),
+        "meta": page_meta(
+            f"{heading} · {name}",
+            f"Every issue of {newsletter.name if newsletter else name}, newest first.",
+            request.get_full_path(),
+            noindex=bool(errors),
+        ),
+    }
+    facts = public.PageFacts(
+        (
+            "archive",
+            request.get_full_path(),
+            page.number,
+            page.paginator.num_pages,
+            tuple((i.pk, i.title, i.published_at) for i in page.object_list),
+            tuple((n.pk, n.name) for n in newsletters),
+            tuple(years),
+        ),
+        None,
+    )
+    return public.cached_page(
+        request, facts, lambda: render(request, "archive/archive.html", context)
+    )
+
+
+def filters_query(newsletter, year) -> str:
+    """The filters as a query string prefix for pagination links."""
+    parts = []
+    if newsletter:
+        parts.append(f"newsletter={newsletter.slug}")
+    if year:
+        parts.append(f"year={year}")
+    return "&".join(parts)
+
+
+@require_safe
+def search(request):
+    """Full-text search over sent issues, with the query echoed (escaped) back."""
+    query = clean_query(request.GET.get("q"))
+    page = None
+    results = []
+    if query:
+        page = Paginator(search_issues(query), PAGE_SIZE).get_page(request.GET.get("page"))
+        results = hits(page.object_list, query)
+    name = public.site_name()
+    title = f"Search: {query}" if query else "Search the archive"
+    return render(
+        request,
+        "archive/search.html",
+        {
+            "query": query,
+            "page": page,
+            "results": results,
+            "query_string": urlencode({"q": query}),
+            "site_name": name,
+            "meta": page_meta(
+                f"{title} · {name}",
+                f"Search every issue of {name}.",
+                reverse("issues:search"),
+                noindex=True,
+            ),
+        },
+    )
+
+
+@require_safe
+def robots_txt(request):
+    lines = [
+        "User-agent: *",
+        "Disallow: /admin/",
+        "Disallow: /search/",
+        "Disallow: /subscribe/",
+        "Disallow: /unsubscribe/",
+        "Disallow: /preferences/",
+        "",
+        f"Sitemap: {public.absolute_url(reverse('issues:sitemap'))}",
+        "",
+    ]
+    return HttpResponse("\n".join(lines), content_type="text/plain; charset=utf-8")

@@ -89,6 +89,9 @@ SITE_URL = env("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 if urlsplit(SITE_URL).scheme not in {"http", "https"} or not urlsplit(SITE_URL).netloc:
     raise ImproperlyConfigured(f"SITE_URL must be an absolute http(s) URL, not {SITE_URL!r}.")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [SITE_URL])
+SITE_NAME = env("SITE_NAME", "")  # the public site's name; empty: its only newsletter's
+# How long a web process may trust what it last read about a public issue page (0: never).
+ARCHIVE_FRESHNESS_SECONDS = env_float("ARCHIVE_FRESHNESS_SECONDS", 1.0)
 
 INSTALLED_APPS = [
     "django.contrib.admin",

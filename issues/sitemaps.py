@@ -1,0 +1,37 @@
+"""The sitemap: every public issue, and nothing else that a crawler could not read."""
+
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.contrib.sitemaps import Sitemap
+
+from .archive import archive_order, public_issues
+
+
+class IssueSitemap(Sitemap):
+    """Sent issues at their canonical SITE_URL address, dated by their snapshot."""
+
+    changefreq = "never"
+    limit = 5000
+
+    @property
+    def protocol(self):
+        return urlsplit(settings.SITE_URL).scheme
+
+    def get_domain(self, site=None):
+        # The path too, for a site served under a prefix (https://example.org/news).
+        url = urlsplit(settings.SITE_URL)
+        return url.netloc + url.path.rstrip("/")
+
+    def items(self):
+        return (
+            archive_order(public_issues())
+            .select_related("newsletter", "snapshot")
+            .only("slug", "newsletter__slug", "snapshot__created_at", "published_at", "number")
+        )
+
+    def lastmod(self, issue):
+        return issue.snapshot.created_at
+
+
+sitemaps = {"issues": IssueSitemap}

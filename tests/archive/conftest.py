@@ -1,0 +1,29 @@
+import pytest
+from django.core.cache import cache
+
+from issues.archive import recent_issue_facts
+from tests.support.archive import make_issue, make_newsletter
+
+
+@pytest.fixture(autouse=True)
+def empty_page_cache(settings):
+    """Each test starts with no cached pages, and leaves none behind.
+
+    The freshness window is off, so a test sees a change at once; one test measures it.
+    """
+    settings.ARCHIVE_FRESHNESS_SECONDS = 0
+    cache.clear()
+    recent_issue_facts.clear()
+    yield
+    cache.clear()
+    recent_issue_facts.clear()
+
+
+@pytest.fixture
+def newsletter(db):
+    return make_newsletter()
+
+
+@pytest.fixture
+def sent_issue(newsletter):
+    return make_issue(newsletter, "Storm over the quay", days_ago=7, topic="dockside")

@@ -1,0 +1,144 @@
+"""A reader's journey through the archive in real Chromium, on a phone and a desktop.
+
+axe-core, injected from node_modules, checks each page in light and dark mode.
+"""
+
+import json
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+from tests.support.archive import make_issue, make_newsletter
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+AXE = Path(settings.BASE_DIR) / "node_modules" / "axe-core" / "axe.min.js"
+VIEWPORTS = {"phone": {"width": 375, "height": 667}, "desktop": {"width": 1280, "height": 800}}
+
+
+def serious_accessibility_violations(page):
+    """axe-core's serious and critical findings on the page as it is now."""
+    assert AXE.exists(), f"{AXE} is missing: `make test` runs npm install"
+    if not page.evaluate("typeof window.axe !== 'undefined'"):
+        page.add_script_tag(path=str(AXE))
+    violations = page.evaluate(
+        "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
+    )
+    return [
+        {
+            "id": v["id"],
+            "impact": v["impact"],
+            "nodes": [n["target"] for n in v["nodes"]][:5],
+        }
+        for v in violations
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
+def assert_accessible(page, name):
+    for scheme in ("light", "dark"):
+        page.emulate_media(color_scheme=scheme)
+        found = serious_accessibility_violations(page)
+        assert not found, f"{name} ({scheme}): " + json.dumps(found, indent=1)
+    page.emulate_media(color_scheme="light")
+
+
+@pytest.fixture
+def archive_site(db):
+    newsletter = make_newsletter()
+    make_newsletter("river-weekly", "River Weekly", description="News from upriver.")
+    make_issue(newsletter, "First light on the water", days_ago=21, topic="ferry")
+    make_issue(newsletter, "Storm over the quay", days_ago=14, topic="dockside")
+    return make_issue(newsletter, "Calm after the storm", days_ago=7, topic="pilot-boat")
+
+
+@pytest.mark.parametrize("device", VIEWPORTS)
+def test_reader_goes_from_home_to_an_issue_its_quiz_and_the_subscribe_form(
+    live_server, browser, archive_site, artifacts_dir, device
+):
+    viewport = VIEWPORTS[device]
+    context = browser.new_context(viewport=viewport)
+    page = context.new_page()
+    try:
+        page.goto(live_server.url + "/")
+        # The subscribe form is above the fold, the latest issue follows in full.
+        email = page.get_by_label("Email address")
+        box = email.bounding_box()
+        assert box and box["y"] + box["height"] <= viewport["height"]
+        assert page.locator(".issue-title").inner_text() == "Calm after the storm"
+        assert page.locator(".issue-body details").count() == 1
+        page.screenshot(path=artifacts_dir / f"archive-home-{device}.png", full_page=True)
+        assert_accessible(page, "home")
+
+        page.get_by_role("link", name="Browse every past issue").click()
+        page.wait_for_url("**/archive/")
+        cards = page.locator(".card-title a")
+        assert cards.all_inner_texts() == [
+            "Calm after the storm",
+            "Storm over the quay",
+            "First light on the water",
+        ]
+        page.screenshot(path=artifacts_dir / f"archive-list-{device}.png", full_page=True)
+        assert_accessible(page, "archive")
+
+        page.get_by_role("link", name="Storm over the quay").click()
+        page.wait_for_url("**/harbour-notes/storm-over-the-quay/")
+        assert page.get_by_role("heading", level=1).inner_text() == "Storm over the quay"
+        assert_accessible(page, "issue")
+
+        toc = page.get_by_role("navigation", name="In this issue")
+        toc.get_by_role("link", name="3 headlines and a lie").click()
+        page.wait_for_url("**#quiz")
+        quiz_heading = page.locator("h2#quiz")
+        assert quiz_heading.evaluate("el => el.getBoundingClientRect().top") < 100
+
+        answer = page.get_by_text("Number 3 is the lie")
+        assert not answer.is_visible()
+        page.get_by_text("Reveal the lie").click()
+        assert answer.is_visible()
+        page.screenshot(path=artifacts_dir / f"archive-issue-quiz-{device}.png")
+
+        form = page.locator("#subscribe form.subscribe-form")
+        form.scroll_into_view_if_needed()
+        form.get_by_label("Email address").fill("reader@example.org")
+        form.get_by_label("Name").fill("Ada Reader")
+        assert form.get_attribute("action") == "/subscribe/"
+        assert form.get_attribute("method") == "post"
+        assert form.locator("input[name=newsletter]").get_attribute("value") == "harbour-notes"
+        page.get_by_role("link", name="Next issue").wait_for()
+        page.screenshot(path=artifacts_dir / f"archive-issue-{device}.png", full_page=True)
+
+        # Keyboard users get the skip link first, and can see where focus is.
+        page.goto(live_server.url + "/archive/")
+        page.keyboard.press("Tab")
+        focused = page.evaluate(
+            "() => [document.activeElement.className, getComputedStyle(document.activeElement)"
+            ".outlineStyle]"
+        )
+        assert focused == ["skip-link", "solid"]
+    finally:
+        context.close()
+
+
+def test_search_results_page_is_accessible_and_highlights_hits(
+    live_server, page, archive_site, artifacts_dir
+):
+    page.goto(live_server.url + "/")
+    page.get_by_label("Search the archive").fill("ferry")
+    page.get_by_label("Search the archive").press("Enter")
+    page.wait_for_url("**/search/?q=ferry")
+    assert page.locator(".issue-card").count() == 1
+    assert page.locator(".snippet mark").count() >= 1
+    page.screenshot(path=artifacts_dir / "archive-search-desktop.png", full_page=True)
+    assert_accessible(page, "search")
+
+
+def test_issue_page_reads_well_in_dark_mode(live_server, page, archive_site, artifacts_dir):
+    page.emulate_media(color_scheme="dark")
+    page.goto(live_server.url + archive_site.get_absolute_url())
+    background = page.evaluate("getComputedStyle(document.body).backgroundColor")
+    assert background == "rgb(21, 23, 27)"
+    page.get_by_text("Reveal the lie").click()
+    page.screenshot(path=artifacts_dir / "archive-issue-dark-desktop.png", full_page=True)
+    assert_accessible(page, "issue, dark")
