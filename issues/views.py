@@ -14,6 +14,7 @@ from django.views.decorators.http import require_safe
 
 from . import archive as public
 from .models import Issue, Newsletter
+from .rendering import render_issue
 from .search import clean_query, hits, search_issues
 
 PAGE_SIZE = 20
@@ -33,6 +34,9 @@ def page_meta(title, description, path, *, image=None, kind="website", noindex=F
 
 def issue_context(issue: Issue, *, preview=False) -> dict:
     snapshot = public.snapshot_of(issue)
+    if preview and issue.status != Issue.Status.SENT:
+        # Staff see an unsent issue as it would render now, not a stale or missing snapshot.
+        snapshot = render_issue(issue)
     subject = snapshot.subject if snapshot else issue.title
     newsletter = issue.newsletter
     context = {

@@ -99,7 +99,7 @@ def test_reader_goes_from_home_to_an_issue_its_quiz_and_the_subscribe_form(
         assert answer.is_visible()
         page.screenshot(path=artifacts_dir / f"archive-issue-quiz-{device}.png")
 
-        form = page.locator("#subscribe form.subscribe-form")
+        form = page.locator("#subscribe form.sf-subscribe")
         form.scroll_into_view_if_needed()
         form.get_by_label("Email address").fill("reader@example.org")
         form.get_by_label("Name").fill("Ada Reader")

@@ -129,7 +129,7 @@ def test_home_shows_latest_issue_in_full_after_the_subscribe_form(client, newsle
 
     assert "Fresh catch" in html and "fishmarket crews" in html
     assert "Older tides" not in html
-    assert html.index('class="subscribe-form"') < html.index('class="issue-body"')
+    assert html.index('class="sf-subscribe"') < html.index('class="issue-body"')
     assert 'href="/archive/"' in html
 
 
@@ -236,3 +236,14 @@ def test_archive_pages_only_answer_reads(client, sent_issue):
     for path in ["/", "/archive/", "/search/", sent_issue.get_absolute_url()]:
         assert client.post(path).status_code == 405, path
         assert client.head(path).status_code == 200, path
+
+
+def test_staff_preview_of_a_draft_renders_its_current_blocks(admin_client, newsletter):
+    from tests.support.composing import add_block
+
+    draft = make_issue(newsletter, "Still writing", status=Issue.Status.DRAFT, snapshot=False)
+    add_block(draft, "heading", {"title": "Tide tables"})
+    add_block(draft, "markdown", {"body": "The *spring* tides come early this year."})
+    html = admin_client.get(draft.get_absolute_url()).content.decode()
+    assert "Tide tables" in html
+    assert "<em>spring</em> tides come early" in html
