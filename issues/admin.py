@@ -30,6 +30,7 @@ from .forms import (
 from .models import Block, Issue, LibraryBlock, Newsletter
 from .rendering import presend_warnings, render_issue
 from .testsend import example_email, send_test
+from .views import issue_context
 
 
 @dataclass
@@ -204,8 +205,9 @@ class IssueAdmin(admin.ModelAdmin):
         if channel == "text":
             return HttpResponse(text, content_type="text/plain; charset=utf-8")
         if channel == "web":
+            # The public page itself, as staff see an issue before (or after) it is sent.
             return TemplateResponse(
-                request, "archive/issue.html", {"issue": issue, "snapshot": rendered}
+                request, "archive/issue.html", issue_context(issue, preview=True)
             )
         raise PermissionDenied
 
