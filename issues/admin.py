@@ -198,18 +198,17 @@ class IssueAdmin(admin.ModelAdmin):
 
     def preview_channel_view(self, request, pk, channel):
         issue = self.issue_or_404(request, pk)
-        rendered = render_issue(issue)
-        email_html, text = example_email(rendered)
-        if channel == "email":
-            return HttpResponse(email_html)
-        if channel == "text":
-            return HttpResponse(text, content_type="text/plain; charset=utf-8")
         if channel == "web":
             # The public page itself, as staff see an issue before (or after) it is sent.
             return TemplateResponse(
                 request, "archive/issue.html", issue_context(issue, preview=True)
             )
-        raise PermissionDenied
+        if channel not in ("email", "text"):
+            raise PermissionDenied
+        email_html, text = example_email(render_issue(issue))
+        if channel == "email":
+            return HttpResponse(email_html)
+        return HttpResponse(text, content_type="text/plain; charset=utf-8")
 
     def send_test_view(self, request, pk):
         issue = self.issue_or_404(request, pk)
