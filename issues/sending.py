@@ -163,8 +163,9 @@ def transition(dispatch: Dispatch, sources: set, target: str, **fields) -> bool:
 
 def pause(dispatch: Dispatch, reason: str = "Paused by an editor.") -> bool:
     """Stop claiming; rows already claimed finish their batch."""
-    return transition(dispatch, {Dispatch.Status.SENDING}, Dispatch.Status.PAUSED,
-                      pause_reason=reason)  # fmt: skip
+    return transition(
+        dispatch, {Dispatch.Status.SENDING}, Dispatch.Status.PAUSED, pause_reason=reason
+    )
 
 
 def resume(dispatch: Dispatch) -> bool:
@@ -206,8 +207,9 @@ def retry_failed(dispatch: Dispatch) -> int:
         )
         if count:
             sources = {Dispatch.Status.DONE, Dispatch.Status.SENDING, Dispatch.Status.PAUSED}
-            transition(dispatch, sources, Dispatch.Status.SENDING, finished_at=None,
-                       pause_reason="")  # fmt: skip
+            transition(
+                dispatch, sources, Dispatch.Status.SENDING, finished_at=None, pause_reason=""
+            )
     if count:
         enqueue_senders(dispatch.pk)
     return count
@@ -255,8 +257,13 @@ def plan_dispatch(dispatch: Dispatch) -> int:
         Delivery.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
         last = chunk[-1]
     planned = dispatch.deliveries.count()
-    transition(dispatch, {Dispatch.Status.PLANNING}, Dispatch.Status.SENDING,
-               planned_count=planned, started_at=now)  # fmt: skip
+    transition(
+        dispatch,
+        {Dispatch.Status.PLANNING},
+        Dispatch.Status.SENDING,
+        planned_count=planned,
+        started_at=now,
+    )
     if not planned:
         finish_if_complete(dispatch)
     return planned
@@ -384,8 +391,9 @@ def with_consent_links(snapshot: Snapshot, web_url: str) -> tuple[str, str]:
         "Unsubscribe": placeholders.UNSUBSCRIBE_URL,
         "Preferences": placeholders.PREFERENCES_URL,
     }
-    missing_html = [f'<a href="{url}">{label}</a>' for label, url in links.items()
-                    if url not in email_html]  # fmt: skip
+    missing_html = [
+        f'<a href="{url}">{label}</a>' for label, url in links.items() if url not in email_html
+    ]
     missing_text = [f"{label}: {url}" for label, url in links.items() if url not in text]
     if missing_html:
         footer = f'<p style="font-size:12px;text-align:center">{" · ".join(missing_html)}</p>'

@@ -16,6 +16,7 @@ WORKER_SETTINGS = {
 
 @pytest.fixture
 def fast_retries(settings):
+    settings.VAR_DIR.mkdir(parents=True, exist_ok=True)  # beat keeps its schedule file there
     for name, value in WORKER_SETTINGS.items():
         setattr(settings, name, float(value) if "." in value else int(value))
 

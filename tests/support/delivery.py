@@ -1,6 +1,10 @@
 """Test data for delivery: a newsletter, an issue with a frozen ~10 KB snapshot, subscribers."""
 
+import contextlib
+import os
+import signal
 import time
+from pathlib import Path
 
 from issues import placeholders
 from issues.models import Dispatch, Issue, Newsletter, Snapshot
@@ -89,3 +93,46 @@ def wait_for_dispatch(dispatch, statuses=(Dispatch.Status.DONE,), timeout=120):
             return dispatch
         time.sleep(0.3)
     raise AssertionError(f"dispatch {dispatch.pk} is {dispatch.status} after {timeout}s")
+
+
+def wait_until(condition, timeout=60, what="the condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"{what} did not happen within {timeout}s")
+
+
+def children_of(pid):
+    """Process ids whose parent is ``pid`` (a prefork worker's pool processes)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def kill_hard(proc):
+    """``kill -9`` a worker and its pool processes at once: no cleanup, no acknowledgement."""
+    for pid in [*children_of(proc.pid), proc.pid]:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    proc.wait()
+
+
+def record_arrival_times(sink):
+    """Make ``sink`` note the monotonic time each message arrives; returns that list."""
+    arrivals = []
+    original = sink.handler.handle_DATA
+
+    async def handle_DATA(server, session, envelope):
+        arrivals.append(time.monotonic())
+        return await original(server, session, envelope)
+
+    sink.handler.handle_DATA = handle_DATA
+    return arrivals
