@@ -89,15 +89,18 @@ def recipient_count(issue: Issue) -> int:
     return audience.recipients(issue.newsletter_id).exclude(id__in=already).count()
 
 
+# Dispatches that may still send something: at most one per issue.
+LIVE = {
+    Dispatch.Status.SCHEDULED,
+    Dispatch.Status.HELD,
+    Dispatch.Status.PLANNING,
+    Dispatch.Status.SENDING,
+    Dispatch.Status.PAUSED,
+}
+
+
 def active_dispatch(issue: Issue) -> Dispatch | None:
-    live = [
-        Dispatch.Status.SCHEDULED,
-        Dispatch.Status.HELD,
-        Dispatch.Status.PLANNING,
-        Dispatch.Status.SENDING,
-        Dispatch.Status.PAUSED,
-    ]
-    return issue.dispatches.filter(status__in=live).first()
+    return issue.dispatches.filter(status__in=LIVE).first()
 
 
 def start_dispatch(issue: Issue, *, user=None, when=None) -> Dispatch:
@@ -181,14 +184,7 @@ def resume(dispatch: Dispatch) -> bool:
 
 def cancel(dispatch: Dispatch) -> bool:
     """Stop for good: rows not yet sent are marked cancelled, never sent."""
-    live = {
-        Dispatch.Status.SCHEDULED,
-        Dispatch.Status.HELD,
-        Dispatch.Status.PLANNING,
-        Dispatch.Status.SENDING,
-        Dispatch.Status.PAUSED,
-    }
-    if not transition(dispatch, live, Dispatch.Status.CANCELLED, finished_at=timezone.now()):
+    if not transition(dispatch, LIVE, Dispatch.Status.CANCELLED, finished_at=timezone.now()):
         return False
     dispatch.deliveries.filter(status=Status.PENDING).update(status=Status.CANCELLED)
     issue = dispatch.issue
