@@ -11,7 +11,8 @@ Celery. Prints one line per size:
 Settings: ``BENCH_DATABASE_URL`` (default a ``superfast_bench`` database on the local
 PostgreSQL, created when missing), ``BENCH_BROKER_URL`` / ``BENCH_REDIS_URL`` (default local
 Redis dbs 14 and 15), ``BENCH_SIZES`` (default ``10000,100000``), ``SMTP_SINK`` (the binary;
-``make bench`` unpacks it).
+``make bench`` unpacks it),
+``BENCH_PROFILE=1`` to also profile the send loop (cProfile, top items to var/bench).
 """
 
 import multiprocessing
@@ -159,6 +160,32 @@ def run(size, port, log_dir):
     return seconds, plan_seconds, rss
 
 
+def profile(port, size=5000):
+    """The worker's send loop in this process under cProfile: where a message's time goes."""
+    import cProfile
+    import pstats
+
+    from django.test import override_settings
+
+    from issues import sending
+    from issues.models import Dispatch
+    from tests.support.delivery import make_issue, make_subscribers
+
+    reset_data()
+    issue = make_issue()
+    make_subscribers(issue.newsletter, size)
+    dispatch = Dispatch.objects.create(issue=issue, snapshot=issue.snapshot)
+    sending.plan_dispatch(dispatch)
+    mail = {"EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend"}
+    with override_settings(EMAIL_HOST="127.0.0.1", EMAIL_PORT=port, SEND_BATCH_SIZE=200, **mail):
+        profiler = cProfile.Profile()
+        profiler.runcall(sending.run_sender, dispatch.pk, 600)
+    out = ROOT / "var" / "bench" / "profile-send.txt"
+    with open(out, "w") as handle:
+        pstats.Stats(profiler, stream=handle).sort_stats("tottime").print_stats(25)
+    print(f"# profile of {size} sends in one process: {out}")
+
+
 def main():
     ensure_database()
     import django
@@ -178,7 +205,9 @@ def main():
         issue = make_issue()
         message = IssueMessage(Dispatch(issue=issue, snapshot=issue.snapshot, pk=0))
         recipient = Recipient(1, 1, "reader@example.com", "Reader")
-        sample = message.as_bytes(message.values(recipient, message.message_id(recipient)))
+        sample = message.as_bytes(
+            message.values(recipient, message.message_id(recipient, "0" * 32))
+        )
         limit = measure_limit(port, sample)
         with tempfile.TemporaryDirectory() as log_dir:
             for size in SIZES:
@@ -191,6 +220,8 @@ def main():
                     f"message_bytes={len(sample)}",
                     flush=True,
                 )
+        if os.environ.get("BENCH_PROFILE"):
+            profile(port)
         reset_data()
     finally:
         sink.terminate()

@@ -29,7 +29,7 @@ from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
 from django.core.mail.message import sanitize_address
 from django.db import connection, transaction
 from django.db.models import Case, CharField, Count, DateTimeField, F, Value, When
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Cast, Coalesce, Concat
 from django.utils import timezone
 
 from subscribers import services as audience
@@ -41,7 +41,7 @@ from .ratelimit import limiter
 
 log = logging.getLogger(__name__)
 
-PLAN_CHUNK = 5000
+PLAN_CHUNK = 10_000
 SENDER_BUDGET_SECONDS = 60  # a sender task yields its worker slot after this long
 LONGEST_LINE = 990  # RFC 5322 allows 998 octets a line; 8bit bodies must stay under it
 
@@ -230,28 +230,24 @@ def enqueue_senders(dispatch_id: int, count: int | None = None, countdown: float
 def plan_dispatch(dispatch: Dispatch) -> int:
     """Write a pending Delivery for every recipient not yet planned for this issue.
 
-    Recipients are read in keyset-paginated chunks (never the whole list in memory) and
-    inserted with ON CONFLICT DO NOTHING on (issue, subscriber): a retried task, a second
-    click or a later dispatch of the same issue never plans anyone twice.
+    Recipients are taken in keyset-paginated chunks, each copied by one INSERT ... SELECT
+    inside the database (no subscriber passes through Python memory), with ON CONFLICT DO
+    NOTHING on (issue, subscriber): a retried task, a second click or a later dispatch of
+    the same issue never plans anyone twice.
     """
     if dispatch.status != Dispatch.Status.PLANNING:
         return dispatch.planned_count
     now = timezone.now()
-    ids = audience.recipients(dispatch.issue.newsletter_id).order_by("id")
-    ids = ids.values_list("id", flat=True)
+    recipients = audience.recipients(dispatch.issue.newsletter_id).order_by("id")
     last = 0
-    while chunk := list(ids.filter(id__gt=last)[:PLAN_CHUNK]):
-        rows = [
-            Delivery(
-                dispatch_id=dispatch.pk,
-                issue_id=dispatch.issue_id,
-                subscriber_id=subscriber_id,
-                next_attempt_at=now,
-            )
-            for subscriber_id in chunk
-        ]
-        Delivery.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
-        last = chunk[-1]
+    while True:
+        window = recipients.filter(id__gt=last)
+        bound = list(window.values_list("id", flat=True)[PLAN_CHUNK - 1 : PLAN_CHUNK])
+        chunk = window.filter(id__lte=bound[0]) if bound else window
+        insert_deliveries(dispatch, chunk, now)
+        if not bound:
+            break
+        last = bound[0]
     planned = dispatch.deliveries.count()
     transition(
         dispatch,
@@ -263,6 +259,22 @@ def plan_dispatch(dispatch: Dispatch) -> int:
     if not planned:
         finish_if_complete(dispatch)
     return planned
+
+
+def insert_deliveries(dispatch: Dispatch, subscribers, now) -> None:
+    """One pending row per subscriber of the queryset, skipping those already planned."""
+    select, params = subscribers.order_by().values_list("id").query.sql_with_params()
+    table = connection.ops.quote_name(Delivery._meta.db_table)
+    columns = "dispatch_id, issue_id, subscriber_id, status, attempts, next_attempt_at, "
+    columns += "claim_token, last_error, message_id, esp_event"
+    # "WHERE true" keeps SQLite from reading ON CONFLICT as part of the SELECT's join.
+    sql = (
+        f"INSERT INTO {table} ({columns}) SELECT %s, %s, r.id, %s, 0, %s, '', '', '', '' "
+        f"FROM ({select}) AS r WHERE true ON CONFLICT (issue_id, subscriber_id) DO NOTHING"
+    )
+    due = connection.ops.adapt_datetimefield_value(now)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [dispatch.pk, dispatch.issue_id, Status.PENDING, due, *params])
 
 
 # --- Claiming ---------------------------------------------------------------------------
@@ -440,6 +452,7 @@ class IssueMessage:
             self.constant_headers["Reply-To"] = newsletter.reply_to
         self.segments = self.serialize()
         self.fast = self.segments is not None
+        self.links = SubscriberLinks(newsletter)
 
     def serialize(self) -> list | None:
         """The whole message as bytes, split into literal pieces and marker names."""
@@ -468,23 +481,36 @@ class IssueMessage:
     def values(self, recipient: Recipient, message_id: str) -> dict[str, str]:
         """Every per-recipient value, each a few string operations: no template render."""
         name = " ".join(recipient.name.split())  # no line breaks into headers or bodies
+        email = recipient.email
+        unsubscribe, mailto = self.links.unsubscribe(recipient.subscriber_id)
         return {
-            TO: sanitize_address(recipient.email, "utf-8"),
+            TO: email if email.isascii() else sanitize_address(email, "utf-8"),
             MESSAGE_ID: message_id,
-            DATE: formatdate(),
-            placeholders.UNSUBSCRIBE_URL: tokens.unsubscribe_url(
-                recipient.subscriber_id, self.newsletter.pk
-            ),
-            UNSUBSCRIBE_MAILTO: unsubscribe_mailto(recipient.subscriber_id, self.newsletter),
-            placeholders.PREFERENCES_URL: tokens.preferences_url(recipient.subscriber_id),
+            DATE: self.date(),
+            placeholders.UNSUBSCRIBE_URL: unsubscribe,
+            UNSUBSCRIBE_MAILTO: mailto,
+            placeholders.PREFERENCES_URL: self.links.preferences(recipient.subscriber_id),
             placeholders.SUBSCRIBER_NAME: name,
-            placeholders.SUBSCRIBER_EMAIL: recipient.email,
+            placeholders.SUBSCRIBER_EMAIL: email,
             NAME_HTML: html.escape(name),
-            EMAIL_HTML: html.escape(recipient.email),
+            EMAIL_HTML: html.escape(email),
         }
 
-    def message_id(self, recipient: Recipient) -> str:
-        return f"{recipient.delivery_id}.{uuid.uuid4().hex[:12]}@{self.host}"
+    def date(self) -> str:
+        """The Date header, formatted once a second rather than once a message."""
+        now = int(time.time())
+        if now != self._date[0]:
+            self._date = (now, formatdate(now))
+        return self._date[1]
+
+    _date = (0, "")
+
+    def message_id(self, recipient: Recipient, token: str) -> str:
+        """Unique per attempt: the row and its claim; ``mark`` rebuilds it in SQL."""
+        return f"{recipient.delivery_id}{self.message_id_suffix(token)}"
+
+    def message_id_suffix(self, token: str) -> str:
+        return f".{token}@{self.host}"
 
     def as_bytes(self, values: dict[str, str]) -> bytes:
         return b"".join(
@@ -516,14 +542,51 @@ class IssueMessage:
         return message
 
 
-def unsubscribe_mailto(subscriber_id: int, newsletter) -> str:
-    """The mailto form of List-Unsubscribe: the audience's own when it provides one."""
-    own = getattr(tokens, "unsubscribe_mailto", None)
-    if own is not None:
-        return own(subscriber_id, newsletter.pk)
-    token = tokens.unsubscribe_token(subscriber_id, newsletter.pk)
-    address = newsletter.reply_to or newsletter.from_email
-    return f"mailto:{address}?subject={quote('unsubscribe ' + token)}"
+class SubscriberLinks:
+    """A recipient's unsubscribe (https and mailto) and preferences links.
+
+    The audience app builds them (``subscribers.tokens``); resolving the URL pattern for
+    every message costs more than signing the token, so the URL around the token is taken
+    once per issue, and used only after checking it rebuilds the audience's own URL.
+    """
+
+    def __init__(self, newsletter):
+        self.newsletter = newsletter
+        self.own_mailto = getattr(tokens, "unsubscribe_mailto", None)
+        self.unsubscribe_around = self.around_token(
+            lambda: tokens.unsubscribe_token(0, newsletter.pk),
+            lambda: tokens.unsubscribe_url(0, newsletter.pk),
+        )
+        self.preferences_around = self.around_token(
+            lambda: tokens.preferences_token(0), lambda: tokens.preferences_url(0)
+        )
+
+    @staticmethod
+    def around_token(make_token, make_url) -> tuple[str, str] | None:
+        """(before, after) the token in the URL, or None when the URL is not that shape."""
+        for _ in range(2):  # a token made across a second boundary differs: try again
+            token, url = make_token(), make_url()
+            if url.count(token) == 1:
+                before, after = url.split(token)
+                return before, after
+        return None
+
+    def unsubscribe(self, subscriber_id: int) -> tuple[str, str]:
+        newsletter = self.newsletter
+        token = tokens.unsubscribe_token(subscriber_id, newsletter.pk)
+        if self.unsubscribe_around:
+            url = token.join(self.unsubscribe_around)
+        else:
+            url = tokens.unsubscribe_url(subscriber_id, newsletter.pk)
+        if self.own_mailto is not None:
+            return url, self.own_mailto(subscriber_id, newsletter.pk)
+        address = newsletter.reply_to or newsletter.from_email
+        return url, f"mailto:{address}?subject={quote('unsubscribe ' + token)}"
+
+    def preferences(self, subscriber_id: int) -> str:
+        if self.preferences_around:
+            return tokens.preferences_token(subscriber_id).join(self.preferences_around)
+        return tokens.preferences_url(subscriber_id)
 
 
 _message_cache: dict[int, IssueMessage] = {}
@@ -595,7 +658,7 @@ def send_batch(message: IssueMessage, batch: Batch) -> None:
         for recipient in batch.recipients:
             rate.wait()
             try:
-                batch.outcomes.append(send_one(message, backend, recipient))
+                batch.outcomes.append(send_one(message, backend, recipient, batch.token))
             except Exception as exc:
                 permanent, reason = classify(exc, recipient.email)
                 if permanent:
@@ -611,12 +674,12 @@ def send_batch(message: IssueMessage, batch: Batch) -> None:
             log.debug("closing the mail connection failed", exc_info=True)
 
 
-def send_one(message: IssueMessage, backend, recipient: Recipient) -> Outcome:
-    message_id = message.message_id(recipient)
-    values = message.values(recipient, message_id)
+def send_one(message: IssueMessage, backend, recipient: Recipient, token: str) -> Outcome:
+    """Send one message; a SENT outcome without a message id means our own (see ``mark``)."""
+    values = message.values(recipient, message.message_id(recipient, token))
     if message.fast and isinstance(backend, SmtpBackend):
         backend.connection.sendmail(message.envelope_from, [values[TO]], message.as_bytes(values))
-        return Outcome(recipient.delivery_id, Status.SENT, message_id=message_id)
+        return Outcome(recipient.delivery_id, Status.SENT)
     email = message.as_django_message(recipient, values)
     backend.send_messages([email])
     status = getattr(email, "anymail_status", None)  # ESPs report rejections and their ids
@@ -627,8 +690,8 @@ def send_one(message: IssueMessage, backend, recipient: Recipient) -> Outcome:
         if result is not None and result.status in {"rejected", "invalid"}:
             return Outcome(recipient.delivery_id, Status.FAILED, f"ESP: {result.status}")
         if result is not None and result.message_id:
-            message_id = str(result.message_id)
-    return Outcome(recipient.delivery_id, Status.SENT, message_id=message_id)
+            return Outcome(recipient.delivery_id, Status.SENT, message_id=str(result.message_id))
+    return Outcome(recipient.delivery_id, Status.SENT)
 
 
 def transient(recipient: Recipient, reason: str) -> Outcome:
@@ -659,7 +722,13 @@ def per_row(outcomes: list[Outcome], attr: str, output_field):
     return Case(*whens, output_field=output_field)
 
 
-def mark(token: str, outcomes: list[Outcome], unsent_ids: list[int], unsent_due=None) -> None:
+def mark(
+    token: str,
+    outcomes: list[Outcome],
+    unsent_ids: list[int],
+    unsent_due=None,
+    message_id_suffix: str = "",
+) -> None:
     """Write a batch's outcomes in one UPDATE per status; rows never tried go back as they
     were. Only rows still carrying our claim token are touched: if the sweeper gave a row to
     another worker meanwhile, that worker's outcome is the one that counts."""
@@ -674,8 +743,17 @@ def mark(token: str, outcomes: list[Outcome], unsent_ids: list[int], unsent_due=
             fields = {"status": status, **release}
             fields["last_error"] = per_row(group, "error", CharField())
             if status == Status.SENT:
-                fields["message_id"] = per_row(group, "message_id", CharField())
-            if status == Status.PENDING:
+                # Our own Message-IDs are the row id plus a suffix: built in SQL, which keeps
+                # this one short UPDATE instead of a CASE of one branch per row.
+                own = [o.delivery_id for o in group if not o.message_id]
+                if own:
+                    mine.filter(id__in=own).update(
+                        message_id=Concat(Cast("id", CharField()), Value(message_id_suffix))
+                    )
+                if esp := [o for o in group if o.message_id]:
+                    mine.filter(id__in=[o.delivery_id for o in esp]).update(
+                        message_id=per_row(esp, "message_id", CharField())
+                    )
                 fields["next_attempt_at"] = per_row(group, "retry_at", DateTimeField())
             else:
                 fields["finished_at"] = now
@@ -714,7 +792,7 @@ def send_next_batch(dispatch: Dispatch) -> int:
     finally:
         done = {o.delivery_id for o in batch.outcomes}
         unsent = [r.delivery_id for r in batch.recipients if r.delivery_id not in done]
-        mark(token, batch.outcomes, unsent, unsent_due)
+        mark(token, batch.outcomes, unsent, unsent_due, message.message_id_suffix(token))
     Dispatch.objects.filter(pk=dispatch.pk).update(heartbeat_at=timezone.now())
     pause_if_failing(dispatch)
     return len(rows)
@@ -845,7 +923,7 @@ def send_test(issue: Issue, addresses: list[str]) -> int:
     with backend:
         for address in addresses:
             recipient = Recipient(0, 0, address, "")
-            values = message.values(recipient, message.message_id(recipient))
+            values = message.values(recipient, message.message_id(recipient, uuid.uuid4().hex))
             email = message.as_django_message(recipient, values)
             email.subject = f"[Test] {email.subject}"
             sent += backend.send_messages([email]) or 0

@@ -63,6 +63,8 @@ def test_every_confirmed_subscriber_gets_exactly_one_message_with_their_own_link
         assert "café and naïve" in html.get_content()
         assert issue.get_absolute_url() in html.get_content()  # view in browser
         message_ids.add(message["Message-ID"])
+        ledger = Delivery.objects.get(issue=issue, subscriber=reader)
+        assert f"<{ledger.message_id}>" == message["Message-ID"]  # webhooks find the row
     assert len(message_ids) == len(smtp_sink.messages[::97])
 
     # Sending the issue again plans nobody twice: nobody gets a second copy.
