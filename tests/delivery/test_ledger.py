@@ -123,3 +123,32 @@ def test_unsubscribe_link_from_header_unsubscribes_with_one_post(smtp_sink):
     assert response.status_code == 200
     subscription = Subscription.objects.get(newsletter=dispatch.issue.newsletter)
     assert subscription.status == "unsubscribed"
+
+
+@pytest.mark.parametrize("pipelining", [False, True])
+def test_one_connection_carries_accepted_refused_and_greylisted_recipients(
+    smtp_sink, monkeypatch, pipelining
+):
+    """Refusals reset the transaction; the connection goes on with the next recipient."""
+    from django.core.mail.backends.smtp import EmailBackend
+
+    dispatch = planned_dispatch(6)
+    emails = [d.subscriber.email for d in dispatch.deliveries.order_by("id")]
+    smtp_sink.replies[emails[1]] = "550 5.1.1 Unknown user"
+    smtp_sink.replies[emails[3]] = "451 4.3.0 Try later"
+    original_open = EmailBackend.open
+
+    def open_with(self):
+        opened = original_open(self)
+        self.connection.ehlo()
+        if pipelining:  # aiosmtpd reads pipelined commands in order, as RFC 2920 servers do
+            self.connection.esmtp_features["pipelining"] = ""
+        return opened
+
+    monkeypatch.setattr(EmailBackend, "open", open_with)
+    sending.send_next_batch(dispatch)
+    statuses = dict(dispatch.deliveries.values_list("subscriber__email", "status"))
+    assert [statuses[e] for e in emails] == ["sent", "failed", "sent", "pending", "sent", "sent"]
+    received = [m.rcpt_tos[0] for m in smtp_sink.messages]
+    assert received == [emails[0], emails[2], emails[4], emails[5]]
+    assert all(m.message["List-Unsubscribe-Post"] for m in smtp_sink.messages)
