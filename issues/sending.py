@@ -53,6 +53,7 @@ UNSUBSCRIBE_MAILTO = "%%UNSUBSCRIBE_MAILTO%%"
 NAME_HTML = "%%SUBSCRIBER_NAME_HTML%%"
 EMAIL_HTML = "%%SUBSCRIBER_EMAIL_HTML%%"
 MARKER = re.compile(rb"%%[A-Z_]+%%")
+LEADING_DOT = re.compile(rb"(?m)^\.")
 
 Status = Delivery.Status
 
@@ -452,6 +453,11 @@ class IssueMessage:
             self.constant_headers["Reply-To"] = newsletter.reply_to
         self.segments = self.serialize()
         self.fast = self.segments is not None
+        if self.fast:
+            self.stuffed_segments = [
+                LEADING_DOT.sub(b"..", piece) if i % 2 == 0 else piece
+                for i, piece in enumerate(self.segments)
+            ]
         self.links = SubscriberLinks(newsletter)
 
     def serialize(self) -> list | None:
@@ -517,6 +523,23 @@ class IssueMessage:
             piece if i % 2 == 0 else values.get(piece, piece).encode()
             for i, piece in enumerate(self.segments)
         )
+
+    def as_smtp_data(self, values: dict[str, str]) -> bytes:
+        """``as_bytes`` already dot-stuffed for SMTP DATA (RFC 5321 4.5.2).
+
+        The literal pieces are stuffed once per issue; a value has no line breaks, so it
+        can only start a line where its marker did, and only there is it checked.
+        """
+        pieces = []
+        for i, piece in enumerate(self.stuffed_segments):
+            if i % 2 == 0:
+                pieces.append(piece)
+                continue
+            value = values.get(piece, piece).encode()
+            if value.startswith(b".") and (i == 1 and not pieces[0] or pieces[-1].endswith(b"\n")):
+                value = b"." + value
+            pieces.append(value)
+        return b"".join(pieces)
 
     def as_django_message(self, recipient: Recipient, values: dict[str, str]):
         """The same message through Django's mail API, for backends other than SMTP."""
@@ -678,7 +701,8 @@ def send_one(message: IssueMessage, backend, recipient: Recipient, token: str) -
     """Send one message; a SENT outcome without a message id means our own (see ``mark``)."""
     values = message.values(recipient, message.message_id(recipient, token))
     if message.fast and isinstance(backend, SmtpBackend):
-        smtp_send(backend.connection, message.envelope_from, values[TO], message.as_bytes(values))
+        data = message.as_smtp_data(values)
+        smtp_send(backend.connection, message.envelope_from, values[TO], data)
         return Outcome(recipient.delivery_id, Status.SENT)
     email = message.as_django_message(recipient, values)
     backend.send_messages([email])
@@ -694,11 +718,9 @@ def send_one(message: IssueMessage, backend, recipient: Recipient, token: str) -
     return Outcome(recipient.delivery_id, Status.SENT)
 
 
-LEADING_DOT = re.compile(rb"(?m)^\.")
-
-
 def smtp_send(connection: smtplib.SMTP, sender: str, recipient: str, data: bytes) -> None:
-    """One SMTP transaction for clean, pre-serialized data, raising smtplib's errors.
+    """One SMTP transaction for clean addresses and dot-stuffed CRLF ``data``, raising
+    smtplib's errors.
 
     ``sendmail`` parses both addresses again for every message and waits for each command's
     reply; here MAIL, RCPT and DATA go out in one write when the server offers PIPELINING
@@ -729,8 +751,7 @@ def smtp_send(connection: smtplib.SMTP, sender: str, recipient: str, data: bytes
         if rcpt[0] not in (250, 251):
             raise smtplib.SMTPRecipientsRefused({recipient: rcpt})
         raise smtplib.SMTPDataError(*go_ahead)
-    payload = LEADING_DOT.sub(b"..", data_with_crlf(data))
-    connection.send(payload + b".\r\n")
+    connection.send(data_with_crlf(data) + b".\r\n")
     code, reply = connection.getreply()
     if code != 250:
         connection.rset()

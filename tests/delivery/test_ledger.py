@@ -152,3 +152,19 @@ def test_one_connection_carries_accepted_refused_and_greylisted_recipients(
     received = [m.rcpt_tos[0] for m in smtp_sink.messages]
     assert received == [emails[0], emails[2], emails[4], emails[5]]
     assert all(m.message["List-Unsubscribe-Post"] for m in smtp_sink.messages)
+
+
+def test_lines_starting_with_a_dot_arrive_intact(smtp_sink):
+    dispatch = planned_dispatch(1)
+    snapshot = dispatch.snapshot
+    snapshot.text = (
+        ".A line that starts with a dot\n%%SUBSCRIBER_NAME%% wrote this\n" + snapshot.text
+    )
+    snapshot.save()
+    subscriber = dispatch.deliveries.get().subscriber
+    subscriber.name = ".dotted"
+    subscriber.save()
+    sending.send_next_batch(dispatch)
+    (received,) = smtp_sink.messages
+    text = received.message.get_payload()[0].get_content().replace("\r\n", "\n")
+    assert text.startswith(".A line that starts with a dot\n.dotted wrote this\n")
