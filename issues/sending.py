@@ -612,15 +612,16 @@ class SubscriberLinks:
         return tokens.preferences_url(subscriber_id)
 
 
-_message_cache: dict[int, IssueMessage] = {}
+_message_cache: dict[tuple, IssueMessage] = {}
 
 
 def issue_message(dispatch: Dispatch) -> IssueMessage:
     """Built once per dispatch and worker process, then reused for every batch."""
-    if dispatch.pk not in _message_cache:
+    key = (dispatch.pk, dispatch.created_at, dispatch.snapshot_id)
+    if key not in _message_cache:
         _message_cache.clear()
-        _message_cache[dispatch.pk] = IssueMessage(dispatch)
-    return _message_cache[dispatch.pk]
+        _message_cache[key] = IssueMessage(dispatch)
+    return _message_cache[key]
 
 
 # --- Sending ----------------------------------------------------------------------------
