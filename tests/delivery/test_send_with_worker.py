@@ -108,3 +108,16 @@ def test_451_is_retried_until_delivered_and_550_fails_with_its_reason(start_work
     others = [r for a, r in rows.items() if a not in greylisted | rejected]
     assert {r.status for r in others} == {"sent"}
     assert {r.attempts for r in itertools.islice(others, 50)} == {1}
+
+
+def test_send_issue_wait_prints_progress_until_done(start_worker, smtp_sink, capsys):
+    from django.core.management import call_command
+
+    issue = make_issue()
+    make_subscribers(issue.newsletter, 30)
+    start_worker()
+    call_command("send_issue", f"{issue.newsletter.slug}/{issue.slug}", wait=True)
+    out = capsys.readouterr().out
+    assert "30 recipient(s) to plan" in out
+    assert out.strip().splitlines()[-1] == "Done: 30 sent, 0 failed, 0 pending of 30"
+    assert len(smtp_sink.messages) == 30
