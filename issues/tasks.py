@@ -17,8 +17,8 @@ def plan_dispatch(dispatch_id):
     return planned
 
 
-@shared_task(bind=True)
-def send_dispatch(self, dispatch_id):
+@shared_task
+def send_dispatch(dispatch_id):
     """Send batches for a while, then hand over to a fresh task (or one after a backoff)."""
     again_in = sending.run_sender(dispatch_id)
     if again_in is not None:
