@@ -54,6 +54,7 @@ NAME_HTML = "%%SUBSCRIBER_NAME_HTML%%"
 EMAIL_HTML = "%%SUBSCRIBER_EMAIL_HTML%%"
 MARKER = re.compile(rb"%%[A-Z_]+%%")
 LEADING_DOT = re.compile(rb"(?m)^\.")
+MARKER_TEXT = re.compile(r"%%([A-Z_]+)%%")
 
 Status = Delivery.Status
 
@@ -679,6 +680,8 @@ def send_batch(message: IssueMessage, batch: Batch) -> None:
             f"Could not connect to the mail server: {reason}", permanent
         ) from exc
     try:
+        if settings.SEND_ESP_MERGE_FIELD and type(backend).__module__.startswith("anymail."):
+            return send_merged(message, backend, batch, rate)
         for recipient in batch.recipients:
             rate.wait()
             try:
@@ -717,6 +720,63 @@ def send_one(message: IssueMessage, backend, recipient: Recipient, token: str) -
         if result is not None and result.message_id:
             return Outcome(recipient.delivery_id, Status.SENT, message_id=str(result.message_id))
     return Outcome(recipient.delivery_id, Status.SENT)
+
+
+def send_merged(message: IssueMessage, backend, batch: Batch, rate) -> None:
+    """The whole batch as one ESP API call with per-recipient merge data and headers.
+
+    For ESPs whose anymail backend supports ``merge_data`` and ``merge_headers`` on inline
+    content; ``SEND_ESP_MERGE_FIELD`` is the ESP's merge-field syntax, such as
+    ``%recipient.{}%`` (Mailgun) or ``{{{{{}}}}}`` (SparkPost). The ESP substitutes the values,
+    so one request carries the batch.
+    """
+    field = settings.SEND_ESP_MERGE_FIELD
+
+    def with_fields(body: str) -> str:
+        return MARKER_TEXT.sub(lambda m: field.format(m.group(1).lower()), body)
+
+    merge_data, merge_headers = {}, {}
+    for recipient in batch.recipients:
+        rate.wait()
+        values = message.values(recipient, message.message_id(recipient, batch.token))
+        merge_data[recipient.email] = {
+            name.strip("%").lower(): value for name, value in values.items()
+        }
+        merge_headers[recipient.email] = {
+            "List-Unsubscribe": (
+                f"<{values[placeholders.UNSUBSCRIBE_URL]}>, <{values[UNSUBSCRIBE_MAILTO]}>"
+            ),
+        }
+    email = EmailMultiAlternatives(
+        message.subject,
+        with_fields(message.text),
+        message.from_email,
+        [recipient.email for recipient in batch.recipients],
+        headers=message.constant_headers,
+    )
+    email.attach_alternative(with_fields(message.html), "text/html")
+    email.merge_data = merge_data
+    email.merge_headers = merge_headers
+    email.merge_metadata = {r.email: {"delivery": str(r.delivery_id)} for r in batch.recipients}
+    try:
+        backend.send_messages([email])
+    except Exception as exc:
+        permanent, reason = classify(exc, "")
+        for recipient in batch.recipients:
+            if permanent:
+                batch.outcomes.append(Outcome(recipient.delivery_id, Status.FAILED, reason))
+            else:
+                batch.outcomes.append(transient(recipient, reason))
+        return
+    results = email.anymail_status.recipients
+    for recipient in batch.recipients:
+        result = results.get(recipient.email.lower()) or results.get(recipient.email)
+        if result is not None and result.status in {"rejected", "invalid"}:
+            outcome = Outcome(recipient.delivery_id, Status.FAILED, f"ESP: {result.status}")
+        else:
+            message_id = str(result.message_id) if result and result.message_id else ""
+            outcome = Outcome(recipient.delivery_id, Status.SENT, message_id=message_id)
+        batch.outcomes.append(outcome)
 
 
 def smtp_send(connection: smtplib.SMTP, sender: str, recipient: str, data: bytes) -> None:

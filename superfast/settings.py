@@ -234,6 +234,9 @@ SEND_SCHEDULE_GRACE_SECONDS = env_int("SEND_SCHEDULE_GRACE_SECONDS", 3600)
 SEND_SWEEP_INTERVAL_SECONDS = env_float("SEND_SWEEP_INTERVAL_SECONDS", 30)
 SEND_AUTOPAUSE_WINDOW = env_int("SEND_AUTOPAUSE_WINDOW", 100)
 SEND_AUTOPAUSE_FAILURE_RATE = env_float("SEND_AUTOPAUSE_FAILURE_RATE", 0.5)
+# An ESP's merge-field syntax ("%recipient.{}%" for Mailgun): with an anymail backend, one
+# API call per batch with per-recipient merge data. Unset: one message per recipient.
+SEND_ESP_MERGE_FIELD = env("SEND_ESP_MERGE_FIELD", "")
 
 # Celery. The embedded default is kombu's filesystem transport: no server to run.
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", "filesystem://")

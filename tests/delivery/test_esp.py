@@ -57,3 +57,27 @@ def test_a_bounce_webhook_marks_the_delivery_failed_with_the_reason(esp):
     assert (delivered.status, delivered.esp_event) == ("sent", "delivered")
     report = sending.report(issue)
     assert report["events"] == {"bounced": 1, "delivered": 1}
+
+
+def test_with_a_merge_field_syntax_a_batch_is_one_esp_call_with_per_recipient_data(esp, settings):
+    settings.SEND_ESP_MERGE_FIELD = "%recipient.{}%"
+    issue = make_issue()
+    readers = make_subscribers(issue.newsletter, 3)
+    dispatch = Dispatch.objects.create(issue=issue, snapshot=issue.snapshot)
+    sending.plan_dispatch(dispatch)
+    sending.run_sender(dispatch.pk)
+
+    (sent,) = mail.outbox
+    assert sorted(sent.to) == sorted(r.email for r in readers)
+    assert "%recipient.unsubscribe_url%" in sent.body and "%%" not in sent.body
+    assert "%recipient.subscriber_name_html%" in sent.alternatives[0][0]
+    for reader in readers:
+        data = sent.merge_data[reader.email]
+        assert (
+            f"/unsubscribe/{data['unsubscribe_url'].split('/unsubscribe/')[1]}"
+            in (sent.merge_headers[reader.email]["List-Unsubscribe"])
+        )
+        assert data["subscriber_name"] == reader.name
+    assert sent.extra_headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert dispatch.deliveries.filter(status="sent").count() == 3
+    assert "" not in set(dispatch.deliveries.values_list("message_id", flat=True))
