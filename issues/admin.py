@@ -1,10 +1,8 @@
 """The editor's desk: newsletters, issues with their block stream, the block library.
 
-The issue change page offers object tools (preview, send test, duplicate). Other parts add
-theirs by overriding ``get_object_tools`` and ``get_urls`` and calling ``super()``.
+The issue change page offers object tools (preview, send test, duplicate) and, through
+``IssueSendingAdminMixin``, the sending pages (send, schedule, delivery progress, report).
 """
-
-from dataclasses import dataclass
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -17,6 +15,7 @@ from django.views.decorators.clickjacking import xframe_options_sameorigin
 
 from subscribers.services import recipients
 
+from .admin_sending import IssueSendingAdminMixin, ObjectTool
 from .blocks import KINDS
 from .editing import duplicate_as_next_issue
 from .forms import (
@@ -29,18 +28,9 @@ from .forms import (
 )
 from .models import Block, Issue, LibraryBlock, Newsletter
 from .rendering import presend_warnings, render_issue
-from .testsend import example_email, send_test
+from .sending import send_test
+from .testsend import example_email
 from .views import issue_context
-
-
-@dataclass
-class ObjectTool:
-    """A button above the issue form; ``post`` tools submit a small form (they change data)."""
-
-    label: str
-    url: str
-    post: bool = False
-    css_class: str = ""
 
 
 class BlockEditorMedia:
@@ -77,7 +67,7 @@ class BlockInline(admin.StackedInline):
 
 
 @admin.register(Issue)
-class IssueAdmin(admin.ModelAdmin):
+class IssueAdmin(IssueSendingAdminMixin, admin.ModelAdmin):
     change_form_template = "admin/issues/issue/change_form.html"
     form = IssueForm
     inlines = [BlockInline]
@@ -130,11 +120,12 @@ class IssueAdmin(admin.ModelAdmin):
     # Object tools and their views --------------------------------------------------------
 
     def get_object_tools(self, request, obj) -> list[ObjectTool]:
-        """Buttons above the change form. Extend with ``super().get_object_tools(...) + [...]``."""
+        """Buttons above the change form; the sending ones only for those allowed to send."""
         return [
             ObjectTool("Preview", self.tool_url("preview", obj)),
             ObjectTool("Send test", self.tool_url("send_test", obj)),
             ObjectTool("Duplicate as next issue", self.tool_url("duplicate", obj), post=True),
+            *self.sending_tools(request, obj),
         ]
 
     def tool_url(self, name, obj):

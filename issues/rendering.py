@@ -37,6 +37,17 @@ class RenderedIssue:
     search_text: str = ""
 
 
+SNAPSHOT_FIELDS = (
+    "subject",
+    "preheader",
+    "web_html",
+    "email_html",
+    "text",
+    "headings",
+    "search_text",
+)
+
+
 def stream(issue: Issue) -> list[Block]:
     return list(issue.blocks.select_related("library_block").order_by("position", "id"))
 
@@ -118,22 +129,18 @@ def render_issue(issue: Issue) -> RenderedIssue:
     )
 
 
+def unsaved_snapshot(issue: Issue) -> Snapshot:
+    """The issue rendered now, as a Snapshot not stored: for test sends and previews."""
+    rendered = render_issue(issue)
+    return Snapshot(issue=issue, **{name: getattr(rendered, name) for name in SNAPSHOT_FIELDS})
+
+
 def freeze_snapshot(issue: Issue) -> Snapshot:
     """Render once and store it as ``issue.snapshot``, replacing any earlier one."""
-    rendered = render_issue(issue)
+    rendered = unsaved_snapshot(issue)
+    defaults = {name: getattr(rendered, name) for name in SNAPSHOT_FIELDS}
     with transaction.atomic():
-        snapshot, _ = Snapshot.objects.update_or_create(
-            issue=issue,
-            defaults={
-                "subject": rendered.subject,
-                "preheader": rendered.preheader,
-                "web_html": rendered.web_html,
-                "email_html": rendered.email_html,
-                "text": rendered.text,
-                "headings": rendered.headings,
-                "search_text": rendered.search_text,
-            },
-        )
+        snapshot, _ = Snapshot.objects.update_or_create(issue=issue, defaults=defaults)
     issue.snapshot = snapshot
     return snapshot
 

@@ -56,6 +56,11 @@ app.conf.update(
     beat_schedule_filename=str(settings.VAR_DIR / "celerybeat-schedule"),
     beat_schedule={
         "heartbeat": {"task": "superfast.tasks.heartbeat", "schedule": 60.0},
+        # Starts due schedules, returns abandoned claims, restarts stalled dispatches.
+        "delivery-sweep": {
+            "task": "issues.tasks.sweep",
+            "schedule": settings.SEND_SWEEP_INTERVAL_SECONDS,
+        },
     },
 )
 app.autodiscover_tasks(["superfast", "subscribers", "issues"])

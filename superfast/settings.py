@@ -246,6 +246,20 @@ NUM_PROXIES = env_int("NUM_PROXIES", 0)
 
 SEND_RATE_PER_SECOND = env_float("SEND_RATE_PER_SECOND", 0)  # 0: as fast as the channel allows
 
+# Delivery (issues.sending): see the README's "Delivery" section for what each one bounds.
+SEND_BATCH_SIZE = env_int("SEND_BATCH_SIZE", 100)  # rows per claim: also the crash-duplicate bound
+SEND_PARALLEL_TASKS = env_int("SEND_PARALLEL_TASKS", 4)  # sender tasks per dispatch
+SEND_LEASE_SECONDS = env_int("SEND_LEASE_SECONDS", 300)  # a claim older than this is abandoned
+SEND_MAX_ATTEMPTS = env_int("SEND_MAX_ATTEMPTS", 5)
+SEND_RETRY_BASE_SECONDS = env_float("SEND_RETRY_BASE_SECONDS", 30)
+SEND_SCHEDULE_GRACE_SECONDS = env_int("SEND_SCHEDULE_GRACE_SECONDS", 3600)
+SEND_SWEEP_INTERVAL_SECONDS = env_float("SEND_SWEEP_INTERVAL_SECONDS", 30)
+SEND_AUTOPAUSE_WINDOW = env_int("SEND_AUTOPAUSE_WINDOW", 100)
+SEND_AUTOPAUSE_FAILURE_RATE = env_float("SEND_AUTOPAUSE_FAILURE_RATE", 0.5)
+# An ESP's merge-field syntax ("%recipient.{}%" for Mailgun): with an anymail backend, one
+# API call per batch with per-recipient merge data. Unset: one message per recipient.
+SEND_ESP_MERGE_FIELD = env("SEND_ESP_MERGE_FIELD", "")
+
 # Celery. The embedded default is kombu's filesystem transport: no server to run.
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", "filesystem://")
 CELERY_BROKER_FOLDER = VAR_DIR / "broker"

@@ -36,7 +36,7 @@ def test_subscribe_confirm_preferences_unsubscribe_in_chromium(
     page.fill("input[name=email]", "visitor@example.org")
     page.fill("input[name=name]", "Vera Visitor")
     shot("1-subscribe")
-    page.click("button[type=submit]")
+    page.click("form.sf-subscribe button[type=submit]")
     page.wait_for_selector("text=Check your inbox")
     shot("2-check-inbox")
 

@@ -1,0 +1,101 @@
+"""The delivery ledger: a Dispatch sends one issue; one Delivery row per recipient.
+
+The ledger, not the broker, is the source of truth: tasks carry only a dispatch id, claim
+rows atomically, and write every outcome back, so a lost task or a dead worker loses nothing.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from .content import Issue, Snapshot
+
+
+class Dispatch(models.Model):
+    """One decision to send an issue (now or at a time), and its progress."""
+
+    class Status(models.TextChoices):
+        SCHEDULED = "scheduled", "Scheduled"
+        HELD = "held", "Held: schedule missed, waiting for confirmation"
+        PLANNING = "planning", "Planning"
+        SENDING = "sending", "Sending"
+        PAUSED = "paused", "Paused"
+        CANCELLED = "cancelled", "Cancelled"
+        DONE = "done", "Done"
+
+    issue = models.ForeignKey(Issue, on_delete=models.PROTECT, related_name="dispatches")
+    snapshot = models.ForeignKey(
+        Snapshot, null=True, blank=True, on_delete=models.PROTECT, related_name="dispatches"
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PLANNING)
+    scheduled_for = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    planned_count = models.PositiveIntegerField(default=0)
+    # Updated after every batch; the sweeper restarts a sending dispatch that went quiet.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    pause_reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name_plural = "dispatches"
+        indexes = [models.Index(fields=["status", "scheduled_for"])]
+
+    def __str__(self):
+        return f"Dispatch of {self.issue} ({self.get_status_display()})"
+
+    @property
+    def is_active(self):
+        return self.status in {self.Status.PLANNING, self.Status.SENDING}
+
+
+class Delivery(models.Model):
+    """One issue to one subscriber: ``pending → sending → sent | failed`` (or cancelled)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    dispatch = models.ForeignKey(Dispatch, on_delete=models.CASCADE, related_name="deliveries")
+    issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="deliveries")
+    subscriber = models.ForeignKey(
+        "subscribers.Subscriber", on_delete=models.CASCADE, related_name="deliveries"
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    # Not before this time: exponential backoff after a transient error.
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    # Who holds the row while it is ``sending``, and until when; an expired lease means the
+    # worker died, and the sweeper hands the row back.
+    claim_token = models.CharField(max_length=32, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    message_id = models.CharField(max_length=255, blank=True, db_index=True)
+    # The latest ESP tracking event (delivered, bounced, complained, ...), from webhooks.
+    esp_event = models.CharField(max_length=20, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "deliveries"
+        constraints = [
+            models.UniqueConstraint(fields=["issue", "subscriber"], name="delivery_unique"),
+        ]
+        indexes = [
+            models.Index(fields=["dispatch", "status", "next_attempt_at"]),
+            models.Index(
+                fields=["status", "lease_expires_at"],
+                name="delivery_leases",
+                condition=Q(status="sending"),
+            ),
+            models.Index(fields=["dispatch", "-finished_at"], name="delivery_recent"),
+        ]
+
+    def __str__(self):
+        return f"{self.issue_id} → {self.subscriber_id}: {self.status}"

@@ -1,0 +1,167 @@
+"""The ledger's rules, in process: planning, claims, leases, auto-pause, the command."""
+
+from datetime import timedelta
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.test import Client
+from django.utils import timezone
+
+from issues import sending
+from issues.models import Delivery, Dispatch
+from subscribers.models import Subscription
+from tests.support.delivery import make_issue, make_subscribers
+
+pytestmark = pytest.mark.django_db
+
+
+def planned_dispatch(count=30):
+    issue = make_issue()
+    make_subscribers(issue.newsletter, count)
+    dispatch = Dispatch.objects.create(issue=issue, snapshot=issue.snapshot)
+    sending.plan_dispatch(dispatch)
+    dispatch.refresh_from_db()
+    return dispatch
+
+
+def test_planning_twice_or_in_a_second_dispatch_plans_nobody_twice():
+    dispatch = planned_dispatch(30)
+    assert dispatch.planned_count == 30
+    dispatch.status = Dispatch.Status.PLANNING
+    sending.plan_dispatch(dispatch)
+    second = Dispatch.objects.create(issue=dispatch.issue, snapshot=dispatch.snapshot)
+    assert sending.plan_dispatch(second) == 0
+    assert Delivery.objects.filter(issue=dispatch.issue).count() == 30
+
+
+def test_claims_are_disjoint_and_a_claimed_row_is_not_claimed_again():
+    dispatch = planned_dispatch(30)
+    _, first = sending.claim_batch(dispatch.pk, 20)
+    _, second = sending.claim_batch(dispatch.pk, 20)
+    assert len(first) == 20 and len(second) == 10
+    assert not {row.pk for row in first} & {row.pk for row in second}
+    assert sending.claim_batch(dispatch.pk, 20)[1] == []
+
+
+def test_sweeper_returns_rows_whose_lease_expired_and_only_those(settings):
+    dispatch = planned_dispatch(10)
+    sending.claim_batch(dispatch.pk, 4)
+    assert sending.sweep_expired_claims() == 0
+    later = timezone.now() + timedelta(seconds=settings.SEND_LEASE_SECONDS + 1)
+    assert sending.sweep_expired_claims(later) == 4
+    assert dispatch.deliveries.filter(status="pending").count() == 10
+
+
+def test_a_run_of_permanent_failures_pauses_the_dispatch_with_the_reason(smtp_sink, settings):
+    settings.SEND_AUTOPAUSE_WINDOW = 10
+    settings.SEND_BATCH_SIZE = 5
+    dispatch = planned_dispatch(40)
+    smtp_sink.replies.update(
+        {d.subscriber.email: "550 5.7.1 Sender blocked" for d in dispatch.deliveries.all()}
+    )
+    sending.run_sender(dispatch.pk)
+    dispatch.refresh_from_db()
+    assert dispatch.status == "paused"
+    assert "10 of the last 10 messages failed" in dispatch.pause_reason
+    assert "550" in dispatch.pause_reason
+    assert dispatch.deliveries.filter(status="pending").count() == 30  # the rest is kept
+
+
+def test_pause_resume_cancel_and_retry_failed_touch_only_what_they_should(smtp_sink):
+    dispatch = planned_dispatch(6)
+    dispatch.deliveries.filter(pk__in=dispatch.deliveries.values("pk")[:2]).update(
+        status="failed", last_error="550 no"
+    )
+    assert sending.pause(dispatch)
+    assert sending.run_sender(dispatch.pk) is None and not smtp_sink.messages
+    assert sending.retry_failed(dispatch) == 2
+    assert dispatch.deliveries.filter(status="pending").count() == 6
+    assert sending.cancel(dispatch)
+    assert dispatch.deliveries.filter(status="cancelled").count() == 6
+
+
+def test_a_schedule_missed_beyond_the_grace_period_is_held_for_an_editor(settings):
+    settings.SEND_SCHEDULE_GRACE_SECONDS = 600
+    issue = make_issue()
+    now = timezone.now()
+    on_time = sending.start_dispatch(issue, when=now + timedelta(minutes=5))
+    late = make_issue(title="Another one")
+    missed = sending.start_dispatch(late, when=now + timedelta(minutes=1))
+    Dispatch.objects.filter(pk=missed.pk).update(scheduled_for=now - timedelta(hours=2))
+    started = sending.start_due_dispatches(now + timedelta(minutes=6))
+    assert [d.pk for d in started] == [on_time.pk]
+    missed.refresh_from_db()
+    assert missed.status == "held" and "grace" in missed.pause_reason
+
+
+def test_send_issue_sends_a_test_copy_and_rejects_bad_input(smtp_sink, capsys):
+    issue = make_issue()
+    call_command("send_issue", f"{issue.newsletter.slug}/{issue.slug}", test_to=["me@example.net"])
+    assert "test copy" in capsys.readouterr().out
+    (received,) = smtp_sink.messages
+    assert received.message["Subject"].startswith("[TEST] ")
+    with pytest.raises(CommandError, match="not an email address"):
+        call_command("send_issue", str(issue.pk), test_to=["nobody"])
+    with pytest.raises(CommandError, match="No issue"):
+        call_command("send_issue", "9999")
+    with pytest.raises(CommandError, match="id or newsletter-slug"):
+        call_command("send_issue", "what")
+
+
+def test_unsubscribe_link_from_header_unsubscribes_with_one_post(smtp_sink):
+    dispatch = planned_dispatch(1)
+    sending.run_sender(dispatch.pk)
+    (received,) = smtp_sink.messages
+    header = received.message["List-Unsubscribe"]
+    url = header.split("<", 1)[1].split(">", 1)[0]
+    assert url.startswith("http")
+    path = url.split("://", 1)[1].split("/", 1)[1]
+    response = Client().post("/" + path, {"List-Unsubscribe": "One-Click"})
+    assert response.status_code == 200
+    subscription = Subscription.objects.get(newsletter=dispatch.issue.newsletter)
+    assert subscription.status == "unsubscribed"
+
+
+@pytest.mark.parametrize("pipelining", [False, True])
+def test_one_connection_carries_accepted_refused_and_greylisted_recipients(
+    smtp_sink, monkeypatch, pipelining
+):
+    """Refusals reset the transaction; the connection goes on with the next recipient."""
+    from django.core.mail.backends.smtp import EmailBackend
+
+    dispatch = planned_dispatch(6)
+    emails = [d.subscriber.email for d in dispatch.deliveries.order_by("id")]
+    smtp_sink.replies[emails[1]] = "550 5.1.1 Unknown user"
+    smtp_sink.replies[emails[3]] = "451 4.3.0 Try later"
+    original_open = EmailBackend.open
+
+    def open_with(self):
+        opened = original_open(self)
+        self.connection.ehlo()
+        if pipelining:  # aiosmtpd reads pipelined commands in order, as RFC 2920 servers do
+            self.connection.esmtp_features["pipelining"] = ""
+        return opened
+
+    monkeypatch.setattr(EmailBackend, "open", open_with)
+    sending.send_next_batch(dispatch)
+    statuses = dict(dispatch.deliveries.values_list("subscriber__email", "status"))
+    assert [statuses[e] for e in emails] == ["sent", "failed", "sent", "pending", "sent", "sent"]
+    received = [m.rcpt_tos[0] for m in smtp_sink.messages]
+    assert received == [emails[0], emails[2], emails[4], emails[5]]
+    assert all(m.message["List-Unsubscribe-Post"] for m in smtp_sink.messages)
+
+
+def test_lines_starting_with_a_dot_arrive_intact(smtp_sink):
+    dispatch = planned_dispatch(1)
+    snapshot = dispatch.snapshot
+    snapshot.text = (
+        ".A line that starts with a dot\n%%SUBSCRIBER_NAME%% wrote this\n" + snapshot.text
+    )
+    snapshot.save()
+    subscriber = dispatch.deliveries.get().subscriber
+    subscriber.name = ".dotted"
+    subscriber.save()
+    sending.send_next_batch(dispatch)
+    (received,) = smtp_sink.messages
+    text = received.message.get_payload()[0].get_content().replace("\r\n", "\n")
+    assert text.startswith(".A line that starts with a dot\n.dotted wrote this\n")
