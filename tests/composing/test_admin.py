@@ -4,7 +4,6 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from issues.admin import IssueAdmin, ObjectTool
 from issues.models import Block, Issue
 from issues.rendering import render_issue
 from issues.testsend import example_values, fill
@@ -129,19 +128,6 @@ def test_change_page_lists_warnings_before_sending(admin_client, issue):
     add_block(issue, "button", data={"label": "Go", "url": "ftp://x.example"})
     page = admin_client.get(url("change", issue.pk)).content.decode()
     assert "Before sending, check:" in page and "is not http(s)" in page
-
-
-def test_object_tools_and_urls_extend_through_super(admin_client, issue, rf):
-    class WithSend(IssueAdmin):
-        def get_object_tools(self, request, obj):
-            return [*super().get_object_tools(request, obj), ObjectTool("Send now", "/x/", True)]
-
-    from django.contrib import admin
-
-    tools = WithSend(Issue, admin.site).get_object_tools(rf.get("/"), issue)
-    assert [t.label for t in tools][-2:] == ["Duplicate as next issue", "Send now"]
-    names = [p.name for p in WithSend(Issue, admin.site).get_urls()]
-    assert {"issues_issue_preview", "issues_issue_change"} <= set(names)
 
 
 @pytest.mark.parametrize(
