@@ -77,52 +77,174 @@ def url_field(**kwargs):
     return forms.URLField(assume_scheme="https", max_length=2000, **kwargs)
 
 
-class LinkLinesField(forms.CharField):
-    """Links typed one a line as ``Title | URL | note``: quicker than a row of inputs each.
+class ItemError(ValidationError):
+    """A problem with one part of one item row: shown next to that input, not above the rows."""
 
-    Cleans to ``[{"title", "url", "note"}]``; errors name the line.
+    def __init__(self, row: int, part: str, detail: str):
+        super().__init__(f"Item {row + 1}: {detail}", code="item")
+        self.row, self.part, self.detail = row, part, detail
+
+
+EMPTY_ROWS_HELP = "Rows left empty are skipped; save to get more empty rows."
+
+
+def link_lines(text: str) -> list[dict]:
+    """``Title | URL | note`` lines (the compact form imports and fixtures use) as item rows."""
+    rows = []
+    for line in text.splitlines():
+        if line.strip():
+            title, url, *note = [part.strip() for part in line.split("|")] + [""]
+            rows.append({"title": title, "url": url, "note": " | ".join(p for p in note if p)})
+    return rows
+
+
+class ItemRowsWidget(forms.Widget):
+    """Item rows, one input per part, named ``<name>-<row>-<part>``; ``<name>-pick`` is the radio.
+
+    Empty rows are rendered server-side so a form works without JavaScript; the editor's script
+    adds and removes rows. Each row carries its own error messages (see ``ItemRowsBoundField``).
     """
 
-    def __init__(self, *, url_required=True, notes=True, **kwargs):
-        self.url_required, self.notes = url_required, notes
-        kwargs.setdefault("widget", forms.Textarea(attrs={"rows": 5, "class": "vLargeTextField"}))
-        super().__init__(**kwargs)
+    template_name = "issues/widgets/item_rows.html"
+    ROW_KEY = re.compile(r"-(\d+)-(\w+)$")
 
-    def prepare_value(self, value):
-        if isinstance(value, list):
-            return "\n".join(
-                " | ".join(
-                    p for p in (i.get("title", ""), i.get("url", ""), i.get("note", "")) if p
-                )
-                for i in value
-            )
+    def __init__(self, parts, pick_label="", empty_rows=2, attrs=None):
+        super().__init__(attrs)
+        self.parts, self.pick_label, self.empty_rows = parts, pick_label, empty_rows
+
+    def value_from_datadict(self, data, files, name):
+        if name in data:  # whole items, as imports and fixtures pass them
+            return data[name]
+        rows: dict[int, dict] = {}
+        for key in data:
+            match = self.ROW_KEY.match(key[len(name) :]) if key.startswith(name + "-") else None
+            if match and match[2] in self.parts:
+                rows.setdefault(int(match[1]), {})[match[2]] = data.get(key, "")
+        if not rows:
+            return None
+        pick = data.get(f"{name}-pick")
+        return [{**rows[n], "pick": str(n) == pick} for n in sorted(rows)]
+
+    def value_omitted_from_data(self, data, files, name):
+        return name not in data and not any(key.startswith(name + "-") for key in data)
+
+    def get_context(self, name, value, attrs):
+        context = super().get_context(name, value, attrs)
+        rows = list(value or [])
+        while rows and not any(rows[-1].get(key) for key in (*self.parts, "pick", "errors")):
+            rows.pop()  # blank rows sent back after an error; fresh ones follow
+        rows += [{}] * (self.empty_rows + (1 if not rows else 0))
+        id_ = context["widget"]["attrs"].get("id", name)
+        context["widget"].update(
+            parts=self.parts,
+            pick_label=self.pick_label,
+            disabled=bool(context["widget"]["attrs"].get("disabled")),
+            rows=[
+                {
+                    "index": n,
+                    "pick": bool(row.get("pick")),
+                    "cells": [
+                        {
+                            "name": f"{name}-{n}-{part}",
+                            "id": f"{id_}-{n}-{part}",
+                            "part": part,
+                            "label": label,
+                            "value": row.get(part) or "",
+                            "errors": row.get("errors", {}).get(part, []),
+                        }
+                        for part, label in self.parts.items()
+                    ],
+                }
+                for n, row in enumerate(rows)
+            ],
+        )
+        return context
+
+    def id_for_label(self, id_):
+        return f"{id_}-0-title" if id_ else id_
+
+    def format_value(self, value):
         return value
 
+
+class ItemRowsBoundField(forms.BoundField):
+    """Errors of one item part go to its row; the field's own list keeps only a summary."""
+
+    def all_errors(self) -> list[ValidationError]:
+        return self.form.errors[self.name].data if self.name in self.form.errors else []
+
+    def item_errors(self) -> list[ItemError]:
+        return [error for error in self.all_errors() if isinstance(error, ItemError)]
+
+    @property
+    def errors(self):
+        own = [error for error in self.all_errors() if not isinstance(error, ItemError)]
+        if self.item_errors():
+            own.append(ValidationError("Correct the items marked below."))
+        return self.form.error_class(own, renderer=self.form.renderer)
+
+    def value(self):
+        rows = [dict(row) for row in super().value() or []]
+        for error in self.item_errors():
+            if error.row < len(rows):
+                rows[error.row].setdefault("errors", {}).setdefault(error.part, []).append(
+                    error.detail
+                )
+        return rows
+
+
+class ItemRowsField(forms.Field):
+    """Items of a list (title, URL, note), edited one row each; cleans to ``[{title, url, note}]``.
+
+    ``pick_label`` adds a radio to choose one item (a quiz's lie): the chosen item gets
+    ``"pick": True`` and needs no URL. Rows left empty are dropped.
+    """
+
+    def __init__(self, *, parts=None, pick_label="", **kwargs):
+        self.parts = parts or {"title": "Title", "url": "Link", "note": "One-line note"}
+        self.pick_label = pick_label
+        kwargs.setdefault("widget", ItemRowsWidget(self.parts, pick_label))
+        super().__init__(**kwargs)
+
+    def get_bound_field(self, form, field_name):
+        return ItemRowsBoundField(form, self, field_name)
+
+    def prepare_value(self, value):
+        return link_lines(value) if isinstance(value, str) else value
+
     def to_python(self, value):
-        if isinstance(value, list):
-            return value
-        items = []
-        for number, line in enumerate((value or "").splitlines(), start=1):
-            if not line.strip():
+        rows = self.prepare_value(value) or []
+        items, errors = [], []
+        for n, row in enumerate(rows):
+            item = {part: str(row.get(part) or "").strip() for part in ("title", "url", "note")}
+            picked = bool(self.pick_label and row.get("pick"))
+            if not any(item.values()) and not picked:
                 continue
-            parts = [part.strip() for part in line.split("|")]
-            title, url = parts[0], parts[1] if len(parts) > 1 else ""
-            note = " | ".join(parts[2:])
-            if not title:
-                raise ValidationError(f"Line {number}: the title before the first | is empty.")
-            if note and not self.notes:
-                raise ValidationError(f"Line {number}: only a headline and a link, please.")
-            if url or self.url_required:
-                if not url:
-                    raise ValidationError(f"Line {number}: add the link as “{title} | https://…”.")
+            title, url = (self.parts[part].lower() for part in ("title", "url"))
+            if not item["title"]:
+                errors.append(ItemError(n, "title", f"Write the {title}."))
+            if item["note"] and "note" not in self.parts:
+                errors.append(ItemError(n, "title", f"Only a {title} and a {url}, please."))
+            if len(item["note"]) > 300:
+                errors.append(ItemError(n, "note", "Keep the note to one line (300 characters)."))
+            if item["url"] or not picked:
                 try:
-                    url = url_field().clean(url)
+                    item["url"] = url_field().clean(item["url"])
                 except ValidationError:
-                    raise ValidationError(
-                        f"Line {number}: “{url}” is not a web address (https://…)."
-                    ) from None
-            items.append({"title": title, "url": url, "note": note})
+                    detail = (
+                        f"“{item['url']}” is not a web address (https://…)."
+                        if item["url"]
+                        else f"Add the {url} (https://…)."
+                    )
+                    errors.append(ItemError(n, "url", detail))
+            items.append({**item, "pick": True} if picked else item)
+        if errors:
+            raise ValidationError(errors)
         return items
+
+    def validate(self, value):
+        if self.required and not value:
+            raise ValidationError(self.error_messages["required"], code="required")
 
 
 class CurrentImageInput(forms.ClearableFileInput):
@@ -196,8 +318,14 @@ class BlockKind:
         """Fresh form fields for this kind's content, by data key."""
         return {}
 
-    def check(self, data: dict) -> None:
-        """Rules across fields; raise ValidationError (a dict names the fields)."""
+    def form_values(self, data: dict) -> dict:
+        """The form's values for stored (or imported) ``data``; ``clean`` is the way back."""
+        return data
+
+    def clean(self, data: dict) -> dict:
+        """Rules across fields, then the data to store; raise ValidationError (a dict names
+        the fields)."""
+        return data
 
     def context(self, data: dict, ctx: RenderContext) -> dict:
         """What the template sees as ``b``: data made safe and ready (URLs, images)."""
@@ -220,12 +348,12 @@ class BlockKind:
 
     def validate(self, raw: dict, files=None) -> dict:
         """Validate raw form input (or imported values) into this kind's data, or raise."""
-        form = type("KindForm", (forms.Form,), self.fields())(data=raw, files=files)
+        form = type("KindForm", (forms.Form,), self.fields())(
+            data=self.form_values(raw), files=files
+        )
         if not form.is_valid():
             raise ValidationError(form.errors.as_data())
-        data = form.cleaned_data
-        self.check(data)
-        return data
+        return self.clean(form.cleaned_data)
 
 
 KINDS: dict[str, BlockKind] = {}
@@ -314,10 +442,10 @@ class MarkdownText(BlockKind):
 @register
 class LinkList(BlockKind):
     name, label = "link_list", "Link list"
-    help = "News, papers, resources: one link a line as “Title | https://… | one-line note”."
+    help = "News, papers, resources: a title, its link and a one-line note for each."
 
     def fields(self):
-        return {"items": LinkLinesField(help_text=self.help)}
+        return {"items": ItemRowsField(help_text=EMPTY_ROWS_HELP)}
 
     def context(self, data, ctx):
         return {"items": [{**item, "url": safe_url(item["url"])} for item in data["items"]]}
@@ -380,13 +508,11 @@ class HeadlineQuiz(BlockKind):
     def fields(self):
         return {
             "title": forms.CharField(max_length=200, initial="3 headlines and a lie"),
-            "headlines": LinkLinesField(
-                notes=False,
-                url_required=False,
-                help_text="One a line: “Headline | https://source”. The made-up one needs no link.",
-            ),
-            "fake": forms.IntegerField(
-                min_value=1, label="Number of the made-up headline", help_text="Counting from 1."
+            "headlines": ItemRowsField(
+                parts={"title": "Headline", "url": "Source link"},
+                pick_label="The lie",
+                help_text="Mark the made-up headline as the lie; it needs no link. "
+                + EMPTY_ROWS_HELP,
             ),
             "reveal": forms.CharField(
                 widget=forms.Textarea(attrs={"rows": 3, "class": "vLargeTextField"}),
@@ -394,19 +520,28 @@ class HeadlineQuiz(BlockKind):
             ),
         }
 
-    def check(self, data):
+    def form_values(self, data):
+        """Stored data names the lie by number (``fake``); the form marks its row."""
+        headlines = data.get("headlines") or []
+        headlines = link_lines(headlines) if isinstance(headlines, str) else headlines
+        try:
+            fake = int(data.get("fake") or 0)
+        except (TypeError, ValueError):
+            fake = 0
+        marked = [{**h, "pick": h.get("pick") or n == fake} for n, h in enumerate(headlines, 1)]
+        return {**data, "headlines": marked}
+
+    def clean(self, data):
         headlines = data["headlines"]
         if len(headlines) < 2:
             raise ValidationError({"headlines": "A quiz needs at least two headlines."})
-        if data["fake"] > len(headlines):
-            raise ValidationError(
-                {"fake": f"There are only {len(headlines)} headlines; pick one of them."}
-            )
-        for number, item in enumerate(headlines, start=1):
-            if number != data["fake"] and not item["url"]:
-                raise ValidationError(
-                    {"headlines": f"Headline {number} is real: give its source link."}
-                )
+        lies = [n for n, h in enumerate(headlines, start=1) if h.get("pick")]
+        if not lies:
+            raise ValidationError({"headlines": "Mark which headline is the lie."})
+        if len(lies) > 1:
+            raise ValidationError({"headlines": "Only one headline can be the lie."})
+        items = [{k: v for k, v in h.items() if k != "pick"} for h in headlines]
+        return {**data, "headlines": items, "fake": lies[0]}
 
     def context(self, data, ctx):
         return {

@@ -49,7 +49,8 @@ class BlockContentForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["kind"].choices = self.kind_choices()
         if self.instance.pk and self.instance.kind in KINDS:
-            for name, value in self.instance.data.items():
+            kind = KINDS[self.instance.kind]
+            for name, value in kind.form_values(self.instance.data).items():
                 field_name = kind_field_name(self.instance.kind, name)
                 if field_name in self.fields:
                     self.initial[field_name] = value
@@ -70,7 +71,7 @@ class BlockContentForm(forms.ModelForm):
         }
         if not any(self.has_error(kind_field_name(kind_name, name)) for name in kind.fields()):
             try:
-                kind.check(data)
+                data = kind.clean(data)
             except ValidationError as error:
                 if hasattr(error, "error_dict"):
                     for name, errors in error.error_dict.items():

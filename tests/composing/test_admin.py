@@ -8,7 +8,14 @@ from issues.models import Block, Issue
 from issues.rendering import render_issue
 from issues.testsend import example_values, fill
 from subscribers.models import Subscriber, Subscription
-from tests.support.composing import add_block, change_form_data, image_bytes, make_issue, upload
+from tests.support.composing import (
+    add_block,
+    change_form_data,
+    image_bytes,
+    kind_form_data,
+    make_issue,
+    upload,
+)
 
 
 def url(name, *args):
@@ -20,26 +27,94 @@ def new_block_data(issue, kind, fields, existing=()):
     n = len(existing)
     data["blocks-TOTAL_FORMS"] = n + 1
     data |= {f"blocks-{n}-kind": kind, f"blocks-{n}-position": n + 1}
-    data |= {f"blocks-{n}-{kind}__{name}": value for name, value in fields.items()}
+    data |= kind_form_data(kind, fields, prefix=f"blocks-{n}-")
     return data
 
 
-def test_add_a_block_of_a_kind_through_the_issue_form(admin_client, issue):
-    fields = {"items": "One | https://one.example | first\nTwo | https://two.example"}
-    response = admin_client.post(
-        url("change", issue.pk), new_block_data(issue, "link_list", fields)
-    )
+def test_add_a_link_list_through_the_issue_forms_item_rows(admin_client, issue):
+    data = new_block_data(issue, "link_list", {})
+    data |= {
+        "blocks-0-link_list__items-0-title": "One",
+        "blocks-0-link_list__items-0-url": "https://one.example",
+        "blocks-0-link_list__items-0-note": "first",
+        "blocks-0-link_list__items-1-title": "",  # an empty row, as the form offers them
+        "blocks-0-link_list__items-4-title": "Two",  # rows a script removed leave gaps
+        "blocks-0-link_list__items-4-url": "two.example/read",
+    }
+    response = admin_client.post(url("change", issue.pk), data)
     assert response.status_code == 302
-    block = issue.blocks.get()
-    assert block.data["items"][1] == {"title": "Two", "url": "https://two.example", "note": ""}
+    assert issue.blocks.get().data == {
+        "items": [
+            {"title": "One", "url": "https://one.example", "note": "first"},
+            {"title": "Two", "url": "https://two.example/read", "note": ""},
+        ]
+    }
 
 
-def test_form_shows_the_kinds_own_validation_message_and_saves_nothing(admin_client, issue):
-    fields = {"title": "Q", "headlines": "A | https://a.example\nB", "fake": 5, "reveal": "x"}
-    response = admin_client.post(url("change", issue.pk), new_block_data(issue, "quiz", fields))
+def test_wrong_item_gets_its_message_next_to_the_wrong_input_and_nothing_is_saved(
+    admin_client, issue
+):
+    data = new_block_data(issue, "link_list", {})
+    data |= {
+        "blocks-0-link_list__items-0-title": "Fine",
+        "blocks-0-link_list__items-0-url": "https://fine.example",
+        "blocks-0-link_list__items-1-title": "Broken",
+        "blocks-0-link_list__items-1-url": "not a link",
+        "blocks-0-link_list__items-2-url": "https://untitled.example",
+    }
+    response = admin_client.post(url("change", issue.pk), data)
+    page = response.content.decode()
     assert response.status_code == 200
-    assert "There are only 2 headlines; pick one of them." in response.content.decode()
     assert not issue.blocks.exists()
+    assert "Correct the items marked below." in page
+    wrong_url = page.index('name="blocks-0-link_list__items-1-url"')
+    assert page.index("“not a link” is not a web address (https://…).") > wrong_url
+    assert page.index("Write the title.") > page.index('name="blocks-0-link_list__items-2-title"')
+    assert 'value="not a link"' in page  # what the editor typed stays
+
+
+def test_quiz_lie_is_a_choice_among_the_headline_rows(admin_client, issue):
+    fields = {
+        "title": "Q",
+        "headlines": [
+            {"title": "Real", "url": "https://a.example"},
+            {"title": "Made up", "pick": True},
+            {"title": "Also real", "url": "https://b.example"},
+        ],
+        "reveal": "It never happened.",
+    }
+    response = admin_client.post(url("change", issue.pk), new_block_data(issue, "quiz", fields))
+    assert response.status_code == 302
+    data = issue.blocks.get().data
+    assert data["fake"] == 2
+    assert [h["title"] for h in data["headlines"]] == ["Real", "Made up", "Also real"]
+
+    page = admin_client.get(url("change", issue.pk)).content.decode()
+    assert 'name="blocks-0-quiz__headlines-pick" value="1" checked' in page
+
+
+def test_quiz_without_a_lie_asks_for_one_and_saves_nothing(admin_client, issue):
+    fields = {"title": "Q", "headlines": "A | https://a.example\nB | https://b.example"}
+    response = admin_client.post(
+        url("change", issue.pk), new_block_data(issue, "quiz", {**fields, "reveal": "x"})
+    )
+    assert response.status_code == 200
+    assert "Mark which headline is the lie." in response.content.decode()
+    assert not issue.blocks.exists()
+
+
+def test_item_rows_work_without_javascript_with_empty_rows_to_fill(admin_client, issue):
+    add_block(issue, "link_list", {"items": "Kept | https://kept.example | a note"})
+    page = admin_client.get(url("change", issue.pk)).content.decode()
+    first_title = 'id="id_blocks-0-link_list__items-0-title" value="Kept"'
+    assert first_title in page
+    assert 'value="a note"' in page
+    for n in (1, 2):  # two empty rows after the items
+        assert f'name="blocks-0-link_list__items-{n}-title"' in page
+    assert 'name="blocks-0-link_list__items-3-title"' not in page
+    new_block = admin_client.get(url("add")).content.decode()
+    for n in range(3):  # a new block starts with three empty rows
+        assert f'name="blocks-__prefix__-link_list__items-{n}-title"' in new_block
 
 
 def test_fields_of_other_kinds_are_ignored_when_saving(admin_client, issue):

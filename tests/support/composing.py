@@ -5,7 +5,7 @@ import io
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
-from issues.blocks import get_kind
+from issues.blocks import KINDS, get_kind
 from issues.models import Block, Issue, LibraryBlock, Newsletter
 
 
@@ -73,6 +73,25 @@ def change_form_data(issue, blocks):
             f"blocks-{n}-kind": block.kind,
             f"blocks-{n}-position": block.position,
         }
-        for name, value in block.data.items():
-            data[f"blocks-{n}-{block.kind}__{name}"] = value
+        data |= kind_form_data(block.kind, block.data, prefix=f"blocks-{n}-")
     return data
+
+
+def kind_form_data(kind_name, values, prefix=""):
+    """The fields a block form posts for ``values`` (stored data or form values) of a kind.
+
+    Item lists post one field per part of each row, and the chosen row's number as ``-pick``.
+    """
+    post = {}
+    if kind_name not in KINDS:
+        return post
+    for name, value in KINDS[kind_name].form_values(values).items():
+        key = f"{prefix}{kind_name}__{name}"
+        if not isinstance(value, list):
+            post[key] = value
+            continue
+        for n, item in enumerate(value):
+            post |= {f"{key}-{n}-{part}": item.get(part, "") for part in ("title", "url", "note")}
+            if item.get("pick"):
+                post[f"{key}-pick"] = n
+    return post

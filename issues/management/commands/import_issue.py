@@ -118,9 +118,10 @@ class Command(BaseCommand):
                             f"{source}, line {number}: a link list item must read "
                             "“- [Title](https://…) — note”."
                         )
-                    items.append(" | ".join(p or "" for p in match.group("title", "url", "note")))
+                    title, url, note = match.group("title", "url", "note")
+                    items.append({"title": title, "url": url, "note": note or ""})
                 flush_text()
-                blocks.append(self.block("link_list", {"items": "\n".join(items)}, source))
+                blocks.append(self.block("link_list", {"items": items}, source))
             elif len(chunk) == 1 and (match := IMAGE_LINE.match(chunk[0][1].strip())):
                 flush_text()
                 blocks.append(self.image(source, chunk[0][0], match))

@@ -1,4 +1,5 @@
-/* The block stream editor: show the chosen kind's fields, add blocks by kind, move blocks. */
+/* The block stream editor: show the chosen kind's fields, add blocks by kind, move blocks
+   (drag the handle, or the ↑/↓ buttons from the keyboard), add and remove item rows. */
 'use strict';
 (function () {
   const KIND_SELECT = 'select[name="kind"], select[name$="-kind"]';
@@ -52,6 +53,54 @@
     });
   }
 
+  /* Drag-and-drop: the handle starts the drag; the row follows the pointer through the stream. */
+  let dragged = null;
+
+  function dragHandle(row) {
+    const header = row.querySelector('h3');
+    if (!header || header.querySelector('.sf-drag')) return;
+    const handle = document.createElement('span');
+    handle.className = 'sf-drag';
+    handle.draggable = true;
+    handle.textContent = '⠿';
+    handle.title = 'Drag to move this block (or use the arrows)';
+    handle.setAttribute('aria-hidden', 'true');
+    handle.addEventListener('dragstart', function (event) {
+      dragged = row;
+      row.classList.add('sf-dragging');
+      event.dataTransfer.effectAllowed = 'move';
+      event.dataTransfer.setData('text/plain', row.id);
+      event.dataTransfer.setDragImage(row, 24, 16);
+    });
+    handle.addEventListener('dragend', function () {
+      row.classList.remove('sf-dragging');
+      dragged = null;
+      flash(row);
+    });
+    header.insertBefore(handle, header.firstChild);
+  }
+
+  function dropZone(group) {
+    group.addEventListener('dragover', function (event) {
+      if (!dragged) return;
+      event.preventDefault();
+      event.dataTransfer.dropEffect = 'move';
+      const over = event.target.closest('.inline-related:not(.empty-form)');
+      if (!over || over === dragged || over.closest('.inline-group') !== group) return;
+      const box = over.getBoundingClientRect();
+      const below = event.clientY > box.top + box.height / 2;
+      over.parentNode.insertBefore(dragged, below ? over.nextSibling : over);
+    });
+    group.addEventListener('drop', function (event) {
+      if (dragged) event.preventDefault();
+    });
+  }
+
+  function flash(row) {
+    row.classList.add('sf-moved');
+    setTimeout(function () { row.classList.remove('sf-moved'); }, 600);
+  }
+
   function move(row, direction) {
     const group = row.closest('.inline-group');
     const all = rows(group);
@@ -62,8 +111,52 @@
       row.parentNode.insertBefore(all[index + 1], row);
     }
     row.scrollIntoView({ block: 'nearest' });
-    row.classList.add('sf-moved');
-    setTimeout(function () { row.classList.remove('sf-moved'); }, 600);
+    flash(row);
+  }
+
+  /* Item rows (link lists, quiz headlines): inputs are named <field>-<n>-<part>; a new row
+     takes the next unused n, so the server reads the rows in the order shown. */
+  const ROW_NAME = /-(\d+)-(\w+)$/;
+
+  function itemRows(items) {
+    return Array.from(items.querySelectorAll('.sf-item:not(.sf-items-head)'));
+  }
+
+  function addItemRow(items) {
+    const all = itemRows(items);
+    const last = all[all.length - 1];
+    const next = 1 + Math.max.apply(null, all.map(function (row) {
+      return Number(row.querySelector('input[type=text]').name.match(ROW_NAME)[1]);
+    }));
+    const row = last.cloneNode(true);
+    row.querySelectorAll('.errorlist').forEach(function (list) { list.remove(); });
+    row.querySelectorAll('input').forEach(function (input) {
+      input.removeAttribute('aria-invalid');
+      input.removeAttribute('aria-describedby');
+      if (input.type === 'radio') {
+        input.checked = false;
+        input.value = next;
+      } else {
+        input.value = '';
+        input.name = input.name.replace(ROW_NAME, '-' + next + '-$2');
+        input.id = input.id.replace(ROW_NAME, '-' + next + '-$2');
+      }
+    });
+    last.after(row);
+    row.querySelector('input').focus();
+  }
+
+  function removeItemRow(row) {
+    const items = row.closest('.sf-items');
+    const all = itemRows(items);
+    if (all.length === 1) {
+      row.querySelectorAll('input[type=text]').forEach(function (input) { input.value = ''; });
+      row.querySelectorAll('input[type=radio]').forEach(function (input) { input.checked = false; });
+      return;
+    }
+    const after = all[all.indexOf(row) + 1];
+    row.remove();
+    (after ? after.querySelector('input') : items.querySelector('.sf-item-add')).focus();
   }
 
   function addBlock(group, kind) {
@@ -113,10 +206,18 @@
   }
 
   document.addEventListener('DOMContentLoaded', function () {
+    document.documentElement.classList.add('sf-js');
+    document.addEventListener('click', function (event) {
+      const add = event.target.closest('.sf-item-add');
+      const remove = event.target.closest('.sf-item-remove');
+      if (add) addItemRow(add.closest('.sf-items'));
+      if (remove) removeItemRow(remove.closest('.sf-item'));
+    });
     const group = streamGroup();
     if (group) {
       toolbar(group);
-      rows(group).forEach(function (row) { moveButtons(row); sync(row); });
+      dropZone(group);
+      rows(group).forEach(function (row) { moveButtons(row); dragHandle(row); sync(row); });
       group.closest('form').addEventListener('submit', function () { numberPositions(group); });
     } else {
       const form = document.querySelector('#content-main form');
@@ -130,6 +231,7 @@
       const row = event.target;
       if (!row.closest('.inline-group') || row.closest('.inline-group') !== group) return;
       moveButtons(row);
+      dragHandle(row);
       sync(row);
     });
   });
