@@ -10,13 +10,14 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html_join
+from django.utils.text import Truncator
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 
 from subscribers.services import recipients
 
 from .admin_sending import IssueSendingAdminMixin, ObjectTool
-from .blocks import KINDS
+from .blocks import KINDS, RenderContext
 from .editing import duplicate_as_next_issue
 from .forms import (
     IssueBlockForm,
@@ -61,8 +62,9 @@ class BlockInline(admin.StackedInline):
 
     def get_fieldsets(self, request, obj=None):
         return [
-            (None, {"fields": ["kind", "library_block", "save_to_library_as", "position"]}),
+            (None, {"fields": ["kind", "library_block", "position"]}),
             *kind_fieldsets(),
+            (None, {"fields": ["save_to_library_as"], "classes": ["sf-save-to-library"]}),
         ]
 
 
@@ -176,8 +178,10 @@ class IssueAdmin(IssueSendingAdminMixin, admin.ModelAdmin):
         issue = self.issue_or_404(request, pk)
         context = {
             **self.admin_site.each_context(request),
+            "is_nav_sidebar_enabled": False,  # the frames need the width
             "title": f"Preview: {issue}",
             "issue": issue,
+            "rendered": render_issue(issue),
             "opts": self.model._meta,
             "original": issue,
             "channels": {
@@ -247,7 +251,8 @@ class KindFilter(admin.SimpleListFilter):
 @admin.register(LibraryBlock)
 class LibraryBlockAdmin(admin.ModelAdmin):
     form = LibraryBlockForm
-    list_display = ["name", "kind_label", "used_in", "updated_at"]
+    change_form_template = "issues/library_change_form.html"
+    list_display = ["name", "kind_label", "summary", "used_in", "updated_at"]
     search_fields = ["name"]
     list_filter = [KindFilter]
 
@@ -264,6 +269,13 @@ class LibraryBlockAdmin(admin.ModelAdmin):
     def kind_label(self, obj):
         kind = KINDS.get(obj.kind)
         return kind.label if kind else obj.kind
+
+    @admin.display(description="Content")
+    def summary(self, obj):
+        """The block's opening words as readers get them in plain text."""
+        kind = KINDS.get(obj.kind)
+        text = kind.text(obj.data, RenderContext()) if kind else ""
+        return Truncator(" ".join(text.split())).chars(90) or "—"
 
     @admin.display(description="Used in")
     def used_in(self, obj):
@@ -284,8 +296,5 @@ class LibraryBlockAdmin(admin.ModelAdmin):
         if object_id:
             block = LibraryBlock.objects.filter(pk=object_id).first()
             if block and block.placements.exists():
-                extra_context["subtitle"] = format_html(
-                    "Placed in {}. Saving changes every issue not yet sent.",
-                    self.used_in(block),
-                )
+                extra_context["placed_in"] = self.used_in(block)
         return super().changeform_view(request, object_id, form_url, extra_context)

@@ -142,8 +142,12 @@ def test_reorder_by_positions_renders_in_the_new_order(admin_client, issue):
 
 def test_previews_show_exactly_what_is_sent(admin_client, issue):
     add_block(issue, "heading", {"title": "Preview me"})
+    issue.preheader = "What is inside"
+    issue.save()
     page = admin_client.get(url("preview", issue.pk)).content.decode()
-    assert 'width="630"' in page and 'width="375"' in page
+    assert 'width="640"' in page and 'width="375"' in page
+    assert '<span class="sf-inbox-subject">Issue one</span>' in page
+    assert "— What is inside" in page
     email = admin_client.get(url("preview_channel", issue.pk, "email"))
     assert email["X-Frame-Options"] == "SAMEORIGIN"
     body = email.content.decode()
@@ -156,6 +160,7 @@ def test_previews_show_exactly_what_is_sent(admin_client, issue):
     assert "Preview me\n==========" in text.content.decode()
     web = admin_client.get(url("preview_channel", issue.pk, "web")).content.decode()
     assert '<h2 id="preview-me"' in web
+    assert "superfast/site.css" in web and "issues/issue.css" in web  # the public page's styles
 
 
 def test_send_test_mails_the_real_email_marked_test_without_a_delivery(
@@ -228,6 +233,8 @@ def test_library_block_admin_edits_content_with_kind_fields(admin_client):
 
     assert LibraryBlock.objects.get().data == {"body": "Bye!"}
     assert Block.objects.count() == 0
+    listing = admin_client.get(reverse("admin:issues_libraryblock_changelist")).content.decode()
+    assert "Bye!" in listing  # the list shows what each block says
 
 
 def test_saving_again_keeps_an_uploaded_image_and_a_new_upload_replaces_it(admin_client, issue):

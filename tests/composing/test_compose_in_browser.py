@@ -17,6 +17,26 @@ def log_in(page, live_server, django_user_model):
     page.wait_for_url(f"{live_server.url}/admin/")
 
 
+def fill_row(page, field, row, **parts):
+    for part, value in parts.items():
+        page.fill(f'[name="{field}-{row}-{part}"]', value)
+
+
+def drag_block_above(page, row, target, screenshot):
+    """Drag ``row`` by its handle onto the top half of ``target``, as a mouse would."""
+    page.locator(f"{row} .sf-drag").scroll_into_view_if_needed()
+    handle = page.locator(f"{row} .sf-drag").bounding_box()
+    page.mouse.move(handle["x"] + 4, handle["y"] + 4)
+    page.mouse.down()
+    page.mouse.move(handle["x"] + 20, handle["y"] + 30, steps=4)  # the drag starts, blocks fold
+    page.wait_for_selector(".sf-sorting", state="attached")
+    page.screenshot(path=screenshot)
+    for title_bar in (f"{row} h3", f"{target} h3"):  # back onto the folded row, then up
+        box = page.locator(title_bar).bounding_box()
+        page.mouse.move(box["x"] + 80, box["y"] + 4, steps=6)
+    page.mouse.up()
+
+
 def test_editor_builds_reorders_and_previews_an_issue(
     live_server, page, artifacts_dir, django_user_model, settings
 ):
@@ -34,38 +54,54 @@ def test_editor_builds_reorders_and_previews_an_issue(
     page.click("button.sf-add-markdown")
     page.fill('[name="blocks-1-markdown__body"]', "An intro paragraph that should come first.")
     page.click("button.sf-add-link_list")
-    page.fill(
-        '[name="blocks-2-link_list__items"]',
-        "A good read | https://example.org/read | worth your time",
-    )
+    links = "blocks-2-link_list__items"
+    fill_row(page, links, 0, title="A good read", url="https://example.org/read", note="worth it")
+    page.click("#blocks-2 .sf-item-add")  # a fourth row, after the three empty ones
+    fill_row(page, links, 3, title="Another read", url="example.org/another")
+    page.click(f"#blocks-2 .sf-item:has([name='{links}-1-title']) .sf-item-remove")
+    assert not page.is_visible(f'[name="{links}-1-title"]')
+    page.click("button.sf-add-quiz")
+    headlines = "blocks-3-quiz__headlines"
+    fill_row(page, headlines, 0, title="Cats vote", url="https://example.org/cats")
+    fill_row(page, headlines, 1, title="Moon made of cheese")
+    fill_row(page, headlines, 2, title="Rain falls", url="https://example.org/rain")
+    page.check(f'[name="{headlines}-pick"][value="1"]')
+    page.fill('[name="blocks-3-quiz__reveal"]', "It is rock all the way down.")
     page.click("button.sf-add-library")
-    page.select_option('[name="blocks-3-library_block"]', label="Sign-off")
+    page.select_option('[name="blocks-4-library_block"]', label="Sign-off")
     # Only the chosen kind's fields show.
     assert page.is_visible('[name="blocks-1-markdown__body"]')
     assert not page.is_visible('[name="blocks-1-heading__title"]')
 
-    page.click("#blocks-1 .sf-move-up")  # the intro moves above the heading
+    page.click("#blocks-1 .sf-move-up")  # the keyboard way: the intro moves above the heading
+    # The quiz, dragged above the heading.
+    drag_block_above(page, "#blocks-3", "#blocks-0", artifacts_dir / "compose-dragging.png")
     page.screenshot(path=artifacts_dir / "compose-issue-form.png", full_page=True)
     page.click('input[name="_continue"]')
     page.wait_for_selector(".messagelist .success")
 
     issue = Issue.objects.get(title="Built in the browser")
-    kinds = list(issue.blocks.order_by("position").values_list("kind", flat=True))
-    assert kinds == ["markdown", "heading", "link_list", Block.LIBRARY]
+    blocks = list(issue.blocks.order_by("position"))
+    assert [b.kind for b in blocks] == ["markdown", "quiz", "heading", "link_list", Block.LIBRARY]
+    assert [item["title"] for item in blocks[3].data["items"]] == ["A good read", "Another read"]
+    assert blocks[1].data["fake"] == 2
     page.screenshot(path=artifacts_dir / "compose-issue-saved.png", full_page=True)
 
     page.click("text=Preview")
     page.wait_for_url(f"**/admin/issues/issue/{issue.pk}/preview/")
     desktop = page.frame_locator("#preview-email-desktop")
     desktop.locator("text=The library sign-off").wait_for()
+    page.frame_locator("#preview-web").locator("text=The library sign-off").wait_for()
     page.screenshot(path=artifacts_dir / "compose-preview.png", full_page=True)
 
     page.goto(f"{live_server.url}/admin/issues/issue/{issue.pk}/preview/email/")
     body = page.text_content("body")
     order = [
         body.index("An intro paragraph"),
+        body.index("Moon made of cheese"),
         body.index("Top stories"),
         body.index("A good read"),
+        body.index("Another read"),
         body.index("The library sign-off"),
     ]
     assert order == sorted(order)
@@ -95,3 +131,23 @@ def test_library_block_form_shows_only_its_kinds_fields_and_where_it_is_used(
     sign_off.refresh_from_db()
     assert sign_off.data == {"body": "A fresher sign-off."}
     page.screenshot(path=artifacts_dir / "compose-library-list.png", full_page=True)
+
+
+def test_link_list_rows_show_each_mistake_next_to_its_input_and_keep_the_typing(
+    live_server, page, artifacts_dir, django_user_model
+):
+    log_in(page, live_server, django_user_model)
+    page.goto(f"{live_server.url}/admin/issues/libraryblock/add/")
+    page.fill('[name="name"]', "Further reading")
+    page.select_option('[name="kind"]', "link_list")
+    fill_row(page, "link_list__items", 0, title="Fine", url="https://fine.example")
+    fill_row(page, "link_list__items", 1, title="Broken", url="not a link", note="typo")
+    page.click('input[name="_save"]')
+    wrong = page.locator(".sf-item:has([name='link_list__items-1-url']) .sf-item-url .errorlist")
+    assert wrong.text_content() == "“not a link” is not a web address (https://…)."
+    assert page.input_value('[name="link_list__items-1-note"]') == "typo"
+    page.screenshot(path=artifacts_dir / "compose-item-rows-error.png", full_page=True)
+    page.fill('[name="link_list__items-1-url"]', "https://fixed.example")
+    page.click('input[name="_save"]')
+    page.wait_for_selector(".messagelist .success")
+    assert "Fine <https://fine.example>" in page.text_content("#result_list")

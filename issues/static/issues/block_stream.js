@@ -53,7 +53,8 @@
     });
   }
 
-  /* Drag-and-drop: the handle starts the drag; the row follows the pointer through the stream. */
+  /* Drag-and-drop: the handle starts the drag; the row follows the pointer through the stream.
+     While dragging, blocks fold to their title bars, so the whole stream fits on screen. */
   let dragged = null;
 
   function dragHandle(row) {
@@ -70,11 +71,18 @@
       row.classList.add('sf-dragging');
       event.dataTransfer.effectAllowed = 'move';
       event.dataTransfer.setData('text/plain', row.id);
-      event.dataTransfer.setDragImage(row, 24, 16);
+      event.dataTransfer.setDragImage(header, 24, 16);
+      const pointerY = event.clientY;
+      setTimeout(function () {  // changing the layout inside dragstart would cancel the drag
+        row.closest('.inline-group').classList.add('sf-sorting');
+        window.scrollBy(0, header.getBoundingClientRect().top - pointerY + 12);
+      });
     });
     handle.addEventListener('dragend', function () {
+      row.closest('.inline-group').classList.remove('sf-sorting');
       row.classList.remove('sf-dragging');
       dragged = null;
+      row.scrollIntoView({ block: 'center' });
       flash(row);
     });
     header.insertBefore(handle, header.firstChild);
