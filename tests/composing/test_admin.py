@@ -9,6 +9,7 @@ from issues.rendering import render_issue
 from issues.testsend import example_values, fill
 from subscribers.models import Subscriber, Subscription
 from tests.support.composing import (
+    QUIZ_FORM_VALUES,
     add_block,
     change_form_data,
     image_bytes,
@@ -74,20 +75,12 @@ def test_wrong_item_gets_its_message_next_to_the_wrong_input_and_nothing_is_save
 
 
 def test_quiz_lie_is_a_choice_among_the_headline_rows(admin_client, issue):
-    fields = {
-        "title": "Q",
-        "headlines": [
-            {"title": "Real", "url": "https://a.example"},
-            {"title": "Made up", "pick": True},
-            {"title": "Also real", "url": "https://b.example"},
-        ],
-        "reveal": "It never happened.",
-    }
+    fields = QUIZ_FORM_VALUES
     response = admin_client.post(url("change", issue.pk), new_block_data(issue, "quiz", fields))
     assert response.status_code == 302
     data = issue.blocks.get().data
     assert data["fake"] == 2
-    assert [h["title"] for h in data["headlines"]] == ["Real", "Made up", "Also real"]
+    assert [h["title"] for h in data["headlines"]] == ["Real one", "The lie", "Real two"]
 
     page = admin_client.get(url("change", issue.pk)).content.decode()
     assert 'name="blocks-0-quiz__headlines-pick" value="1" checked' in page

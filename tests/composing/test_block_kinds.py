@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 
 from issues.blocks import KINDS, get_kind
 from issues.rendering import render_issue
-from tests.support.composing import add_block, upload
+from tests.support.composing import QUIZ_FORM_VALUES, STORED_CONTENT, add_block, upload
 
 # kind: (valid raw form input, expected in web HTML, in email HTML, in plain text)
 RENDERS = {
@@ -33,15 +33,7 @@ RENDERS = {
         ["- Paper one <https://p.example/1>\n  Worth a read", "- No note <https://p.example/2>"],
     ),
     "quiz": (
-        {
-            "title": "3 headlines and a lie",
-            "headlines": [
-                {"title": "Real one", "url": "https://r.example/1"},
-                {"title": "The lie", "pick": True},
-                {"title": "Real two", "url": "https://r.example/2"},
-            ],
-            "reveal": "Nobody did that.",
-        },
+        QUIZ_FORM_VALUES,
         ["<details", "<summary>Reveal the lie</summary>", "number 2", "Nobody did that."],
         ["See the answer on the web", "#3-headlines-and-a-lie"],
         [
@@ -141,19 +133,8 @@ def test_quiz_requires_a_source_link_for_every_real_headline():
 
 def test_stored_data_validates_back_to_itself():
     """What a kind stores is valid input again: fixtures and imports can pass it as it is."""
-    for kind, data in {
-        "link_list": {"items": [{"title": "A", "url": "https://a.example/", "note": "n"}]},
-        "quiz": {
-            "title": "Q",
-            "headlines": [
-                {"title": "Real", "url": "https://r.example/", "note": ""},
-                {"title": "Lie", "url": "", "note": ""},
-            ],
-            "fake": 2,
-            "reveal": "R",
-        },
-    }.items():
-        assert get_kind(kind).validate(data) == data
+    for kind in ("link_list", "quiz"):
+        assert get_kind(kind).validate(STORED_CONTENT[kind]) == STORED_CONTENT[kind]
 
 
 def test_compact_link_lines_still_validate_for_imports_and_fixtures():

@@ -16,7 +16,7 @@ from django.utils.feedgenerator import Rss201rev2Feed
 
 from issues.blocks import KINDS
 from issues.rendering import render_issue
-from tests.support.composing import add_block
+from tests.support.composing import STORED_CONTENT, add_block
 
 VECTORS = [
     "<script>alert(1)</script>",
@@ -58,33 +58,6 @@ VECTORS = [
     '<a href="  &#x6A;&#x61;&#x76;&#x61;script:alert(1)">x</a>',
     "<svg><a xlink:href=javascript:alert(1)><text>x</text></a></svg>",
 ]
-
-# Valid content per kind, as stored; each text value in turn is replaced by a vector.
-CONTENT = {
-    "heading": {"title": "T", "emoji": "E"},
-    "markdown": {"body": "B"},
-    "link_list": {"items": [{"title": "T", "url": "https://a.example", "note": "N"}]},
-    "image": {
-        "image": {"path": "images/x.png", "width": 10, "height": 10},
-        "alt": "A",
-        "caption": "C",
-        "credit": "R",
-        "link": "https://a.example",
-    },
-    "quiz": {
-        "title": "Q",
-        "headlines": [
-            {"title": "H1", "url": "https://a.example", "note": ""},
-            {"title": "H2", "url": "", "note": ""},
-        ],
-        "fake": 2,
-        "reveal": "R",
-    },
-    "callout": {"style": "quote", "text": "T", "attribution": "A"},
-    "button": {"label": "L", "url": "https://a.example"},
-    "sponsor": {"name": "N", "text": "T", "url": "https://a.example", "label": "L"},
-    "divider": {},
-}
 
 DANGEROUS_TAGS = {"script", "iframe", "object", "embed", "form", "base", "link", "svg", "math"}
 URL_ATTRIBUTES = {"href", "src", "action", "formaction", "xlink:href", "srcset", "data"}
@@ -147,7 +120,7 @@ def with_value(content, path, value):
 
 def test_corpus_is_big_enough_and_covers_every_kind():
     assert len(VECTORS) >= 30
-    assert set(CONTENT) == set(KINDS)
+    assert set(STORED_CONTENT) == set(KINDS)
 
 
 def test_the_audit_sees_the_vectors_when_nothing_sanitizes_them():
@@ -155,10 +128,14 @@ def test_the_audit_sees_the_vectors_when_nothing_sanitizes_them():
     assert len(flagged) >= 28, set(VECTORS) - set(flagged)
 
 
-@pytest.mark.parametrize("kind", sorted(CONTENT))
+@pytest.mark.parametrize("kind", sorted(STORED_CONTENT))
 def test_no_vector_in_any_field_of_the_kind_reaches_web_email_or_feed(kind, issue):
-    cases = [with_value(CONTENT[kind], p, v) for p in text_fields(CONTENT[kind]) for v in VECTORS]
-    for data in cases or [CONTENT[kind]]:
+    cases = [
+        with_value(STORED_CONTENT[kind], p, v)
+        for p in text_fields(STORED_CONTENT[kind])
+        for v in VECTORS
+    ]
+    for data in cases or [STORED_CONTENT[kind]]:
         add_block(issue, kind, data=data)
     rendered = render_issue(issue)
     feed = Rss201rev2Feed("t", "https://site.example/", "d")

@@ -8,6 +8,44 @@ from PIL import Image
 from issues.blocks import KINDS, get_kind
 from issues.models import Block, Issue, LibraryBlock, Newsletter
 
+# Valid content of every kind, as stored.
+STORED_CONTENT = {
+    "heading": {"title": "T", "emoji": "E"},
+    "markdown": {"body": "B"},
+    "link_list": {"items": [{"title": "T", "url": "https://a.example", "note": "N"}]},
+    "image": {
+        "image": {"path": "images/x.png", "width": 10, "height": 10},
+        "alt": "A",
+        "caption": "C",
+        "credit": "R",
+        "link": "https://a.example",
+    },
+    "quiz": {
+        "title": "Q",
+        "headlines": [
+            {"title": "H1", "url": "https://a.example", "note": ""},
+            {"title": "H2", "url": "", "note": ""},
+        ],
+        "fake": 2,
+        "reveal": "R",
+    },
+    "callout": {"style": "quote", "text": "T", "attribution": "A"},
+    "button": {"label": "L", "url": "https://a.example"},
+    "sponsor": {"name": "N", "text": "T", "url": "https://a.example", "label": "L"},
+    "divider": {},
+}
+
+# A quiz as the form sends it: the made-up headline is the picked row.
+QUIZ_FORM_VALUES = {
+    "title": "3 headlines and a lie",
+    "headlines": [
+        {"title": "Real one", "url": "https://r.example/1"},
+        {"title": "The lie", "pick": True},
+        {"title": "Real two", "url": "https://r.example/2"},
+    ],
+    "reveal": "Nobody did that.",
+}
+
 
 def make_newsletter(slug="weekly", **fields):
     defaults = {
