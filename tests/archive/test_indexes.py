@@ -16,7 +16,20 @@ from issues.search import search_issues
 
 SEARCH_INDEX = "snapshot_search_document"
 LISTING_INDEX = "issue_archive_listing"
-WORDS = "tide crane pilot buoy ferry anchor quay dock hull mast keel cargo".split()
+WORDS = [
+    "tide",
+    "crane",
+    "pilot",
+    "buoy",
+    "ferry",
+    "anchor",
+    "quay",
+    "dock",
+    "hull",
+    "mast",
+    "keel",
+    "cargo",
+]
 
 
 def make_archive(newsletter, count=400):
