@@ -1,8 +1,8 @@
 """Full-text search over the public archive.
 
-On PostgreSQL: a ranked ``websearch_to_tsquery`` match over each snapshot's subject,
-preheader and body, with ``ts_headline`` snippets; the match is answered by a GIN expression
-index on the snapshot (``snapshot_document``), so it stays fast with many issues. On SQLite
+On PostgreSQL: a ranked ``websearch_to_tsquery`` match over the issue's title and its
+snapshot's subject, preheader and body, with ``ts_headline`` snippets; the snapshot part is
+answered by a GIN expression index (``snapshot_document``), so it stays fast with many issues. On SQLite
 (the embedded default): every word must appear somewhere, newest first, with a snippet cut
 in Python.
 
@@ -27,7 +27,7 @@ from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
 from django.utils.safestring import SafeString, mark_safe
 
 from .archive import public_issues
-from .models import Issue
+from .models import Issue, Snapshot
 
 MAX_QUERY_LENGTH = 200
 SNIPPET_WORDS = 30
@@ -91,15 +91,21 @@ def snapshot_document(config: str, prefix: str = "") -> SearchVector:
 
 def _postgres_search(base: QuerySet[Issue], query: str) -> QuerySet[Issue]:
     config = search_config()
-    document = snapshot_document(config, prefix="snapshot__")
     search_query = SearchQuery(query, search_type="websearch", config=config)
-    return (
-        # ``document @@ query`` is what the GIN index answers; the rank is then computed
-        # only for the issues that match.
-        base.annotate(document=document)
+    # The GIN index answers ``document @@ query`` on the snapshots; the issue's own title
+    # (short, so cheap to parse) is matched beside it, for issues sent under another subject.
+    in_snapshot = (
+        Snapshot.objects.annotate(document=snapshot_document(config))
         .filter(document=search_query)
+        .values("issue_id")
+    )
+    title = SearchVector("title", weight="A", config=config)
+    return (
+        base.annotate(title_document=title)
+        .filter(Q(pk__in=in_snapshot) | Q(title_document=search_query))
         .annotate(
-            rank=SearchRank(document, search_query),
+            # Computed only for the issues that match.
+            rank=SearchRank(title + snapshot_document(config, prefix="snapshot__"), search_query),
             headline=SearchHeadline(
                 "snapshot__search_text",
                 search_query,
