@@ -2,9 +2,9 @@
 
 On PostgreSQL: a ranked ``websearch_to_tsquery`` match over the issue's title and its
 snapshot's subject, preheader and body, with ``ts_headline`` snippets; the snapshot part is
-answered by a GIN expression index (``snapshot_document``), so it stays fast with many issues. On SQLite
-(the embedded default): every word must appear somewhere, newest first, with a snippet cut
-in Python.
+answered by a GIN expression index (``snapshot_document``), so it stays fast with many
+issues. On SQLite (the embedded default): every word must appear somewhere, newest first,
+with a snippet cut in Python.
 
 Snippets are built from plain text with marker characters that no text contains, then
 HTML-escaped, and only then are the markers turned into ``<mark>``: the body, however odd,
