@@ -53,7 +53,8 @@ def issue_context(issue: Issue, *, preview=False) -> dict:
             f"{subject} · {newsletter.name}",
             (snapshot and snapshot.preheader) or issue.preheader or newsletter.description,
             issue.get_absolute_url(),
-            image=public.sharing_image_url(issue),
+            # Drafts change title often: no card is drawn and stored for each preview.
+            image=None if preview else public.sharing_image_url(issue),
             kind="article",
             noindex=preview,
         ),

@@ -89,3 +89,12 @@ def test_pages_other_than_issues_share_the_sites_card(client, sent_issue, settin
     html = client.get("/archive/").content.decode()
 
     assert f'content="{settings.SITE_URL}/static/superfast/share.png"' in html
+
+
+def test_staff_preview_of_a_draft_stores_no_card(admin_client, newsletter, settings):
+    draft = make_issue(newsletter, "Still changing", status="draft", snapshot=False)
+
+    html = admin_client.get(draft.get_absolute_url()).content.decode()
+
+    assert f'content="{settings.SITE_URL}/static/superfast/share.png"' in html
+    assert not (settings.MEDIA_ROOT / "sharing").exists()
