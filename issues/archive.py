@@ -31,6 +31,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.timezone import is_aware, make_aware
 
 from .models import Issue, Newsletter
+from .sharing import card_url
 
 # Bump when templates change in a way that must not wait for cached pages to expire.
 PAGE_CACHE_VERSION = 1
@@ -309,10 +310,12 @@ def absolutize_links(html: str, page_url: str) -> str:
 
 
 def sharing_image_url(issue: Issue | None = None) -> str:
-    """The issue's cover, or the site's default card image, as an absolute URL."""
-    if issue is not None and issue.cover_image:
+    """The issue's cover, else its generated card; the site's card for other pages."""
+    if issue is None:
+        return absolute_url(static("superfast/share.png"))
+    if issue.cover_image:
         return absolute_url(issue.cover_image.url)
-    return absolute_url(static("superfast/share.png"))
+    return absolute_url(card_url(issue))
 
 
 JSON_SCRIPT_ESCAPES = {ord("<"): "\\u003C", ord(">"): "\\u003E", ord("&"): "\\u0026"}

@@ -4,7 +4,9 @@ The views only choose what to show; ``archive.py`` loads it (one query per page 
 can) and caches the pages of sent issues, ``search.py`` searches.
 """
 
+from django.conf import settings
 from django.core.paginator import Paginator
+from django.db import DatabaseError
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -51,7 +53,8 @@ def issue_context(issue: Issue, *, preview=False) -> dict:
             f"{subject} · {newsletter.name}",
             (snapshot and snapshot.preheader) or issue.preheader or newsletter.description,
             issue.get_absolute_url(),
-            image=public.sharing_image_url(issue),
+            # Drafts change title often: no card is drawn and stored for each preview.
+            image=None if preview else public.sharing_image_url(issue),
             kind="article",
             noindex=preview,
         ),
@@ -252,3 +255,15 @@ def robots_txt(request):
         "",
     ]
     return HttpResponse("\n".join(lines), content_type="text/plain; charset=utf-8")
+
+
+def page_not_found(request, exception=None):
+    """Django's 404 answer in the site's layout, under the site's own name.
+
+    Naming the site may need the database; a 404 must not fail because it is down.
+    """
+    try:
+        name = public.site_name()
+    except DatabaseError:
+        name = settings.SITE_NAME
+    return render(request, "404.html", {"site_name": name}, status=404)

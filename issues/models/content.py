@@ -76,6 +76,12 @@ class Issue(models.Model):
             models.UniqueConstraint(fields=["newsletter", "number"], name="issue_number_unique"),
             models.UniqueConstraint(fields=["newsletter", "slug"], name="issue_slug_unique"),
         ]
+        indexes = [
+            # The public archive: sent, shown issues, newest first.
+            models.Index(
+                fields=["status", "show_in_archive", "published_at"], name="issue_archive_listing"
+            ),
+        ]
         permissions = [("send_issue", "Can send or schedule an issue")]
 
     def __str__(self):

@@ -19,6 +19,12 @@ def empty_page_cache(settings):
     recent_issue_facts.clear()
 
 
+@pytest.fixture(autouse=True)
+def private_media(settings, tmp_path):
+    """Generated sharing cards land in this test's own media folder."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
 @pytest.fixture
 def newsletter(db):
     return make_newsletter()

@@ -142,3 +142,24 @@ def test_issue_page_reads_well_in_dark_mode(live_server, page, archive_site, art
     page.get_by_text("Reveal the lie").click()
     page.screenshot(path=artifacts_dir / "archive-issue-dark-desktop.png", full_page=True)
     assert_accessible(page, "issue, dark")
+
+
+@pytest.mark.parametrize("device", VIEWPORTS)
+def test_not_found_page_offers_search_and_the_way_back(
+    live_server, browser, archive_site, artifacts_dir, device
+):
+    context = browser.new_context(viewport=VIEWPORTS[device])
+    page = context.new_page()
+    try:
+        response = page.goto(live_server.url + "/harbour-notes/no-such-issue/")
+        assert response.status == 404
+        assert page.get_by_role("heading", level=1).inner_text() == "This page is not here"
+        page.screenshot(path=artifacts_dir / f"archive-404-{device}.png", full_page=True)
+        assert_accessible(page, "404")
+
+        page.get_by_label("Search every issue").fill("ferry")
+        page.get_by_label("Search every issue").press("Enter")
+        page.wait_for_url("**/search/?q=ferry")
+        assert page.locator(".issue-card").count() == 1
+    finally:
+        context.close()

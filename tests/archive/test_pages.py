@@ -60,13 +60,15 @@ def test_issue_page_head_has_canonical_sharing_cards_and_news_article(client, se
         'type="application/rss+xml" title="RSS: Harbour Notes" href="/feed/harbour-notes/"' in html
     )
     image = re.search(r'<meta property="og:image" content="([^"]+)">', html).group(1)
-    assert image.startswith(settings.SITE_URL) and image.endswith("share.png")
+    assert image.startswith(settings.SITE_URL + "/media/sharing/harbour-notes/")
+    assert f'<meta name="twitter:image" content="{image}">' in html
     json_ld = re.search(r'<script type="application/ld\+json">(.*?)</script>', html, re.S)
     article = json.loads(json_ld.group(1))
     assert article["@type"] == "NewsArticle"
     assert article["headline"] == "Storm over the quay"
     assert article["url"] == url
     assert article["datePublished"].startswith(str(sent_issue.published_at.date()))
+    assert article["image"] == [image]
 
 
 @pytest.mark.parametrize(

@@ -99,3 +99,13 @@ def test_snippet_marks_where_the_text_was_cut(client, newsletter):
 
     assert snippet.startswith("… ") and snippet.endswith(" …")
     assert "<mark>cormorant</mark>" in snippet
+
+
+def test_search_finds_an_issue_by_its_title_when_it_was_sent_under_another_subject(
+    client, newsletter
+):
+    issue = make_issue(newsletter, "Semaphore flags", subject="This week on the water")
+
+    html = client.get("/search/", {"q": "semaphore"}).content.decode()
+
+    assert issue.get_absolute_url() in html
