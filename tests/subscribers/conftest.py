@@ -1,6 +1,8 @@
 import pytest
 from django.core.cache import cache
 
+from tests.support.processes import celery_worker
+from tests.support.smtp import SmtpSink
 from tests.support.subscribers import make_newsletter
 
 
@@ -20,3 +22,28 @@ def newsletter(db):
 @pytest.fixture
 def second_newsletter(db):
     return make_newsletter(slug="field-notes", name="Field Notes")
+
+
+@pytest.fixture(scope="module")
+def mail_worker(django_db_setup, django_db_blocker, tmp_path_factory):
+    """One real worker for a whole module, sending to its own SMTP sink (started once: fast)."""
+    from superfast.celery import app
+
+    sink = SmtpSink().start()
+    try:
+        with django_db_blocker.unblock():
+            app.control.purge()
+        env = {**sink.env(), "SEND_RETRY_BASE_SECONDS": "0.2"}
+        with celery_worker(tmp_path_factory.mktemp("mail-worker"), env=env):
+            yield sink
+    finally:
+        sink.stop()
+
+
+@pytest.fixture
+def mail(mail_worker, transactional_db):
+    """The SMTP sink the module's worker sends to, emptied for this test."""
+    with mail_worker.handler.lock:
+        mail_worker.handler.received.clear()
+    mail_worker.replies.clear()
+    return mail_worker

@@ -4,6 +4,8 @@ import re
 
 from django.apps import apps
 
+from .waiting import wait_until
+
 LINK = re.compile(r"https?://[^\s\"'<>]+")
 
 
@@ -30,3 +32,22 @@ def path_of(url):
 
 def mails_to(sink, address):
     return [m for m in sink.messages if address.lower() in [r.lower() for r in m.rcpt_tos]]
+
+
+def wait_for_mails(sink, address, count=1, timeout=30):
+    """The messages to ``address`` once at least ``count`` of them arrived (the worker sends)."""
+    return wait_until(
+        lambda: (found := mails_to(sink, address)) and len(found) >= count and found,
+        timeout,
+        what=f"{count} mails to {address}",
+    )
+
+
+def join_directly(email, newsletters, name=""):
+    """An active subscriber who subscribed and confirmed, without HTTP or mail."""
+    from subscribers import services, tokens
+
+    subscriber = services.subscribe(email, newsletters, name=name)
+    ids = sorted(getattr(n, "pk", n) for n in newsletters)
+    token = tokens.confirmation_token(subscriber.pk, ids, subscriber.confirmation_nonce)
+    return services.confirm(token).subscriber
