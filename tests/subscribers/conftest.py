@@ -1,7 +1,7 @@
 import pytest
 from django.core.cache import cache
 
-from tests.support.processes import celery_worker
+from tests.support.processes import mailing_worker
 from tests.support.smtp import SmtpSink
 from tests.support.subscribers import make_newsletter
 
@@ -27,14 +27,10 @@ def second_newsletter(db):
 @pytest.fixture(scope="module")
 def mail_worker(django_db_setup, django_db_blocker, tmp_path_factory):
     """One real worker for a whole module, sending to its own SMTP sink (started once: fast)."""
-    from superfast.celery import app
-
     sink = SmtpSink().start()
+    log_dir = tmp_path_factory.mktemp("mail-worker")
     try:
-        with django_db_blocker.unblock():
-            app.control.purge()
-        env = {**sink.env(), "SEND_RETRY_BASE_SECONDS": "0.2"}
-        with celery_worker(tmp_path_factory.mktemp("mail-worker"), env=env):
+        with mailing_worker(log_dir, sink, SEND_RETRY_BASE_SECONDS="0.2"):
             yield sink
     finally:
         sink.stop()
