@@ -21,6 +21,7 @@ from tests.support.subscribers import (
     links_in,
     mails_to,
     path_of,
+    post_one_click_unsubscribe,
     text_of,
     wait_for_mails,
 )
@@ -96,13 +97,7 @@ def test_subscribe_confirm_send_unsubscribe_in_one_click_and_archive(mail, djang
     grace_copy = next(m for m in issue_mails(mail, first) if m.rcpt_tos == ["grace@example.org"])
     assert grace_copy.message["Message-ID"] != message["Message-ID"]
 
-    # Gmail's one-click request: POST, form-encoded body, no cookies, no CSRF token.
-    gmail = Client(enforce_csrf_checks=True, HTTP_USER_AGENT="Mozilla/5.0 (compatible; Google)")
-    left = gmail.post(
-        path_of(https_url),
-        "List-Unsubscribe=One-Click",
-        content_type="application/x-www-form-urlencoded",
-    )
+    left = post_one_click_unsubscribe(https_url)
     assert left.status_code == 200
     ada.refresh_from_db()
     assert ada.status == Subscriber.Status.UNSUBSCRIBED

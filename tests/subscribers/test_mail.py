@@ -15,7 +15,13 @@ from django.urls import reverse
 
 from subscribers import services, tokens
 from subscribers.models import ConsentEvent, Subscriber
-from tests.support.subscribers import links_in, mails_to, path_of, wait_for_mails
+from tests.support.subscribers import (
+    links_in,
+    mails_to,
+    path_of,
+    post_one_click_unsubscribe,
+    wait_for_mails,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -179,24 +185,14 @@ def test_one_click_unsubscribe_exactly_as_gmail_posts_it(mail, newsletter):
     https_url = header.split(",")[0].strip(" <>")
     assert "mailto:" in header
 
-    # Gmail's request: POST, form-encoded one-click body, no cookies, no CSRF token.
-    gmail = Client(enforce_csrf_checks=True, HTTP_USER_AGENT="Mozilla/5.0 (compatible; Google)")
-    response = gmail.post(
-        path_of(https_url),
-        "List-Unsubscribe=One-Click",
-        content_type="application/x-www-form-urlencoded",
-    )
+    response = post_one_click_unsubscribe(https_url)
     assert response.status_code == 200
     subscriber.refresh_from_db()
     assert subscriber.status == Subscriber.Status.UNSUBSCRIBED
     assert not services.recipients(newsletter.pk).exists()
     assert subscriber.consent_events.filter(action=ConsentEvent.Action.UNSUBSCRIBE).count() == 1
     # Idempotent: a second click (mail clients retry) is fine and records nothing new.
-    again = gmail.post(
-        path_of(https_url),
-        "List-Unsubscribe=One-Click",
-        content_type="application/x-www-form-urlencoded",
-    )
+    again = post_one_click_unsubscribe(https_url)
     assert again.status_code == 200
     assert subscriber.consent_events.filter(action=ConsentEvent.Action.UNSUBSCRIBE).count() == 1
 

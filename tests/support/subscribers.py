@@ -51,3 +51,18 @@ def join_directly(email, newsletters, name=""):
     ids = sorted(getattr(n, "pk", n) for n in newsletters)
     token = tokens.confirmation_token(subscriber.pk, ids, subscriber.confirmation_nonce)
     return services.confirm(token).subscriber
+
+
+def post_one_click_unsubscribe(url):
+    """POST to a List-Unsubscribe URL exactly as Gmail does (RFC 8058).
+
+    A form-encoded ``List-Unsubscribe=One-Click`` body, with no cookies and no CSRF token.
+    """
+    from django.test import Client
+
+    gmail = Client(enforce_csrf_checks=True, HTTP_USER_AGENT="Mozilla/5.0 (compatible; Google)")
+    return gmail.post(
+        path_of(url),
+        "List-Unsubscribe=One-Click",
+        content_type="application/x-www-form-urlencoded",
+    )
