@@ -66,3 +66,20 @@ def post_one_click_unsubscribe(url):
         "List-Unsubscribe=One-Click",
         content_type="application/x-www-form-urlencoded",
     )
+
+
+def token_in(url):
+    """The signed token at the end of a link (tokens carry a timestamp: compare contents)."""
+    return url.rstrip("/").rsplit("/", 1)[1]
+
+
+def owners_of_links(received):
+    """Whose unsubscribe and preferences links a message carries: {(kind, ids), ...}."""
+    from subscribers import tokens
+
+    owners = set()
+    for url in links_in(received, "/unsubscribe/"):
+        owners.add(("unsubscribe", tuple(tokens.read_unsubscribe_token(token_in(url)))))
+    for url in links_in(received, "/preferences/"):
+        owners.add(("preferences", tokens.read_preferences_token(token_in(url))))
+    return owners
