@@ -145,7 +145,7 @@ class SubscriberAdmin(admin.ModelAdmin):
     @admin.action(description="Resend the confirmation mail")
     def resend_confirmation(self, request, queryset):
         sent = sum(services.resend_confirmation(s) for s in queryset)
-        self.message_user(request, f"Sent {sent} confirmation mails (only pending subscribers).")
+        self.message_user(request, f"Queued {sent} confirmation mails (only pending subscribers).")
 
     def export_view(self, request):
         """The changelist as CSV, with the same filters and search as on screen."""

@@ -11,10 +11,13 @@ Consent rules kept here and nowhere else:
 
 import hashlib
 import logging
+import random
 import secrets
+import smtplib
 import time
 from dataclasses import dataclass, field
 
+from anymail.exceptions import AnymailAPIError
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
@@ -192,18 +195,14 @@ def subscribe(email, newsletters, *, name="", source=Source.FORM, ip=None, user_
         if wanted and not subscriber.confirmation_nonce:
             subscriber.confirmation_nonce = secrets.token_hex(16)
         subscriber.save()
-    # After the commit, so the link in the mail always finds its rows. Someone who already
-    # receives everything asked for gets a note instead: the request takes the same path
-    # (and time) either way, and the owner learns that someone used their address.
+    # The worker sends after the commit, so the link in the mail always finds its rows.
+    # Someone who already receives everything asked for gets a note instead: the request
+    # takes the same path (and time) either way, and the owner learns that someone used
+    # their address.
     if wanted:
-        send_confirmation(subscriber, wanted)
+        queue_mail(CONFIRM, subscriber, wanted)
     else:
-        send_mail_template(
-            "already_subscribed",
-            "You are already subscribed",
-            subscriber,
-            {"preferences_url": tokens.preferences_url(subscriber.pk)},
-        )
+        queue_mail(ALREADY_SUBSCRIBED, subscriber)
     return subscriber
 
 
@@ -216,11 +215,77 @@ def _create_subscriber(email, name, source):
         return find_subscriber(email)
 
 
-def send_confirmation(subscriber, newsletter_ids):
+# Mail to one person --------------------------------------------------------------------
+#
+# Sent by the worker (``subscribers.tasks.send_subscriber_mail``), never inside a request:
+# a slow or failing mail server then neither delays the page nor tells a visitor anything,
+# and transient failures are retried with backoff.
+
+CONFIRM = "confirm"
+ALREADY_SUBSCRIBED = "already_subscribed"
+WELCOME = "welcome"
+
+
+class TransientMailError(Exception):
+    """The mail server or ESP failed in a way worth trying again later."""
+
+
+def queue_mail(kind, subscriber, newsletter_ids=()):
+    """Have the worker send mail ``kind`` to ``subscriber`` once this transaction commits."""
+    from .tasks import send_subscriber_mail  # tasks wrap this module
+
+    ids = sorted(newsletter_ids)
+    transaction.on_commit(lambda: send_subscriber_mail.delay(kind, subscriber.pk, ids))
+
+
+def send_subscriber_mail(kind, subscriber_id, newsletter_ids=()):
+    """Build mail ``kind`` from the subscriber's state now, and send it.
+
+    Returns whether a message went out: nothing is sent to someone erased meanwhile, nor a
+    confirmation whose link can no longer work. Raises TransientMailError when a retry may
+    succeed; a permanent refusal is logged and not retried.
+    """
+    subscriber = Subscriber.objects.filter(pk=subscriber_id).first()
+    if subscriber is None:
+        return False
+    message = MAIL_BUILDERS[kind](subscriber, list(newsletter_ids))
+    if message is None:
+        return False
+    try:
+        message.send()
+    except Exception as error:
+        if is_transient(error):
+            raise TransientMailError(f"{type(error).__name__}: {error}") from error
+        logger.exception("Gave up sending the %s mail to subscriber %s", kind, subscriber_id)
+        return False
+    return True
+
+
+def is_transient(error):
+    """SMTP 4xx replies, lost connections, ESP throttling (429) or ESP server errors (5xx)."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return all(400 <= code < 500 for code, _ in error.recipients.values())
+    if isinstance(error, smtplib.SMTPResponseException):
+        return 400 <= error.smtp_code < 500
+    if isinstance(error, AnymailAPIError):
+        status = error.status_code
+        return status is None or status == 429 or status >= 500
+    # Connection refused, reset or timed out; SMTPServerDisconnected is an OSError too.
+    return isinstance(error, OSError)
+
+
+def retry_delay(retries):
+    """Exponential backoff with jitter, so retries from many tasks do not arrive together."""
+    return settings.SEND_RETRY_BASE_SECONDS * 2**retries * random.uniform(0.5, 1.5)
+
+
+def confirmation_mail(subscriber, newsletter_ids):
+    if not subscriber.confirmation_nonce or subscriber.is_suppressed:
+        return None  # confirmed or stopped since it was asked for: the link would not work
     newsletters = list(newsletter_model().objects.filter(pk__in=newsletter_ids))
     url = tokens.confirmation_url(subscriber.pk, newsletter_ids, subscriber.confirmation_nonce)
     names = ", ".join(n.name for n in newsletters)
-    send_mail_template(
+    return build_mail(
         "confirm",
         f"Please confirm your subscription to {names}",
         subscriber,
@@ -228,8 +293,41 @@ def send_confirmation(subscriber, newsletter_ids):
     )
 
 
-def send_mail_template(template, subject, subscriber, context, headers=None):
-    """Send ``subscribers/email/<template>.txt`` (and ``.html``) to one subscriber."""
+def already_subscribed_mail(subscriber, newsletter_ids):
+    return build_mail(
+        "already_subscribed",
+        "You are already subscribed",
+        subscriber,
+        {"preferences_url": tokens.preferences_url(subscriber.pk)},
+    )
+
+
+def welcome_mail(subscriber, newsletter_ids):
+    newsletters = list(newsletter_model().objects.filter(pk__in=newsletter_ids).order_by("pk"))
+    if not newsletters or subscriber.status != Subscriber.Status.ACTIVE:
+        return None
+    links = [
+        {"newsletter": n, "unsubscribe_url": tokens.unsubscribe_url(subscriber.pk, n.pk)}
+        for n in newsletters
+    ]
+    return build_mail(
+        "welcome",
+        f"Welcome to {', '.join(n.name for n in newsletters)}",
+        subscriber,
+        {"links": links, "preferences_url": tokens.preferences_url(subscriber.pk)},
+        headers=list_unsubscribe_headers(subscriber.pk, newsletters[0].pk),
+    )
+
+
+MAIL_BUILDERS = {
+    CONFIRM: confirmation_mail,
+    ALREADY_SUBSCRIBED: already_subscribed_mail,
+    WELCOME: welcome_mail,
+}
+
+
+def build_mail(template, subject, subscriber, context, headers=None):
+    """``subscribers/email/<template>.txt`` (and ``.html``) addressed to one subscriber."""
     context = {"subscriber": subscriber, "site_url": settings.SITE_URL, **context}
     message = EmailMultiAlternatives(
         subject=subject,
@@ -241,14 +339,7 @@ def send_mail_template(template, subject, subscriber, context, headers=None):
     message.attach_alternative(
         render_to_string(f"subscribers/email/{template}.html", context), "text/html"
     )
-    try:
-        message.send()
-    except Exception:
-        # The person's request is recorded either way; they can ask again, and an editor
-        # can resend from the admin. Failing the page would tell them nothing more.
-        logger.exception("Could not send the %s mail to subscriber %s", template, subscriber.pk)
-        return False
-    return True
+    return message
 
 
 @dataclass
@@ -312,25 +403,9 @@ def confirm(token, *, ip=None, user_agent=""):
             )
         ErasedAddress.objects.filter(email_hash=email_hash(subscriber.email)).delete()
         newsletters = list(newsletter_model().objects.filter(pk__in=confirmed_ids))
-    send_welcome(subscriber, newsletters)
+        if newsletters:
+            queue_mail(WELCOME, subscriber, confirmed_ids)
     return Confirmation(subscriber, newsletters)
-
-
-def send_welcome(subscriber, newsletters):
-    if not newsletters:
-        return
-    links = [
-        {"newsletter": n, "unsubscribe_url": tokens.unsubscribe_url(subscriber.pk, n.pk)}
-        for n in newsletters
-    ]
-    first = newsletters[0]
-    send_mail_template(
-        "welcome",
-        f"Welcome to {', '.join(n.name for n in newsletters)}",
-        subscriber,
-        {"links": links, "preferences_url": tokens.preferences_url(subscriber.pk)},
-        headers=list_unsubscribe_headers(subscriber.pk, first.pk),
-    )
 
 
 def list_unsubscribe_headers(subscriber_id, newsletter_id):
@@ -364,7 +439,7 @@ def resend_confirmation(subscriber):
     if not subscriber.confirmation_nonce:
         subscriber.confirmation_nonce = secrets.token_hex(16)
         subscriber.save(update_fields=["confirmation_nonce"])
-    send_confirmation(subscriber, pending)
+    queue_mail(CONFIRM, subscriber, pending)
     return True
 
 

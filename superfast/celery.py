@@ -24,6 +24,8 @@ def broker_transport_options():
             "data_folder_out": str(folder),
             # Otherwise the broadcast tables land in ./control of whatever the current folder is.
             "control_folder": str(folder / "control"),
+            # The transport polls the folder; kombu's 1 s default delays every mail a second.
+            "polling_interval": 0.1,
         }
     # Longer than any task may run: Redis hands an unacknowledged task to another worker
     # after this long, so a shorter value would send a batch twice.

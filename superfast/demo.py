@@ -79,10 +79,14 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "superfast.settings")
+    # Links in the demo's mail must reach this server, on whatever port it runs.
+    os.environ.setdefault("SITE_URL", f"http://{args.host}:{args.port}")
     django.setup()
     password = prepare()
 
-    # SIGTERM stops the demo the way Ctrl-C does.
+    # SIGTERM stops the demo the way Ctrl-C does; so does SIGINT even when the demo was
+    # started in the background, where the shell hands it down ignored.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, lambda signum, frame: (_ for _ in ()).throw(KeyboardInterrupt))
     children = {}
     try:

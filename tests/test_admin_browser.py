@@ -2,17 +2,15 @@
 
 import pytest
 
+from tests.support.admin import log_into_admin, make_editor
+
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_staff_user_logs_into_the_admin_in_chromium(
     live_server, page, artifacts_dir, django_user_model
 ):
-    django_user_model.objects.create_superuser("editor", "editor@example.org", "correct horse 42")
-    page.goto(f"{live_server.url}/admin/login/")
-    page.fill("#id_username", "editor")
-    page.fill("#id_password", "correct horse 42")
-    page.click("input[type=submit]")
-    page.wait_for_url(f"{live_server.url}/admin/")
+    make_editor(django_user_model)
+    log_into_admin(page, live_server.url)
     assert "Newsletters" in page.text_content("body")
     page.screenshot(path=artifacts_dir / "admin-dashboard.png", full_page=True)

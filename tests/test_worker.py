@@ -1,22 +1,21 @@
 """A real Celery worker process takes tasks from the broker and writes to the database."""
 
-import time
-
 import pytest
 from kombu import Connection
 
 from superfast.celery import app
 from superfast.models import WorkerHeartbeat
 from tests.support.processes import celery_worker
+from tests.support.waiting import wait_until
 
 
 def wait_for_heartbeat(name, timeout=30):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if WorkerHeartbeat.objects.filter(name=name).exists():
-            return WorkerHeartbeat.objects.get(name=name)
-        time.sleep(0.2)
-    raise AssertionError(f"no heartbeat {name!r} in the database after {timeout}s")
+    return wait_until(
+        lambda: WorkerHeartbeat.objects.filter(name=name).first(),
+        timeout,
+        what=f"a heartbeat {name!r} in the database",
+        interval=0.2,
+    )
 
 
 def test_worker_consumes_a_task_from_the_configured_broker(worker):

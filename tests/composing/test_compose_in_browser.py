@@ -3,18 +3,15 @@
 import pytest
 
 from issues.models import Block, Issue
+from tests.support.admin import log_into_admin, make_editor
 from tests.support.composing import make_issue, make_library_block, make_newsletter, place
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
 
 
 def log_in(page, live_server, django_user_model):
-    django_user_model.objects.create_superuser("editor", "editor@example.org", "correct horse 42")
-    page.goto(f"{live_server.url}/admin/login/")
-    page.fill("#id_username", "editor")
-    page.fill("#id_password", "correct horse 42")
-    page.click("input[type=submit]")
-    page.wait_for_url(f"{live_server.url}/admin/")
+    make_editor(django_user_model)
+    log_into_admin(page, live_server.url)
 
 
 def fill_row(page, field, row, **parts):

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from issues import sending
 from issues.models import Dispatch
+from tests.support.admin import log_into_admin
 from tests.support.delivery import make_issue, make_subscribers
 
 
@@ -147,10 +148,7 @@ def test_delivery_page_updates_its_progress_bar_without_reload(
     make_subscribers(issue.newsletter, 40)
     publisher = staff("publisher", "send_issue", "change_issue", "view_issue")
     assert publisher.has_perm("issues.send_issue")
-    page.goto(f"{live_server.url}/admin/login/")
-    page.fill("#id_username", "publisher")
-    page.fill("#id_password", "a-long-test-password")
-    page.click("input[type=submit]")
+    log_into_admin(page, live_server.url, "publisher", "a-long-test-password")
 
     page.goto(f"{live_server.url}{admin_url(issue, 'send')}")
     assert page.inner_text("#recipient-count") == "40"

@@ -13,10 +13,10 @@ from tests.support.delivery import (
     make_issue,
     make_subscribers,
     wait_for_dispatch,
-    wait_until,
 )
 from tests.support.processes import free_port, stop_process
 from tests.support.smtp import SmtpSink
+from tests.support.waiting import wait_until
 
 BATCH = 50  # SEND_BATCH_SIZE in the workers of these tests
 

@@ -1,6 +1,8 @@
 import pytest
 from django.core.cache import cache
 
+from tests.support.processes import mailing_worker
+from tests.support.smtp import SmtpSink
 from tests.support.subscribers import make_newsletter
 
 
@@ -20,3 +22,24 @@ def newsletter(db):
 @pytest.fixture
 def second_newsletter(db):
     return make_newsletter(slug="field-notes", name="Field Notes")
+
+
+@pytest.fixture(scope="module")
+def mail_worker(django_db_setup, django_db_blocker, tmp_path_factory):
+    """One real worker for a whole module, sending to its own SMTP sink (started once: fast)."""
+    sink = SmtpSink().start()
+    log_dir = tmp_path_factory.mktemp("mail-worker")
+    try:
+        with mailing_worker(log_dir, sink, SEND_RETRY_BASE_SECONDS="0.2"):
+            yield sink
+    finally:
+        sink.stop()
+
+
+@pytest.fixture
+def mail(mail_worker, transactional_db):
+    """The SMTP sink the module's worker sends to, emptied for this test."""
+    with mail_worker.handler.lock:
+        mail_worker.handler.received.clear()
+    mail_worker.replies.clear()
+    return mail_worker

@@ -7,20 +7,22 @@ from django.test import Client
 
 from subscribers import services
 from subscribers.models import Subscriber
-from tests.support.subscribers import links_in, make_newsletter
+from tests.support.subscribers import links_in, make_newsletter, path_of, wait_for_mails
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
 
 
-def latest_link(sink, containing):
-    for message in reversed(sink.messages):
-        if urls := links_in(message, containing):
-            return urls[0]
-    raise AssertionError(f"no mail with a {containing} link")
+def mailed_link(sink, containing, count, base_url):
+    """The first ``containing`` link in the ``count``-th mail to the visitor, on ``base_url``.
+
+    The worker writes links with its own SITE_URL; the browser follows them to this server.
+    """
+    message = wait_for_mails(sink, "visitor@example.org", count)[count - 1]
+    return base_url + path_of(links_in(message, containing)[0])
 
 
 def test_subscribe_confirm_preferences_unsubscribe_in_chromium(
-    live_server, page, smtp_sink, settings, artifacts_dir
+    live_server, page, mail, settings, artifacts_dir
 ):
     settings.SITE_URL = live_server.url
     weekly = make_newsletter()
@@ -40,7 +42,7 @@ def test_subscribe_confirm_preferences_unsubscribe_in_chromium(
     page.wait_for_selector("text=Check your inbox")
     shot("2-check-inbox")
 
-    page.goto(latest_link(smtp_sink, "/subscribe/confirm/"))
+    page.goto(mailed_link(mail, "/subscribe/confirm/", 1, live_server.url))
     assert Subscriber.objects.get().status == "pending"
     shot("3-confirm")
     page.click("text=Confirm my subscription")
@@ -50,7 +52,7 @@ def test_subscribe_confirm_preferences_unsubscribe_in_chromium(
         "visitor@example.org"
     ]
 
-    page.goto(latest_link(smtp_sink, "/preferences/"))
+    page.goto(mailed_link(mail, "/preferences/", 2, live_server.url))
     page.check(f"input[name=newsletters][value='{notes.pk}']")
     page.fill("input[name=name]", "Vera V.")
     page.click("text=Save preferences")
@@ -59,7 +61,7 @@ def test_subscribe_confirm_preferences_unsubscribe_in_chromium(
     assert services.recipients(notes.pk).count() == 1
     assert Subscriber.objects.get().name == "Vera V."
 
-    page.goto(latest_link(smtp_sink, "/unsubscribe/"))
+    page.goto(mailed_link(mail, "/unsubscribe/", 2, live_server.url))
     page.wait_for_selector("text=Unsubscribe from The Weekly Byte?")
     shot("6-unsubscribe")
     page.click("button:has-text('Unsubscribe')")
@@ -69,7 +71,7 @@ def test_subscribe_confirm_preferences_unsubscribe_in_chromium(
     assert services.recipients(notes.pk).count() == 1
 
 
-def test_subscribe_form_include_works_on_any_page(client, smtp_sink):
+def test_subscribe_form_include_works_on_any_page(client):
     """What the home page embeds: the include alone, with a preselected newsletter."""
     weekly = make_newsletter()
     notes = make_newsletter(slug="field-notes", name="Field Notes")

@@ -12,6 +12,8 @@ from issues.models import Block, Dispatch, Issue, Newsletter
 from issues.rendering import freeze_snapshot
 from subscribers.models import Subscriber, Subscription
 
+from .waiting import wait_until
+
 INTRO = f"Hello {placeholders.SUBSCRIBER_NAME},\n\nThis week: boring tools, reliable queues."
 
 PARAGRAPH = (
@@ -67,22 +69,12 @@ def make_subscribers(newsletter, count, prefix="reader", status="active", subscr
 
 
 def wait_for_dispatch(dispatch, statuses=(Dispatch.Status.DONE,), timeout=120):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def reached():
         dispatch.refresh_from_db()
-        if dispatch.status in statuses:
-            return dispatch
-        time.sleep(0.3)
-    raise AssertionError(f"dispatch {dispatch.pk} is {dispatch.status} after {timeout}s")
+        return dispatch.status in statuses
 
-
-def wait_until(condition, timeout=60, what="the condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"{what} did not happen within {timeout}s")
+    wait_until(reached, timeout, what=f"dispatch {dispatch.pk} reaching {statuses}", interval=0.3)
+    return dispatch
 
 
 def children_of(pid):

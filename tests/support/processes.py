@@ -98,3 +98,13 @@ def celery_worker(log_dir, concurrency=1, env=None, extra_args=()):
         yield proc
     finally:
         stop_process(proc)
+
+
+@contextmanager
+def mailing_worker(log_dir, sink, **env):
+    """A worker that sends to the SMTP ``sink``, on a broker emptied of earlier tests' tasks."""
+    from superfast.celery import app
+
+    app.control.purge()
+    with celery_worker(log_dir, env={**sink.env(), **env}) as proc:
+        yield proc

@@ -4,6 +4,8 @@ import re
 
 from django.apps import apps
 
+from .waiting import wait_until
+
 LINK = re.compile(r"https?://[^\s\"'<>]+")
 
 
@@ -30,3 +32,54 @@ def path_of(url):
 
 def mails_to(sink, address):
     return [m for m in sink.messages if address.lower() in [r.lower() for r in m.rcpt_tos]]
+
+
+def wait_for_mails(sink, address, count=1, timeout=30):
+    """The messages to ``address`` once at least ``count`` of them arrived (the worker sends)."""
+    return wait_until(
+        lambda: (found := mails_to(sink, address)) and len(found) >= count and found,
+        timeout,
+        what=f"{count} mails to {address}",
+    )
+
+
+def join_directly(email, newsletters, name=""):
+    """An active subscriber who subscribed and confirmed, without HTTP or mail."""
+    from subscribers import services, tokens
+
+    subscriber = services.subscribe(email, newsletters, name=name)
+    ids = sorted(getattr(n, "pk", n) for n in newsletters)
+    token = tokens.confirmation_token(subscriber.pk, ids, subscriber.confirmation_nonce)
+    return services.confirm(token).subscriber
+
+
+def post_one_click_unsubscribe(url):
+    """POST to a List-Unsubscribe URL exactly as Gmail does (RFC 8058).
+
+    A form-encoded ``List-Unsubscribe=One-Click`` body, with no cookies and no CSRF token.
+    """
+    from django.test import Client
+
+    gmail = Client(enforce_csrf_checks=True, HTTP_USER_AGENT="Mozilla/5.0 (compatible; Google)")
+    return gmail.post(
+        path_of(url),
+        "List-Unsubscribe=One-Click",
+        content_type="application/x-www-form-urlencoded",
+    )
+
+
+def token_in(url):
+    """The signed token at the end of a link (tokens carry a timestamp: compare contents)."""
+    return url.rstrip("/").rsplit("/", 1)[1]
+
+
+def owners_of_links(received):
+    """Whose unsubscribe and preferences links a message carries: {(kind, ids), ...}."""
+    from subscribers import tokens
+
+    owners = set()
+    for url in links_in(received, "/unsubscribe/"):
+        owners.add(("unsubscribe", tuple(tokens.read_unsubscribe_token(token_in(url)))))
+    for url in links_in(received, "/preferences/"):
+        owners.add(("preferences", tokens.read_preferences_token(token_in(url))))
+    return owners

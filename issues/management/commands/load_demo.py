@@ -15,6 +15,7 @@ from PIL import Image, ImageDraw, ImageFont
 from issues.blocks import get_kind
 from issues.models import Block, Issue, LibraryBlock, Newsletter
 from issues.rendering import freeze_snapshot
+from subscribers.csv_io import import_csv
 
 NEWSLETTER = {
     "slug": "weekly-gradient",
@@ -35,6 +36,15 @@ SIGN_OFF = (
     "to one curious friend. Replies land in a real inbox: tell us what to cover next.\n\n"
     "— Ada & Len, *The Weekly Gradient*"
 )
+
+
+DEMO_READERS = [
+    ("ada@example.org", "Ada"),
+    ("len@example.org", "Len"),
+    ("grace@example.com", "Grace"),
+    ("alan@example.com", "Alan"),
+    ("katherine@example.org", "Katherine"),
+]
 
 
 def png(draw_picture, size) -> SimpleUploadedFile:
@@ -247,6 +257,20 @@ class Command(BaseCommand):
             self.stdout.write(f"Marked {sent} as sent and froze its snapshot.")
         self.issue(
             newsletter, "Next week (draft)", "Work in progress", draft_issue_blocks, sign_off
+        )
+        self.audience(newsletter)
+
+    def audience(self, newsletter):
+        """Confirmed readers at reserved example domains, so Send now has someone to mail.
+
+        Imported like any CSV (consent recorded as an import); addresses already present
+        are left as they are, so a second run adds nobody.
+        """
+        rows = "".join(f"{email},{name}\n" for email, name in DEMO_READERS)
+        report = import_csv(f"email,name\n{rows}".encode(), newsletter)
+        self.stdout.write(
+            f"Demo audience: {report.imported} confirmed readers added, "
+            f"{len(DEMO_READERS) - report.imported} already there."
         )
 
     def issue(self, newsletter, title, preheader, make_blocks, sign_off) -> Issue:
