@@ -15,11 +15,13 @@ $(STAMP): pyproject.toml
 	rm -f $(VENV)/.installed-*
 	touch $@
 
-# Debian's Chromium for the browser tests; a test tool's own browser download cannot work here.
+# Debian's Chromium for the browser tests (a test tool's own browser download cannot work
+# here), with an emoji font so screenshots show the emoji readers see.
 browser:
-	@test -x /usr/bin/chromium || { \
-		echo "Installing Debian's chromium for the browser tests..."; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	@{ test -x /usr/bin/chromium && dpkg -s fonts-noto-color-emoji >/dev/null 2>&1; } || { \
+		echo "Installing Debian's chromium and an emoji font for the browser tests..."; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			chromium fonts-noto-color-emoji >/dev/null; }
 
 # axe-core from npm, injected into pages by the accessibility checks of the browser tests.
 node_modules/axe-core/axe.min.js: package.json
