@@ -35,24 +35,22 @@ def env_bool(name, default):
     raise ImproperlyConfigured(f"{name} must be 1/0, true/false, yes/no or on/off, not {value!r}.")
 
 
-def env_int(name, default):
+def env_number(name, default, cast, described):
     value = env(name)
     if value is None:
         return default
     try:
-        return int(value)
+        return cast(value)
     except ValueError:
-        raise ImproperlyConfigured(f"{name} must be a whole number, not {value!r}.") from None
+        raise ImproperlyConfigured(f"{name} must be {described}, not {value!r}.") from None
+
+
+def env_int(name, default):
+    return env_number(name, default, int, "a whole number")
 
 
 def env_float(name, default):
-    value = env(name)
-    if value is None:
-        return default
-    try:
-        return float(value)
-    except ValueError:
-        raise ImproperlyConfigured(f"{name} must be a number, not {value!r}.") from None
+    return env_number(name, default, float, "a number")
 
 
 def env_list(name, default):
