@@ -14,8 +14,12 @@ COPY issues ./issues
 COPY subscribers ./subscribers
 COPY templates ./templates
 COPY manage.py ./
-RUN pip install --no-cache-dir . \
-    && DEBUG=1 python manage.py collectstatic --noinput \
+# Editable, so the code runs from /app, beside templates/ (settings find it from the package).
+# Static files are collected with DEBUG off: production serves the hashed names from the
+# manifest this writes. The variables here only satisfy production settings for the build.
+RUN pip install --no-cache-dir -e . \
+    && DEBUG=0 ALLOWED_HOSTS=build SECRET_KEY=collectstatic-only-not-a-secret-0123456789abcdefghijklmnop \
+       DATABASE_URL=sqlite:////tmp/build.sqlite3 python manage.py collectstatic --noinput \
     && mkdir -p /app/var/media && chown -R superfast /app/var
 
 USER superfast

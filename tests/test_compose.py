@@ -73,6 +73,14 @@ def test_web_command_migrates_then_serves_the_wsgi_application_with_gunicorn():
     assert "superfast.wsgi:application" in (ROOT / "Dockerfile").read_text()
 
 
+def test_image_collects_static_files_as_production_serves_them():
+    """With DEBUG off, pages need the manifest that only a DEBUG-off collectstatic writes."""
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    collect = next(line for line in dockerfile.splitlines() if "collectstatic" in line)
+    before = dockerfile[: dockerfile.index(collect) + len(collect)].rsplit("&&", 1)[-1]
+    assert "DEBUG=0" in before
+
+
 def test_makefile_has_the_targets_the_readme_promises():
     makefile = (ROOT / "Makefile").read_text()
     readme = (ROOT / "README.md").read_text()
