@@ -194,9 +194,24 @@ STATIC_URL = "static/"
 STATIC_ROOT = Path(env("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 MEDIA_URL = env("MEDIA_URL", "/media/")
 MEDIA_ROOT = Path(env("MEDIA_ROOT", str(VAR_DIR / "media")))
+# Uploads: local files by default; STORAGE_BACKEND=storages.backends.s3.S3Storage (install the
+# `s3` extra) puts them in a bucket, configured by these variables alone (boto3 reads the
+# AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY variables itself).
+_storage_options = {
+    option: value
+    for option, value in {
+        "bucket_name": env("STORAGE_BUCKET"),
+        "region_name": env("STORAGE_REGION"),
+        "endpoint_url": env("STORAGE_ENDPOINT_URL"),
+        "custom_domain": env("STORAGE_CUSTOM_DOMAIN"),
+    }.items()
+    if value
+}
 STORAGES = {
-    # STORAGE_BACKEND switches uploads to e.g. storages.backends.s3.S3Storage (django-storages).
-    "default": {"BACKEND": env("STORAGE_BACKEND", "django.core.files.storage.FileSystemStorage")},
+    "default": {
+        "BACKEND": env("STORAGE_BACKEND", "django.core.files.storage.FileSystemStorage"),
+        **({"OPTIONS": _storage_options} if _storage_options else {}),
+    },
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
