@@ -12,6 +12,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html_join
 from django.utils.text import Truncator
+from django.utils.translation import ngettext
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 
 from subscribers.services import recipients
@@ -209,11 +210,11 @@ class IssueAdmin(IssueSendingAdminMixin, admin.ModelAdmin):
         issue = self.issue_or_404(request, pk)
         form = SendTestForm(request.POST or None, initial={"addresses": request.user.email})
         if request.method == "POST" and form.is_valid():
-            sent = send_test(issue, form.cleaned_data["addresses"])
+            addresses = form.cleaned_data["addresses"]
+            sent = send_test(issue, addresses)
+            count = ngettext("%(n)d message", "%(n)d messages", sent) % {"n": sent}
             self.message_user(
-                request,
-                f"Test sent to {', '.join(form.cleaned_data['addresses'])} ({sent} message(s)).",
-                messages.SUCCESS,
+                request, f"Test sent to {', '.join(addresses)} ({count}).", messages.SUCCESS
             )
             return redirect(reverse("admin:issues_issue_change", args=[issue.pk]))
         context = {

@@ -125,8 +125,17 @@ def render_issue(issue: Issue) -> RenderedIssue:
         email_html=email_html,
         text=re.sub(r"\n{4,}", "\n\n\n", text).strip() + "\n",
         headings=headings,
-        search_text=" ".join(strip_tags(web_html).split()),
+        search_text=searchable_text(web_html),
     )
+
+
+# Closing tags of elements that end a line of text: the words on either side stay apart.
+LINE_ENDING_TAGS = re.compile(r"(</(?:li|p|h[1-6]|div|td|th|dt|dd|summary|figcaption|blockquote)>)")
+
+
+def searchable_text(web_html: str) -> str:
+    """The words of the web body, one space apart, for search and its snippets."""
+    return " ".join(strip_tags(LINE_ENDING_TAGS.sub(r"\1 ", web_html)).split())
 
 
 def unsaved_snapshot(issue: Issue) -> Snapshot:

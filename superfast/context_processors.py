@@ -1,6 +1,13 @@
 from django.conf import settings
+from django.utils.functional import SimpleLazyObject
 
 
 def site(request):
-    """Absolute site URL for canonical links and sharing cards."""
-    return {"SITE_URL": settings.SITE_URL}
+    """Absolute site URL for canonical links and sharing cards, and the site's name.
+
+    The name is looked up only when a page shows it, so admin pages pay no query; views that
+    already know it (the archive) set their own ``site_name``, which wins over this one.
+    """
+    from issues.archive import site_name
+
+    return {"SITE_URL": settings.SITE_URL, "site_name": SimpleLazyObject(site_name)}

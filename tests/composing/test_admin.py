@@ -179,6 +179,16 @@ def test_send_test_mails_the_real_email_marked_test_without_a_delivery(
     assert not hasattr(issue, "deliveries") or not issue.deliveries.exists()
 
 
+def test_send_test_says_how_many_messages_went_in_plain_words(admin_client, issue, smtp_sink):
+    add_block(issue, "markdown", {"body": "Hi"})
+    one = admin_client.post(url("send_test", issue.pk), {"addresses": "a@example.org"}, follow=True)
+    assert "Test sent to a@example.org (1 message)." in one.content.decode()
+    two = admin_client.post(
+        url("send_test", issue.pk), {"addresses": "a@example.org b@example.org"}, follow=True
+    )
+    assert "Test sent to a@example.org, b@example.org (2 messages)." in two.content.decode()
+
+
 def test_send_test_refuses_bad_addresses(admin_client, issue, smtp_sink):
     response = admin_client.post(url("send_test", issue.pk), {"addresses": "a@example.org nope"})
     assert "Not an email address: nope" in response.content.decode()

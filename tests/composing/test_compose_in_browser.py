@@ -148,3 +148,21 @@ def test_link_list_rows_show_each_mistake_next_to_its_input_and_keep_the_typing(
     page.click('input[name="_save"]')
     page.wait_for_selector(".messagelist .success")
     assert "Fine <https://fine.example>" in page.text_content("#result_list")
+
+
+def test_issue_buttons_do_not_cover_the_issue_title(
+    live_server, page, artifacts_dir, django_user_model
+):
+    issue = make_issue(make_newsletter(), title="A title long enough to reach under the buttons")
+    log_in(page, live_server, django_user_model)
+    page.goto(f"{live_server.url}/admin/issues/issue/{issue.pk}/change/")
+    page.screenshot(path=artifacts_dir / "issue-object-tools.png")
+    title = page.get_by_role("heading", name=issue.title).bounding_box()
+    for button in page.locator(".object-tools li :is(a, button)").all():
+        box = button.bounding_box()
+        apart = (
+            box["y"] >= title["y"] + title["height"]
+            or box["y"] + box["height"] <= title["y"]
+            or box["x"] >= title["x"] + title["width"]
+        )
+        assert apart, f"{button.inner_text()!r} covers the issue title"

@@ -8,7 +8,7 @@ from issues import placeholders
 from issues.blocks import KINDS
 from issues.models import Block, Issue
 from issues.rendering import GMAIL_CLIP_BYTES, freeze_snapshot, presend_warnings, render_issue
-from tests.support.composing import add_block, make_issue, upload
+from tests.support.composing import QUIZ_FORM_VALUES, add_block, make_issue, upload
 
 
 def test_email_is_a_complete_600px_table_document_with_css_inlined(issue, settings):
@@ -53,6 +53,13 @@ def test_web_html_is_the_body_only_with_heading_anchors(issue):
     assert "<html" not in rendered.web_html and "<body" not in rendered.web_html
     assert rendered.headings == [{"id": "papers", "title": "Papers"}]
     assert rendered.search_text == "📄 Papers Text"
+
+
+def test_search_text_keeps_words_of_adjacent_list_items_apart(issue):
+    add_block(issue, "quiz", QUIZ_FORM_VALUES)
+    search_text = render_issue(issue).search_text
+    assert "Real one The lie Real two" in search_text
+    assert "oneThe" not in search_text
 
 
 def test_emoji_and_non_latin_text_survive_every_output(issue):

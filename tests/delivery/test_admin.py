@@ -170,3 +170,30 @@ def test_delivery_page_updates_its_progress_bar_without_reload(
     assert "Paused" in page.inner_text("#progress-status")
     page.goto(f"{live_server.url}{admin_url(issue, 'report')}")
     page.screenshot(path=artifacts_dir / "delivery-report.png", full_page=True)
+
+
+@pytest.mark.browser
+def test_delivery_page_drops_cancel_and_pause_once_the_dispatch_is_done(
+    live_server, page, artifacts_dir, transactional_db
+):
+    issue = make_issue()
+    make_subscribers(issue.newsletter, 3)
+    staff("publisher", "send_issue", "change_issue", "view_issue")
+    log_into_admin(page, live_server.url, "publisher", "a-long-test-password")
+    dispatch = Dispatch.objects.create(issue=issue, snapshot=issue.snapshot)
+    sending.plan_dispatch(dispatch)
+    dispatch.refresh_from_db()
+    dispatch.status = Dispatch.Status.SENDING
+    dispatch.save(update_fields=["status"])
+
+    page.goto(f"{live_server.url}{admin_url(issue, 'delivery')}")
+    assert page.locator("button[value=cancel]").count() == 1
+    dispatch.deliveries.update(status="sent", finished_at=timezone.now())
+    Dispatch.objects.filter(pk=dispatch.pk).update(status=Dispatch.Status.DONE)
+
+    page.wait_for_function("document.getElementById('figure-eta').textContent === 'done'")
+    page.wait_for_load_state()
+    page.wait_for_function("!document.querySelector('button[value=cancel]')")
+    assert page.locator("button[value=pause]").count() == 0
+    assert page.inner_text("#progress-status") == "Done"
+    page.screenshot(path=artifacts_dir / "delivery-done.png", full_page=True)
