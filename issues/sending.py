@@ -39,7 +39,7 @@ from . import placeholders
 from .models import Delivery, Dispatch, Issue, Snapshot
 from .ratelimit import limiter
 from .rendering import freeze_snapshot, unsaved_snapshot
-from .testsend import TEST_PREFIX
+from .testsend import TEST_PREFIX, example_values
 
 log = logging.getLogger(__name__)
 
@@ -1047,6 +1047,11 @@ def send_test(issue: Issue, addresses: list[str]) -> int:
         for address in addresses:
             recipient = Recipient(0, 0, address, "")
             values = message.values(recipient, message.message_id(recipient, uuid.uuid4().hex))
+            # The links an editor may click in a test must not act for anyone: the preview's
+            # example links stand in for them.
+            example = example_values(address)
+            for marker in (placeholders.UNSUBSCRIBE_URL, placeholders.PREFERENCES_URL):
+                values[marker] = example[marker]
             email = message.as_django_message(recipient, values)
             email.subject = TEST_PREFIX + email.subject
             sent += backend.send_messages([email]) or 0

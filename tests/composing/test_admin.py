@@ -174,6 +174,9 @@ def test_send_test_mails_the_real_email_marked_test_without_a_delivery(
     text = message.get_body(("plain",)).get_content()
     assert "Hello readers 👋" in html and "Hello readers 👋" in text
     assert "%%" not in html and "%%" not in text
+    # An editor clicking the test's links unsubscribes nobody.
+    assert "#example-unsubscribe-link" in text and "/unsubscribe/" not in text
+    assert "#example-unsubscribe-link" in message["List-Unsubscribe"]
     issue.refresh_from_db()
     assert issue.status == Issue.Status.DRAFT and issue.published_at is None
     assert not hasattr(issue, "deliveries") or not issue.deliveries.exists()
