@@ -1,5 +1,6 @@
 """Start the project's own processes (Celery worker, web server) for tests, and stop them."""
 
+import contextlib
 import os
 import signal
 import socket
@@ -89,8 +90,14 @@ def celery_worker(log_dir, concurrency=1, env=None, extra_args=()):
         *extra_args,
     ]
     with open(log_path, "wb") as log:
+        # Its own process group, so that nothing it forks (pool, embedded beat) outlives it.
         proc = subprocess.Popen(
-            command, cwd=ROOT, env=child_env(**(env or {})), stdout=log, stderr=subprocess.STDOUT
+            command,
+            cwd=ROOT,
+            env=child_env(**(env or {})),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     try:
         wait_for_line(log_path, " ready.", proc, timeout=60)
@@ -98,6 +105,8 @@ def celery_worker(log_dir, concurrency=1, env=None, extra_args=()):
         yield proc
     finally:
         stop_process(proc)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
 
 
 @contextmanager
