@@ -6,6 +6,7 @@ The issue change page offers object tools (preview, send test, duplicate) and, t
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db.models import Func, OuterRef, Subquery
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -28,7 +29,7 @@ from .forms import (
     SendTestForm,
     kind_fieldsets,
 )
-from .models import Block, Issue, LibraryBlock, Newsletter
+from .models import Block, Delivery, Issue, LibraryBlock, Newsletter
 from .rendering import presend_warnings, render_issue
 from .sending import send_test
 from .testsend import example_email
@@ -103,13 +104,29 @@ class IssueAdmin(IssueSendingAdminMixin, admin.ModelAdmin):
     class Media(BlockEditorMedia):
         pass
 
+    def get_queryset(self, request):
+        """Both recipient figures in the list's one query, not two more per row."""
+        audience = recipients(OuterRef("newsletter_id")).order_by()
+        deliveries = Delivery.objects.filter(issue=OuterRef("pk")).order_by()
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                audience_total=Subquery(
+                    audience.annotate(n=Func("pk", function="COUNT")).values("n")
+                ),
+                delivery_total=Subquery(
+                    deliveries.annotate(n=Func("pk", function="COUNT")).values("n")
+                ),
+            )
+        )
+
     @admin.display(description="Recipients")
     def recipient_count(self, obj):
         """Deliveries once it has gone out; before that, today's audience."""
-        deliveries = getattr(obj, "deliveries", None)
-        if obj.status != Issue.Status.DRAFT and deliveries is not None:
-            return deliveries.count()
-        return recipients(obj.newsletter_id).count()
+        if obj.status != Issue.Status.DRAFT:
+            return obj.delivery_total
+        return obj.audience_total
 
     def view_on_site(self, obj):
         """Only sent issues have a public page."""

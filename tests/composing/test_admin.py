@@ -258,3 +258,24 @@ def test_saving_again_keeps_an_uploaded_image_and_a_new_upload_replaces_it(admin
     assert admin_client.post(url("change", issue.pk), data).status_code == 302
     block.refresh_from_db()
     assert block.data["image"]["path"] != first["path"] and block.data["image"]["width"] == 300
+
+
+def test_issue_list_costs_the_same_queries_for_one_issue_or_many(admin_client, newsletter):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    subscriber = Subscriber.objects.create(email="r@example.org", status="active")
+    Subscription.objects.create(subscriber=subscriber, newsletter=newsletter, status="active")
+    make_issue(newsletter, "First")
+
+    def list_queries():
+        with CaptureQueriesContext(connection) as queries:
+            page = admin_client.get(url("changelist")).content.decode()
+        return len(queries), page
+
+    one, _ = list_queries()
+    for n in range(6):
+        make_issue(newsletter, f"More {n}", status=Issue.Status.SENT, published_at=timezone.now())
+    many, page = list_queries()
+    assert many == one
+    assert '<td class="field-recipient_count">1</td>' in page  # the draft's audience
