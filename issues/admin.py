@@ -4,9 +4,13 @@ The issue change page offers object tools (preview, send test, duplicate) and, t
 ``IssueSendingAdminMixin``, the sending pages (send, schedule, delivery progress, report).
 """
 
+from functools import cached_property
+
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
 from django.db.models import Func, OuterRef, Subquery
+from django.forms.models import BaseInlineFormSet
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -20,15 +24,17 @@ from subscribers.services import recipients
 
 from .admin_sending import IssueSendingAdminMixin, ObjectTool
 from .compose.editing import duplicate_as_next_issue
+from .compose.fields import PreloadedModelChoiceField
 from .compose.forms import (
     IssueBlockForm,
     IssueForm,
     LibraryBlockForm,
     NewsletterForm,
     SendTestForm,
-    kind_fieldsets,
+    block_part_fieldsets,
+    library_blocks,
 )
-from .compose.kinds import KINDS, RenderContext
+from .compose.kinds import KINDS, RenderContext, kind_choices
 from .compose.rendering import presend_warnings, render_issue
 from .models import Block, Delivery, Issue, LibraryBlock, Newsletter
 from .sending import send_test
@@ -53,9 +59,103 @@ class NewsletterAdmin(admin.ModelAdmin):
         return obj.issues.count()
 
 
+BLOCK_BASE_FIELDS = ["kind", "position"]
+
+
+class BlockFormSet(BaseInlineFormSet):
+    """An issue's blocks, at a cost that does not grow with their number.
+
+    The library and the issue's blocks are read once for all forms (model choice fields would
+    query once per form to render and validate), and changed blocks are written in one
+    ``bulk_update``: reordering 100 blocks changes 100 positions.
+    """
+
+    @cached_property
+    def library(self) -> dict:
+        return library_blocks()
+
+    @cached_property
+    def blocks_by_pk(self) -> dict:
+        return {str(block.pk): block for block in self.get_queryset()}
+
+    def get_form_kwargs(self, index):
+        return {**super().get_form_kwargs(index), "library": lambda: self.library}
+
+    def add_fields(self, form, index):
+        super().add_fields(form, index)
+        pk = form.fields[self.model._meta.pk.name]
+        form.fields[self.model._meta.pk.name] = PreloadedModelChoiceField(
+            lambda: self.blocks_by_pk, initial=pk.initial, required=False, widget=pk.widget
+        )
+
+    def save_existing_objects(self, commit=True):
+        self.unsaved_blocks = []
+        saved = super().save_existing_objects(commit)
+        if commit and self.unsaved_blocks:
+            Block.objects.bulk_update(
+                self.unsaved_blocks, ["kind", "position", "data", "library_block"]
+            )
+        return saved
+
+    def save_existing(self, form, obj, commit=True):
+        block = form.save(commit=False)
+        self.unsaved_blocks.append(block)
+        return block
+
+
+class BlockStreamAdminFormSet(helpers.InlineAdminFormSet):
+    """The block inline as the stream editor shows it: each block with its own kind's fields.
+
+    The empty block and every kind's fields are rendered once, as ``<template>`` elements the
+    editor's script clones to add a block or change a block's kind.
+    """
+
+    def __iter__(self):
+        for admin_form in super().__iter__():
+            admin_form.fieldsets = [
+                (None, {"fields": BLOCK_BASE_FIELDS}),
+                *block_part_fieldsets(admin_form.form.kind_name),
+            ]
+            yield admin_form
+
+    @cached_property
+    def admin_forms(self):
+        return list(self)
+
+    def blocks(self):
+        """The blocks on the page (a new block the editor removed is gone)."""
+        forms = self.admin_forms[:-1] if self.has_add_permission else self.admin_forms
+        return [f for f in forms if not f.form.left_out]
+
+    def empty_block(self):
+        return self.admin_forms[-1] if self.has_add_permission else None
+
+    def kind_templates(self):
+        """(kind, label, fields) for each kind a block can take, named for a new block."""
+        formset = self.formset
+        templates = []
+        for name, label in IssueBlockForm(instance=Block()).fields["kind"].choices:
+            if not name:
+                continue
+            form = formset.form(
+                auto_id=formset.auto_id,
+                prefix=formset.add_prefix("__prefix__"),
+                initial={"kind": name},
+                empty_permitted=True,
+                use_required_attribute=False,
+                **formset.get_form_kwargs(None),
+                renderer=formset.renderer,
+            )
+            fieldsets = block_part_fieldsets(name)
+            templates.append((name, label, helpers.AdminForm(form, fieldsets, {})))
+        return templates
+
+
 class BlockInline(admin.StackedInline):
     model = Block
     form = IssueBlockForm
+    formset = BlockFormSet
+    template = "admin/issues/issue/block_stream.html"
     extra = 0
     ordering = ["position", "id"]
     classes = ["sf-block-stream"]
@@ -63,11 +163,10 @@ class BlockInline(admin.StackedInline):
     verbose_name_plural = "Blocks (in reading order)"
 
     def get_fieldsets(self, request, obj=None):
-        return [
-            (None, {"fields": ["kind", "library_block", "position"]}),
-            *kind_fieldsets(),
-            (None, {"fields": ["save_to_library_as"], "classes": ["sf-save-to-library"]}),
-        ]
+        return [(None, {"fields": BLOCK_BASE_FIELDS})]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("library_block")
 
 
 @admin.register(Issue)
@@ -103,6 +202,14 @@ class IssueAdmin(IssueSendingAdminMixin, admin.ModelAdmin):
 
     class Media(BlockEditorMedia):
         pass
+
+    def get_inline_formsets(self, request, formsets, inline_instances, obj=None):
+        """The block inline rendered as the stream editor (see ``BlockStreamAdminFormSet``)."""
+        admin_formsets = super().get_inline_formsets(request, formsets, inline_instances, obj)
+        for admin_formset in admin_formsets:
+            if isinstance(admin_formset.opts, BlockInline):
+                admin_formset.__class__ = BlockStreamAdminFormSet
+        return admin_formsets
 
     def get_queryset(self, request):
         """Both recipient figures in the list's one query, not two more per row."""
@@ -278,7 +385,17 @@ class LibraryBlockAdmin(admin.ModelAdmin):
         pass
 
     def get_fieldsets(self, request, obj=None):
-        return [(None, {"fields": ["name", "kind"]}), *kind_fieldsets()]
+        """Name and kind, then the chosen kind's fields (the posted kind when saving)."""
+        stored = obj.kind if obj else ""
+        kind = request.POST.get("kind", "") if request.method == "POST" else stored
+        return [
+            (None, {"fields": ["name", "kind"]}),
+            *block_part_fieldsets(kind, in_issue=False),
+        ]
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        """The form adds its kind's fields itself; the admin declares only the model's."""
+        return super().get_form(request, obj, change, **{**kwargs, "fields": ["name", "kind"]})
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("placements__issue")
@@ -311,6 +428,18 @@ class LibraryBlockAdmin(admin.ModelAdmin):
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         extra_context = extra_context or {}
+        extra_context["kind_templates"] = [
+            (
+                name,
+                label,
+                helpers.AdminForm(
+                    LibraryBlockForm(initial={"kind": name}),
+                    block_part_fieldsets(name, in_issue=False),
+                    {},
+                ),
+            )
+            for name, label in kind_choices()
+        ]
         if object_id:
             block = LibraryBlock.objects.filter(pk=object_id).first()
             if block and block.placements.exists():

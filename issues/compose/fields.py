@@ -1,7 +1,10 @@
 """Form fields of the block kinds: item rows (title, URL, note) and checked image uploads."""
 
+from collections.abc import Callable, Mapping
+
 from django import forms
 from django.core.exceptions import ValidationError
+from django.db.models import Model
 
 from ..images import StoredImage, store_upload
 from .widgets import CurrentImageInput, ItemRowsWidget
@@ -141,3 +144,34 @@ class ImageUploadField(forms.FileField):
 
     def has_changed(self, initial, data):
         return not self.disabled and data is not None
+
+
+class PreloadedModelChoiceField(forms.ModelChoiceField):
+    """A choice among objects loaded once and shared by many forms.
+
+    A model choice field queries its table to render its options and again to validate, once
+    per form: a formset of 100 blocks would pay that 100 times. ``objects`` returns the
+    choices by primary key (as text); the caller loads them once and caches them.
+    """
+
+    def __init__(self, objects: Callable[[], Mapping[str, Model]], **kwargs):
+        self.objects = objects
+        super().__init__(queryset=None, **kwargs)
+
+    @property
+    def choices(self):
+        return [("", self.empty_label), *((pk, str(obj)) for pk, obj in self.objects().items())]
+
+    @choices.setter
+    def choices(self, value):  # ModelChoiceField's own setter has nothing to keep
+        pass
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        try:
+            return self.objects()[str(getattr(value, "pk", value))]
+        except KeyError:
+            raise ValidationError(
+                self.error_messages["invalid_choice"], code="invalid_choice"
+            ) from None

@@ -40,7 +40,8 @@ class ItemRowsWidget(forms.Widget):
         rows = list(value or [])
         while rows and not any(rows[-1].get(key) for key in (*self.parts, "pick", "errors")):
             rows.pop()  # blank rows sent back after an error; fresh ones follow
-        rows += [{}] * (self.empty_rows + (1 if not rows else 0))
+        # A new list gets rows to fill; a filled one a single spare (each posts its inputs).
+        rows += [{}] * (1 if rows else self.empty_rows + 1)
         id_ = context["widget"]["attrs"].get("id", name)
         context["widget"].update(
             parts=self.parts,
