@@ -11,8 +11,9 @@ from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
 from django.db.models import Func, OuterRef, Subquery
 from django.forms.models import BaseInlineFormSet
-from django.http import HttpResponse
+from django.http import HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html_join
@@ -35,6 +36,7 @@ from .compose.forms import (
     library_blocks,
 )
 from .compose.kinds import KINDS, RenderContext, kind_choices
+from .compose.preview import email_document, preview_draft
 from .compose.rendering import presend_warnings, render_issue
 from .models import Block, Delivery, Issue, LibraryBlock, Newsletter
 from .sending import send_test
@@ -270,6 +272,14 @@ class IssueAdmin(IssueSendingAdminMixin, admin.ModelAdmin):
                 "<int:pk>/send-test/", self.wrap(self.send_test_view), name="issues_issue_send_test"
             ),
             path(
+                "live-preview/", self.wrap(self.live_preview_view), name="issues_issue_live_preview"
+            ),
+            path(
+                "<int:pk>/live-preview/",
+                self.wrap(self.live_preview_view),
+                name="issues_issue_live_preview",
+            ),
+            path(
                 "<int:pk>/duplicate/", self.wrap(self.duplicate_view), name="issues_issue_duplicate"
             ),
         ]
@@ -329,6 +339,42 @@ class IssueAdmin(IssueSendingAdminMixin, admin.ModelAdmin):
         if channel == "email":
             return HttpResponse(email_html)
         return HttpResponse(text, content_type="text/plain; charset=utf-8")
+
+    def live_preview_view(self, request, pk=None):
+        """The unsaved form rendered by the real renderer: ``?view=email|email-dark|web``.
+
+        The editor's script posts the change form here as it types. The HTML goes into a
+        sandboxed frame, and the response carries a CSP sandbox of its own, so nothing an
+        editor writes can act on the admin's origin.
+        """
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if pk is None:
+            if not self.has_add_permission(request):
+                raise PermissionDenied
+            issue, obj = Issue(), None
+        else:
+            issue = obj = self.issue_or_404(request, pk, change=True)
+        form = self.get_form(request, obj, change=obj is not None)(request.POST, instance=issue)
+        inline = next(
+            i for i in self.get_inline_instances(request, obj) if isinstance(i, BlockInline)
+        )
+        formset = inline.get_formset(request, obj)(
+            request.POST, instance=issue, prefix="blocks", queryset=inline.get_queryset(request)
+        )
+        preview = preview_draft(form, formset)
+        view = request.GET.get("view", "email")
+        if preview is None:
+            html = "<!doctype html><p>Choose the newsletter to see the preview.</p>"
+        elif view == "web":
+            context = issue_context(preview.issue, preview=True, rendered=preview.rendered)
+            html = render_to_string("archive/issue.html", context, request=request)
+        else:
+            html = email_document(preview.rendered, dark=view == "email-dark")
+        response = HttpResponse(html)
+        response["Content-Security-Policy"] = "sandbox allow-same-origin"
+        response["X-Blocks-Left-Out"] = str(preview.left_out if preview else 0)
+        return response
 
     def send_test_view(self, request, pk):
         issue = self.issue_or_404(request, pk)
