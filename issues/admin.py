@@ -46,7 +46,7 @@ from .views import issue_context
 
 class BlockEditorMedia:
     css = {"all": ["issues/block_stream.css"]}
-    js = ["issues/block_stream.js"]
+    js = ["issues/block_stream.js", "issues/item_rows.js"]
 
 
 @admin.register(Newsletter)
@@ -203,7 +203,7 @@ class IssueAdmin(IssueSendingAdminMixin, admin.ModelAdmin):
     ]
 
     class Media(BlockEditorMedia):
-        pass
+        js = [*BlockEditorMedia.js, "issues/live_preview.js"]
 
     def get_inline_formsets(self, request, formsets, inline_instances, obj=None):
         """The block inline rendered as the stream editor (see ``BlockStreamAdminFormSet``)."""
@@ -295,6 +295,11 @@ class IssueAdmin(IssueSendingAdminMixin, admin.ModelAdmin):
             raise PermissionDenied
         return issue
 
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        # The live preview needs the width the navigation sidebar would take.
+        extra_context = {"is_nav_sidebar_enabled": False, **(extra_context or {})}
+        return super().changeform_view(request, object_id, form_url, extra_context)
+
     def change_view(self, request, object_id, form_url="", extra_context=None):
         extra_context = extra_context or {}
         issue = Issue.objects.filter(pk=object_id).first() if object_id.isdigit() else None
@@ -302,12 +307,7 @@ class IssueAdmin(IssueSendingAdminMixin, admin.ModelAdmin):
             extra_context["object_tools"] = self.get_object_tools(request, issue)
             if issue.status != Issue.Status.SENT:
                 extra_context["presend_warnings"] = presend_warnings(issue)
-        extra_context["block_kinds"] = list(KINDS.values())
         return super().change_view(request, object_id, form_url, extra_context)
-
-    def add_view(self, request, form_url="", extra_context=None):
-        extra_context = {**(extra_context or {}), "block_kinds": list(KINDS.values())}
-        return super().add_view(request, form_url, extra_context)
 
     def preview_view(self, request, pk):
         issue = self.issue_or_404(request, pk)
