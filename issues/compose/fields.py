@@ -151,19 +151,29 @@ class PreloadedModelChoiceField(forms.ModelChoiceField):
 
     A model choice field queries its table to render its options and again to validate, once
     per form: a formset of 100 blocks would pay that 100 times. ``objects`` returns the
-    choices by primary key (as text); the caller loads them once and caches them.
+    choices by primary key (as text); the caller loads them once and caches them. Options
+    are listed only when a widget shows them (never for a hidden primary key).
     """
 
     def __init__(self, objects: Callable[[], Mapping[str, Model]], **kwargs):
         self.objects = objects
         super().__init__(queryset=None, **kwargs)
+        self.widget.choices = PreloadedChoices(self)
+
+    @property
+    def queryset(self):
+        return None
+
+    @queryset.setter
+    def queryset(self, value):  # the objects stand in for a queryset
+        pass
 
     @property
     def choices(self):
-        return [("", self.empty_label), *((pk, str(obj)) for pk, obj in self.objects().items())]
+        return PreloadedChoices(self)
 
     @choices.setter
-    def choices(self, value):  # ModelChoiceField's own setter has nothing to keep
+    def choices(self, value):
         pass
 
     def to_python(self, value):
@@ -175,3 +185,16 @@ class PreloadedModelChoiceField(forms.ModelChoiceField):
             raise ValidationError(
                 self.error_messages["invalid_choice"], code="invalid_choice"
             ) from None
+
+
+class PreloadedChoices:
+    """The options of a ``PreloadedModelChoiceField``, listed when iterated."""
+
+    def __init__(self, field: PreloadedModelChoiceField):
+        self.field = field
+
+    def __iter__(self):
+        if self.field.empty_label is not None:
+            yield ("", self.field.empty_label)
+        for pk, obj in self.field.objects().items():
+            yield (pk, str(obj))
