@@ -87,7 +87,17 @@
     labelKind(row);
   }
 
+  /* A folded new block is named by its first words, as saved blocks are. */
+  function summarise(row) {
+    const label = row.querySelector('.inline_label');
+    const typed = Array.from(row.querySelectorAll('.sf-kind-fields input[type=text], .sf-kind-fields textarea'))
+      .map(function (input) { return input.value.trim(); })
+      .find(function (value) { return value; });
+    if (label && typed) label.textContent = typed.length > 60 ? typed.slice(0, 59) + '…' : typed;
+  }
+
   function fold(row, folded) {
+    if (folded && !row.classList.contains('has_original')) summarise(row);
     row.classList.toggle('sf-collapsed', folded);
     const toggle = row.querySelector('.sf-fold');
     if (toggle) {

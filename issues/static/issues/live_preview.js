@@ -29,9 +29,17 @@
       return data;
     }
 
+    /* The block with the focus (its position may have changed since), else the last edited. */
+    function editedPosition() {
+      const row = document.activeElement && document.activeElement.closest('.sf-block');
+      const position = row && row.querySelector('input[name$="-position"]');
+      return (position && position.value) || editing;
+    }
+
     function scrollToBlock() {
       const doc = frame.contentDocument;
-      const mark = doc && editing && doc.getElementById('sf-block-' + editing);
+      const position = editedPosition();
+      const mark = doc && position && doc.getElementById('sf-block-' + position);
       if (mark) mark.scrollIntoView({ block: 'start' });
     }
 
@@ -47,7 +55,7 @@
             if (!response.ok) throw new Error(response.status);
             frame.srcdoc = html;
             status.textContent = leftOut
-              ? leftOut + (leftOut === 1 ? ' block has' : ' blocks have') + ' errors and ' + (leftOut === 1 ? 'is' : 'are') + ' left out.'
+              ? (leftOut === 1 ? '1 block is' : leftOut + ' blocks are') + ' left out: errors to fix, or an image not saved yet.'
               : 'Up to date.';
           });
         })
