@@ -38,6 +38,7 @@ from .compose.forms import (
 from .compose.kinds import KINDS, RenderContext, kind_choices
 from .compose.preview import email_document, preview_draft
 from .compose.rendering import presend_warnings, render_issue
+from .compose.widgets import StreamHiddenInput
 from .models import Block, Delivery, Issue, LibraryBlock, Newsletter
 from .sending import send_test
 from .testsend import example_email
@@ -87,7 +88,7 @@ class BlockFormSet(BaseInlineFormSet):
         super().add_fields(form, index)
         pk = form.fields[self.model._meta.pk.name]
         form.fields[self.model._meta.pk.name] = PreloadedModelChoiceField(
-            lambda: self.blocks_by_pk, initial=pk.initial, required=False, widget=pk.widget
+            lambda: self.blocks_by_pk, initial=pk.initial, required=False, widget=StreamHiddenInput
         )
 
     def save_existing_objects(self, commit=True):

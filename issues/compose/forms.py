@@ -18,6 +18,7 @@ from ..images import cleaned_file
 from ..models import Block, Issue, LibraryBlock, Newsletter
 from .fields import PreloadedModelChoiceField
 from .kinds import KINDS, get_kind, kind_choices
+from .widgets import StreamHiddenInput, StreamSelect, one_step
 
 SEPARATOR = "__"
 
@@ -34,6 +35,7 @@ def kind_form_fields(kind_name: str) -> dict[str, forms.Field]:
     fields = {}
     for name, field in kind.fields().items():
         field.label = field.label or name.replace("_", " ").capitalize()
+        field.widget = one_step(field.widget)
         fields[kind_field_name(kind.name, name)] = field
     return fields
 
@@ -74,7 +76,7 @@ class BlockContentForm(forms.ModelForm):
 
     use_required_attribute = False  # the browser must not block submit on a folded block
 
-    kind = forms.ChoiceField()
+    kind = forms.ChoiceField(widget=StreamSelect)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -136,7 +138,7 @@ class IssueBlockForm(BlockContentForm):
     class Meta:
         model = Block
         fields = ["kind", "position"]
-        widgets = {"position": forms.HiddenInput(attrs={"class": "sf-position"})}
+        widgets = {"position": StreamHiddenInput(attrs={"class": "sf-position"})}
 
     def __init__(self, *args, library: Callable[[], dict] | None = None, **kwargs):
         super().__init__(*args, **kwargs)
