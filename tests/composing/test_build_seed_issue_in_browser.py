@@ -144,6 +144,9 @@ def test_editor_rebuilds_the_seed_issue_with_a_live_preview(
     page.fill("#id_title", "Quiet queues and a library of storms")
     page.fill("#id_subject", "Quiet queues, a quiz, and storms on loan")
 
+    # One way of adding blocks: the toolbar; Django's generic "Add another" link is gone.
+    assert page.locator(".sf-toolbar").count() == 1
+    assert page.locator(".add-row, .addlink").count() == 0
     for n, (kind, values) in enumerate(SEED):
         page.click(f".sf-toolbar button.sf-add-{kind}")
         fill_block(page, n, kind, values, image_path)
