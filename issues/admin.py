@@ -10,7 +10,6 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
 from django.db.models import Func, OuterRef, Subquery
-from django.forms.models import BaseInlineFormSet
 from django.http import HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect
 from django.template.loader import render_to_string
@@ -25,20 +24,19 @@ from subscribers.services import recipients
 
 from .admin_sending import IssueSendingAdminMixin, ObjectTool
 from .compose.editing import duplicate_as_next_issue
-from .compose.fields import PreloadedModelChoiceField
 from .compose.forms import (
+    BlockFormSet,
     IssueBlockForm,
     IssueForm,
     LibraryBlockForm,
     NewsletterForm,
     SendTestForm,
     block_part_fieldsets,
-    library_blocks,
+    issue_block_kinds,
 )
 from .compose.kinds import KINDS, RenderContext, kind_choices
 from .compose.preview import email_document, preview_draft
 from .compose.rendering import presend_warnings, render_issue
-from .compose.widgets import StreamHiddenInput
 from .models import Block, Delivery, Issue, LibraryBlock, Newsletter
 from .sending import send_test
 from .testsend import example_email
@@ -63,47 +61,6 @@ class NewsletterAdmin(admin.ModelAdmin):
 
 
 BLOCK_BASE_FIELDS = ["kind", "position"]
-
-
-class BlockFormSet(BaseInlineFormSet):
-    """An issue's blocks, at a cost that does not grow with their number.
-
-    The library and the issue's blocks are read once for all forms (model choice fields would
-    query once per form to render and validate), and changed blocks are written in one
-    ``bulk_update``: reordering 100 blocks changes 100 positions.
-    """
-
-    @cached_property
-    def library(self) -> dict:
-        return library_blocks()
-
-    @cached_property
-    def blocks_by_pk(self) -> dict:
-        return {str(block.pk): block for block in self.get_queryset()}
-
-    def get_form_kwargs(self, index):
-        return {**super().get_form_kwargs(index), "library": lambda: self.library}
-
-    def add_fields(self, form, index):
-        super().add_fields(form, index)
-        pk = form.fields[self.model._meta.pk.name]
-        form.fields[self.model._meta.pk.name] = PreloadedModelChoiceField(
-            lambda: self.blocks_by_pk, initial=pk.initial, required=False, widget=StreamHiddenInput
-        )
-
-    def save_existing_objects(self, commit=True):
-        self.unsaved_blocks = []
-        saved = super().save_existing_objects(commit)
-        if commit and self.unsaved_blocks:
-            Block.objects.bulk_update(
-                self.unsaved_blocks, ["kind", "position", "data", "library_block"]
-            )
-        return saved
-
-    def save_existing(self, form, obj, commit=True):
-        block = form.save(commit=False)
-        self.unsaved_blocks.append(block)
-        return block
 
 
 class BlockStreamAdminFormSet(helpers.InlineAdminFormSet):
@@ -133,13 +90,12 @@ class BlockStreamAdminFormSet(helpers.InlineAdminFormSet):
     def empty_block(self):
         return self.admin_forms[-1] if self.has_add_permission else None
 
+    @cached_property
     def kind_templates(self):
         """(kind, label, fields) for each kind a block can take, named for a new block."""
         formset = self.formset
         templates = []
-        for name, label in IssueBlockForm(instance=Block()).fields["kind"].choices:
-            if not name:
-                continue
+        for name, label in issue_block_kinds():
             form = formset.form(
                 auto_id=formset.auto_id,
                 prefix=formset.add_prefix("__prefix__"),
