@@ -18,6 +18,7 @@ from django.views.decorators.clickjacking import xframe_options_sameorigin
 
 from subscribers.services import recipients
 
+from .admin_revisions import IssueRevisionsAdminMixin
 from .admin_sending import IssueSendingAdminMixin, ObjectTool
 from .blocks import KINDS, RenderContext
 from .editing import duplicate_as_next_issue
@@ -71,7 +72,7 @@ class BlockInline(admin.StackedInline):
 
 
 @admin.register(Issue)
-class IssueAdmin(IssueSendingAdminMixin, admin.ModelAdmin):
+class IssueAdmin(IssueRevisionsAdminMixin, IssueSendingAdminMixin, admin.ModelAdmin):
     change_form_template = "admin/issues/issue/change_form.html"
     form = IssueForm
     inlines = [BlockInline]

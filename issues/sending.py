@@ -39,6 +39,7 @@ from . import placeholders
 from .models import Delivery, Dispatch, Issue, Snapshot
 from .ratelimit import limiter
 from .rendering import freeze_snapshot, unsaved_snapshot
+from .revisions import mark_sent_revision
 from .testsend import TEST_PREFIX, example_values
 
 log = logging.getLogger(__name__)
@@ -77,6 +78,7 @@ def frozen_snapshot(issue: Issue) -> Snapshot:
     sent_before = Snapshot.objects.filter(issue=issue, dispatches__isnull=False).first()
     if sent_before:
         return sent_before
+    mark_sent_revision(issue)
     return freeze_snapshot(issue)
 
 
