@@ -4,7 +4,7 @@
 admin URL: ``autosave/`` (the editor's script posts the whole form there as they type),
 ``autosave/discard/``, ``presence/`` (a heartbeat: who else has the issue open), and replaces
 ``history/`` with the issue's revisions, ``history/compare/`` and
-``history/<number>/restore/``. The work itself is done by ``issues.revisions``.
+``history/<number>/restore/``. The work itself is done by ``issues.compose.revisions``.
 """
 
 import json
@@ -19,7 +19,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 
-from . import revisions
+from .compose import revisions
 from .models import Issue, Revision
 
 DRAFT = "draft"  # the compare page's name for the editor's own unsaved draft

@@ -104,7 +104,7 @@ class Issue(models.Model):
             if not (
                 self._state.adding or args or "update_fields" in kwargs or "force_insert" in kwargs
             ):
-                # The version moves only through issues.revisions.claim_version, so an
+                # The version moves only through issues.compose.revisions.claim_version, so an
                 # instance loaded before someone's save cannot write an older version back.
                 kwargs["update_fields"] = [
                     f.name for f in self._meta.concrete_fields if f.name not in ("id", "version")
@@ -175,7 +175,7 @@ class LibraryBlock(models.Model):
 class Block(models.Model):
     """One block in an issue's stream: its own content, or a placement of a library block.
 
-    ``kind`` names a class in ``issues.blocks``; ``data`` is that kind's validated content.
+    ``kind`` names a class in ``issues.compose.kinds``; ``data`` is that kind's validated content.
     Kinds are code, not schema: adding one needs no migration.
     """
 

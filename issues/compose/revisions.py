@@ -27,8 +27,8 @@ from django.utils import timezone
 from django.utils.html import escape
 from django.utils.text import Truncator
 
-from .blocks import KINDS, RenderContext
-from .models import Autosave, Block, Issue, LibraryBlock, Revision
+from ..models import Autosave, Block, Issue, LibraryBlock, Revision
+from .kinds import KINDS, RenderContext
 
 # Issue fields a revision keeps and a restore brings back. Number, slug and newsletter are
 # the issue's identity (its public address), not its content.
