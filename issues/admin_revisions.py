@@ -297,6 +297,7 @@ class IssueRevisionsAdminMixin:
 
     def bound_draft_forms(self, request, issue, data):
         """The admin's own issue form and block formsets, bound to ``data``."""
+        issue = Issue.objects.get(pk=issue.pk)  # validating writes into the instance
         form = super().get_form(request, issue, change=True)(data, {}, instance=issue)
         formsets = []
         for inline in self.get_inline_instances(request, issue):
