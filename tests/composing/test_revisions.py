@@ -13,7 +13,14 @@ from django.utils.html import strip_tags
 from issues.compose import revisions
 from issues.compose.rendering import render_issue
 from issues.models import Autosave, Issue, Revision
-from tests.support.composing import add_block, change_form_data, make_library_block, place
+from tests.support.composing import (
+    add_block,
+    change_form_data,
+    image_bytes,
+    make_library_block,
+    place,
+    upload,
+)
 
 
 def url(name, *args):
@@ -266,3 +273,45 @@ def test_presence_lists_the_others_who_have_the_issue_open(client, admin_client,
     assert "Also open by admin" in page
     admin_client.post(url("presence", issue.pk), {"leave": "1"})
     assert client.post(url("presence", issue.pk)).json()["others"] == []
+
+
+def test_an_upload_survives_a_validation_error_elsewhere_and_is_not_chosen_twice(
+    admin_client, issue
+):
+    data = form_data(issue, based_on_version=opened_version(admin_client, issue))
+    data |= {
+        "blocks-TOTAL_FORMS": 2,
+        "blocks-0-kind": "image",
+        "blocks-0-position": 1,
+        "blocks-0-image__image": upload(image_bytes((800, 400))),
+        "blocks-0-image__alt": "A harbour",
+        "blocks-1-kind": "button",
+        "blocks-1-position": 2,
+        "blocks-1-button__label": "Read",
+        "blocks-1-button__url": "not a web address",
+    }
+    refused = admin_client.post(url("change", issue.pk), data)
+    assert refused.status_code == 200 and not issue.blocks.exists()
+    page = refused.content.decode()
+    kept = re.search(r'name="blocks-0-image__image-kept" value="([^"]+)"', page).group(1)
+    stored = re.search(r'<img src="/media/(images/[^"]+)"', page).group(1)
+
+    del data["blocks-0-image__image"]  # the browser posts an empty file input now
+    data |= {"blocks-0-image__image-kept": kept, "blocks-1-button__url": "https://r.example"}
+    assert admin_client.post(url("change", issue.pk), data).status_code == 302
+    image = issue.blocks.get(kind="image").data["image"]
+    assert image == {"path": stored, "width": 800, "height": 400}
+
+
+def test_a_forged_kept_upload_reference_is_ignored(admin_client, issue):
+    data = form_data(issue, based_on_version=opened_version(admin_client, issue))
+    data |= {
+        "blocks-TOTAL_FORMS": 1,
+        "blocks-0-kind": "image",
+        "blocks-0-position": 1,
+        "blocks-0-image__alt": "Forged",
+        "blocks-0-image__image-kept": "eyJwYXRoIjoiLi4vc2VjcmV0cy50eHQifQ:forged:sig",
+    }
+    response = admin_client.post(url("change", issue.pk), data)
+    assert response.status_code == 200 and not issue.blocks.exists()
+    assert "This field is required" in response.content.decode()
