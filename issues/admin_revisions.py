@@ -151,11 +151,16 @@ class IssueRevisionsAdminMixin:
             # The form came back with errors: its contents are the editor's latest work.
             posted = request.POST.get("based_on_version", "")
             version = int(posted) if posted.isdigit() else issue.version
-            self.keep_posted_draft(request, issue, based_on_version=version)
+            draft = self.keep_posted_draft(request, issue, based_on_version=version)
+            if version != issue.version and hasattr(response, "context_data"):
+                # Refused as stale: offer the comparison and the deliberate overwrite.
+                response.context_data.update(
+                    self.editing_context(request, issue, draft, can_change=can_change)
+                )
         return response
 
     def keep_posted_draft(self, request, issue, *, based_on_version):
-        revisions.save_draft(
+        return revisions.save_draft(
             issue,
             request.user,
             data=revisions.form_state(posted_pairs(request.POST)),
