@@ -64,7 +64,12 @@ def versioned_form(base: type[forms.ModelForm], draft_data=None) -> type[forms.M
             if self.instance.pk and expected is not None:
                 current = revisions.current_version(self.instance)
                 if expected != current:
-                    self.add_error(None, str(revisions.VersionConflict(self.instance, expected)))
+                    conflict = revisions.VersionConflict(self.instance, expected)
+                    self.add_error(
+                        None,
+                        f"Not saved: {conflict.by} saved a newer version (version "
+                        f"{conflict.current}) after you opened version {expected}. See above.",
+                    )
             return cleaned
 
     VersionedIssueForm.__name__ = base.__name__

@@ -51,13 +51,13 @@ class VersionConflict(Exception):
 
     def __init__(self, issue: Issue, expected: int):
         self.issue, self.expected = issue, expected
+        self.current = current_version(issue)
         latest = Revision.objects.filter(issue=issue).select_related("author").first()
-        self.latest = latest
-        who = editor_name(latest.author) if latest and latest.author else "Someone"
+        self.by = editor_name(latest.author) if latest and latest.author else "Someone"
         super().__init__(
-            f"{who} saved a newer version of this issue (version {current_version(issue)}) "
-            f"after you opened it at version {expected}. Your changes were not saved: they "
-            "are kept below, so you can compare both versions before saving again."
+            f"Not saved: {self.by} saved a newer version of this issue (version "
+            f"{self.current}) after you opened version {expected}. Your changes are kept "
+            "here: compare both versions, then save over theirs or discard yours."
         )
 
 
@@ -272,9 +272,10 @@ def mark_sent_revision(issue: Issue) -> Revision:
 def compare_texts(old: str, new: str, *, old_label: str, new_label: str) -> str:
     """An HTML table of ``old`` and ``new`` side by side, changes marked (difflib).
 
-    difflib escapes the lines; the labels are escaped here (they carry editors' names).
+    difflib escapes the lines; the labels are escaped here (they carry editors' names). Its
+    non-breaking spaces become plain ones, so the page's CSS can wrap long lines at words.
     """
-    table = difflib.HtmlDiff(wrapcolumn=60).make_table(
+    table = difflib.HtmlDiff().make_table(
         old.splitlines(),
         new.splitlines(),
         escape(old_label),
@@ -282,7 +283,7 @@ def compare_texts(old: str, new: str, *, old_label: str, new_label: str) -> str:
         context=True,
         numlines=3,
     )
-    return table
+    return table.replace("&nbsp;", " ")
 
 
 # --- Drafts ----------------------------------------------------------------------------

@@ -99,7 +99,7 @@ def test_saving_over_a_newer_version_is_refused_and_keeps_the_refused_text(
     refused = save(admin_client, issue, based_on_version=mine, title="My title")
     assert refused.status_code == 200
     page = refused.content.decode()
-    assert "bea saved a newer version of this issue" in page
+    assert "Not saved: bea saved a newer version (version 2)" in page
     assert "My title" in page  # the form comes back with my work in it
     issue.refresh_from_db()
     assert issue.title == "Bea's title"  # hers is not overwritten
