@@ -17,7 +17,6 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.safestring import mark_safe
 
 from .compose import revisions
 from .models import Issue, Revision
@@ -332,12 +331,9 @@ class IssueRevisionsAdminMixin:
             "issue": issue,
             "original": issue,
             "opts": self.opts,
-            "table": mark_safe(
-                revisions.compare_texts(
-                    old_text, new_text, old_label=old_label, new_label=new_label
-                )
-            ),
-            "identical": old_text == new_text,
+            "old_label": old_label,
+            "new_label": new_label,
+            "groups": revisions.compare_texts(old_text, new_text),
             "history_url": reverse("admin:issues_issue_history", args=[issue.pk]),
         }
         return TemplateResponse(request, "admin/issues/issue/compare.html", context)

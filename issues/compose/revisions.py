@@ -24,7 +24,6 @@ from django.db import transaction
 from django.db.models import F
 from django.http import QueryDict
 from django.utils import timezone
-from django.utils.html import escape
 from django.utils.text import Truncator
 
 from ..models import Autosave, Block, Issue, LibraryBlock, Revision
@@ -269,21 +268,44 @@ def mark_sent_revision(issue: Issue) -> Revision:
     return revision
 
 
-def compare_texts(old: str, new: str, *, old_label: str, new_label: str) -> str:
-    """An HTML table of ``old`` and ``new`` side by side, changes marked (difflib).
+@dataclass(frozen=True)
+class DiffRow:
+    """One line of a side-by-side comparison; ``change`` is difflib's opcode tag."""
 
-    difflib escapes the lines; the labels are escaped here (they carry editors' names). Its
-    non-breaking spaces become plain ones, so the page's CSS can wrap long lines at words.
+    change: str  # "equal", "replace", "delete" or "insert"
+    old_number: int | None
+    old_line: str
+    new_number: int | None
+    new_line: str
+
+
+def compare_texts(old: str, new: str, *, context: int = 3) -> list[list[DiffRow]]:
+    """``old`` and ``new`` side by side: groups of changed lines with ``context`` around them.
+
+    Lines are compared with difflib's SequenceMatcher; a replaced run pairs its lines up, the
+    longer side facing blanks. No groups means the two texts read the same.
     """
-    table = difflib.HtmlDiff().make_table(
-        old.splitlines(),
-        new.splitlines(),
-        escape(old_label),
-        escape(new_label),
-        context=True,
-        numlines=3,
-    )
-    return table.replace("&nbsp;", " ")
+    if old == new:
+        return []
+    old_lines, new_lines = old.splitlines(), new.splitlines()
+    matcher = difflib.SequenceMatcher(None, old_lines, new_lines, autojunk=False)
+    groups = []
+    for opcodes in matcher.get_grouped_opcodes(context):
+        rows = []
+        for tag, i1, i2, j1, j2 in opcodes:
+            for n in range(max(i2 - i1, j2 - j1)):
+                i, j = i1 + n, j1 + n
+                rows.append(
+                    DiffRow(
+                        change=tag,
+                        old_number=i + 1 if i < i2 else None,
+                        old_line=old_lines[i] if i < i2 else "",
+                        new_number=j + 1 if j < j2 else None,
+                        new_line=new_lines[j] if j < j2 else "",
+                    )
+                )
+        groups.append(rows)
+    return groups
 
 
 # --- Drafts ----------------------------------------------------------------------------

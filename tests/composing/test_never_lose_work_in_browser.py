@@ -136,7 +136,7 @@ def test_the_later_of_two_saves_is_refused_and_nobodys_text_is_lost(
         mine.click(".sf-conflict a", modifiers=["Control"])
     compare = compare_page.value
     compare.wait_for_load_state()
-    text = compare.locator("table.diff").inner_text().replace("\xa0", " ")
+    text = compare.locator("table.sf-diff").inner_text().replace("\xa0", " ")
     assert "Bea's rewrite" in text and "My rewrite of the third paragraph." in text
     compare.screenshot(path=artifacts_dir / "conflict-compare.png", full_page=True)
     compare.close()
@@ -178,7 +178,7 @@ def test_restore_from_the_history_page_gives_the_earlier_rendering_back(
     expect(page.locator(".sf-revision")).to_have_count(2)
     expect(page.locator("#revision-3")).to_contain_text("Edited 1 block, title changed")
     page.click("#revision-3 >> text=Compare with previous")
-    expect(page.locator("table.diff")).to_contain_text("A different second paragraph.")
+    expect(page.locator("table.sf-diff")).to_contain_text("A different second paragraph.")
     page.screenshot(path=artifacts_dir / "history-compare.png", full_page=True)
     page.go_back()
     page.screenshot(path=artifacts_dir / "history.png", full_page=True)
