@@ -120,6 +120,8 @@ def test_the_later_of_two_saves_is_refused_and_nobodys_text_is_lost(
     hers.wait_for_selector(".messagelist .success")
 
     mine.fill('[name="blocks-2-markdown__body"]', "My rewrite of the third paragraph.")
+    mine.evaluate("window.dispatchEvent(new Event('focus'))")  # back to this tab: a heartbeat
+    expect(mine.locator(".sf-newer")).to_contain_text("bea saved version 2")
     mine.click('input[name="_continue"]')
     expect(mine.locator(".errorlist.nonfield")).to_contain_text("bea saved a newer version")
     expect(mine.locator(".sf-conflict")).to_contain_text("Compare both versions")

@@ -117,6 +117,7 @@
       if (dirty && !submitting) save(true);
       heartbeat(true);
     });
+    window.addEventListener("focus", function () { heartbeat(false); }); // back to the tab
     setInterval(show, 1000);
     setInterval(function () { heartbeat(false); }, HEARTBEAT_MS);
     show();
