@@ -316,3 +316,21 @@ def test_a_forged_kept_upload_reference_is_ignored(admin_client, issue):
     response = admin_client.post(url("change", issue.pk), data)
     assert response.status_code == 200 and not issue.blocks.exists()
     assert "This field is required" in response.content.decode()
+
+
+def test_creating_an_issue_in_the_admin_keeps_its_first_revision(admin_client, newsletter):
+    data = {
+        "newsletter": newsletter.pk,
+        "title": "Fresh",
+        "show_in_archive": "on",
+        "blocks-TOTAL_FORMS": 1,
+        "blocks-INITIAL_FORMS": 0,
+        "blocks-MIN_NUM_FORMS": 0,
+        "blocks-MAX_NUM_FORMS": 1000,
+        "blocks-0-kind": "markdown",
+        "blocks-0-position": 1,
+        "blocks-0-markdown__body": "Hello",
+    }
+    assert admin_client.post(reverse("admin:issues_issue_add"), data).status_code == 302
+    revision = Revision.objects.get(issue__title="Fresh")
+    assert (revision.number, revision.summary) == (1, "Created with 1 block")
