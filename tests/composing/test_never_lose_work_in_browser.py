@@ -125,6 +125,7 @@ def test_the_later_of_two_saves_is_refused_and_nobodys_text_is_lost(
     mine.click('input[name="_continue"]')
     expect(mine.locator(".errorlist.nonfield")).to_contain_text("bea saved a newer version")
     expect(mine.locator(".sf-conflict")).to_contain_text("Compare both versions")
+    expect(mine.locator(".sf-presence")).to_have_text("Also open by bea")
     expect(mine.locator('[name="blocks-2-markdown__body"]')).to_have_value(
         "My rewrite of the third paragraph."
     )

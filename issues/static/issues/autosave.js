@@ -114,12 +114,14 @@
     form.addEventListener("focusout", function () { if (dirty) save(); });
     form.addEventListener("submit", function () { submitting = true; clearTimeout(timer); });
     window.addEventListener("pagehide", function () {
-      if (dirty && !submitting) save(true);
+      if (submitting) return; // the form's own page comes next, and marks the editor present
+      if (dirty) save(true);
       heartbeat(true);
     });
     window.addEventListener("focus", function () { heartbeat(false); }); // back to the tab
     setInterval(show, 1000);
     setInterval(function () { heartbeat(false); }, HEARTBEAT_MS);
+    heartbeat(false); // after any "gone" a reload of this page sent on its way out
     show();
   }
 
