@@ -22,6 +22,7 @@ from django.views.decorators.clickjacking import xframe_options_sameorigin
 
 from subscribers.services import recipients
 
+from .admin_revisions import IssueRevisionsAdminMixin
 from .admin_sending import IssueSendingAdminMixin, ObjectTool
 from .compose.editing import duplicate_as_next_issue
 from .compose.forms import (
@@ -129,7 +130,7 @@ class BlockInline(admin.StackedInline):
 
 
 @admin.register(Issue)
-class IssueAdmin(IssueSendingAdminMixin, admin.ModelAdmin):
+class IssueAdmin(IssueRevisionsAdminMixin, IssueSendingAdminMixin, admin.ModelAdmin):
     change_form_template = "admin/issues/issue/change_form.html"
     form = IssueForm
     inlines = [BlockInline]

@@ -37,6 +37,7 @@ from subscribers import tokens
 
 from . import placeholders
 from .compose.rendering import freeze_snapshot, unsaved_snapshot
+from .compose.revisions import mark_sent_revision
 from .models import Delivery, Dispatch, Issue, Snapshot
 from .ratelimit import limiter
 from .testsend import TEST_PREFIX, example_values
@@ -77,6 +78,7 @@ def frozen_snapshot(issue: Issue) -> Snapshot:
     sent_before = Snapshot.objects.filter(issue=issue, dispatches__isnull=False).first()
     if sent_before:
         return sent_before
+    mark_sent_revision(issue)
     return freeze_snapshot(issue)
 
 

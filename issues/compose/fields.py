@@ -131,16 +131,21 @@ class ImageUploadField(forms.FileField):
         return StoredImage.from_data(value) if isinstance(value, dict) else value
 
     def clean(self, data, initial=None):
+        if isinstance(data, StoredImage):  # stored by an earlier post of this form
+            return data.as_dict()
         initial = StoredImage.from_data(initial) if isinstance(initial, dict) else initial
         value = super().clean(data, initial)
         if value is False or value is None:
             return None
         if isinstance(value, StoredImage):
             return value.as_dict()
-        return store_upload(value).as_dict()
+        value.stored_image = store_upload(value)  # shown again if the form has other errors
+        return value.stored_image.as_dict()
 
     def bound_data(self, data, initial):
-        return initial if data in (None, False) else data
+        if data in (None, False):
+            return initial
+        return getattr(data, "stored_image", data)
 
     def has_changed(self, initial, data):
         return not self.disabled and data is not None

@@ -7,6 +7,9 @@ from django.forms.utils import flatatt
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
+from ..images import StoredImage
+from . import uploads
+
 
 class ItemRowsWidget(forms.Widget):
     """Item rows, one input per part, named ``<name>-<row>-<part>``; ``<name>-pick`` is the radio.
@@ -79,7 +82,22 @@ class ItemRowsWidget(forms.Widget):
 
 
 class CurrentImageInput(forms.ClearableFileInput):
+    """Shows the stored image and carries it (signed) so a form with errors keeps it."""
+
     template_name = "issues/widgets/image_input.html"
+
+    def value_from_datadict(self, data, files, name):
+        value = super().value_from_datadict(data, files, name)
+        if value is None:  # no new file and not cleared: the image the form carried, if any
+            return uploads.kept(data.get(uploads.kept_name(name))) or value
+        return value
+
+    def get_context(self, name, value, attrs):
+        context = super().get_context(name, value, attrs)
+        if isinstance(value, StoredImage):
+            context["widget"]["kept_name"] = uploads.kept_name(name)
+            context["widget"]["kept_value"] = uploads.keep(value)
+        return context
 
 
 class StreamSelect(forms.Select):

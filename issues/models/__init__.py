@@ -1,6 +1,16 @@
 """Content (newsletters, issues, blocks, snapshots) and delivery (dispatches, deliveries)."""
 
-from .content import Block, Issue, LibraryBlock, Newsletter, Snapshot
+from .content import Autosave, Block, Issue, LibraryBlock, Newsletter, Revision, Snapshot
 from .delivery import Delivery, Dispatch
 
-__all__ = ["Block", "Delivery", "Dispatch", "Issue", "LibraryBlock", "Newsletter", "Snapshot"]
+__all__ = [
+    "Autosave",
+    "Block",
+    "Delivery",
+    "Dispatch",
+    "Issue",
+    "LibraryBlock",
+    "Newsletter",
+    "Revision",
+    "Snapshot",
+]

@@ -69,6 +69,11 @@ class Issue(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     published_at = models.DateTimeField(null=True, blank=True, help_text="When it was sent.")
+    version = models.PositiveIntegerField(
+        default=1,
+        editable=False,
+        help_text="Raised by every save: a form based on an older version may not save over it.",
+    )
 
     class Meta:
         ordering = ["-number"]
@@ -96,6 +101,14 @@ class Issue(models.Model):
                 self.number = (last["number__max"] or 0) + 1
             if not self.slug:
                 self.slug = self.unique_slug()
+            if not (
+                self._state.adding or args or "update_fields" in kwargs or "force_insert" in kwargs
+            ):
+                # The version moves only through issues.compose.revisions.claim_version, so an
+                # instance loaded before someone's save cannot write an older version back.
+                kwargs["update_fields"] = [
+                    f.name for f in self._meta.concrete_fields if f.name not in ("id", "version")
+                ]
             super().save(*args, **kwargs)
 
     def get_absolute_url(self):
@@ -199,3 +212,61 @@ class Block(models.Model):
         if self.library_block_id:
             return self.library_block.kind, self.library_block.data
         return self.kind, self.data
+
+
+class Revision(models.Model):
+    """An issue as one save left it: its fields and blocks, who saved it, and what changed.
+
+    ``state`` is enough to restore the issue; ``text`` is its plain-text render at the time,
+    kept so a history page compares revisions without rendering each one again.
+    """
+
+    issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="revisions")
+    number = models.PositiveIntegerField(help_text="The issue's version this save made.")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    summary = models.CharField(max_length=300)
+    state = models.JSONField(help_text='{"fields": {...}, "blocks": [...]} as saved.')
+    text = models.TextField(blank=True)
+    sent_at = models.DateTimeField(
+        null=True, blank=True, help_text="When sending froze this revision into the snapshot."
+    )
+
+    class Meta:
+        ordering = ["-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["issue", "number"], name="revision_number_unique")
+        ]
+
+    def __str__(self):
+        return f"{self.issue} revision {self.number}"
+
+
+class Autosave(models.Model):
+    """One editor's unsaved change form of one issue, exactly as the browser holds it.
+
+    ``data`` is the raw posted form (field name to list of values), valid or not, so work in
+    progress survives a reload, a crashed browser or a refused save. Drafts are private:
+    each editor gets back only their own.
+    """
+
+    issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="autosaves")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    data = models.JSONField(default=dict)
+    based_on_version = models.PositiveIntegerField(
+        help_text="The issue's version when the editor opened the form."
+    )
+    state = models.JSONField(
+        null=True, blank=True, help_text="The draft's validated state, when a save was refused."
+    )
+    saved_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["issue", "user"], name="autosave_per_issue_and_user")
+        ]
+
+    def __str__(self):
+        return f"Draft of {self.issue} by {self.user}"

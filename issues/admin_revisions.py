@@ -1,0 +1,363 @@
+"""Never losing work in the issue admin: drafts, presence, version checks, history, restore.
+
+``IssueRevisionsAdminMixin`` goes in the bases of the Issue admin. It adds, under each issue's
+admin URL: ``autosave/`` (the editor's script posts the whole form there as they type),
+``autosave/discard/``, ``presence/`` (a heartbeat: who else has the issue open), and replaces
+``history/`` with the issue's revisions, ``history/compare/`` and
+``history/<number>/restore/``. The work itself is done by ``issues.compose.revisions``.
+"""
+
+import json
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponseBadRequest, JsonResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+
+from .compose import revisions
+from .models import Issue, Revision
+
+DRAFT = "draft"  # the compare page's name for the editor's own unsaved draft
+
+
+def posted_pairs(post):
+    return ((name, value) for name, values in post.lists() for value in values)
+
+
+def versioned_form(base: type[forms.ModelForm], draft_data=None) -> type[forms.ModelForm]:
+    """``base`` carrying the version it was opened at, refusing to save over a newer one.
+
+    ``draft_data`` binds the form to the editor's draft when the page opens, so their
+    unsaved work is what they see. A form without ``based_on_version`` (a script) is not
+    checked here; the save still raises the version in one atomic step.
+    """
+
+    class VersionedIssueForm(base):
+        based_on_version = forms.IntegerField(
+            widget=forms.HiddenInput(attrs={"class": "sf-based-on-version"}), required=False
+        )
+
+        def __init__(self, *args, **kwargs):
+            if draft_data is not None and not args and "data" not in kwargs:
+                kwargs.update(data=draft_data, files={})
+            super().__init__(*args, **kwargs)
+            if self.instance.pk:
+                self.fields["based_on_version"].initial = self.instance.version
+
+        @property
+        def expected_version(self) -> int | None:
+            """The version this save may replace: the one it was opened at, or the newer one
+            the editor ticked to save over after seeing the conflict."""
+            replace = self.data.get("replace_version", "")
+            if replace.isdigit():
+                return int(replace)
+            return self.cleaned_data.get("based_on_version")
+
+        def clean(self):
+            cleaned = super().clean()
+            expected = self.expected_version
+            if self.instance.pk and expected is not None:
+                current = revisions.current_version(self.instance)
+                if expected != current:
+                    conflict = revisions.VersionConflict(self.instance, expected)
+                    self.add_error(
+                        None,
+                        f"Not saved: {conflict.by} saved a newer version (version "
+                        f"{conflict.current}) after you opened version {expected}. See above.",
+                    )
+            return cleaned
+
+    VersionedIssueForm.__name__ = base.__name__
+    return VersionedIssueForm
+
+
+class IssueRevisionsAdminMixin:
+    """Autosave, presence, optimistic locking, revisions and restore for the issue admin."""
+
+    @property
+    def media(self):
+        return super().media + forms.Media(
+            js=["issues/autosave.js"], css={"all": ["issues/revisions.css"]}
+        )
+
+    def get_urls(self):
+        def view(func, route, name):
+            return path(
+                f"<int:pk>/{route}", self.admin_site.admin_view(func), name=f"issues_issue_{name}"
+            )
+
+        return [
+            view(self.autosave_view, "autosave/", "autosave"),
+            view(self.discard_draft_view, "autosave/discard/", "discard_draft"),
+            view(self.presence_view, "presence/", "presence"),
+            view(self.compare_view, "history/compare/", "compare"),
+            view(self.restore_view, "history/<int:number>/restore/", "restore"),
+            *super().get_urls(),
+        ]
+
+    def editable_issue(self, request, pk) -> Issue:
+        issue = get_object_or_404(Issue.objects.select_related("newsletter"), pk=pk)
+        if not self.has_change_permission(request, issue):
+            raise PermissionDenied
+        return issue
+
+    def viewable_issue(self, request, pk) -> Issue:
+        issue = get_object_or_404(Issue.objects.select_related("newsletter"), pk=pk)
+        if not self.has_view_or_change_permission(request, issue):
+            raise PermissionDenied
+        return issue
+
+    def change_url(self, issue):
+        return reverse("admin:issues_issue_change", args=[issue.pk])
+
+    # The change form ----------------------------------------------------------------------
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        return versioned_form(form, getattr(request, "issue_draft_data", None))
+
+    def get_formset_kwargs(self, request, obj, inline, prefix):
+        params = super().get_formset_kwargs(request, obj, inline, prefix)
+        draft_data = getattr(request, "issue_draft_data", None)
+        if draft_data is not None and request.method != "POST":
+            params.update(data=draft_data.copy(), files={})
+        return params
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        issue = Issue.objects.filter(pk=object_id).first() if str(object_id).isdigit() else None
+        if issue is None:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        can_change = self.has_change_permission(request, issue)
+        draft = revisions.draft_for(issue, request.user) if can_change else None
+        if draft and request.method == "GET":
+            request.issue_draft_data = revisions.draft_as_post(draft)
+        else:
+            draft = None
+        extra_context = {
+            **(extra_context or {}),
+            **self.editing_context(request, issue, draft, can_change=can_change),
+        }
+        if request.method != "POST":
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        try:
+            response = super().changeform_view(request, object_id, form_url, extra_context)
+        except revisions.VersionConflict as conflict:
+            # Two saves raced past the form's check; this one lost. Keep its work as the
+            # editor's draft, which the change page shows again with the conflict.
+            self.keep_posted_draft(request, issue, based_on_version=conflict.expected)
+            self.message_user(request, str(conflict), messages.ERROR)
+            return redirect(self.change_url(issue))
+        if response.status_code == 200 and can_change:
+            # The form came back with errors: its contents are the editor's latest work.
+            posted = request.POST.get("based_on_version", "")
+            version = int(posted) if posted.isdigit() else issue.version
+            draft = self.keep_posted_draft(request, issue, based_on_version=version)
+            if version != issue.version and hasattr(response, "context_data"):
+                # Refused as stale: offer the comparison and the deliberate overwrite.
+                response.context_data.update(
+                    self.editing_context(request, issue, draft, can_change=can_change)
+                )
+        return response
+
+    def keep_posted_draft(self, request, issue, *, based_on_version):
+        return revisions.save_draft(
+            issue,
+            request.user,
+            data=revisions.form_state(posted_pairs(request.POST)),
+            based_on_version=based_on_version,
+        )
+
+    def editing_context(self, request, issue, draft, *, can_change) -> dict:
+        latest = issue.revisions.select_related("author").first()
+        conflict = draft is not None and draft.based_on_version != issue.version
+        return {
+            "editing": {
+                "issue": issue,
+                "can_change": can_change,
+                "draft": draft,
+                "conflict": conflict,
+                "latest": latest,
+                "latest_by": revisions.editor_name(latest.author)
+                if latest and latest.author
+                else "",
+                "others": revisions.mark_present(issue.pk, request.user),
+                "autosave_url": reverse("admin:issues_issue_autosave", args=[issue.pk]),
+                "discard_url": reverse("admin:issues_issue_discard_draft", args=[issue.pk]),
+                "presence_url": reverse("admin:issues_issue_presence", args=[issue.pk]),
+                "history_url": reverse("admin:issues_issue_history", args=[issue.pk]),
+                "compare_draft_url": reverse("admin:issues_issue_compare", args=[issue.pk])
+                + f"?from={issue.version}&to={DRAFT}",
+                "saved_at": (draft.saved_at if draft else issue.updated_at).isoformat(),
+            }
+        }
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            request.issue_state_before = revisions.issue_state(Issue.objects.get(pk=obj.pk))
+            expected = getattr(form, "expected_version", None)
+            revisions.claim_version(
+                obj, expected=expected if expected is not None else revisions.current_version(obj)
+            )
+        super().save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        issue = form.instance
+        revisions.record_revision(
+            issue, author=request.user, before=getattr(request, "issue_state_before", None)
+        )
+        revisions.discard_draft(issue, request.user)
+
+    # Drafts and presence ------------------------------------------------------------------
+
+    @staticmethod
+    def saved_at_json(draft):
+        return {"saved_at": draft.saved_at.isoformat(), "version": draft.issue.version}
+
+    def autosave_view(self, request, pk):
+        """Keep the posted form as the editor's draft; JSON ``{"fields": [[name, value]...]}``."""
+        if request.method != "POST":
+            return HttpResponseBadRequest("POST the form's fields.")
+        issue = self.editable_issue(request, pk)
+        try:
+            pairs = json.loads(request.body)["fields"]
+            data = revisions.form_state((str(name), str(value)) for name, value in pairs)
+        except (ValueError, KeyError, TypeError):
+            return HttpResponseBadRequest('Send {"fields": [[name, value], ...]} as JSON.')
+        version = data.get("based_on_version", [""])[0]
+        draft = revisions.save_draft(
+            issue,
+            request.user,
+            data=data,
+            based_on_version=int(version) if version.isdigit() else issue.version,
+        )
+        return JsonResponse(self.saved_at_json(draft))
+
+    def discard_draft_view(self, request, pk):
+        if request.method != "POST":
+            return redirect(reverse("admin:issues_issue_change", args=[pk]))
+        issue = self.editable_issue(request, pk)
+        revisions.discard_draft(issue, request.user)
+        self.message_user(request, "Your unsaved changes were discarded.", messages.INFO)
+        return redirect(self.change_url(issue))
+
+    def presence_view(self, request, pk):
+        """A heartbeat: note the editor here (or gone, with ``leave``); who else is here."""
+        if request.method != "POST":
+            return HttpResponseBadRequest("POST a heartbeat.")
+        issue = self.viewable_issue(request, pk)
+        if request.POST.get("leave"):
+            revisions.mark_gone(issue.pk, request.user)
+            return JsonResponse({"others": []})
+        others = revisions.mark_present(issue.pk, request.user)
+        latest = issue.revisions.select_related("author").first()
+        return JsonResponse(
+            {
+                "others": [{"name": p.name, "since": p.since} for p in others],
+                "version": issue.version,
+                "saved_by": revisions.editor_name(latest.author)
+                if latest and latest.author
+                else "",
+                "saved_at": issue.updated_at.isoformat(),
+            }
+        )
+
+    # History ------------------------------------------------------------------------------
+
+    def history_view(self, request, object_id, extra_context=None):
+        """The issue's revisions, newest first, each with compare and restore."""
+        if not str(object_id).isdigit():
+            raise Http404
+        issue = self.viewable_issue(request, object_id)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"History of {issue}",
+            "issue": issue,
+            "original": issue,
+            "opts": self.opts,
+            "revisions": issue.revisions.select_related("author")[:200],
+            "can_restore": self.has_change_permission(request, issue)
+            and issue.status in (Issue.Status.DRAFT, Issue.Status.SCHEDULED),
+            **(extra_context or {}),
+        }
+        return TemplateResponse(request, "admin/issues/issue/history.html", context)
+
+    def compare_side(self, request, issue, which: str) -> tuple[str, str]:
+        """(label, plain text) of revision ``which``, or of the editor's draft."""
+        if which == DRAFT:
+            draft = revisions.draft_for(issue, request.user)
+            if draft is None:
+                raise Http404("You have no unsaved draft of this issue.")
+            state = revisions.draft_state(
+                issue, self.bound_draft_forms(request, issue, revisions.draft_as_post(draft))
+            )
+            saved = timezone.localtime(draft.saved_at).strftime("%Y-%m-%d %H:%M")
+            return f"Your unsaved draft ({saved})", revisions.state_text(state)
+        if not which.isdigit():
+            raise Http404
+        revision = get_object_or_404(
+            Revision.objects.select_related("author"), issue=issue, number=which
+        )
+        return revisions.revision_label(revision), revision.text
+
+    def bound_draft_forms(self, request, issue, data):
+        """The admin's own issue form and block formsets, bound to ``data``."""
+        issue = Issue.objects.get(pk=issue.pk)  # validating writes into the instance
+        form = super().get_form(request, issue, change=True)(data, {}, instance=issue)
+        formsets = []
+        for inline in self.get_inline_instances(request, issue):
+            formset_class = inline.get_formset(request, issue)
+            formsets.append(
+                formset_class(
+                    data=data, files={}, instance=issue, prefix=formset_class.get_default_prefix()
+                )
+            )
+        return form, formsets
+
+    def compare_view(self, request, pk):
+        issue = self.viewable_issue(request, pk)
+        latest = issue.revisions.values_list("number", flat=True).first() or 0
+        old = request.GET.get("from", str(max(latest - 1, 1)))
+        new = request.GET.get("to", str(latest))
+        old_label, old_text = self.compare_side(request, issue, old)
+        new_label, new_text = self.compare_side(request, issue, new)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Compare versions of {issue}",
+            "issue": issue,
+            "original": issue,
+            "opts": self.opts,
+            "old_label": old_label,
+            "new_label": new_label,
+            "groups": revisions.compare_texts(old_text, new_text),
+            "history_url": reverse("admin:issues_issue_history", args=[issue.pk]),
+        }
+        return TemplateResponse(request, "admin/issues/issue/compare.html", context)
+
+    @staticmethod
+    def restore_refusal(issue) -> str:
+        if issue.status in (Issue.Status.SENDING, Issue.Status.SENT):
+            return "This issue has been sent: its email stays as it was sent."
+        return ""
+
+    def restore_view(self, request, pk, number):
+        """Restore revision ``number`` as a new revision (POST, change permission)."""
+        if request.method != "POST":
+            return redirect(reverse("admin:issues_issue_history", args=[pk]))
+        issue = self.editable_issue(request, pk)
+        refusal = self.restore_refusal(issue)
+        if refusal:
+            self.message_user(request, refusal, messages.ERROR)
+            return redirect(reverse("admin:issues_issue_history", args=[issue.pk]))
+        revision = get_object_or_404(Revision, issue=issue, number=number)
+        restored = revisions.restore_revision(revision, author=request.user)
+        self.message_user(
+            request,
+            f"Restored revision {number} as revision {restored.number}.",
+            messages.SUCCESS,
+        )
+        return redirect(self.change_url(issue))
