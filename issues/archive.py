@@ -328,7 +328,7 @@ def news_article_json_ld(issue: Issue) -> SafeString:
     data = {
         "@context": "https://schema.org",
         "@type": "NewsArticle",
-        "headline": issue.snapshot.subject or issue.title,
+        "headline": issue.title,
         "description": issue.snapshot.preheader or issue.newsletter.description,
         "url": url,
         "mainEntityOfPage": url,

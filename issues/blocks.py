@@ -17,6 +17,7 @@ from django.core.exceptions import ValidationError
 from django.utils.text import slugify
 
 from .images import RENDITION_WIDTHS, StoredImage, rendition, store_upload
+from .plain_text import html_text
 
 SAFE_SCHEMES = {"http", "https", "mailto"}
 MARKDOWN_EXTENSIONS = ["sane_lists", "tables", "fenced_code", "smarty"]
@@ -59,15 +60,8 @@ MARKDOWN_LINK = re.compile(r"(!?)\[([^\]]*)\]\(\s*<?([^)\s>]*)>?(?:\s+\"[^\"]*\"
 
 
 def markdown_text(source: str) -> str:
-    """Markdown as plain text: it reads well already; links become ``title <url>``."""
-
-    def link(match):
-        bang, title, url = match.groups()
-        if bang:
-            return f"[{title}]" if title else ""
-        return f"{title} <{url}>" if title and title != url else f"<{url}>"
-
-    return MARKDOWN_LINK.sub(link, source or "").strip()
+    """Markdown as plain text: words without markup or escapes; links become ``title <url>``."""
+    return html_text(markdown_html(source))
 
 
 # Fields -----------------------------------------------------------------------------------
@@ -108,9 +102,10 @@ class ItemRowsWidget(forms.Widget):
     template_name = "issues/widgets/item_rows.html"
     ROW_KEY = re.compile(r"-(\d+)-(\w+)$")
 
-    def __init__(self, parts, pick_label="", empty_rows=2, attrs=None):
+    def __init__(self, parts, pick_label="", empty_rows=2, attrs=None, *, min_rows=3):
         super().__init__(attrs)
         self.parts, self.pick_label, self.empty_rows = parts, pick_label, empty_rows
+        self.min_rows = min_rows
 
     def value_from_datadict(self, data, files, name):
         if name in data:  # whole items, as imports and fixtures pass them
@@ -133,7 +128,7 @@ class ItemRowsWidget(forms.Widget):
         rows = list(value or [])
         while rows and not any(rows[-1].get(key) for key in (*self.parts, "pick", "errors")):
             rows.pop()  # blank rows sent back after an error; fresh ones follow
-        rows += [{}] * (self.empty_rows + (1 if not rows else 0))
+        rows += [{}] * max(self.empty_rows, self.min_rows - len(rows))
         id_ = context["widget"]["attrs"].get("id", name)
         context["widget"].update(
             parts=self.parts,
@@ -200,10 +195,10 @@ class ItemRowsField(forms.Field):
     ``"pick": True`` and needs no URL. Rows left empty are dropped.
     """
 
-    def __init__(self, *, parts=None, pick_label="", **kwargs):
+    def __init__(self, *, parts=None, pick_label="", min_rows=3, **kwargs):
         self.parts = parts or {"title": "Title", "url": "Link", "note": "One-line note"}
         self.pick_label = pick_label
-        kwargs.setdefault("widget", ItemRowsWidget(self.parts, pick_label))
+        kwargs.setdefault("widget", ItemRowsWidget(self.parts, pick_label, min_rows=min_rows))
         super().__init__(**kwargs)
 
     def get_bound_field(self, form, field_name):
@@ -460,6 +455,15 @@ class LinkList(BlockKind):
         return [item["url"] for item in data["items"]]
 
 
+CREDIT_WORDS = re.compile(r"^(©|\(c\)|photo|image|picture|illustration|credit|source)", re.I)
+
+
+def credit_line(credit: str) -> str:
+    """The credit as its own phrase (“Photo: Ana Lima”), unless it already says what it is."""
+    credit = credit.strip()
+    return credit if not credit or CREDIT_WORDS.match(credit) else f"Photo: {credit}"
+
+
 @register
 class ImageBlock(BlockKind):
     name, label = "image", "Image"
@@ -479,6 +483,7 @@ class ImageBlock(BlockKind):
     def context(self, data, ctx):
         return {
             **data,
+            "credit": credit_line(data.get("credit") or ""),
             "img": image_context(data.get("image"), ctx.email),
             "link": safe_url(data.get("link", "")),
         }
@@ -488,7 +493,7 @@ class ImageBlock(BlockKind):
         if data.get("caption"):
             parts.append(data["caption"])
         if data.get("credit"):
-            parts.append(f"Credit: {data['credit']}")
+            parts.append(credit_line(data["credit"]))
         if data.get("link"):
             parts.append(f"<{data['link']}>")
         return "\n".join(parts)
@@ -508,15 +513,21 @@ class HeadlineQuiz(BlockKind):
     def fields(self):
         return {
             "title": forms.CharField(max_length=200, initial="3 headlines and a lie"),
+            "intro": forms.CharField(
+                max_length=300,
+                required=False,
+                help_text="Optional line under the title, e.g. “Three happened. One did not.”",
+            ),
             "headlines": ItemRowsField(
                 parts={"title": "Headline", "url": "Source link"},
                 pick_label="The lie",
+                min_rows=4,  # three true headlines and a lie
                 help_text="Mark the made-up headline as the lie; it needs no link. "
                 + EMPTY_ROWS_HELP,
             ),
             "reveal": forms.CharField(
                 widget=forms.Textarea(attrs={"rows": 3, "class": "vLargeTextField"}),
-                help_text="Shown after the guess: why it was the lie.",
+                help_text="Shown after the guess, in your words: which one and why. Markdown.",
             ),
         }
 
@@ -541,28 +552,32 @@ class HeadlineQuiz(BlockKind):
         if len(lies) > 1:
             raise ValidationError({"headlines": "Only one headline can be the lie."})
         items = [{k: v for k, v in h.items() if k != "pick"} for h in headlines]
-        return {**data, "headlines": items, "fake": lies[0]}
+        return {**data, "intro": data.get("intro") or "", "headlines": items, "fake": lies[0]}
 
     def context(self, data, ctx):
         return {
             **data,
             "anchor": ctx.anchor(data["title"], "quiz"),
+            "intro_html": markdown_html(data.get("intro") or ""),
             "headlines": [{**h, "url": safe_url(h["url"])} for h in data["headlines"]],
-            "lie": data["headlines"][data["fake"] - 1]["title"],
+            "reveal_html": markdown_html(data["reveal"]),
             "web_url": ctx.web_url,
         }
 
     def text(self, data, ctx):
+        """Headlines, then the editor's reveal below a gap of dots: no answer at a glance."""
+        intro = f"{markdown_text(data['intro'])}\n" if data.get("intro") else ""
         questions = "\n".join(f"{n}. {h['title']}" for n, h in enumerate(data["headlines"], 1))
         sources = "\n".join(
-            f"{n}. {link_text(h['title'], h['url'])}"
+            f"- {link_text(h['title'], h['url'])}"
             for n, h in enumerate(data["headlines"], 1)
-            if n != data["fake"]
+            if n != data["fake"] and h["url"]
         )
-        gap = "\n".join(["", "Spoiler below.", *["."] * 8, ""])
+        gap = "\n".join(["Spoiler below.", *["."] * 8])
+        real = f"\n\nThe real ones:\n{sources}" if sources else ""
         return (
-            f"{data['title']}\n\n{questions}\n{gap}\n"
-            f"The lie: number {data['fake']}. {data['reveal']}\n\nThe real ones:\n{sources}"
+            f"{data['title']}\n{intro}\n{questions}\n\n{gap}\n\n"
+            f"{markdown_text(data['reveal'])}{real}"
         )
 
     def links(self, data):

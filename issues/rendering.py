@@ -20,6 +20,7 @@ from django.utils.safestring import mark_safe
 
 from . import placeholders
 from .blocks import KINDS, RenderContext
+from .emoji_presentation import html_in_colour
 from .models import Block, Issue, Snapshot
 
 GMAIL_CLIP_BYTES = 102 * 1024
@@ -118,12 +119,13 @@ def render_issue(issue: Issue) -> RenderedIssue:
     text = render_to_string(
         "email/issue.txt", {**context, "blocks": [t for t in text_parts if t.strip()]}
     )
+    web_html = html_in_colour(web_html)
     return RenderedIssue(
         subject=subject,
         preheader=issue.preheader,
         web_html=web_html.strip(),
-        email_html=email_html,
-        text=re.sub(r"\n{4,}", "\n\n\n", text).strip() + "\n",
+        email_html=html_in_colour(email_html),
+        text=html_in_colour(re.sub(r"\n{4,}", "\n\n\n", text).strip() + "\n"),
         headings=headings,
         search_text=searchable_text(web_html),
     )

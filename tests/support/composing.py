@@ -22,6 +22,7 @@ STORED_CONTENT = {
     },
     "quiz": {
         "title": "Q",
+        "intro": "I",
         "headlines": [
             {"title": "H1", "url": "https://a.example", "note": ""},
             {"title": "H2", "url": "", "note": ""},
