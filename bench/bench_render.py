@@ -31,8 +31,8 @@ def main():
     with open(os.devnull, "w") as quiet:
         call_command("load_demo", stdout=quiet)
 
+    from issues.compose.rendering import render_issue
     from issues.models import Issue
-    from issues.rendering import render_issue
     from issues.testsend import example_values, fill
 
     issue = Issue.objects.get(status=Issue.Status.SENT)

@@ -19,9 +19,8 @@ from django.views.decorators.clickjacking import xframe_options_sameorigin
 from subscribers.services import recipients
 
 from .admin_sending import IssueSendingAdminMixin, ObjectTool
-from .blocks import KINDS, RenderContext
-from .editing import duplicate_as_next_issue
-from .forms import (
+from .compose.editing import duplicate_as_next_issue
+from .compose.forms import (
     IssueBlockForm,
     IssueForm,
     LibraryBlockForm,
@@ -29,8 +28,9 @@ from .forms import (
     SendTestForm,
     kind_fieldsets,
 )
+from .compose.kinds import KINDS, RenderContext
+from .compose.rendering import presend_warnings, render_issue
 from .models import Block, Delivery, Issue, LibraryBlock, Newsletter
-from .rendering import presend_warnings, render_issue
 from .sending import send_test
 from .testsend import example_email
 from .views import issue_context

@@ -36,9 +36,9 @@ from subscribers import services as audience
 from subscribers import tokens
 
 from . import placeholders
+from .compose.rendering import freeze_snapshot, unsaved_snapshot
 from .models import Delivery, Dispatch, Issue, Snapshot
 from .ratelimit import limiter
-from .rendering import freeze_snapshot, unsaved_snapshot
 from .testsend import TEST_PREFIX, example_values
 
 log = logging.getLogger(__name__)

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.utils.html import escape
 
 from . import placeholders
-from .rendering import RenderedIssue
+from .compose.rendering import RenderedIssue
 
 TEST_PREFIX = "[TEST] "
 

@@ -4,8 +4,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from issues.compose.rendering import render_issue
 from issues.models import Block, Issue
-from issues.rendering import render_issue
 from issues.testsend import example_values, fill
 from subscribers.models import Subscriber, Subscription
 from tests.support.composing import (

@@ -5,9 +5,9 @@ import re
 
 from django.core.management import call_command
 
-from issues.blocks import get_kind
+from issues.compose.kinds import get_kind
+from issues.compose.rendering import freeze_snapshot, render_issue
 from issues.models import Issue
-from issues.rendering import freeze_snapshot, render_issue
 from tests.support.composing import add_block, upload
 
 QUIZ = {
