@@ -76,6 +76,7 @@ class RenderContext:
     web_url: str = ""
     anchors: set = field(default_factory=set)
     brand_color: str = "#1a73e8"
+    button_text: str = "#ffffff"
 
     def anchor(self, title: str, fallback: str = "section") -> str:
         base = slugify(title, allow_unicode=True)[:60] or fallback
@@ -407,7 +408,12 @@ class Button(BlockKind):
         return {"label": forms.CharField(max_length=80), "url": url_field()}
 
     def context(self, data, ctx):
-        return {**data, "url": safe_url(data["url"]), "color": ctx.brand_color}
+        return {
+            **data,
+            "url": safe_url(data["url"]),
+            "color": ctx.brand_color,
+            "text_color": ctx.button_text,
+        }
 
     def text(self, data, ctx):
         return f"{data['label']}: <{data['url']}>"

@@ -20,6 +20,7 @@ from django.utils.safestring import mark_safe
 
 from .. import placeholders
 from ..models import Block, Issue, Snapshot
+from .colours import email_colours
 from .emoji_presentation import html_in_colour
 from .kinds import KINDS, RenderContext
 
@@ -91,15 +92,17 @@ def render_issue(issue: Issue) -> RenderedIssue:
     newsletter = issue.newsletter
     blocks = stream(issue)
     web_url = settings.SITE_URL + issue.get_absolute_url()
-    colour = newsletter.brand_color
-    web_parts, _, headings = render_blocks(blocks, RenderContext(brand_color=colour))
+    colours = email_colours(newsletter.brand_color)
+    shared = {"brand_color": colours.brand, "button_text": colours.button_text}
+    web_parts, _, headings = render_blocks(blocks, RenderContext(**shared))
     email_parts, text_parts, _ = render_blocks(
-        blocks, RenderContext(email=True, web_url=web_url, brand_color=colour)
+        blocks, RenderContext(email=True, web_url=web_url, **shared)
     )
     subject = issue.subject or issue.title
     context = {
         "issue": issue,
         "newsletter": newsletter,
+        "colours": colours,
         "subject": subject,
         "preheader": issue.preheader,
         "cover": cover(issue),
