@@ -6,6 +6,7 @@ Safe to run again: what exists already is left as it is.
 import io
 import math
 
+from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management.base import BaseCommand
 from django.db import transaction
@@ -255,6 +256,11 @@ class Command(BaseCommand):
             sent.save()
             freeze_snapshot(sent)
             self.stdout.write(f"Marked {sent} as sent and froze its snapshot.")
+        elif settings.SITE_URL + "/" not in sent.snapshot.email_html:
+            # Demo content only: its links and images follow the demo to another address
+            # (`PORT=8080 make demo` after a run on 8000). Real sent issues stay frozen.
+            freeze_snapshot(sent)
+            self.stdout.write(f"Rendered {sent} again for {settings.SITE_URL}.")
         self.issue(
             newsletter, "Next week (draft)", "Work in progress", draft_issue_blocks, sign_off
         )
