@@ -130,10 +130,13 @@ class BlockKind:
         """Every URL in the block, for the pre-send checks."""
         return []
 
-    def validate(self, raw: dict, files=None) -> dict:
-        """Validate raw form input (or imported values) into this kind's data, or raise."""
+    def validate(self, raw: dict, files=None, *, initial=None) -> dict:
+        """Validate raw form input (or imported values) into this kind's data, or raise.
+
+        ``initial`` holds images already stored (by field), kept when no new file comes.
+        """
         form = type("KindForm", (forms.Form,), self.fields())(
-            data=self.form_values(raw), files=files
+            data=self.form_values(raw), files=files, initial=initial
         )
         if not form.is_valid():
             raise ValidationError(form.errors.as_data())
