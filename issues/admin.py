@@ -101,8 +101,9 @@ class IssueAdmin(IssueSendingAdminMixin, admin.ModelAdmin):
         ),
     ]
 
-    class Media(BlockEditorMedia):
-        pass
+    class Media:
+        css = {"all": [*BlockEditorMedia.css["all"], "issues/issue_form.css"]}
+        js = [*BlockEditorMedia.js, "issues/issue_form.js"]
 
     def get_queryset(self, request):
         """Both recipient figures in the list's one query, not two more per row."""
