@@ -1,6 +1,6 @@
-"""Emoji in colour: the variation selector U+FE0F after emoji that default to text style.
+"""Emoji in colour: the variation selector U+FE0F after emoji that may be drawn as text.
 
-Some emoji (🗞, ☀, ⚠, ❤, ✈ ...) are drawn as small black glyphs unless U+FE0F follows them;
+Some emoji (🗞, ☀, ⚠, ❤, ✈, ☕ ...) are drawn as small black glyphs unless U+FE0F follows them;
 editors type or paste them without it, and mail clients and browsers then differ. Adding it
 makes every client draw them in colour. Symbols that are mostly typography (©, ®, ™, arrows,
 geometric shapes, ‼) keep their text form.
@@ -19,11 +19,18 @@ TAG = re.compile(r"(<[^>]*>)")
 
 @cache
 def text_default_emoji() -> re.Pattern:
-    """Emoji whose fully-qualified form adds U+FE0F, not already followed by a selector."""
+    """Emoji drawn as text unless U+FE0F follows, not already followed by a selector.
+
+    Those whose fully-qualified form adds U+FE0F, and the emoji below U+3000 (☕, ⚡, ⭐...):
+    common text fonts carry a black glyph for them, which browsers pick over the emoji font
+    when nothing asks for emoji presentation.
+    """
     chars = sorted(
         char
         for char in emoji.EMOJI_DATA
-        if len(char) == 1 and char + VS16 in emoji.EMOJI_DATA and char not in KEEP_AS_TEXT
+        if len(char) == 1
+        and (char + VS16 in emoji.EMOJI_DATA or ord(char) < 0x3000)
+        and char not in KEEP_AS_TEXT
     )
     return re.compile(f"([{re.escape(''.join(chars))}])(?![{VS15}{VS16}{SKIN_TONES}])")
 

@@ -247,13 +247,16 @@ class LinkList(BlockKind):
         return [item["url"] for item in data["items"]]
 
 
-CREDIT_WORDS = re.compile(r"^(©|\(c\)|photo|image|picture|illustration|credit|source)", re.I)
+CREDIT_WORDS = re.compile(
+    r"^(©|\(c\)|photo|image|picture|illustrat|drawn|drawing|credit|source|courtesy|by |via )",
+    re.I,
+)
 
 
 def credit_line(credit: str) -> str:
-    """The credit as its own phrase (“Photo: Ana Lima”), unless it already says what it is."""
+    """The credit as its own phrase (“Credit: Ana Lima”), unless it already says what it is."""
     credit = credit.strip()
-    return credit if not credit or CREDIT_WORDS.match(credit) else f"Photo: {credit}"
+    return credit if not credit or CREDIT_WORDS.match(credit) else f"Credit: {credit}"
 
 
 @register

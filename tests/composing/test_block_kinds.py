@@ -70,7 +70,7 @@ RENDERS = {
         {"alt": "A blue square", "caption": "So blue", "credit": "Us", "link": "https://b.example"},
         ['alt="A blue square"', 'width="600" height="338"', "2x", "So blue"],
         ['alt="A blue square"', 'width="600"', "http://testserver-media"],
-        ["[Image: A blue square]\nSo blue\nPhoto: Us\n<https://b.example>"],
+        ["[Image: A blue square]\nSo blue\nCredit: Us\n<https://b.example>"],
     ),
 }
 

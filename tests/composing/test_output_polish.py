@@ -83,11 +83,11 @@ def test_emoji_that_default_to_text_get_the_emoji_variation_selector(issue):
     issue.title = "Weather ☀ and news"
     issue.save()
     add_block(issue, "heading", {"title": "News", "emoji": "🗞"})
-    add_block(issue, "markdown", {"body": "Heads up ⚠ and ❤️ already fine, © stays text."})
+    add_block(issue, "markdown", {"body": "Heads up ⚠ and ❤️ already fine, © stays text. ☕"})
     rendered = render_issue(issue)
     for output in (rendered.web_html, rendered.email_html, rendered.text):
         assert "🗞\ufe0f" in output
-        assert "⚠\ufe0f" in output
+        assert "⚠\ufe0f" in output and "☕\ufe0f" in output
         assert "❤\ufe0f\ufe0f" not in output and "❤\ufe0f" in output
         assert "©\ufe0f" not in output
     assert "☀\ufe0f" in rendered.email_html
@@ -105,9 +105,9 @@ def test_image_caption_and_credit_are_set_apart_in_every_output(issue):
         caption = re.search(r"<figcaption.*?</figcaption>", html, re.S).group(0)
         assert "The harbour at dawn" in caption
         # The credit is its own element, introduced so it does not read as the caption's end.
-        assert re.search(r'<span class="sf-credit"[^>]*>Photo: Ana Lima</span>', caption)
+        assert re.search(r'<span class="sf-credit"[^>]*>Credit: Ana Lima</span>', caption)
         assert "dawn Ana" not in re.sub(r"<[^>]+>", "", caption)
-    assert "The harbour at dawn\nPhoto: Ana Lima" in rendered.text
+    assert "The harbour at dawn\nCredit: Ana Lima" in rendered.text
 
 
 def test_the_title_is_the_headline_everywhere_and_the_subject_only_the_inbox_line(client, issue):

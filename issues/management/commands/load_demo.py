@@ -132,6 +132,7 @@ def sent_issue_blocks(sign_off):
             "quiz",
             {
                 "title": "3 headlines and a lie",
+                "intro": "Three of these happened this week. Spot the one we made up.",
                 "headlines": "A model learned to play chess from commentary alone "
                 "| https://example.com/quiz/chess\n"
                 "A city ran its bus timetable through a language model for a week\n"
@@ -139,8 +140,8 @@ def sent_issue_blocks(sign_off):
                 "| https://example.com/quiz/laundry\n"
                 "A weather model now predicts rain ten days out | https://example.com/quiz/rain",
                 "fake": 2,
-                "reveal": "No city has handed its timetable to a chatbot (yet). The other "
-                "three happened, more or less as written.",
+                "reveal": "**Number 2 is the lie.** No city has handed its timetable to a "
+                "chatbot (yet). The other three happened, more or less as written.",
             },
         ),
         block("heading", {"title": "Explainer: what is distillation?", "emoji": "🧪"}),
