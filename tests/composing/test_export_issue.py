@@ -2,6 +2,7 @@
 
 import io
 import re
+from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -209,3 +210,20 @@ def test_bad_fenced_blocks_are_refused_with_the_line(db, tmp_path, newsletter, m
 def test_export_of_an_unknown_issue_is_refused(db):
     with pytest.raises(CommandError, match="No issue"):
         export("nope/nothing")
+
+
+def test_the_readme_example_imports_as_documented(db, tmp_path, newsletter):
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    example = re.search(r"````markdown\n(.*?)````", readme, re.S).group(1)
+    (tmp_path / "chart.png").write_bytes(image_bytes((800, 400)))
+    (tmp_path / "logo.png").write_bytes(image_bytes((200, 100)))
+    make_library_block("Sign-off")
+    (tmp_path / "issue.md").write_text(example, encoding="utf-8")
+    call_command("import_issue", str(tmp_path / "issue.md"))
+    issue = Issue.objects.get()
+    assert issue.subject.startswith("🤖 This week") and issue.preheader
+    kinds = [b.kind for b in issue.blocks.order_by("position")]
+    assert kinds == [
+        "markdown", "heading", "link_list", "image", "divider", "quiz", "callout", "callout",
+        "button", "sponsor", "image", Block.LIBRARY,
+    ]  # fmt: skip
