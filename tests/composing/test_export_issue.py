@@ -9,19 +9,16 @@ from django.core.management import CommandError, call_command
 
 from issues.compose.rendering import render_issue
 from issues.models import Block, Issue
-from tests.support.composing import add_block, image_bytes, make_library_block, place, upload
+from tests.support.composing import (
+    FOUR_HEADLINE_QUIZ,
+    add_block,
+    image_bytes,
+    make_library_block,
+    place,
+    upload,
+)
 
-QUIZ = {
-    "title": "3 headlines and a lie",
-    "intro": "Three happened. One did not.",
-    "headlines": [
-        {"title": "Robots fold laundry", "url": "https://r.example/1"},
-        {"title": "Moon base opens a bakery", "pick": True},
-        {"title": "Model [beta] beats chess champion", "url": "https://r.example/2"},
-        {"title": "Whales learn Morse code", "url": "https://r.example/3"},
-    ],
-    "reveal": "**Number 2.** Nobody bakes on the Moon yet.\n\nSee [the plan](https://n.example/).",
-}
+QUIZ = FOUR_HEADLINE_QUIZ
 
 
 def issue_with_every_kind(issue):

@@ -8,19 +8,9 @@ from django.core.management import call_command
 from issues.compose.kinds import get_kind
 from issues.compose.rendering import freeze_snapshot, render_issue
 from issues.models import Issue
-from tests.support.composing import add_block, upload
+from tests.support.composing import FOUR_HEADLINE_QUIZ, add_block, upload
 
-QUIZ = {
-    "title": "3 headlines and a lie",
-    "intro": "Three of these happened this week. Which one did not?",
-    "headlines": [
-        {"title": "Robots fold laundry", "url": "https://r.example/1"},
-        {"title": "Moon base opens a bakery", "pick": True},
-        {"title": "Model beats chess champion", "url": "https://r.example/2"},
-        {"title": "Whales learn Morse code", "url": "https://r.example/3"},
-    ],
-    "reveal": "**Number 2.** Nobody bakes on the Moon yet; see [the plan](https://nasa.example/).",
-}
+QUIZ = FOUR_HEADLINE_QUIZ
 
 
 def test_a_new_quiz_offers_four_headline_rows():

@@ -5,25 +5,20 @@ import re
 
 import pytest
 from django.core import mail
-from django.core.cache import cache
 from django.urls import reverse
 
 from issues import sending
-from issues.archive import recent_issue_facts
 from issues.models import Issue, Snapshot
+from tests.support.archive import fresh_archive_pages
 from tests.support.composing import add_block, change_form_data
 from tests.support.delivery import make_subscribers
 
 
 @pytest.fixture(autouse=True)
-def fresh_archive_pages(settings):
+def fresh_pages(settings):
     """The public page is asked again on every request, so a correction shows at once."""
-    settings.ARCHIVE_FRESHNESS_SECONDS = 0
-    cache.clear()
-    recent_issue_facts.clear()
-    yield
-    cache.clear()
-    recent_issue_facts.clear()
+    with fresh_archive_pages(settings):
+        yield
 
 
 @pytest.fixture
