@@ -3,14 +3,23 @@ image credits, and the title as the one headline of an issue everywhere."""
 
 import re
 
+import pytest
 from django.core.management import call_command
 
 from issues.compose.kinds import get_kind
 from issues.compose.rendering import freeze_snapshot, render_issue
 from issues.models import Issue
+from tests.support.archive import fresh_archive_pages
 from tests.support.composing import FOUR_HEADLINE_QUIZ, add_block, upload
 
 QUIZ = FOUR_HEADLINE_QUIZ
+
+
+@pytest.fixture(autouse=True)
+def fresh_pages(settings):
+    """Public pages of earlier tests (same slugs) are not served from the cache."""
+    with fresh_archive_pages(settings):
+        yield
 
 
 def test_a_new_quiz_offers_four_headline_rows():
@@ -81,6 +90,17 @@ def test_emoji_that_default_to_text_get_the_emoji_variation_selector(issue):
         assert "❤\ufe0f\ufe0f" not in output and "❤\ufe0f" in output
         assert "©\ufe0f" not in output
     assert "☀\ufe0f" in rendered.email_html
+
+
+def test_emoji_in_the_title_keep_colour_on_the_public_page(client, issue):
+    issue.title = "Weather ☀ and news"
+    issue.save()
+    add_block(issue, "markdown", {"body": "Hello"})
+    Issue.objects.filter(pk=issue.pk).update(status=Issue.Status.SENT)
+    freeze_snapshot(issue)
+    page = client.get(issue.get_absolute_url()).content.decode()
+    h1 = re.search(r"<h1[^>]*>(.*?)</h1>", page, re.S).group(1)
+    assert h1.strip() == "Weather ☀\ufe0f and news"
 
 
 def test_image_caption_and_credit_are_set_apart_in_every_output(issue):
