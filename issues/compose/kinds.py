@@ -7,7 +7,9 @@ kind's ``context()`` and ``email`` (True in the email, where markup must suit ma
 """
 
 import re
+import threading
 from dataclasses import dataclass, field
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 import markdown
@@ -44,9 +46,22 @@ def safe_url(url: str) -> str:
     return url if scheme in SAFE_SCHEMES else ""
 
 
+_converters = threading.local()
+
+
+@lru_cache(maxsize=2048)
 def markdown_html(source: str) -> str:
-    """Markdown to HTML, then sanitized: raw HTML in the source is allowed only if harmless."""
-    html = markdown.markdown(source or "", extensions=MARKDOWN_EXTENSIONS, output_format="html")
+    """Markdown to HTML, then sanitized: raw HTML in the source is allowed only if harmless.
+
+    One render of an issue asks for the same Markdown three times (web, email, plain text),
+    so results are remembered; the converter is built once per thread and reset between
+    documents, as building it costs more than converting a paragraph.
+    """
+    converter = getattr(_converters, "markdown", None)
+    if converter is None:
+        converter = markdown.Markdown(extensions=MARKDOWN_EXTENSIONS, output_format="html")
+        _converters.markdown = converter
+    html = converter.reset().convert(source or "")
     return nh3.clean(
         html,
         tags=ALLOWED_TAGS,
