@@ -193,10 +193,10 @@ class Reader:
                 flush_chunk()
                 flush_text()
                 body = []
-                for _, inner in numbered:
+                for inner_number, inner in numbered:
                     if FENCE_CLOSE.match(inner):
                         break
-                    body.append(inner)
+                    body.append((inner_number, inner))
                 else:
                     raise MarkupError(f"“{line.strip()}” is not closed by a line “:::”.", number)
                 blocks.append(self.fenced(fence["kind"], fence["argument"], body, number))
@@ -230,7 +230,8 @@ class Reader:
             items.append({"title": title, "url": url, "note": note or ""})
         return self.block("link_list", {"items": items})
 
-    def fenced(self, name: str, argument: str, lines: list[str], number: int) -> ImportedBlock:
+    def fenced(self, name: str, argument: str, lines, number: int) -> ImportedBlock:
+        """A ``::: kind`` block; ``lines`` are its (line number, text) up to the closing ``:::``."""
         if name == LIBRARY:
             library_block = LibraryBlock.objects.filter(name=argument).first()
             if library_block is None:
@@ -249,20 +250,24 @@ class Reader:
         for option, default in option_defaults(name).items():
             raw.setdefault(option, default)
         rest = list(lines)
-        while rest and (match := OPTION.match(rest[0])) and match["name"] in shape.options:
+        while rest and (match := OPTION.match(rest[0][1])) and match["name"] in shape.options:
             raw[match["name"]] = (match["value"] or "").strip()
             rest.pop(0)
         if shape.items:
-            while rest and not rest[0].strip():
+            while rest and not rest[0][1].strip():
                 rest.pop(0)
             rows = []
-            while rest and LIST_ITEM.match(rest[0]):
-                rows.append(self.row(rest.pop(0), number))
+            while rest and LIST_ITEM.match(rest[0][1]):
+                rows.append(self.row(*reversed(rest.pop(0))))
             raw[shape.items] = rows
         if shape.body:
-            raw[shape.body] = "\n".join(rest).strip()
-        elif "\n".join(rest).strip():
-            raise MarkupError(f"“::: {name}” has only these lines: {shape.options}.", number)
+            raw[shape.body] = "\n".join(text for _, text in rest).strip()
+        elif stray := next(((n, text) for n, text in rest if text.strip()), None):
+            lines_it_has = ", ".join(f"“{option}: …”" for option in shape.options) or "none"
+            raise MarkupError(
+                f"“::: {name}” does not take “{stray[1].strip()}”; its lines: {lines_it_has}.",
+                stray[0],
+            )
         if shape.images:
             paths = {n: raw.pop(n) for n in shape.images if raw.get(n)}
             return self.image_block(raw, paths, number, kind=name)
@@ -270,7 +275,7 @@ class Reader:
 
     def row(self, line: str, number: int) -> dict:
         match = ROW.match(line.strip())
-        if not match:
+        if not match or (match["plain"] and OPEN_LINK.search(match["plain"])):
             raise MarkupError("an item must read “- [Title](https://…) — note”.", number)
         title = match["title"] if match["title"] is not None else match["plain"]
         note = match["note"] if match["title"] is not None else match["plain_note"]
