@@ -229,3 +229,14 @@ def test_the_readme_example_imports_as_documented(db, tmp_path, newsletter):
         "markdown", "heading", "link_list", "image", "divider", "quiz", "callout", "callout",
         "button", "sponsor", "image", Block.LIBRARY,
     ]  # fmt: skip
+
+
+def test_the_demo_issue_survives_a_round_trip(db, tmp_path):
+    call_command("load_demo", stdout=io.StringIO())
+    demo = Issue.objects.get(status=Issue.Status.SENT)
+    path = tmp_path / "demo.md"
+    path.write_text(export(demo.pk), encoding="utf-8")
+    call_command("import_issue", str(path), stdout=io.StringIO())
+    copy = Issue.objects.order_by("-pk").first()
+    assert copy.pk != demo.pk and len(content(copy)) == len(content(demo)) >= 15
+    assert content(copy) == content(demo)
