@@ -49,19 +49,18 @@ def safe_url(url: str) -> str:
 _converters = threading.local()
 
 
-@lru_cache(maxsize=2048)
-def markdown_html(source: str) -> str:
-    """Markdown to HTML, then sanitized: raw HTML in the source is allowed only if harmless.
-
-    One render of an issue asks for the same Markdown three times (web, email, plain text),
-    so results are remembered; the converter is built once per thread and reset between
-    documents, as building it costs more than converting a paragraph.
-    """
+def markdown_converter() -> markdown.Markdown:
+    """This thread's Markdown converter, reset: building one costs more than converting a block."""
     converter = getattr(_converters, "markdown", None)
     if converter is None:
         converter = markdown.Markdown(extensions=MARKDOWN_EXTENSIONS, output_format="html")
         _converters.markdown = converter
-    html = converter.reset().convert(source or "")
+    return converter.reset()
+
+
+def markdown_html(source: str) -> str:
+    """Markdown to HTML, then sanitized: raw HTML in the source is allowed only if harmless."""
+    html = markdown_converter().convert(source or "")
     return nh3.clean(
         html,
         tags=ALLOWED_TAGS,
@@ -71,6 +70,10 @@ def markdown_html(source: str) -> str:
         strip_comments=True,
     )
 
+
+# One render asks for the same Markdown three times (web, email, plain text), and previews
+# ask again for every change: the sanitized HTML of a source is remembered.
+markdown_html = lru_cache(maxsize=2048)(markdown_html)
 
 MARKDOWN_LINK = re.compile(r"(!?)\[([^\]]*)\]\(\s*<?([^)\s>]*)>?(?:\s+\"[^\"]*\")?\s*\)")
 
