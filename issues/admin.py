@@ -19,6 +19,7 @@ from django.views.decorators.clickjacking import xframe_options_sameorigin
 from subscribers.services import recipients
 
 from .admin_sending import IssueSendingAdminMixin, ObjectTool
+from .compose.corrections import correct_web_version
 from .compose.editing import duplicate_as_next_issue
 from .compose.forms import (
     IssueBlockForm,
@@ -29,7 +30,7 @@ from .compose.forms import (
     kind_fieldsets,
 )
 from .compose.kinds import KINDS, RenderContext
-from .compose.rendering import correct_web_version, presend_warnings, render_issue
+from .compose.rendering import presend_warnings, render_issue
 from .models import Block, Delivery, Issue, LibraryBlock, Newsletter
 from .sending import send_test
 from .testsend import example_email
@@ -101,9 +102,8 @@ class IssueAdmin(IssueSendingAdminMixin, admin.ModelAdmin):
         ),
     ]
 
-    class Media:
-        css = {"all": [*BlockEditorMedia.css["all"], "issues/issue_form.css"]}
-        js = [*BlockEditorMedia.js, "issues/issue_form.js"]
+    class Media(BlockEditorMedia):
+        pass
 
     def get_queryset(self, request):
         """Both recipient figures in the list's one query, not two more per row."""
@@ -161,6 +161,11 @@ class IssueAdmin(IssueSendingAdminMixin, admin.ModelAdmin):
             tools.append(ObjectTool("Correct the web version", correct, post=True))
         return tools
 
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None and obj.status == Issue.Status.SENT:
+            context["sent_banner"] = self.sent_banner(request, obj)
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
     def sent_banner(self, request, issue) -> dict:
         """When a sent issue went out, to how many, and where to read it and its report."""
         return {
@@ -213,8 +218,6 @@ class IssueAdmin(IssueSendingAdminMixin, admin.ModelAdmin):
             extra_context["object_tools"] = self.get_object_tools(request, issue)
             if issue.status != Issue.Status.SENT:
                 extra_context["presend_warnings"] = presend_warnings(issue)
-            else:
-                extra_context["sent_banner"] = self.sent_banner(request, issue)
         extra_context["block_kinds"] = list(KINDS.values())
         return super().change_view(request, object_id, form_url, extra_context)
 

@@ -178,6 +178,10 @@ class IssueForm(CheckedImagesForm):
     image_fields = ("cover_image",)
     WIDE = {"class": "vTextField sf-wide-input", "size": 100}
 
+    class Media:
+        css = {"all": ["issues/issue_form.css"]}
+        js = ["issues/issue_form.js"]
+
     class Meta:
         model = Issue
         fields = ["newsletter", "title", "subject", "preheader", "cover_image", "number", "slug"]

@@ -15,7 +15,6 @@ import css_inline
 from django.conf import settings
 from django.db import transaction
 from django.template.loader import render_to_string
-from django.utils import timezone
 from django.utils.html import strip_tags
 from django.utils.safestring import mark_safe
 
@@ -156,28 +155,6 @@ def freeze_snapshot(issue: Issue) -> Snapshot:
     defaults = {name: getattr(rendered, name) for name in SNAPSHOT_FIELDS}
     with transaction.atomic():
         snapshot, _ = Snapshot.objects.update_or_create(issue=issue, defaults=defaults)
-    issue.snapshot = snapshot
-    return snapshot
-
-
-WEB_FIELDS = ("web_html", "headings", "search_text")
-
-
-def correct_web_version(issue: Issue) -> Snapshot:
-    """The archive page of a sent issue, rendered again from its blocks as they are now.
-
-    For corrections after sending (a typo, a broken link): only what the web page shows
-    changes, and the page then says when. The email and its text stay as they were sent, so
-    a resumed or retried send still delivers what everyone else got.
-    """
-    snapshot = Snapshot.objects.filter(issue=issue, issue__status=Issue.Status.SENT).first()
-    if snapshot is None:
-        raise ValueError("Only a sent issue has a web version to correct.")
-    rendered = render_issue(issue)
-    for name in WEB_FIELDS:
-        setattr(snapshot, name, getattr(rendered, name))
-    snapshot.web_updated_at = timezone.now()
-    snapshot.save(update_fields=[*WEB_FIELDS, "web_updated_at"])
     issue.snapshot = snapshot
     return snapshot
 
