@@ -58,12 +58,17 @@ class EmailColours:
     button_text: str
 
 
+def text_colour_on(background: str) -> str:
+    """White or black, whichever reads better on ``background`` (a button's brand colour)."""
+    background = background.lower()
+    return WHITE if contrast(WHITE, background) >= contrast(BLACK, background) else BLACK
+
+
 def email_colours(brand: str) -> EmailColours:
     brand = brand.lower()
-    button_text = WHITE if contrast(WHITE, brand) >= contrast(BLACK, brand) else BLACK
     return EmailColours(
         brand=brand,
         link=readable_on(brand, LIGHT_BACKGROUNDS, towards=BLACK),
         dark_link=readable_on(brand, DARK_BACKGROUNDS, towards=WHITE),
-        button_text=button_text,
+        button_text=text_colour_on(brand),
     )

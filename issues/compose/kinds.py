@@ -19,6 +19,7 @@ from django.core.exceptions import ValidationError
 from django.utils.text import slugify
 
 from ..images import RENDITION_WIDTHS, StoredImage, rendition
+from .colours import text_colour_on
 from .fields import EMPTY_ROWS_HELP, ImageUploadField, ItemRowsField, link_lines, url_field
 from .plain_text import html_text
 
@@ -94,7 +95,6 @@ class RenderContext:
     web_url: str = ""
     anchors: set = field(default_factory=set)
     brand_color: str = "#1a73e8"
-    button_text: str = "#ffffff"
 
     def anchor(self, title: str, fallback: str = "section") -> str:
         base = slugify(title, allow_unicode=True)[:60] or fallback
@@ -436,7 +436,7 @@ class Button(BlockKind):
             **data,
             "url": safe_url(data["url"]),
             "color": ctx.brand_color,
-            "text_color": ctx.button_text,
+            "text_color": text_colour_on(ctx.brand_color),
         }
 
     def text(self, data, ctx):

@@ -92,17 +92,16 @@ def render_issue(issue: Issue) -> RenderedIssue:
     newsletter = issue.newsletter
     blocks = stream(issue)
     web_url = settings.SITE_URL + issue.get_absolute_url()
-    colours = email_colours(newsletter.brand_color)
-    shared = {"brand_color": colours.brand, "button_text": colours.button_text}
-    web_parts, _, headings = render_blocks(blocks, RenderContext(**shared))
+    colour = newsletter.brand_color
+    web_parts, _, headings = render_blocks(blocks, RenderContext(brand_color=colour))
     email_parts, text_parts, _ = render_blocks(
-        blocks, RenderContext(email=True, web_url=web_url, **shared)
+        blocks, RenderContext(email=True, web_url=web_url, brand_color=colour)
     )
     subject = issue.subject or issue.title
     context = {
         "issue": issue,
         "newsletter": newsletter,
-        "colours": colours,
+        "colours": email_colours(newsletter.brand_color),
         "subject": subject,
         "preheader": issue.preheader,
         "cover": cover(issue),
