@@ -41,8 +41,9 @@ class ItemRowsWidget(forms.Widget):
         rows = list(value or [])
         while rows and not any(rows[-1].get(key) for key in (*self.parts, "pick", "errors")):
             rows.pop()  # blank rows sent back after an error; fresh ones follow
-        rows += [{}] * max(self.empty_rows, self.min_rows - len(rows))
+        rows += [{}] * (self.empty_rows + (1 if not rows else 0))
         id_ = context["widget"]["attrs"].get("id", name)
+        rows += [{}] * (self.min_rows - len(rows))  # at least that many (a quiz has four)
         context["widget"].update(
             parts=self.parts,
             pick_label=self.pick_label,
