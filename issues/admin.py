@@ -24,6 +24,7 @@ from subscribers.services import recipients
 
 from .admin_revisions import IssueRevisionsAdminMixin
 from .admin_sending import IssueSendingAdminMixin, ObjectTool
+from .compose.corrections import correct_web_version
 from .compose.editing import duplicate_as_next_issue
 from .compose.forms import (
     BlockFormSet,
@@ -207,13 +208,40 @@ class IssueAdmin(IssueRevisionsAdminMixin, IssueSendingAdminMixin, admin.ModelAd
     # Object tools and their views --------------------------------------------------------
 
     def get_object_tools(self, request, obj) -> list[ObjectTool]:
-        """Buttons above the change form; the sending ones only for those allowed to send."""
-        return [
+        """Buttons above the change form; the sending ones only for those allowed to send.
+
+        A sent issue cannot be sent or scheduled again from here; its web page can be
+        corrected instead.
+        """
+        tools = [
             ObjectTool("Preview", self.tool_url("preview", obj)),
             ObjectTool("Send test", self.tool_url("send_test", obj)),
             ObjectTool("Duplicate as next issue", self.tool_url("duplicate", obj), post=True),
             *self.sending_tools(request, obj),
         ]
+        if obj.status != Issue.Status.SENT:
+            return tools
+        sending_again = {self.sending_url("send", obj), self.sending_url("schedule", obj)}
+        tools = [tool for tool in tools if tool.url not in sending_again]
+        if self.has_change_permission(request, obj):
+            correct = self.tool_url("correct_web", obj)
+            tools.append(ObjectTool("Correct the web version", correct, post=True))
+        return tools
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None and obj.status == Issue.Status.SENT:
+            context["sent_banner"] = self.sent_banner(request, obj)
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def sent_banner(self, request, issue) -> dict:
+        """When a sent issue went out, to how many, and where to read it and its report."""
+        return {
+            "published_at": issue.published_at,
+            "delivered": Delivery.objects.filter(issue=issue, status=Delivery.Status.SENT).count(),
+            "public_url": issue.get_absolute_url() if issue.show_in_archive else "",
+            "report_url": self.sending_url("report", issue),
+            "web_updated_at": getattr(getattr(issue, "snapshot", None), "web_updated_at", None),
+        }
 
     def tool_url(self, name, obj):
         return reverse(f"admin:issues_issue_{name}", args=[obj.pk])
@@ -239,6 +267,11 @@ class IssueAdmin(IssueRevisionsAdminMixin, IssueSendingAdminMixin, admin.ModelAd
             ),
             path(
                 "<int:pk>/duplicate/", self.wrap(self.duplicate_view), name="issues_issue_duplicate"
+            ),
+            path(
+                "<int:pk>/correct-web/",
+                self.wrap(self.correct_web_view),
+                name="issues_issue_correct_web",
             ),
         ]
         return own + super().get_urls()
@@ -364,6 +397,23 @@ class IssueAdmin(IssueRevisionsAdminMixin, IssueSendingAdminMixin, admin.ModelAd
         copy = duplicate_as_next_issue(issue, author=request.user)
         self.message_user(request, f"Created draft {copy} from {issue}.", messages.SUCCESS)
         return redirect(reverse("admin:issues_issue_change", args=[copy.pk]))
+
+    def correct_web_view(self, request, pk):
+        if request.method != "POST":
+            return redirect(reverse("admin:issues_issue_change", args=[pk]))
+        issue = self.issue_or_404(request, pk, change=True)
+        try:
+            correct_web_version(issue)
+        except ValueError as error:
+            self.message_user(request, str(error), messages.ERROR)
+        else:
+            self.message_user(
+                request,
+                "The web version now shows the issue as it stands, marked “Updated”. "
+                "The email that was sent is unchanged.",
+                messages.SUCCESS,
+            )
+        return redirect(reverse("admin:issues_issue_change", args=[issue.pk]))
 
 
 class KindFilter(admin.SimpleListFilter):

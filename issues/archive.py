@@ -121,7 +121,12 @@ PUBLIC_ISSUE_FACTS = PreparedQuery(
         with_neighbours(public_issues())
         .filter(newsletter__slug=newsletter_slug, slug=slug)
         .values_list(
-            "snapshot__id", "snapshot__created_at", "prev_slug", "next_slug", "next_published_at"
+            "snapshot__id",
+            "snapshot__created_at",
+            "prev_slug",
+            "next_slug",
+            "next_published_at",
+            "snapshot__web_updated_at",  # a correction of the web version is a new page
         )[:1]
     ),
     "newsletter_slug",
@@ -191,9 +196,19 @@ def read_public_issue_facts(newsletter_slug: str, slug: str) -> PageFacts | None
     row = PUBLIC_ISSUE_FACTS.first_row(newsletter_slug=newsletter_slug, slug=slug)
     if row is None:
         return None
-    snapshot_id, created_at, prev_slug, next_slug, next_published_at = row
-    times = [as_datetime(t) for t in (created_at, next_published_at) if t is not None]
-    key = ("issue", snapshot_id, str(created_at), Issue.Status.SENT, True, prev_slug, next_slug)
+    snapshot_id, created_at, prev_slug, next_slug, next_published_at, web_updated_at = row
+    changes = (created_at, next_published_at, web_updated_at)
+    times = [as_datetime(t) for t in changes if t is not None]
+    key = (
+        "issue",
+        snapshot_id,
+        str(created_at),
+        str(web_updated_at),
+        Issue.Status.SENT,
+        True,
+        prev_slug,
+        next_slug,
+    )
     return PageFacts(key, max(times))
 
 
@@ -328,7 +343,7 @@ def news_article_json_ld(issue: Issue) -> SafeString:
     data = {
         "@context": "https://schema.org",
         "@type": "NewsArticle",
-        "headline": issue.snapshot.subject or issue.title,
+        "headline": issue.title,
         "description": issue.snapshot.preheader or issue.newsletter.description,
         "url": url,
         "mainEntityOfPage": url,

@@ -86,7 +86,7 @@ class IssuesFeed(Feed):
         return archive_order(issues)[:FEED_SIZE]
 
     def item_title(self, item: Issue):
-        return item.snapshot.subject or item.title
+        return item.title
 
     def item_description(self, item: Issue):
         return item.snapshot.preheader or item.title

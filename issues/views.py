@@ -40,7 +40,6 @@ def issue_context(issue: Issue, *, preview=False, rendered=None) -> dict:
     if preview and issue.status != Issue.Status.SENT and rendered is None:
         # Staff see an unsent issue as it would render now, not a stale or missing snapshot.
         snapshot = render_issue(issue)
-    subject = snapshot.subject if snapshot else issue.title
     newsletter = issue.newsletter
     context = {
         "issue": issue,
@@ -51,7 +50,7 @@ def issue_context(issue: Issue, *, preview=False, rendered=None) -> dict:
         "lang": newsletter.language,
         "preview": preview,
         "meta": page_meta(
-            f"{subject} · {newsletter.name}",
+            f"{issue.title} · {newsletter.name}",
             (snapshot and snapshot.preheader) or issue.preheader or newsletter.description,
             issue.get_absolute_url(),
             # Drafts change title often: no card is drawn and stored for each preview.

@@ -79,8 +79,12 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "superfast.settings")
-    # Links in the demo's mail must reach this server, on whatever port it runs.
-    os.environ.setdefault("SITE_URL", f"http://{args.host}:{args.port}")
+    # Links and images in the demo's mail and pages must reach this server, on whatever port
+    # it runs. The children read the variable when they start; this process read its
+    # settings already (importing the package loads them for its Celery app), so they are
+    # told too: the demo's sent issue is rendered here, by load_demo.
+    site_url = os.environ.setdefault("SITE_URL", f"http://{args.host}:{args.port}")
+    settings.SITE_URL = site_url.rstrip("/")
     django.setup()
     password = prepare()
 

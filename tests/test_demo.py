@@ -81,6 +81,16 @@ def test_demo_serves_admin_and_health_runs_a_worker_and_stops_everything(tmp_pat
             return ("demo",) in rows
 
         wait_until(worker_ran_a_task, 60, "the demo's worker ran its first task", 0.5)
+
+        # The sent demo issue was rendered by the demo process itself: its images and links
+        # must reach this server on its own port, not the default one.
+        status, home = get(f"{base}/")
+        issue_path = re.search(r'href="(/weekly-gradient/[^"/]+/)"', home).group(1)
+        status, issue_page = get(f"{base}{issue_path}")
+        images = re.findall(r'<img [^>]*src="([^"]+)"', issue_page)
+        assert status == 200 and images
+        assert all(src.startswith((f"{base}/", "/")) for src in images), images
+        assert ":8000" not in issue_page
         pids = [int(pid) for pid in re.findall(r"started \w+ \(pid (\d+)\)", output)]
         assert len(pids) == 3, output
 
@@ -102,6 +112,20 @@ def test_demo_serves_admin_and_health_runs_a_worker_and_stops_everything(tmp_pat
         demo.wait(timeout=30)
     wait_until(lambda: not any(alive(pid) for pid in pids), 20, "every child stopped", 0.5)
     assert get(f"{base}/healthz")[0] is None
+
+
+def test_load_demo_renders_its_sent_issue_again_for_another_site_url(db, settings):
+    from django.core.management import call_command
+
+    from issues.models import Issue
+
+    settings.SITE_URL = "http://127.0.0.1:8000"
+    call_command("load_demo")
+    settings.SITE_URL = "http://127.0.0.1:8080"
+    call_command("load_demo")
+    snapshot = Issue.objects.get(status=Issue.Status.SENT).snapshot
+    assert "http://127.0.0.1:8080/media/" in snapshot.email_html
+    assert ":8000" not in snapshot.email_html + snapshot.web_html + snapshot.text
 
 
 def test_load_demo_twice_gives_one_confirmed_demo_audience(db):

@@ -68,10 +68,10 @@ class ItemRowsField(forms.Field):
     ``"pick": True`` and needs no URL. Rows left empty are dropped.
     """
 
-    def __init__(self, *, parts=None, pick_label="", **kwargs):
+    def __init__(self, *, parts=None, pick_label="", min_rows=3, **kwargs):
         self.parts = parts or {"title": "Title", "url": "Link", "note": "One-line note"}
         self.pick_label = pick_label
-        kwargs.setdefault("widget", ItemRowsWidget(self.parts, pick_label))
+        kwargs.setdefault("widget", ItemRowsWidget(self.parts, pick_label, min_rows=min_rows))
         super().__init__(**kwargs)
 
     def get_bound_field(self, form, field_name):

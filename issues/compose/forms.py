@@ -7,6 +7,7 @@ block's fields from per-kind ``<template>`` elements when the editor adds a bloc
 its kind.
 """
 
+import json
 import re
 from collections.abc import Callable
 from functools import cached_property
@@ -268,11 +269,33 @@ class CheckedImagesForm(forms.ModelForm):
 
 
 class IssueForm(CheckedImagesForm):
+    """The issue's own fields; the inbox line they make is previewed by ``issue_form.js``."""
+
     image_fields = ("cover_image",)
+    WIDE = {"class": "vTextField sf-wide-input", "size": 100}
+
+    class Media:
+        css = {"all": ["issues/issue_form.css"]}
+        js = ["issues/issue_form.js"]
 
     class Meta:
         model = Issue
         fields = ["newsletter", "title", "subject", "preheader", "cover_image", "number", "slug"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ("title", "subject", "preheader"):
+            if name in self.fields:
+                self.fields[name].widget.attrs.update(self.WIDE)
+        if "newsletter" not in self.fields:
+            return
+        newsletters = list(Newsletter.objects.only("pk", "name", "from_name"))
+        if not self.instance.pk and len(newsletters) == 1:
+            self.initial.setdefault("newsletter", newsletters[0].pk)
+        select = self.fields["newsletter"].widget
+        select = getattr(select, "widget", select)  # inside the admin's add/change wrapper
+        senders = {n.pk: n.from_name or n.name for n in newsletters}
+        select.attrs["data-senders"] = json.dumps(senders)
 
 
 class NewsletterForm(CheckedImagesForm):

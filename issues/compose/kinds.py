@@ -9,6 +9,7 @@ kind's ``context()`` and ``email`` (True in the email, where markup must suit ma
 import re
 import threading
 from dataclasses import dataclass, field
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 import markdown
@@ -18,7 +19,9 @@ from django.core.exceptions import ValidationError
 from django.utils.text import slugify
 
 from ..images import RENDITION_WIDTHS, StoredImage, rendition
+from .colours import text_colour_on
 from .fields import EMPTY_ROWS_HELP, ImageUploadField, ItemRowsField, link_lines, url_field
+from .plain_text import html_text
 
 SAFE_SCHEMES = {"http", "https", "mailto"}
 MARKDOWN_EXTENSIONS = ["sane_lists", "tables", "fenced_code", "smarty"]
@@ -69,19 +72,16 @@ def markdown_html(source: str) -> str:
     )
 
 
+# One render asks for the same Markdown three times (web, email, plain text), and previews
+# ask again for every change: the sanitized HTML of a source is remembered.
+markdown_html = lru_cache(maxsize=2048)(markdown_html)
+
 MARKDOWN_LINK = re.compile(r"(!?)\[([^\]]*)\]\(\s*<?([^)\s>]*)>?(?:\s+\"[^\"]*\")?\s*\)")
 
 
 def markdown_text(source: str) -> str:
-    """Markdown as plain text: it reads well already; links become ``title <url>``."""
-
-    def link(match):
-        bang, title, url = match.groups()
-        if bang:
-            return f"[{title}]" if title else ""
-        return f"{title} <{url}>" if title and title != url else f"<{url}>"
-
-    return MARKDOWN_LINK.sub(link, source or "").strip()
+    """Markdown as plain text: words without markup or escapes; links become ``title <url>``."""
+    return html_text(markdown_html(source))
 
 
 # Kinds ------------------------------------------------------------------------------------
@@ -148,10 +148,13 @@ class BlockKind:
         """Every URL in the block, for the pre-send checks."""
         return []
 
-    def validate(self, raw: dict, files=None) -> dict:
-        """Validate raw form input (or imported values) into this kind's data, or raise."""
+    def validate(self, raw: dict, files=None, *, initial=None) -> dict:
+        """Validate raw form input (or imported values) into this kind's data, or raise.
+
+        ``initial`` holds images already stored (by field), kept when no new file comes.
+        """
         form = type("KindForm", (forms.Form,), self.fields())(
-            data=self.form_values(raw), files=files
+            data=self.form_values(raw), files=files, initial=initial
         )
         if not form.is_valid():
             raise ValidationError(form.errors.as_data())
@@ -262,6 +265,18 @@ class LinkList(BlockKind):
         return [item["url"] for item in data["items"]]
 
 
+CREDIT_WORDS = re.compile(
+    r"^(©|\(c\)|photo|image|picture|illustrat|drawn|drawing|credit|source|courtesy|by |via )",
+    re.I,
+)
+
+
+def credit_line(credit: str) -> str:
+    """The credit as its own phrase (“Credit: Ana Lima”), unless it already says what it is."""
+    credit = credit.strip()
+    return credit if not credit or CREDIT_WORDS.match(credit) else f"Credit: {credit}"
+
+
 @register
 class ImageBlock(BlockKind):
     name, label = "image", "Image"
@@ -281,6 +296,7 @@ class ImageBlock(BlockKind):
     def context(self, data, ctx):
         return {
             **data,
+            "credit": credit_line(data.get("credit") or ""),
             "img": image_context(data.get("image"), ctx.email),
             "link": safe_url(data.get("link", "")),
         }
@@ -290,7 +306,7 @@ class ImageBlock(BlockKind):
         if data.get("caption"):
             parts.append(data["caption"])
         if data.get("credit"):
-            parts.append(f"Credit: {data['credit']}")
+            parts.append(credit_line(data["credit"]))
         if data.get("link"):
             parts.append(f"<{data['link']}>")
         return "\n".join(parts)
@@ -310,15 +326,21 @@ class HeadlineQuiz(BlockKind):
     def fields(self):
         return {
             "title": forms.CharField(max_length=200, initial="3 headlines and a lie"),
+            "intro": forms.CharField(
+                max_length=300,
+                required=False,
+                help_text="Optional line under the title, e.g. “Three happened. One did not.”",
+            ),
             "headlines": ItemRowsField(
                 parts={"title": "Headline", "url": "Source link"},
                 pick_label="The lie",
+                min_rows=4,  # three true headlines and a lie
                 help_text="Mark the made-up headline as the lie; it needs no link. "
                 + EMPTY_ROWS_HELP,
             ),
             "reveal": forms.CharField(
                 widget=forms.Textarea(attrs={"rows": 3, "class": "vLargeTextField"}),
-                help_text="Shown after the guess: why it was the lie.",
+                help_text="Shown after the guess, in your words: which one and why. Markdown.",
             ),
         }
 
@@ -343,28 +365,32 @@ class HeadlineQuiz(BlockKind):
         if len(lies) > 1:
             raise ValidationError({"headlines": "Only one headline can be the lie."})
         items = [{k: v for k, v in h.items() if k != "pick"} for h in headlines]
-        return {**data, "headlines": items, "fake": lies[0]}
+        return {**data, "intro": data.get("intro") or "", "headlines": items, "fake": lies[0]}
 
     def context(self, data, ctx):
         return {
             **data,
             "anchor": ctx.anchor(data["title"], "quiz"),
+            "intro_html": markdown_html(data.get("intro") or ""),
             "headlines": [{**h, "url": safe_url(h["url"])} for h in data["headlines"]],
-            "lie": data["headlines"][data["fake"] - 1]["title"],
+            "reveal_html": markdown_html(data["reveal"]),
             "web_url": ctx.web_url,
         }
 
     def text(self, data, ctx):
+        """Headlines, then the editor's reveal below a gap of dots: no answer at a glance."""
+        intro = f"{markdown_text(data['intro'])}\n" if data.get("intro") else ""
         questions = "\n".join(f"{n}. {h['title']}" for n, h in enumerate(data["headlines"], 1))
         sources = "\n".join(
-            f"{n}. {link_text(h['title'], h['url'])}"
+            f"- {link_text(h['title'], h['url'])}"
             for n, h in enumerate(data["headlines"], 1)
-            if n != data["fake"]
+            if n != data["fake"] and h["url"]
         )
-        gap = "\n".join(["", "Spoiler below.", *["."] * 8, ""])
+        gap = "\n".join(["Spoiler below.", *["."] * 8])
+        real = f"\n\nThe real ones:\n{sources}" if sources else ""
         return (
-            f"{data['title']}\n\n{questions}\n{gap}\n"
-            f"The lie: number {data['fake']}. {data['reveal']}\n\nThe real ones:\n{sources}"
+            f"{data['title']}\n{intro}\n{questions}\n\n{gap}\n\n"
+            f"{markdown_text(data['reveal'])}{real}"
         )
 
     def links(self, data):
@@ -406,7 +432,12 @@ class Button(BlockKind):
         return {"label": forms.CharField(max_length=80), "url": url_field()}
 
     def context(self, data, ctx):
-        return {**data, "url": safe_url(data["url"]), "color": ctx.brand_color}
+        return {
+            **data,
+            "url": safe_url(data["url"]),
+            "color": ctx.brand_color,
+            "text_color": text_colour_on(ctx.brand_color),
+        }
 
     def text(self, data, ctx):
         return f"{data['label']}: <{data['url']}>"

@@ -20,6 +20,8 @@ from django.utils.safestring import mark_safe
 
 from .. import placeholders
 from ..models import Block, Issue, Snapshot
+from .colours import email_colours
+from .emoji_presentation import html_in_colour
 from .kinds import KINDS, RenderContext
 
 GMAIL_CLIP_BYTES = 102 * 1024
@@ -110,6 +112,7 @@ def render_issue(
     context = {
         "issue": issue,
         "newsletter": newsletter,
+        "colours": email_colours(newsletter.brand_color),
         "subject": subject,
         "preheader": issue.preheader,
         "cover": cover(issue),
@@ -129,12 +132,13 @@ def render_issue(
     text = render_to_string(
         "email/issue.txt", {**context, "blocks": [t for t in text_parts if t.strip()]}
     )
+    web_html = html_in_colour(web_html)
     return RenderedIssue(
         subject=subject,
         preheader=issue.preheader,
         web_html=web_html.strip(),
-        email_html=email_html,
-        text=re.sub(r"\n{4,}", "\n\n\n", text).strip() + "\n",
+        email_html=html_in_colour(email_html),
+        text=html_in_colour(re.sub(r"\n{4,}", "\n\n\n", text).strip() + "\n"),
         headings=headings,
         search_text=searchable_text(web_html),
     )

@@ -21,9 +21,10 @@ class ItemRowsWidget(forms.Widget):
     template_name = "issues/widgets/item_rows.html"
     ROW_KEY = re.compile(r"-(\d+)-(\w+)$")
 
-    def __init__(self, parts, pick_label="", empty_rows=2, attrs=None):
+    def __init__(self, parts, pick_label="", empty_rows=2, attrs=None, *, min_rows=3):
         super().__init__(attrs)
         self.parts, self.pick_label, self.empty_rows = parts, pick_label, empty_rows
+        self.min_rows = min_rows
 
     def value_from_datadict(self, data, files, name):
         if name in data:  # whole items, as imports and fixtures pass them
@@ -49,6 +50,7 @@ class ItemRowsWidget(forms.Widget):
         # A new list gets rows to fill; a filled one a single spare (each posts its inputs).
         rows += [{}] * (1 if rows else self.empty_rows + 1)
         id_ = context["widget"]["attrs"].get("id", name)
+        rows += [{}] * (self.min_rows - len(rows))  # at least that many (a quiz has four)
         context["widget"].update(
             parts=self.parts,
             pick_label=self.pick_label,

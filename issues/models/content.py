@@ -147,6 +147,11 @@ class Snapshot(models.Model):
     )
     search_text = models.TextField(blank=True, help_text="Plain text of the body, for search.")
     created_at = models.DateTimeField(auto_now_add=True)
+    web_updated_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the web version was last corrected after sending (the email never is).",
+    )
 
     def __str__(self):
         return f"Snapshot of {self.issue}"

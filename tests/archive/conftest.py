@@ -1,8 +1,6 @@
 import pytest
-from django.core.cache import cache
 
-from issues.archive import recent_issue_facts
-from tests.support.archive import make_issue, make_newsletter
+from tests.support.archive import fresh_archive_pages, make_issue, make_newsletter
 
 
 @pytest.fixture(autouse=True)
@@ -11,12 +9,8 @@ def empty_page_cache(settings):
 
     The freshness window is off, so a test sees a change at once; one test measures it.
     """
-    settings.ARCHIVE_FRESHNESS_SECONDS = 0
-    cache.clear()
-    recent_issue_facts.clear()
-    yield
-    cache.clear()
-    recent_issue_facts.clear()
+    with fresh_archive_pages(settings):
+        yield
 
 
 @pytest.fixture(autouse=True)

@@ -226,8 +226,8 @@ def test_cover_image_shows_in_the_archive_and_becomes_the_sharing_card(
     assert card in page
 
 
-def test_markup_in_a_subject_cannot_break_out_of_the_json_ld(client, newsletter):
-    issue = make_issue(newsletter, "Quay news", subject="</script><script>alert(1)</script>")
+def test_markup_in_a_title_cannot_break_out_of_the_json_ld(client, newsletter):
+    issue = make_issue(newsletter, "</script><script>alert(1)</script>", subject="Quay news")
     html = client.get(issue.get_absolute_url()).content.decode()
     json_ld = re.search(r'<script type="application/ld\+json">(.*?)</script>', html, re.S)
     assert json.loads(json_ld.group(1))["headline"] == "</script><script>alert(1)</script>"

@@ -1,9 +1,12 @@
 """Sent issues for the archive tests, shaped like what the renderer freezes into a snapshot."""
 
+from contextlib import contextmanager
 from datetime import timedelta
 
+from django.core.cache import cache
 from django.utils import timezone
 
+from issues.archive import recent_issue_facts
 from issues.models import Issue, Newsletter, Snapshot
 
 # An image the test server really serves, so browser screenshots show it.
@@ -97,3 +100,16 @@ def freeze(issue, topic="dockside"):
         headings=HEADINGS,
         search_text=search_text(topic),
     )
+
+
+@contextmanager
+def fresh_archive_pages(settings):
+    """No cached pages before or after, and the freshness window off: a change shows at once."""
+    settings.ARCHIVE_FRESHNESS_SECONDS = 0
+    cache.clear()
+    recent_issue_facts.clear()
+    try:
+        yield
+    finally:
+        cache.clear()
+        recent_issue_facts.clear()

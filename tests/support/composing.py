@@ -22,6 +22,7 @@ STORED_CONTENT = {
     },
     "quiz": {
         "title": "Q",
+        "intro": "I",
         "headlines": [
             {"title": "H1", "url": "https://a.example", "note": ""},
             {"title": "H2", "url": "", "note": ""},
@@ -44,6 +45,20 @@ QUIZ_FORM_VALUES = {
         {"title": "Real two", "url": "https://r.example/2"},
     ],
     "reveal": "Nobody did that.",
+}
+
+
+# A full quiz as an editor writes one: an intro, four headlines, a Markdown reveal.
+FOUR_HEADLINE_QUIZ = {
+    "title": "3 headlines and a lie",
+    "intro": "Three of these happened this week. Which one did not?",
+    "headlines": [
+        {"title": "Robots fold laundry", "url": "https://r.example/1"},
+        {"title": "Moon base opens a bakery", "pick": True},
+        {"title": "Model [beta] beats chess champion", "url": "https://r.example/2"},
+        {"title": "Whales learn Morse code", "url": "https://r.example/3"},
+    ],
+    "reveal": "**Number 2.** Nobody bakes on the Moon yet; see [the plan](https://nasa.example/).",
 }
 
 

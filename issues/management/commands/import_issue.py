@@ -1,40 +1,21 @@
-"""Import a Markdown file as a draft issue: ``#`` title, ``##`` sections, the rest as blocks.
+"""Import a Markdown file as a draft issue, in the syntax of ``issues.compose.markup``.
 
-Link lists (every item ``- [Title](https://…) — note``) become link-list blocks, an image on
-its own line (``![alt](path "caption")``, path relative to the file) an image block, anything
-else Markdown text. The whole file is checked before anything is saved: bad input creates
+``#`` is the title, ``##`` a section heading, link lists, images and text in plain Markdown,
+and every other kind (quiz, callout, button, sponsor, a library block...) in a fenced
+``::: kind`` form. The whole file is checked before anything is saved: bad input creates
 nothing.
 """
 
-import re
-import unicodedata
 from email.utils import parseaddr
 from pathlib import Path
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils.text import slugify
 
-from issues.compose.kinds import get_kind
+from issues.compose.markup import MarkupError, read_issue
 from issues.models import Block, Issue, Newsletter
-
-LINK_ITEM = re.compile(
-    r"^\s*[-*+]\s+\[(?P<title>[^\]]+)\]\((?P<url>[^)\s]+)\)\s*(?:[—–:-]+\s*(?P<note>.*))?$"
-)
-IMAGE_LINE = re.compile(r'^!\[(?P<alt>[^\]]*)\]\((?P<src>[^)\s]+)(?:\s+"(?P<caption>[^"]*)")?\)$')
-OPEN_LINK = re.compile(r"\]\([^)]*$|\[[^\]]*$")  # a link opened and not closed on its line
-LIST_ITEM = re.compile(r"^\s*[-*+]\s+")
-
-
-def split_emoji(title: str) -> tuple[str, str]:
-    """A heading's leading emoji, if it has one, apart from its words."""
-    first, _, rest = title.partition(" ")
-    if rest and first and all(unicodedata.category(c) in ("So", "Sk", "Mn", "Cf") for c in first):
-        return first, rest.strip()
-    return "", title
 
 
 class Command(BaseCommand):
@@ -46,17 +27,32 @@ class Command(BaseCommand):
 
     def handle(self, *args, path, newsletter=None, **options):
         source = Path(path)
-        title, blocks = self.parse(source)
+        try:
+            imported = read_issue(self.read(source), folder=source.parent)
+        except MarkupError as error:
+            where = f"{source}, line {error.line}" if error.line else f"{source}"
+            raise CommandError(f"{where}: {error.message}") from None
         with transaction.atomic():
             target = self.newsletter(newsletter)
-            issue = Issue.objects.create(newsletter=target, title=title)
+            issue = Issue.objects.create(
+                newsletter=target,
+                title=imported.title,
+                subject=imported.subject,
+                preheader=imported.preheader,
+            )
             Block.objects.bulk_create(
-                Block(issue=issue, position=position, kind=kind, data=data)
-                for position, (kind, data) in enumerate(blocks, start=1)
+                Block(
+                    issue=issue,
+                    position=position,
+                    kind=block.kind,
+                    data=block.data,
+                    library_block=block.library_block,
+                )
+                for position, block in enumerate(imported.blocks, start=1)
             )
         self.stdout.write(
-            f"Imported “{title}” as issue #{issue.number} of {target} "
-            f"with {len(blocks)} blocks: id {issue.pk}"
+            f"Imported “{imported.title}” as issue #{issue.number} of {target} "
+            f"with {len(imported.blocks)} blocks: id {issue.pk}"
         )
 
     def newsletter(self, slug):
@@ -88,81 +84,3 @@ class Command(BaseCommand):
             return raw.decode("utf-8-sig")
         except UnicodeDecodeError:
             raise CommandError(f"{source} is not UTF-8 text.") from None
-
-    def parse(self, source: Path):
-        lines = self.read(source).splitlines()
-        first = next((n for n, line in enumerate(lines) if line.strip()), None)
-        if first is None or not lines[first].startswith("# "):
-            raise CommandError(f"{source}: the first line must be the title, as “# Title”.")
-        title = lines[first][2:].strip()
-        blocks, chunk = [], []
-        text: list[str] = []
-
-        def flush_text():
-            body = "\n".join(text).strip()
-            if body:
-                blocks.append(self.block("markdown", {"body": body}, source))
-            text.clear()
-
-        def flush_chunk():
-            if (
-                chunk
-                and all(LIST_ITEM.match(line) for _, line in chunk)
-                and any("](" in line for _, line in chunk)
-            ):
-                items = []
-                for number, line in chunk:
-                    match = LINK_ITEM.match(line)
-                    if not match:
-                        raise CommandError(
-                            f"{source}, line {number}: a link list item must read "
-                            "“- [Title](https://…) — note”."
-                        )
-                    title, url, note = match.group("title", "url", "note")
-                    items.append({"title": title, "url": url, "note": note or ""})
-                flush_text()
-                blocks.append(self.block("link_list", {"items": items}, source))
-            elif len(chunk) == 1 and (match := IMAGE_LINE.match(chunk[0][1].strip())):
-                flush_text()
-                blocks.append(self.image(source, chunk[0][0], match))
-            else:
-                text.extend(line for _, line in chunk)
-                text.append("")
-            chunk.clear()
-
-        for number, line in enumerate(lines[first + 1 :], start=first + 2):
-            if OPEN_LINK.search(line):
-                raise CommandError(f"{source}, line {number}: a link is opened but not closed.")
-            if line.startswith("# "):
-                raise CommandError(f"{source}, line {number}: only the first line may be “# …”.")
-            if line.startswith("## "):
-                flush_chunk()
-                flush_text()
-                emoji, heading = split_emoji(line[3:].strip())
-                blocks.append(self.block("heading", {"title": heading, "emoji": emoji}, source))
-            elif line.strip():
-                chunk.append((number, line))
-            else:
-                flush_chunk()
-        flush_chunk()
-        flush_text()
-        if not blocks:
-            raise CommandError(f"{source}: there is nothing after the title.")
-        return title, blocks
-
-    def block(self, kind, raw, source, files=None):
-        try:
-            return kind, get_kind(kind).validate(raw, files)
-        except ValidationError as error:
-            raise CommandError(f"{source}: {kind} block: {'; '.join(error.messages)}") from None
-
-    def image(self, source: Path, number: int, match):
-        path = (source.parent / match["src"]).resolve()
-        if match["src"].startswith(("http://", "https://")) or not path.is_file():
-            raise CommandError(
-                f"{source}, line {number}: image “{match['src']}” is not a file next to the "
-                "Markdown; save it there and refer to it by its relative path."
-            )
-        upload = SimpleUploadedFile(path.name, path.read_bytes())
-        raw = {"alt": match["alt"], "caption": match["caption"] or ""}
-        return self.block("image", raw, source, files={"image": upload})

@@ -6,6 +6,7 @@ Safe to run again: what exists already is left as it is.
 import io
 import math
 
+from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management.base import BaseCommand
 from django.db import transaction
@@ -131,6 +132,7 @@ def sent_issue_blocks(sign_off):
             "quiz",
             {
                 "title": "3 headlines and a lie",
+                "intro": "Three of these happened this week. Spot the one we made up.",
                 "headlines": "A model learned to play chess from commentary alone "
                 "| https://example.com/quiz/chess\n"
                 "A city ran its bus timetable through a language model for a week\n"
@@ -138,8 +140,8 @@ def sent_issue_blocks(sign_off):
                 "| https://example.com/quiz/laundry\n"
                 "A weather model now predicts rain ten days out | https://example.com/quiz/rain",
                 "fake": 2,
-                "reveal": "No city has handed its timetable to a chatbot (yet). The other "
-                "three happened, more or less as written.",
+                "reveal": "**Number 2 is the lie.** No city has handed its timetable to a "
+                "chatbot (yet). The other three happened, more or less as written.",
             },
         ),
         block("heading", {"title": "Explainer: what is distillation?", "emoji": "🧪"}),
@@ -255,6 +257,11 @@ class Command(BaseCommand):
             sent.save()
             freeze_snapshot(sent)
             self.stdout.write(f"Marked {sent} as sent and froze its snapshot.")
+        elif settings.SITE_URL + "/" not in sent.snapshot.email_html:
+            # Demo content only: its links and images follow the demo to another address
+            # (`PORT=8080 make demo` after a run on 8000). Real sent issues stay frozen.
+            freeze_snapshot(sent)
+            self.stdout.write(f"Rendered {sent} again for {settings.SITE_URL}.")
         self.issue(
             newsletter, "Next week (draft)", "Work in progress", draft_issue_blocks, sign_off
         )

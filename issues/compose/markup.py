@@ -1,0 +1,416 @@
+"""An issue as Markdown and back: the syntax of ``import_issue`` and ``export_issue``.
+
+Plain Markdown covers the common kinds: ``#`` the title, ``##`` a section heading (a leading
+emoji goes to its own field), a list whose items are all ``- [Title](https://…) — note`` a
+link list, ``![alt](path "caption")`` alone on its line an image, ``---`` alone a divider,
+any other text Markdown text. Every kind also has a fenced form, so nothing is lost::
+
+    ::: KIND ARGUMENT
+    field: value          (the kind's one-line fields, one per line)
+    - [Title](https://…)  (its list of items, if it has one; ``- [x]`` picks one)
+    Markdown              (its long text, if it has one)
+    :::
+
+``::: library NAME`` places a block of the library. The form is read from the kind's own
+form fields, so a new kind gets a syntax without a change here. An optional front matter
+(``---`` / ``subject: …`` / ``preheader: …`` / ``---``) before the title carries the inbox
+fields. ``export_markdown`` writes the shortest form that reads back to the same block.
+"""
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.core.files.storage import default_storage
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from ..images import UPLOAD_FOLDER, StoredImage, open_checked
+from ..models import Block, Issue, LibraryBlock
+from .fields import ImageUploadField, ItemRowsField
+from .kinds import KINDS, get_kind
+
+LINK_ITEM = re.compile(
+    r"^\s*[-*+]\s+\[(?P<title>[^\]]+)\]\((?P<url>[^)\s]+)\)\s*(?:[—–:-]+\s*(?P<note>.*))?$"
+)
+IMAGE_LINE = re.compile(r'^!\[(?P<alt>[^\]]*)\]\((?P<src>[^)\s]+)(?:\s+"(?P<caption>[^"]*)")?\)$')
+OPEN_LINK = re.compile(r"\]\([^)]*$|\[[^\]]*$")  # a link opened and not closed on its line
+LIST_ITEM = re.compile(r"^\s*[-*+]\s+")
+DIVIDER_LINE = re.compile(r"^(?:-{3,}|\*{3,}|(?:\* ){2,}\*)$")
+FENCE_OPEN = re.compile(r"^:::\s*(?P<kind>[a-z_]+)\s*(?P<argument>.*?)\s*$")
+FENCE_CLOSE = re.compile(r"^:::\s*$")
+OPTION = re.compile(r"^(?P<name>[a-z_]+):(?: (?P<value>.*))?$")
+ROW = re.compile(
+    r"^[-*+]\s+(?P<pick>\[x\]\s+)?"
+    r"(?:\[(?P<title>.+?)\]\((?P<url>[^)\s]*)\)\s*(?:[—–:-]+\s*(?P<note>.*))?"
+    r"|(?P<plain>.+?)(?:\s+—\s+(?P<plain_note>.*))?)$"
+)
+FRONT_MATTER_KEYS = ("subject", "preheader")
+LIBRARY = "library"
+# The field a kind's fence line carries after its name (the rest are option lines).
+ARGUMENTS = {"quiz": "title", "sponsor": "name", "button": "label", "image": "image"}
+# Fence names that stand for a kind with one field set: ``::: quote`` is a quote callout.
+ALIASES = {"quote": ("callout", {"style": "quote"})}
+
+
+class MarkupError(Exception):
+    """Input that cannot be imported; ``line`` is where, when one line is to blame."""
+
+    def __init__(self, message: str, line: int | None = None):
+        super().__init__(message)
+        self.message, self.line = message, line
+
+
+@dataclass
+class ImportedBlock:
+    kind: str
+    data: dict
+    library_block: LibraryBlock | None = None
+
+
+@dataclass
+class ImportedIssue:
+    title: str
+    subject: str = ""
+    preheader: str = ""
+    blocks: list[ImportedBlock] = field(default_factory=list)
+
+
+def split_emoji(title: str) -> tuple[str, str]:
+    """A heading's leading emoji, if it has one, apart from its words."""
+    first, _, rest = title.partition(" ")
+    if rest and first and all(unicodedata.category(c) in ("So", "Sk", "Mn", "Cf") for c in first):
+        return first, rest.strip()
+    return "", title
+
+
+@dataclass
+class KindShape:
+    """Where each of a kind's form fields goes in the fenced form."""
+
+    argument: str | None
+    options: list[str]
+    images: list[str]
+    items: str | None
+    body: str | None
+
+
+def kind_shape(kind_name: str) -> KindShape:
+    fields = get_kind(kind_name).fields()
+    items = next((n for n, f in fields.items() if isinstance(f, ItemRowsField)), None)
+    body = next(
+        (n for n, f in fields.items() if isinstance(f.widget, forms.Textarea)),
+        None,
+    )
+    images = [n for n, f in fields.items() if isinstance(f, ImageUploadField)]
+    argument = ARGUMENTS.get(kind_name)
+    options = [n for n in fields if n not in (items, body, argument)]
+    return KindShape(argument, options, images, items, body)
+
+
+def option_defaults(kind_name: str) -> dict:
+    """What the admin form shows first in each field: an option left out takes it."""
+    defaults = {}
+    for name, form_field in get_kind(kind_name).fields().items():
+        choices = getattr(form_field, "choices", None)
+        default = form_field.initial or (choices[0][0] if choices else None)
+        if default is not None:
+            defaults[name] = default
+    return defaults
+
+
+# Reading ----------------------------------------------------------------------------------
+
+
+class Reader:
+    """Reads an issue's Markdown; images are files in ``folder`` or already in storage."""
+
+    def __init__(self, folder: Path | None):
+        self.folder = folder
+
+    def issue(self, text: str) -> ImportedIssue:
+        lines = text.splitlines()
+        start, front = self.front_matter(lines)
+        first = next((n for n in range(start, len(lines)) if lines[n].strip()), None)
+        if first is None or not lines[first].startswith("# "):
+            raise MarkupError("the first line must be the title, as “# Title”.")
+        issue = ImportedIssue(title=lines[first][2:].strip(), **front)
+        issue.blocks = self.blocks(lines[first + 1 :], first_number=first + 2)
+        if not issue.blocks:
+            raise MarkupError("there is nothing after the title.")
+        return issue
+
+    def front_matter(self, lines: list[str]) -> tuple[int, dict]:
+        if not lines or lines[0].strip() != "---":
+            return 0, {}
+        values = {}
+        for n, line in enumerate(lines[1:], start=1):
+            if line.strip() == "---":
+                return n + 1, values
+            match = OPTION.match(line)
+            if not match or match["name"] not in FRONT_MATTER_KEYS:
+                keys = " and ".join(f"“{key}:”" for key in FRONT_MATTER_KEYS)
+                raise MarkupError(f"the front matter may only set {keys}.", n + 1)
+            values[match["name"]] = (match["value"] or "").strip()
+        raise MarkupError("the front matter is not closed with “---”.", 1)
+
+    def blocks(self, lines: list[str], first_number: int = 1) -> list[ImportedBlock]:
+        blocks: list[ImportedBlock] = []
+        chunk: list[tuple[int, str]] = []
+        text: list[str] = []
+
+        def flush_text():
+            body = "\n".join(text).strip()
+            if body:
+                blocks.append(self.block("markdown", {"body": body}))
+            text.clear()
+
+        def flush_chunk():
+            if not chunk:
+                return
+            if all(LIST_ITEM.match(line) for _, line in chunk) and any(
+                "](" in line for _, line in chunk
+            ):
+                flush_text()
+                blocks.append(self.link_list(chunk))
+            elif len(chunk) == 1 and (match := IMAGE_LINE.match(chunk[0][1].strip())):
+                flush_text()
+                raw = {"alt": match["alt"], "caption": match["caption"] or ""}
+                blocks.append(self.image_block(raw, {"image": match["src"]}, chunk[0][0]))
+            elif len(chunk) == 1 and DIVIDER_LINE.match(chunk[0][1].strip()):
+                flush_text()
+                blocks.append(self.block("divider", {}))
+            else:
+                text.extend(line for _, line in chunk)
+                text.append("")
+            chunk.clear()
+
+        numbered = iter(enumerate(lines, start=first_number))
+        for number, line in numbered:
+            if fence := FENCE_OPEN.match(line):
+                flush_chunk()
+                flush_text()
+                body = []
+                for inner_number, inner in numbered:
+                    if FENCE_CLOSE.match(inner):
+                        break
+                    body.append((inner_number, inner))
+                else:
+                    raise MarkupError(f"“{line.strip()}” is not closed by a line “:::”.", number)
+                blocks.append(self.fenced(fence["kind"], fence["argument"], body, number))
+                continue
+            if OPEN_LINK.search(line):
+                raise MarkupError("a link is opened but not closed.", number)
+            if line.startswith("# "):
+                raise MarkupError("only the first line may be “# …”.", number)
+            if line.startswith("## "):
+                flush_chunk()
+                flush_text()
+                emoji, heading = split_emoji(line[3:].strip())
+                blocks.append(self.block("heading", {"title": heading, "emoji": emoji}))
+            elif line.strip():
+                chunk.append((number, line))
+            else:
+                flush_chunk()
+        flush_chunk()
+        flush_text()
+        return blocks
+
+    def link_list(self, chunk) -> ImportedBlock:
+        items = []
+        for number, line in chunk:
+            match = LINK_ITEM.match(line)
+            if not match:
+                raise MarkupError(
+                    "a link list item must read “- [Title](https://…) — note”.", number
+                )
+            title, url, note = match.group("title", "url", "note")
+            items.append({"title": title, "url": url, "note": note or ""})
+        return self.block("link_list", {"items": items})
+
+    def fenced(self, name: str, argument: str, lines, number: int) -> ImportedBlock:
+        """A ``::: kind`` block; ``lines`` are its (line number, text) up to the closing ``:::``."""
+        if name == LIBRARY:
+            library_block = LibraryBlock.objects.filter(name=argument).first()
+            if library_block is None:
+                raise MarkupError(f"there is no library block named “{argument}”.", number)
+            return ImportedBlock(Block.LIBRARY, {}, library_block)
+        name, preset = ALIASES.get(name, (name, {}))
+        if name not in KINDS:
+            known = ", ".join([*KINDS, *ALIASES, LIBRARY])
+            raise MarkupError(f"“::: {name}” is not a block kind; use one of {known}.", number)
+        shape = kind_shape(name)
+        raw = dict(preset)
+        if shape.argument and argument:
+            raw[shape.argument] = argument
+        elif argument:
+            raise MarkupError(f"“::: {name}” takes nothing after its name.", number)
+        for option, default in option_defaults(name).items():
+            raw.setdefault(option, default)
+        rest = list(lines)
+        while rest and (match := OPTION.match(rest[0][1])) and match["name"] in shape.options:
+            raw[match["name"]] = (match["value"] or "").strip()
+            rest.pop(0)
+        if shape.items:
+            while rest and not rest[0][1].strip():
+                rest.pop(0)
+            rows = []
+            while rest and LIST_ITEM.match(rest[0][1]):
+                rows.append(self.row(*reversed(rest.pop(0))))
+            raw[shape.items] = rows
+        if shape.body:
+            raw[shape.body] = "\n".join(text for _, text in rest).strip()
+        elif stray := next(((n, text) for n, text in rest if text.strip()), None):
+            lines_it_has = ", ".join(f"“{option}: …”" for option in shape.options) or "none"
+            raise MarkupError(
+                f"“::: {name}” does not take “{stray[1].strip()}”; its lines: {lines_it_has}.",
+                stray[0],
+            )
+        if shape.images:
+            paths = {n: raw.pop(n) for n in shape.images if raw.get(n)}
+            return self.image_block(raw, paths, number, kind=name)
+        return self.block(name, raw)
+
+    def row(self, line: str, number: int) -> dict:
+        match = ROW.match(line.strip())
+        if not match or (match["plain"] and OPEN_LINK.search(match["plain"])):
+            raise MarkupError("an item must read “- [Title](https://…) — note”.", number)
+        title = match["title"] if match["title"] is not None else match["plain"]
+        note = match["note"] if match["title"] is not None else match["plain_note"]
+        row = {"title": title.strip(), "url": match["url"] or "", "note": (note or "").strip()}
+        return {**row, "pick": True} if match["pick"] else row
+
+    def image_block(self, raw, paths: dict, number: int, kind="image") -> ImportedBlock:
+        files, initial = {}, {}
+        for name, path in paths.items():
+            found = self.image_file(path, number)
+            if isinstance(found, StoredImage):
+                initial[name] = found.as_dict()
+            else:
+                files[name] = found
+        return self.block(kind, raw, files=files, initial=initial)
+
+    def image_file(self, path: str, number: int):
+        """A file next to the Markdown, or an image uploaded before (as exports name them)."""
+        if not path.startswith(("http://", "https://")):
+            if self.folder is not None:
+                local = (self.folder / path).resolve()
+                if local.is_file():
+                    return SimpleUploadedFile(local.name, local.read_bytes())
+            stored = PurePosixPath(path)
+            uploaded = stored.parts[:1] == (UPLOAD_FOLDER,) and ".." not in stored.parts
+            if uploaded and default_storage.exists(path):
+                with default_storage.open(path, "rb") as source:
+                    image = open_checked(source.read())
+                return StoredImage(path=path, width=image.width, height=image.height)
+        raise MarkupError(
+            f"image “{path}” is not a file next to the Markdown; save it there and refer to "
+            "it by its relative path.",
+            number,
+        )
+
+    def block(self, kind, raw, files=None, initial=None) -> ImportedBlock:
+        try:
+            return ImportedBlock(kind, get_kind(kind).validate(raw, files, initial=initial))
+        except ValidationError as error:
+            raise MarkupError(f"{kind} block: {'; '.join(error.messages)}") from None
+
+
+def read_issue(text: str, *, folder: Path | None) -> ImportedIssue:
+    """The issue ``text`` describes, every block validated; raises MarkupError."""
+    return Reader(folder).issue(text)
+
+
+# Writing ----------------------------------------------------------------------------------
+
+
+def item_line(row: dict) -> str:
+    pick = "[x] " if row.get("pick") else ""
+    title = f"[{row['title']}]({row['url']})" if row.get("url") else row["title"]
+    note = f" — {row['note']}" if row.get("note") else ""
+    return f"- {pick}{title}{note}"
+
+
+def fenced_markup(kind_name: str, data: dict) -> str:
+    shape = kind_shape(kind_name)
+    values = get_kind(kind_name).form_values(data)
+
+    def text(name):
+        value = values.get(name)
+        if isinstance(value, dict):  # a stored image: its path in storage
+            return value["path"]
+        return "" if value is None else str(value)
+
+    head = f"::: {kind_name}"
+    for alias, (kind, preset) in ALIASES.items():
+        if kind == kind_name and all(values.get(k) == v for k, v in preset.items()):
+            head, shape.options = f"::: {alias}", [o for o in shape.options if o not in preset]
+    if shape.argument:
+        head += f" {text(shape.argument)}".rstrip()
+    lines = [head]
+    defaults = option_defaults(kind_name)
+    lines += [
+        f"{name}: {text(name)}"
+        for name in shape.options
+        if text(name) and text(name) != defaults.get(name)
+    ]
+    if shape.items:
+        lines += [item_line(row) for row in values.get(shape.items) or []]
+    if shape.body and text(shape.body):
+        if shape.items:
+            lines.append("")
+        lines.append(text(shape.body))
+    lines.append(":::")
+    return "\n".join(lines)
+
+
+def short_markup(kind_name: str, data: dict) -> str | None:
+    """The plain-Markdown form of a block, when its kind has one."""
+    if kind_name == "heading":
+        return f"## {data.get('emoji', '')} {data['title']}".replace("##  ", "## ")
+    if kind_name == "markdown":
+        return data["body"]
+    if kind_name == "link_list":
+        return "\n".join(item_line(item) for item in data["items"])
+    if kind_name == "divider":
+        return "---"
+    if kind_name == "image" and data.get("image"):
+        caption = f' "{data["caption"]}"' if data.get("caption") else ""
+        return f"![{data['alt']}]({data['image']['path']}{caption})"
+    return None
+
+
+def block_markup(kind_name: str, data: dict, *, after_text: bool) -> str:
+    """The shortest markup that reads back as exactly this block."""
+    short = short_markup(kind_name, data)
+    if short is not None and not (after_text and kind_name == "markdown"):
+        try:
+            again = Reader(folder=None).blocks(short.splitlines())
+        except MarkupError:
+            again = []
+        if [(b.kind, b.data) for b in again] == [(kind_name, data)]:
+            return short
+    return fenced_markup(kind_name, data)
+
+
+def export_markdown(issue: Issue) -> str:
+    """``issue`` in the import syntax: front matter, title, then each block in order."""
+    parts = []
+    if (issue.subject and issue.subject != issue.title) or issue.preheader:
+        front = ["---"]
+        if issue.subject and issue.subject != issue.title:
+            front.append(f"subject: {issue.subject}")
+        if issue.preheader:
+            front.append(f"preheader: {issue.preheader}")
+        parts.append("\n".join([*front, "---"]))
+    parts.append(f"# {issue.title}")
+    previous = None
+    for block in issue.blocks.select_related("library_block").order_by("position", "id"):
+        if block.library_block_id:
+            parts.append(f"::: {LIBRARY} {block.library_block.name}\n:::")
+        elif block.kind in KINDS:
+            parts.append(block_markup(block.kind, block.data, after_text=previous == "markdown"))
+        previous = block.kind
+    return "\n\n".join(parts) + "\n"

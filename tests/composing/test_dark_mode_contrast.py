@@ -1,0 +1,88 @@
+"""The email's colours are readable (WCAG AA, 4.5:1) in dark mode and light, whatever the brand.
+
+The ratios are computed from the CSS of the rendered email itself: the dark-mode rules that
+mail clients apply, against the dark backgrounds those rules set.
+"""
+
+import re
+
+import pytest
+
+from issues.compose.rendering import render_issue
+from tests.support.composing import add_block
+
+AA = 4.5
+
+
+def luminance(hex_colour: str) -> float:
+    red, green, blue = (int(hex_colour[i : i + 2], 16) / 255 for i in (1, 3, 5))
+
+    def linear(c):
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+
+    return 0.2126 * linear(red) + 0.7152 * linear(green) + 0.0722 * linear(blue)
+
+
+def contrast(one: str, other: str) -> float:
+    light, dark = sorted((luminance(one), luminance(other)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+def css_rules(css: str) -> list[tuple[str, dict]]:
+    """(selector, {property: value}) of each rule, values without ``!important``."""
+    rules = []
+    for selector, body in re.findall(r"([^{}]+)\{([^{}]*)\}", css):
+        declarations = {}
+        for declaration in body.split(";"):
+            if ":" in declaration:
+                name, value = declaration.split(":", 1)
+                declarations[name.strip()] = value.replace("!important", "").strip().lower()
+        rules.append((" ".join(selector.split()), declarations))
+    return rules
+
+
+def dark_mode_css(email_html: str) -> str:
+    start = email_html.index("@media (prefers-color-scheme: dark)")
+    block = email_html[email_html.index("{", start) + 1 :]
+    depth = 1
+    for position, char in enumerate(block):
+        depth += {"{": 1, "}": -1}.get(char, 0)
+        if depth == 0:
+            return block[:position]
+    raise AssertionError("the dark-mode block is not closed")
+
+
+@pytest.mark.parametrize("brand", ["#5b3cc4", "#1b1464", "#1a73e8", "#ffd54f"])
+def test_dark_mode_text_and_links_meet_wcag_aa(issue, brand):
+    issue.newsletter.brand_color = brand
+    issue.newsletter.save()
+    add_block(issue, "markdown", {"body": "Read [the paper](https://p.example/)."})
+    add_block(issue, "callout", {"style": "note", "text": "A [linked](https://c.example/) note"})
+    add_block(issue, "button", {"label": "Join", "url": "https://j.example/"})
+    email_html = render_issue(issue).email_html
+    rules = css_rules(dark_mode_css(email_html))
+
+    backgrounds = {d["background-color"] for _, d in rules if "background-color" in d}
+    assert backgrounds, "dark mode sets its backgrounds"
+    colours = {sel: d["color"] for sel, d in rules if "color" in d}
+    assert any(re.fullmatch(r"(.*,\s*)?a", sel) for sel in colours), "dark mode colours links"
+    button_text = next(c for sel, c in colours.items() if "sf-button-link" in sel)
+    text_colours = {c for sel, c in colours.items() if "sf-button-link" not in sel}
+    for colour in text_colours:
+        for background in backgrounds:
+            ratio = contrast(colour, background)
+            assert ratio >= AA, f"{colour} on {background}: {ratio:.2f}:1 (brand {brand})"
+    # The button keeps the brand colour as its background; its text must read on it.
+    assert contrast(button_text, brand) >= AA
+
+
+@pytest.mark.parametrize("brand", ["#ffd54f", "#7fb3ff"])
+def test_light_mode_links_stay_readable_with_a_pale_brand_colour(issue, brand):
+    issue.newsletter.brand_color = brand
+    issue.newsletter.save()
+    add_block(issue, "markdown", {"body": "Read [the paper](https://p.example/)."})
+    email_html = render_issue(issue).email_html
+    link = re.search(
+        r'<a href="https://p.example/"[^>]*style="[^"]*color: (#[0-9a-f]{6})', email_html
+    )
+    assert contrast(link.group(1), "#fdfdfb") >= AA
