@@ -3,7 +3,8 @@
 from django import forms
 from django.core.exceptions import ValidationError
 
-from .services import MAX_NAME_LENGTH, newsletter_model, normalize_email
+from .selectors import newsletter_model
+from .services import MAX_NAME_LENGTH, normalize_email
 
 # Bots fill every field; people never see this one (hidden by CSS, not by type=hidden,
 # which bots skip).

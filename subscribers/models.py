@@ -45,15 +45,14 @@ class Subscriber(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     confirmed_at = models.DateTimeField(null=True, blank=True)
     unsubscribed_at = models.DateTimeField(null=True, blank=True)
-    # Changes whenever a confirmation link is issued and is cleared once one is used, so an
-    # old confirmation mail cannot bring back someone who has since unsubscribed.
-    confirmation_nonce = models.CharField(max_length=32, blank=True, editable=False)
     soft_bounces = models.PositiveIntegerField(
         default=0, help_text="Soft bounces in a row; reset by a confirmation."
     )
 
     class Meta:
         ordering = ["email"]
+        # Export hands out every address at once: more than seeing them one page at a time.
+        permissions = [("export_subscribers", "Can export subscribers as CSV")]
         constraints = [
             models.UniqueConstraint(Lower("email"), name="subscriber_email_unique_ci"),
         ]
@@ -85,6 +84,11 @@ class Subscription(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     confirmed_at = models.DateTimeField(null=True, blank=True)
     unsubscribed_at = models.DateTimeField(null=True, blank=True)
+    # The secret of the subscribe request that made this subscription pending: new with
+    # every request, carried by that request's confirmation link, cleared once used. A link
+    # so confirms only what its own request asked for, and an old one cannot bring back
+    # a subscription that was left since.
+    confirmation_nonce = models.CharField(max_length=32, blank=True, editable=False)
 
     class Meta:
         constraints = [

@@ -81,6 +81,7 @@ def subscribe(request):
     form = SubscribeForm(data)
     if form.is_valid() and not form.is_bot:
         try:
+            services.require_client(client_ip(request))
             services.subscribe(
                 form.cleaned_data["email"],
                 [form.cleaned_data["newsletter"]],

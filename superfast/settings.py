@@ -17,6 +17,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
+
 def env(name, default=None):
     """Read a variable; an empty string counts as unset, so compose files can blank one."""
     value = os.environ.get(name, "")

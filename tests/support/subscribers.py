@@ -49,7 +49,9 @@ def join_directly(email, newsletters, name=""):
 
     subscriber = services.subscribe(email, newsletters, name=name)
     ids = sorted(getattr(n, "pk", n) for n in newsletters)
-    token = tokens.confirmation_token(subscriber.pk, ids, subscriber.confirmation_nonce)
+    # The nonce the confirmation mail of this request would carry.
+    nonce = subscriber.subscriptions.filter(newsletter_id__in=ids).first().confirmation_nonce
+    token = tokens.confirmation_token(subscriber.pk, ids, nonce)
     return services.confirm(token).subscriber
 
 
