@@ -4,6 +4,8 @@ The issue change page offers object tools (preview, send test, duplicate) and, t
 ``IssueSendingAdminMixin``, the sending pages (send, schedule, delivery progress, report).
 """
 
+import logging
+
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Func, OuterRef, Subquery
@@ -34,6 +36,8 @@ from .rendering import presend_warnings, render_issue
 from .sending import send_test
 from .testsend import example_email
 from .views import issue_context
+
+logger = logging.getLogger(__name__)
 
 
 class BlockEditorMedia:
@@ -68,6 +72,18 @@ class BlockInline(admin.StackedInline):
             *kind_fieldsets(),
             (None, {"fields": ["save_to_library_as"], "classes": ["sf-save-to-library"]}),
         ]
+
+
+def safe_presend_warnings(issue: Issue) -> list[str]:
+    """The pre-send warnings; a check that fails itself becomes one more warning.
+
+    The change page is where an editor repairs what broke a check: it must always open.
+    """
+    try:
+        return presend_warnings(issue)
+    except Exception:
+        logger.exception("Pre-send checks failed for issue %s", issue.pk)
+        return ["The pre-send checks could not run on this issue; preview it before sending."]
 
 
 @admin.register(Issue)
@@ -184,7 +200,7 @@ class IssueAdmin(IssueSendingAdminMixin, admin.ModelAdmin):
         if issue is not None:
             extra_context["object_tools"] = self.get_object_tools(request, issue)
             if issue.status != Issue.Status.SENT:
-                extra_context["presend_warnings"] = presend_warnings(issue)
+                extra_context["presend_warnings"] = safe_presend_warnings(issue)
         extra_context["block_kinds"] = list(KINDS.values())
         return super().change_view(request, object_id, form_url, extra_context)
 
@@ -220,7 +236,10 @@ class IssueAdmin(IssueSendingAdminMixin, admin.ModelAdmin):
             raise PermissionDenied
         email_html, text = example_email(render_issue(issue))
         if channel == "email":
-            return HttpResponse(email_html)
+            response = HttpResponse(email_html)
+            # Editors' HTML, shown on the admin's origin: sandboxed, it can run nothing there.
+            response["Content-Security-Policy"] = "sandbox"
+            return response
         return HttpResponse(text, content_type="text/plain; charset=utf-8")
 
     def send_test_view(self, request, pk):

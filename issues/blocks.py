@@ -16,7 +16,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.text import slugify
 
-from .images import RENDITION_WIDTHS, StoredImage, rendition, store_upload
+from .images import RENDITION_WIDTHS, StoredImage, rendition, scaled_height, store_upload
 
 SAFE_SCHEMES = {"http", "https", "mailto"}
 MARKDOWN_EXTENSIONS = ["sane_lists", "tables", "fenced_code", "smarty"]
@@ -387,7 +387,7 @@ def image_context(image: dict | None, email: bool, max_width: int = 600) -> dict
         "src": shown.absolute_url,
         "srcset": f"{large.absolute_url} 2x" if large.path != small.path else "",
         "width": width,
-        "height": round(original.height * width / original.width),
+        "height": scaled_height(original.width, original.height, width),
     }
 
 

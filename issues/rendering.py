@@ -20,6 +20,7 @@ from django.utils.safestring import mark_safe
 
 from . import placeholders
 from .blocks import KINDS, RenderContext
+from .images import scaled_height
 from .models import Block, Issue, Snapshot
 
 GMAIL_CLIP_BYTES = 102 * 1024
@@ -81,7 +82,7 @@ def cover(issue: Issue) -> dict | None:
     return {
         "src": absolute(issue.cover_image.url),
         "width": min(width, 600),
-        "height": round(height * min(width, 600) / width),
+        "height": scaled_height(width, height, min(width, 600)),
     }
 
 
