@@ -124,6 +124,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "superfast.middleware.ContentSecurityPolicyMiddleware",
 ]
 
 ROOT_URLCONF = "superfast.urls"
