@@ -3,6 +3,8 @@
 from django.db import models
 from django.db.models.functions import Lower
 
+from superfast.validators import refuse_control_characters
+
 
 class Source(models.TextChoices):
     """Where a subscriber or a consent event came from."""
@@ -38,7 +40,8 @@ class Subscriber(models.Model):
         COMPLAINED = "complained", "Complained"
 
     email = models.EmailField(max_length=254)
-    name = models.CharField(max_length=200, blank=True)
+    # Anyone may type it into the form; it may become part of the To header of a mail.
+    name = models.CharField(max_length=200, blank=True, validators=[refuse_control_characters])
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
     source = models.CharField(max_length=10, choices=Source.choices, default=Source.FORM)
     tags = models.ManyToManyField(Tag, blank=True, related_name="subscribers")
