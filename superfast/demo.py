@@ -79,9 +79,6 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "superfast.settings")
-    # The demo is development: embedded defaults, a key of this checkout (DEBUG is off unless
-    # asked for, so a forgotten variable in production never falls back to these).
-    os.environ["DEBUG"] = "1"
     # Links in the demo's mail must reach this server, on whatever port it runs.
     os.environ.setdefault("SITE_URL", f"http://{args.host}:{args.port}")
     django.setup()

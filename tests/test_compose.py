@@ -89,6 +89,8 @@ def test_makefile_has_the_targets_the_readme_promises():
         assert re.search(rf"^{target}:", makefile, re.M)
         assert f"make {target}" in readme
     assert "python -m superfast.demo" in makefile.replace("$(PY)", "python")
+    # DEBUG is off unless asked for; the demo is development and asks.
+    assert "DEBUG=1 $(PY) -m superfast.demo" in makefile
 
 
 def test_readme_configuration_table_lists_every_variable_settings_reads():

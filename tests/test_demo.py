@@ -53,10 +53,7 @@ def mailbox(var_dir):
 def test_demo_serves_admin_and_health_runs_a_worker_and_stops_everything(tmp_path, page):
     port = free_port()
     # The embedded defaults, whatever the surrounding environment (CI sets PostgreSQL/Redis).
-    # DEBUG is unset too: the demo turns it on itself.
-    embedded = dict.fromkeys(
-        ["DATABASE_URL", "CELERY_BROKER_URL", "REDIS_URL", "EMAIL_BACKEND", "DEBUG"]
-    )
+    embedded = dict.fromkeys(["DATABASE_URL", "CELERY_BROKER_URL", "REDIS_URL", "EMAIL_BACKEND"])
     env = child_env(VAR_DIR=tmp_path, **embedded)
     log_path = tmp_path / "demo.log"
     with open(log_path, "wb") as log:
