@@ -5,6 +5,7 @@ from django.contrib.auth.models import Permission, User
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from subscribers.models import Subscriber
+from tests.support.subscribers import active_reader
 
 pytestmark = pytest.mark.django_db
 
@@ -21,11 +22,7 @@ def staff_client(client, *codenames):
 
 @pytest.fixture
 def reader(newsletter):
-    subscriber = Subscriber.objects.create(
-        email="reader@example.net", status=Subscriber.Status.ACTIVE
-    )
-    subscriber.subscriptions.create(newsletter=newsletter, status="active")
-    return subscriber
+    return active_reader(newsletter)
 
 
 def csv_upload():

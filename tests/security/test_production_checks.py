@@ -39,6 +39,17 @@ def run(args, **env):
     )
 
 
+def setting_in_child(name, **env):
+    """A setting's value as a process started with ``env`` reads it."""
+    result = run(
+        ["-c", "import django; django.setup(); from django.conf import settings; "
+         f"print(settings.{name})"],
+        **env,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip().splitlines()[-1]
+
+
 def check_deploy(**env):
     return run(["manage.py", "check", "--deploy", "--fail-level", "WARNING"], **env)
 
@@ -95,12 +106,7 @@ def test_check_deploy_names_each_missing_production_variable(variable, env):
 
 def test_the_development_key_of_this_checkout_is_refused_in_production(tmp_path):
     """A key that sits in a file under var/ is not a secret, whatever its length."""
-    development = run(
-        ["-c", "import django; django.setup(); from django.conf import settings; "
-         "print(settings.SECRET_KEY)"],
-        DEBUG="1", VAR_DIR=str(tmp_path), SECRET_KEY=None,
-    )  # fmt: skip
-    key = development.stdout.strip().splitlines()[-1]
+    key = setting_in_child("SECRET_KEY", DEBUG="1", VAR_DIR=str(tmp_path), SECRET_KEY=None)
     assert len(key) >= 50
     result = check_deploy(SECRET_KEY=key, VAR_DIR=str(tmp_path))
     assert result.returncode != 0 and "SECRET_KEY" in result.stdout + result.stderr
@@ -114,23 +120,12 @@ def test_gunicorn_refuses_to_load_the_application_without_the_webhook_secret():
 
 
 def test_debug_is_off_unless_asked_for():
-    result = run(
-        ["-c", "import django; django.setup(); from django.conf import settings; "
-         "print('DEBUG', settings.DEBUG)"],
-        DEBUG=None,
-    )  # fmt: skip
-    assert result.stdout.strip().splitlines()[-1] == "DEBUG False", result.stderr
+    assert setting_in_child("DEBUG", DEBUG=None) == "False"
 
 
 def test_development_key_is_random_per_checkout_and_kept_under_var(tmp_path):
     def key_in(var_dir):
-        result = run(
-            ["-c", "import django; django.setup(); from django.conf import settings; "
-             "print(settings.SECRET_KEY)"],
-            DEBUG="1", VAR_DIR=str(var_dir), SECRET_KEY=None,
-        )  # fmt: skip
-        assert result.returncode == 0, result.stderr
-        return result.stdout.strip().splitlines()[-1]
+        return setting_in_child("SECRET_KEY", DEBUG="1", VAR_DIR=str(var_dir), SECRET_KEY=None)
 
     first = key_in(tmp_path / "one")
     assert key_in(tmp_path / "one") == first  # kept between runs

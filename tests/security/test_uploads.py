@@ -11,16 +11,11 @@ from django.urls import reverse
 from PIL import Image
 
 from issues.models import Block
-from tests.support.composing import add_block, image_bytes, make_issue, upload
+from tests.composing.conftest import media_root  # noqa: F401  (autouse: uploads in tmp)
+from tests.support.composing import add_block, change_form_data, image_bytes, make_issue, upload
 from tests.support.processes import ROOT, child_env
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def media_root(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-    return settings.MEDIA_ROOT
 
 
 @pytest.fixture
@@ -43,15 +38,10 @@ def gif_bomb(frames=5, size=(6000, 6000)):
 
 
 def post_image_block(client, issue, data, name):
+    """The issue form as the browser posts it, with one new image block."""
     form = {
-        "newsletter": issue.newsletter_id,
-        "title": issue.title,
-        "number": issue.number,
-        "slug": issue.slug,
+        **change_form_data(issue, []),
         "blocks-TOTAL_FORMS": 1,
-        "blocks-INITIAL_FORMS": 0,
-        "blocks-MIN_NUM_FORMS": 0,
-        "blocks-MAX_NUM_FORMS": 1000,
         "blocks-0-kind": "image",
         "blocks-0-position": 1,
         "blocks-0-image__alt": "An image",
@@ -123,15 +113,12 @@ def test_extreme_aspect_ratio_png_is_refused_with_a_message(editor_client, issue
 
 def test_an_image_stored_before_the_check_breaks_no_page(editor_client, issue, settings):
     """A block saved with such an image earlier: previews, change page and render still work."""
-    from issues import images
-
-    original = Image.new("1", (1_000_000, 30))
-    out = io.BytesIO()
-    original.save(out, format="PNG")
     from django.core.files.base import ContentFile
     from django.core.files.storage import default_storage
 
-    path = default_storage.save("images/legacy-strip.png", ContentFile(out.getvalue()))
+    from issues import images
+
+    path = default_storage.save("images/legacy-strip.png", ContentFile(long_strip()))
     stored = images.StoredImage(path=path, width=1_000_000, height=30)
     add_block(issue, "image", data={"image": stored.as_dict(), "alt": "strip", "caption": ""})
     assert images.rendition(stored, 600).height >= 1
@@ -166,17 +153,7 @@ def test_draft_uploads_are_stored_under_random_names(editor_client, issue):
     post_image_block(editor_client, issue, picture, "embargoed-launch-photo.png")
     assert Block.objects.get().data["image"]["path"] != first
     cover = reverse("admin:issues_issue_change", args=[issue.pk])
-    data = {
-        "newsletter": issue.newsletter_id,
-        "title": issue.title,
-        "number": issue.number,
-        "slug": issue.slug,
-        "blocks-TOTAL_FORMS": 0,
-        "blocks-INITIAL_FORMS": 0,
-        "blocks-MIN_NUM_FORMS": 0,
-        "blocks-MAX_NUM_FORMS": 1000,
-        "cover_image": upload(picture, "embargoed-cover.png"),
-    }
+    data = {**change_form_data(issue, []), "cover_image": upload(picture, "embargoed-cover.png")}
     assert editor_client.post(cover, data).status_code == 302
     issue.refresh_from_db()
     assert "embargoed" not in issue.cover_image.name

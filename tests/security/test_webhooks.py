@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from subscribers.models import Subscriber
 from tests.subscribers.test_webhooks import mailgun_event, postmark_bounce
+from tests.support.subscribers import active_reader
 
 pytestmark = pytest.mark.django_db
 
@@ -24,11 +25,7 @@ MAILGUN_KEY = "mailgun-webhook-signing-key-for-tests"
 
 @pytest.fixture
 def reader(newsletter):
-    subscriber = Subscriber.objects.create(
-        email="reader@example.net", status=Subscriber.Status.ACTIVE
-    )
-    subscriber.subscriptions.create(newsletter=newsletter, status="active")
-    return subscriber
+    return active_reader(newsletter)
 
 
 def basic_auth(secret=SECRET):
@@ -133,6 +130,20 @@ def sendgrid_signature(private, timestamp, body):
     return base64.b64encode(signature).decode()
 
 
+def post_signed(client, url, body, private_key):
+    """A post as SendGrid's Signed Event Webhook sends it: signature and timestamp headers."""
+    timestamp = str(int(time.time()))
+    signature = sendgrid_signature(private_key, timestamp, body)
+    return client.post(
+        url,
+        body,
+        content_type="application/json",
+        HTTP_X_TWILIO_EMAIL_EVENT_WEBHOOK_SIGNATURE=signature,
+        HTTP_X_TWILIO_EMAIL_EVENT_WEBHOOK_TIMESTAMP=timestamp,
+        **basic_auth(),
+    )
+
+
 def test_sendgrid_events_need_a_valid_signature(client, reader, settings, sendgrid_key_pair):
     private, public = sendgrid_key_pair
     settings.EMAIL_BACKEND = "anymail.backends.sendgrid.EmailBackend"
@@ -142,29 +153,14 @@ def test_sendgrid_events_need_a_valid_signature(client, reader, settings, sendgr
     }
     url = "/anymail/sendgrid/tracking/"
     body = json.dumps(sendgrid_events(reader.email, "spamreport")).encode()
-    timestamp = str(int(time.time()))
 
     other_key = ec.generate_private_key(ec.SECP256R1())
-    forged = client.post(
-        url,
-        body,
-        content_type="application/json",
-        HTTP_X_TWILIO_EMAIL_EVENT_WEBHOOK_SIGNATURE=sendgrid_signature(other_key, timestamp, body),
-        HTTP_X_TWILIO_EMAIL_EVENT_WEBHOOK_TIMESTAMP=timestamp,
-        **basic_auth(),
-    )
+    forged = post_signed(client, url, body, other_key)
     unsigned = client.post(url, body, content_type="application/json", **basic_auth())
     assert forged.status_code == 400 and unsigned.status_code == 400
     assert still_active(reader)
 
-    genuine = client.post(
-        url,
-        body,
-        content_type="application/json",
-        HTTP_X_TWILIO_EMAIL_EVENT_WEBHOOK_SIGNATURE=sendgrid_signature(private, timestamp, body),
-        HTTP_X_TWILIO_EMAIL_EVENT_WEBHOOK_TIMESTAMP=timestamp,
-        **basic_auth(),
-    )
+    genuine = post_signed(client, url, body, private)
     assert genuine.status_code == 200
     reader.refresh_from_db()
     assert reader.status == Subscriber.Status.COMPLAINED

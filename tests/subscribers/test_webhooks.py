@@ -12,6 +12,7 @@ from django.test import override_settings
 
 from subscribers import services
 from subscribers.models import ProcessedWebhookEvent, Subscriber, SuppressionEvent
+from tests.support.subscribers import active_reader
 
 pytestmark = pytest.mark.django_db
 
@@ -31,12 +32,7 @@ def esp_settings(settings):
 
 @pytest.fixture
 def reader(newsletter):
-    """An active subscriber of ``newsletter``."""
-    subscriber = Subscriber.objects.create(
-        email="reader@example.net", status=Subscriber.Status.ACTIVE
-    )
-    subscriber.subscriptions.create(newsletter=newsletter, status="active")
-    return subscriber
+    return active_reader(newsletter)
 
 
 def basic_auth(secret=WEBHOOK_SECRET):
