@@ -1,8 +1,11 @@
 # Production image: the same code runs as web (gunicorn), worker and beat; see docker-compose.yml.
 FROM python:3.11-slim
 
+# DEBUG=0 here, not only in docker-compose.yml: an image started any other way must not
+# serve tracebacks or fall back to development defaults.
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
+    DEBUG=0 \
     VAR_DIR=/app/var
 
 WORKDIR /app

@@ -34,8 +34,10 @@ wrk:
 		echo "Installing Debian's wrk for the benchmarks..."; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
 
+# The demo is development: embedded defaults and a key of this checkout. DEBUG is off unless
+# asked for, so a forgotten variable in production never falls back to these.
 demo: venv
-	$(PY) -m superfast.demo
+	DEBUG=1 $(PY) -m superfast.demo
 
 lint: venv
 	$(VENV)/bin/ruff check .

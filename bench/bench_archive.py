@@ -82,6 +82,10 @@ def site_env(var_dir: Path, port: int, database_url: str) -> dict:
         DATABASE_URL=database_url,
         STATIC_ROOT=str(var_dir / "static"),
         LOG_LEVEL="WARNING",
+        # Production refuses a per-process cache (superfast.checks): the local Redis unless
+        # REDIS_URL names another, under a prefix of this run's own.
+        REDIS_URL=os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0",
+        CACHE_KEY_PREFIX=f"bench-archive-{os.getpid()}",
     )
     return env
 

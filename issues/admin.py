@@ -5,6 +5,7 @@ The issue change page offers object tools (preview, send test, duplicate) and, t
 """
 
 from functools import cached_property
+import logging
 
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
@@ -43,6 +44,8 @@ from .models import Block, Delivery, Issue, LibraryBlock, Newsletter
 from .sending import send_test
 from .testsend import example_email
 from .views import issue_context
+
+logger = logging.getLogger(__name__)
 
 
 class BlockEditorMedia:
@@ -128,6 +131,18 @@ class BlockInline(admin.StackedInline):
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("library_block")
+
+
+def safe_presend_warnings(issue: Issue) -> list[str]:
+    """The pre-send warnings; a check that fails itself becomes one more warning.
+
+    The change page is where an editor repairs what broke a check: it must always open.
+    """
+    try:
+        return presend_warnings(issue)
+    except Exception:
+        logger.exception("Pre-send checks failed for issue %s", issue.pk)
+        return ["The pre-send checks could not run on this issue; preview it before sending."]
 
 
 @admin.register(Issue)
@@ -297,7 +312,7 @@ class IssueAdmin(IssueRevisionsAdminMixin, IssueSendingAdminMixin, admin.ModelAd
         if issue is not None:
             extra_context["object_tools"] = self.get_object_tools(request, issue)
             if issue.status != Issue.Status.SENT:
-                extra_context["presend_warnings"] = presend_warnings(issue)
+                extra_context["presend_warnings"] = safe_presend_warnings(issue)
         return super().change_view(request, object_id, form_url, extra_context)
 
     def preview_view(self, request, pk):
@@ -328,7 +343,10 @@ class IssueAdmin(IssueRevisionsAdminMixin, IssueSendingAdminMixin, admin.ModelAd
             raise PermissionDenied
         email_html, text = example_email(render_issue(issue))
         if channel == "email":
-            return HttpResponse(email_html)
+            response = HttpResponse(email_html)
+            # Editors' HTML, shown on the admin's origin: sandboxed, it can run nothing there.
+            response["Content-Security-Policy"] = "sandbox"
+            return response
         return HttpResponse(text, content_type="text/plain; charset=utf-8")
 
     def live_preview_view(self, request, pk=None):

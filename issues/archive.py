@@ -38,6 +38,9 @@ PAGE_CACHE_VERSION = 1
 PAGE_CACHE_SECONDS = getattr(settings, "ARCHIVE_CACHE_SECONDS", 24 * 3600)
 # Browsers and proxies may keep a page this long before asking again (with its ETag).
 BROWSER_MAX_AGE = 300
+# Shared caches (CDNs, proxies) may keep a page only this long: an issue unpublished or
+# corrected must leave them quickly, and they cannot be purged from here.
+SHARED_CACHE_MAX_AGE = 60
 
 # The snapshot columns a page never shows: left in the database.
 UNSHOWN_SNAPSHOT_FIELDS = ("snapshot__email_html", "snapshot__text", "snapshot__search_text")
@@ -295,7 +298,9 @@ def with_validators(response, etag: str, last_modified: str | None):
     response["ETag"] = etag
     if last_modified:
         response["Last-Modified"] = last_modified
-    response["Cache-Control"] = f"public, max-age={BROWSER_MAX_AGE}"
+    response["Cache-Control"] = (
+        f"public, max-age={BROWSER_MAX_AGE}, s-maxage={SHARED_CACHE_MAX_AGE}"
+    )
     return response
 
 

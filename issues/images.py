@@ -1,12 +1,15 @@
 """Image uploads through Pillow, and the renditions emails and pages use.
 
 Every upload is decoded and re-encoded: that refuses what is not really an image, caps the
-pixel count (decompression bombs) and the byte size, and drops EXIF (camera, GPS) on the way.
-Renditions are made once per width and kept in storage; later renders only look them up.
+pixel count of all its frames together before any is decoded (decompression bombs, animated
+ones included, so decoding needs at most MAX_PIXELS pixels of memory), the byte size and the
+aspect ratio, and drops EXIF (camera, GPS) on the way. Uploads are stored under random
+names: a draft's images must not be found by guessing. Renditions are made once per width
+and kept in storage; later renders only look them up.
 """
 
-import hashlib
 import io
+import secrets
 import warnings
 from dataclasses import asdict, dataclass
 from pathlib import PurePosixPath
@@ -18,7 +21,10 @@ from django.core.files.storage import default_storage
 from PIL import Image, ImageOps
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
-MAX_PIXELS = 40_000_000  # about 8000 x 5000; far beyond anything an email needs
+MAX_PIXELS = 40_000_000  # about 8000 x 5000, all frames together; far beyond any email's
+# Wider (or taller) than this many times the other side: a 600 px rendition would be less
+# than a pixel high, and no layout shows it.
+MAX_ASPECT_RATIO = 20
 RENDITION_WIDTHS = (600, 1200)
 FORMATS = {"JPEG": "jpg", "PNG": "png", "GIF": "gif", "WEBP": "webp"}
 UPLOAD_FOLDER = "images"
@@ -75,11 +81,7 @@ def open_checked(raw: bytes) -> Image.Image:
                 raise ValidationError(
                     f"{image.format} images are not accepted: upload JPEG, PNG, GIF or WebP."
                 )
-            if image.width * image.height > MAX_PIXELS:
-                raise ValidationError(
-                    f"This image is {image.width} x {image.height} pixels, too large to process "
-                    "safely; resize it below 40 megapixels."
-                )
+            check_dimensions(image)
             image.load()
     except ValidationError:
         raise
@@ -92,6 +94,41 @@ def open_checked(raw: bytes) -> Image.Image:
             "This file is not an image that can be read: upload JPEG, PNG, GIF or WebP."
         ) from None
     return image
+
+
+def check_dimensions(image: Image.Image) -> None:
+    """Refuse, from the header alone, sizes that decoding or layout cannot survive.
+
+    Counting frames reads only their headers; the pixel budget covers every frame, since
+    re-encoding an animation holds all of them in memory.
+    """
+    width, height = image.size
+    frames = getattr(image, "n_frames", 1)
+    if width * height * frames > MAX_PIXELS:
+        if frames > 1:
+            raise ValidationError(
+                f"This animation has {frames} frames of {width} x {height} pixels, too many "
+                "to process safely; keep frames × pixels below 40 megapixels."
+            )
+        raise ValidationError(
+            f"This image is {width} x {height} pixels, too large to process "
+            "safely; resize it below 40 megapixels."
+        )
+    if max(width, height) > MAX_ASPECT_RATIO * max(min(width, height), 1):
+        raise ValidationError(
+            f"This image is {width} x {height} pixels: one side may be at most "
+            f"{MAX_ASPECT_RATIO} times the other. Crop it to a less extreme shape."
+        )
+
+
+def scaled_height(width: int, height: int, to_width: int) -> int:
+    """The height at ``to_width``, never 0 (an image stored before the aspect check)."""
+    return max(1, round(height * to_width / max(width, 1)))
+
+
+def random_name(fmt: str) -> str:
+    """A file name nobody can guess from the picture or its original name."""
+    return f"{secrets.token_urlsafe(16)}.{FORMATS[fmt]}"
 
 
 def encode(image: Image.Image, fmt: str) -> bytes:
@@ -122,18 +159,14 @@ def cleaned(uploaded) -> tuple[Image.Image, bytes]:
 def cleaned_file(uploaded) -> ContentFile:
     """For model ImageFields (covers, logos): the same checks and cleaning, as a file."""
     image, data = cleaned(uploaded)
-    name = PurePosixPath(getattr(uploaded, "name", "") or "image").stem or "image"
-    return ContentFile(data, name=f"{name}.{FORMATS[image.format]}")
+    return ContentFile(data, name=random_name(image.format))
 
 
 def store_upload(uploaded) -> StoredImage:
     """Check, clean and store an uploaded file (a Django UploadedFile or bytes)."""
     image, data = cleaned(uploaded)
     fmt = image.format
-    digest = hashlib.sha256(data).hexdigest()[:20]
-    name = f"{UPLOAD_FOLDER}/{digest}.{FORMATS[fmt]}"
-    if not default_storage.exists(name):
-        name = default_storage.save(name, ContentFile(data))
+    name = default_storage.save(f"{UPLOAD_FOLDER}/{random_name(fmt)}", ContentFile(data))
     width, height = ImageOps.exif_transpose(image).size if fmt != "GIF" else image.size
     return StoredImage(path=name, width=width, height=height)
 
@@ -142,7 +175,7 @@ def rendition(original: StoredImage, width: int) -> StoredImage:
     """``original`` scaled to ``width`` pixels wide (never up), made once and then reused."""
     if original.width <= width or original.path.endswith(".gif"):
         return original
-    height = round(original.height * width / original.width)
+    height = scaled_height(original.width, original.height, width)
     stem = PurePosixPath(original.path).stem
     suffix = PurePosixPath(original.path).suffix
     name = f"{RENDITION_FOLDER}/{stem}-{width}w{suffix}"

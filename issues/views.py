@@ -164,6 +164,11 @@ def archive(request):
     )  # fmt: skip
     page = Paginator(issues, PAGE_SIZE).get_page(request.GET.get("page"))
     name = public.site_name(newsletters)
+    # The page as its parsed filters name it: anything else in the query string (junk,
+    # tracking parameters) neither shows on the page nor makes a cache entry of its own.
+    query = filters_query(newsletter, year)
+    canonical_query = "&".join(filter(None, [query, f"page={page.number}" * (page.number > 1)]))
+    canonical = reverse("issues:archive") + (f"?{canonical_query}" if canonical_query else "")
     heading = f"{newsletter.name}: archive" if newsletter else "Archive"
     if year:
         heading += f", {year}"
@@ -176,18 +181,20 @@ def archive(request):
         "errors": errors,
         "heading": heading,
         "site_name": name,
-        "query_string": filters_query(newsletter, year),
+        "query_string": query,
         "meta": page_meta(
             f"{heading} · {name}",
             f"Every issue of {newsletter.name if newsletter else name}, newest first.",
-            request.get_full_path(),
+            canonical,
             noindex=bool(errors),
         ),
     }
+    if errors:  # they quote what was asked for: a page per typo, never cached
+        return render(request, "archive/archive.html", context)
     facts = public.PageFacts(
         (
             "archive",
-            request.get_full_path(),
+            canonical,
             page.number,
             page.paginator.num_pages,
             tuple((i.pk, i.title, i.published_at) for i in page.object_list),

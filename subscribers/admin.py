@@ -3,7 +3,7 @@
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count
 from django.http import StreamingHttpResponse
 from django.shortcuts import redirect
@@ -100,7 +100,22 @@ class SubscriberAdmin(admin.ModelAdmin):
         ]
         return own + super().get_urls()
 
+    def has_export_permission(self, request):
+        """Export hands out the whole audience: its own permission, not just a staff login."""
+        return request.user.has_perm("subscribers.export_subscribers")
+
+    def has_import_permission(self, request):
+        """Import makes subscribers active without their opt-in: adding and changing both."""
+        return request.user.has_perms(
+            ["subscribers.add_subscriber", "subscribers.change_subscriber"]
+        )
+
     def changelist_view(self, request, extra_context=None):
+        extra_context = {
+            **(extra_context or {}),
+            "may_export": self.has_export_permission(request),
+            "may_import": self.has_import_permission(request),
+        }
         response = super().changelist_view(request, extra_context)
         changelist = getattr(response, "context_data", {}).get("cl")
         if changelist is not None:
@@ -149,6 +164,8 @@ class SubscriberAdmin(admin.ModelAdmin):
 
     def export_view(self, request):
         """The changelist as CSV, with the same filters and search as on screen."""
+        if not self.has_export_permission(request):
+            raise PermissionDenied
         queryset = self.get_changelist_instance(request).get_queryset(request)
         response = StreamingHttpResponse(
             export_csv_lines(queryset.distinct()), content_type="text/csv; charset=utf-8"
@@ -158,6 +175,8 @@ class SubscriberAdmin(admin.ModelAdmin):
         return response
 
     def import_view(self, request):
+        if not self.has_import_permission(request):
+            raise PermissionDenied
         form = ImportForm(request.POST or None, request.FILES or None)
         report = None
         if request.method == "POST" and form.is_valid():

@@ -8,7 +8,7 @@ class SubscribersConfig(AppConfig):
     def ready(self):
         from anymail.signals import tracking
 
-        from .webhooks import handle_tracking
+        from .tracking import handle_tracking
 
         # Other apps (the delivery ledger) connect their own receivers to the same signal.
         tracking.connect(handle_tracking, dispatch_uid="subscribers.handle_tracking")

@@ -3,7 +3,10 @@
 from django import forms
 from django.core.exceptions import ValidationError
 
-from .services import MAX_NAME_LENGTH, newsletter_model, normalize_email
+from superfast.validators import refuse_control_characters
+
+from .selectors import newsletter_model
+from .services import MAX_NAME_LENGTH, normalize_email
 
 # Bots fill every field; people never see this one (hidden by CSS, not by type=hidden,
 # which bots skip).
@@ -12,7 +15,9 @@ HONEYPOT_FIELD = "website"
 
 class SubscribeForm(forms.Form):
     email = forms.CharField(max_length=320)
-    name = forms.CharField(max_length=MAX_NAME_LENGTH, required=False)
+    name = forms.CharField(
+        max_length=MAX_NAME_LENGTH, required=False, validators=[refuse_control_characters]
+    )
     newsletter = forms.ModelChoiceField(
         queryset=None, to_field_name="slug", required=False, empty_label=None
     )
@@ -42,7 +47,9 @@ class SubscribeForm(forms.Form):
 
 
 class PreferencesForm(forms.Form):
-    name = forms.CharField(max_length=MAX_NAME_LENGTH, required=False)
+    name = forms.CharField(
+        max_length=MAX_NAME_LENGTH, required=False, validators=[refuse_control_characters]
+    )
     newsletters = forms.ModelMultipleChoiceField(
         queryset=None, required=False, widget=forms.CheckboxSelectMultiple
     )

@@ -3,6 +3,8 @@
 from django.db import models
 from django.db.models.functions import Lower
 
+from superfast.validators import refuse_control_characters
+
 
 class Source(models.TextChoices):
     """Where a subscriber or a consent event came from."""
@@ -38,22 +40,22 @@ class Subscriber(models.Model):
         COMPLAINED = "complained", "Complained"
 
     email = models.EmailField(max_length=254)
-    name = models.CharField(max_length=200, blank=True)
+    # Anyone may type it into the form; it may become part of the To header of a mail.
+    name = models.CharField(max_length=200, blank=True, validators=[refuse_control_characters])
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
     source = models.CharField(max_length=10, choices=Source.choices, default=Source.FORM)
     tags = models.ManyToManyField(Tag, blank=True, related_name="subscribers")
     created_at = models.DateTimeField(auto_now_add=True)
     confirmed_at = models.DateTimeField(null=True, blank=True)
     unsubscribed_at = models.DateTimeField(null=True, blank=True)
-    # Changes whenever a confirmation link is issued and is cleared once one is used, so an
-    # old confirmation mail cannot bring back someone who has since unsubscribed.
-    confirmation_nonce = models.CharField(max_length=32, blank=True, editable=False)
     soft_bounces = models.PositiveIntegerField(
         default=0, help_text="Soft bounces in a row; reset by a confirmation."
     )
 
     class Meta:
         ordering = ["email"]
+        # Export hands out every address at once: more than seeing them one page at a time.
+        permissions = [("export_subscribers", "Can export subscribers as CSV")]
         constraints = [
             models.UniqueConstraint(Lower("email"), name="subscriber_email_unique_ci"),
         ]
@@ -85,6 +87,11 @@ class Subscription(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     confirmed_at = models.DateTimeField(null=True, blank=True)
     unsubscribed_at = models.DateTimeField(null=True, blank=True)
+    # The secret of the subscribe request that made this subscription pending: new with
+    # every request, carried by that request's confirmation link, cleared once used. A link
+    # so confirms only what its own request asked for, and an old one cannot bring back
+    # a subscription that was left since.
+    confirmation_nonce = models.CharField(max_length=32, blank=True, editable=False)
 
     class Meta:
         constraints = [

@@ -81,6 +81,7 @@ def subscribe(request):
     form = SubscribeForm(data)
     if form.is_valid() and not form.is_bot:
         try:
+            services.require_client(client_ip(request))
             services.subscribe(
                 form.cleaned_data["email"],
                 [form.cleaned_data["newsletter"]],
@@ -143,9 +144,9 @@ def unsubscribe(request, token):
         return invalid_link(request, error)
     subscriber = Subscriber.objects.filter(pk=subscriber_id).first()
     newsletter = services.newsletter_model().objects.filter(pk=newsletter_id).first()
+    # No preferences link here: this token only unsubscribes, and a preferences link would
+    # turn it into the rights to download and erase the person's data.
     context = {"newsletter": newsletter, "subscriber": subscriber}
-    if subscriber is not None:
-        context["preferences_url"] = tokens.preferences_url(subscriber.pk)
     if request.method == "GET":
         subscribed = subscriber is not None and (
             subscriber.subscriptions.filter(newsletter_id=newsletter_id)

@@ -1,12 +1,14 @@
 """Superfast settings: one module, driven by environment variables.
 
-Every variable is optional in development (DEBUG defaults to on, and everything runs on
-embedded defaults under ``VAR_DIR``: SQLite, a filesystem broker, a mailbox of .eml files).
-With ``DEBUG=0`` the variables that must not be guessed in production are required, and a
-missing or malformed one stops the process at start with a message naming it.
+``DEBUG`` is off unless asked for (``make demo`` and the test suite turn it on). With it on,
+every other variable is optional and everything runs on embedded defaults under ``VAR_DIR``:
+SQLite, a filesystem broker, a mailbox of .eml files, a random key kept in a file. With it
+off, a malformed variable stops the process here, naming it, and the production system
+checks (``superfast/checks.py``) refuse to start while a required one is missing.
 """
 
 import os
+import secrets
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -14,8 +16,6 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-
-DEV_SECRET_KEY = "django-insecure-superfast-development-key-do-not-use-in-production"
 
 
 def env(name, default=None):
@@ -60,28 +60,36 @@ def env_list(name, default):
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
-def required_in_production(name, dev_default):
-    value = env(name)
-    if value is None:
-        if not DEBUG:
-            raise ImproperlyConfigured(f"{name} must be set when DEBUG is off.")
-        return dev_default
-    return value
+def development_secret_key(var_dir):
+    """This checkout's own random key, made on first use and kept in ``VAR_DIR``.
+
+    A key written in the repository would let anyone forge every signed link of every
+    site that forgot to set ``SECRET_KEY``; a file under var/ (like the demo's admin
+    password) is private to one checkout, and production refuses it (superfast.checks).
+    """
+    path = var_dir / DEVELOPMENT_SECRET_KEY_FILE
+    if not path.exists():
+        var_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as f:
+                f.write(secrets.token_urlsafe(50) + "\n")
+        except FileExistsError:  # another process of this checkout made it first
+            pass
+    return path.read_text().strip()
 
 
-DEBUG = env_bool("DEBUG", True)
+DEVELOPMENT_SECRET_KEY_FILE = "secret-key.txt"
+DEBUG = env_bool("DEBUG", False)
 VAR_DIR = Path(env("VAR_DIR", str(BASE_DIR / "var"))).resolve()
 
-SECRET_KEY = required_in_production("SECRET_KEY", DEV_SECRET_KEY)
-if not DEBUG and (SECRET_KEY == DEV_SECRET_KEY or len(SECRET_KEY) < 50):
-    raise ImproperlyConfigured(
-        "SECRET_KEY must be a random string of at least 50 characters when DEBUG is off "
-        "(python -c 'import secrets; print(secrets.token_urlsafe(50))')."
-    )
+# Production without SECRET_KEY gets none at all: signing then fails instead of using a
+# guessable key, and the production checks name the variable at start.
+SECRET_KEY = env("SECRET_KEY") or (development_secret_key(VAR_DIR) if DEBUG else "")
 
-ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
-if not DEBUG and env("ALLOWED_HOSTS") is None:
-    raise ImproperlyConfigured("ALLOWED_HOSTS must be set when DEBUG is off.")
+# Production without ALLOWED_HOSTS answers no host; the production checks name it.
+ALLOWED_HOSTS = env_list(
+    "ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"] if DEBUG else []
+)
 
 SITE_URL = env("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 if urlsplit(SITE_URL).scheme not in {"http", "https"} or not urlsplit(SITE_URL).netloc:
@@ -116,6 +124,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "superfast.middleware.ContentSecurityPolicyMiddleware",
 ]
 
 ROOT_URLCONF = "superfast.urls"
@@ -282,7 +291,11 @@ SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # load balancers probe over plain HTTP
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Trust a proxy's word that the request came over https only when the site sits behind one
+# that sets the header (e.g. X-Forwarded-Proto); without one, any client could claim it.
+_proxy_ssl_header = env("SECURE_PROXY_SSL_HEADER")
+if _proxy_ssl_header:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + _proxy_ssl_header.upper().replace("-", "_"), "https")
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEBUG)
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", not DEBUG)

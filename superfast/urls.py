@@ -2,7 +2,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
-from . import views
+from . import views, webhooks
 
 admin.site.site_header = "Superfast"
 admin.site.site_title = "Superfast"
@@ -14,7 +14,9 @@ handler404 = "issues.views.page_not_found"
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
-    path("anymail/", include("anymail.urls")),
+    # Only the sending ESP's tracking webhook, guarded (superfast.webhooks); no other of
+    # anymail's URLs is mounted.
+    path("anymail/<str:esp>/tracking/", webhooks.tracking_webhook, name="esp_tracking_webhook"),
     path("", include("subscribers.urls")),
     path("", include("issues.urls")),
 ]

@@ -15,9 +15,9 @@ APP_SERVICES = ["web", "worker", "beat"]
 
 
 def settings_variables():
-    """Names read through env()/env_bool()/... or required_in_production() in settings.py."""
+    """Names read through env()/env_bool()/env_int()/... in settings.py."""
     tree = ast.parse((ROOT / "superfast" / "settings.py").read_text())
-    readers = {"env", "env_bool", "env_int", "env_float", "env_list", "required_in_production"}
+    readers = {"env", "env_bool", "env_int", "env_float", "env_list"}
     return {
         node.args[0].value
         for node in ast.walk(tree)
@@ -64,7 +64,8 @@ def test_worker_and_beat_commands_name_the_celery_app_the_demo_starts():
     assert importlib.import_module("superfast.celery").app.main == "superfast"
 
 
-def test_web_command_migrates_then_serves_the_wsgi_application_with_gunicorn():
+def test_web_command_migrates_then_serves_the_wsgi_application_with_gunicorn(settings):
+    settings.DEBUG = True  # as configured here; with DEBUG off loading it runs the checks
     command = " ".join(command_words("web"))
     assert "manage.py migrate" in command
     target = re.search(r"gunicorn (\S+)", command).group(1)
@@ -88,9 +89,25 @@ def test_makefile_has_the_targets_the_readme_promises():
         assert re.search(rf"^{target}:", makefile, re.M)
         assert f"make {target}" in readme
     assert "python -m superfast.demo" in makefile.replace("$(PY)", "python")
+    # DEBUG is off unless asked for; the demo is development and asks.
+    assert "DEBUG=1 $(PY) -m superfast.demo" in makefile
 
 
 def test_readme_configuration_table_lists_every_variable_settings_reads():
     readme = (ROOT / "README.md").read_text()
     missing = [name for name in sorted(settings_variables()) if f"`{name}`" not in readme]
     assert not missing, f"README's configuration table lacks {missing}"
+
+
+def test_compose_refuses_to_start_without_the_secrets_production_requires():
+    """``${NAME:?message}``: docker compose stops with the message when NAME is unset."""
+    text = (ROOT / "docker-compose.yml").read_text()
+    for name in ["SECRET_KEY", "ANYMAIL_WEBHOOK_SECRET"]:
+        assert re.search(rf"{name}: \$\{{{name}:\?[^}}]+\}}", text), f"{name} is not required"
+    assert SERVICES["web"]["environment"]["REDIS_URL"].startswith("redis://redis:6379/")
+
+
+def test_image_runs_with_debug_off_whatever_the_environment_forgets():
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    env_block = re.search(r"^ENV ((?:.*\\\n)*.*)$", dockerfile, re.M).group(1)
+    assert re.search(r"\bDEBUG=0\b", env_block)

@@ -42,13 +42,13 @@ def test_healthz_answers_503_naming_the_broker_when_it_is_unreachable():
     answer = healthz_in_child(CELERY_BROKER_URL="redis://127.0.0.1:9/0")
     assert answer["status"] == 503
     assert answer["body"]["database"] == "ok"
-    assert answer["body"]["broker"].startswith("error:")
+    assert answer["body"]["broker"] == "error"
 
 
 def test_healthz_answers_503_naming_the_database_when_it_is_unreachable():
     answer = healthz_in_child(DATABASE_URL="postgres://nobody@127.0.0.1:9/none")
     assert answer["status"] == 503
-    assert answer["body"]["database"].startswith("error:")
+    assert answer["body"]["database"] == "error"
     assert answer["body"]["broker"] == "ok"
 
 

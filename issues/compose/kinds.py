@@ -18,7 +18,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.text import slugify
 
-from ..images import RENDITION_WIDTHS, StoredImage, rendition
+from ..images import RENDITION_WIDTHS, StoredImage, rendition, scaled_height
 from .colours import text_colour_on
 from .fields import EMPTY_ROWS_HELP, ImageUploadField, ItemRowsField, link_lines, url_field
 from .plain_text import html_text
@@ -192,7 +192,7 @@ def image_context(image: dict | None, email: bool, max_width: int = 600) -> dict
         "src": shown.absolute_url,
         "srcset": f"{large.absolute_url} 2x" if large.path != small.path else "",
         "width": width,
-        "height": round(original.height * width / original.width),
+        "height": scaled_height(original.width, original.height, width),
     }
 
 

@@ -19,6 +19,7 @@ from django.utils.html import strip_tags
 from django.utils.safestring import mark_safe
 
 from .. import placeholders
+from ..images import scaled_height
 from ..models import Block, Issue, Snapshot
 from .colours import email_colours
 from .emoji_presentation import html_in_colour
@@ -89,7 +90,7 @@ def cover(issue: Issue) -> dict | None:
     return {
         "src": absolute(issue.cover_image.url),
         "width": min(width, 600),
-        "height": round(height * min(width, 600) / width),
+        "height": scaled_height(width, height, min(width, 600)),
     }
 
 

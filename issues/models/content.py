@@ -7,16 +7,18 @@ from django.db.models import Max
 from django.urls import reverse
 from django.utils.text import Truncator, slugify
 
+from superfast.validators import refuse_control_characters
+
 hex_colour = RegexValidator(r"^#[0-9a-fA-F]{6}$", "Use a hex colour such as #1a73e8.")
 
 
 class Newsletter(models.Model):
     """A publication with its own sender, look and audience; a site can run several."""
 
-    name = models.CharField(max_length=200)
+    name = models.CharField(max_length=200, validators=[refuse_control_characters])
     slug = models.SlugField(max_length=100, unique=True)
     description = models.TextField(blank=True)
-    from_name = models.CharField(max_length=200)
+    from_name = models.CharField(max_length=200, validators=[refuse_control_characters])
     from_email = models.EmailField()
     reply_to = models.EmailField(blank=True)
     footer_text = models.TextField(
@@ -52,11 +54,19 @@ class Issue(models.Model):
 
     newsletter = models.ForeignKey(Newsletter, on_delete=models.PROTECT, related_name="issues")
     number = models.PositiveIntegerField(blank=True, help_text="Left blank: the next number.")
-    title = models.CharField(max_length=200)
-    subject = models.CharField(max_length=200, blank=True, help_text="Left blank: the title.")
+    title = models.CharField(max_length=200, validators=[refuse_control_characters])
+    subject = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="Left blank: the title.",
+        validators=[refuse_control_characters],
+    )
     slug = models.SlugField(max_length=200, blank=True, help_text="Left blank: from the title.")
     preheader = models.CharField(
-        max_length=200, blank=True, help_text="The preview line inboxes show after the subject."
+        max_length=200,
+        blank=True,
+        help_text="The preview line inboxes show after the subject.",
+        validators=[refuse_control_characters],
     )
     cover_image = models.ImageField(upload_to="covers/", blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)

@@ -5,7 +5,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from subscribers.csv_io import ImportFileError, import_csv
-from subscribers.services import newsletter_model
+from subscribers.selectors import newsletter_model
 
 
 def choose_newsletter(slug):

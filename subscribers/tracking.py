@@ -1,13 +1,16 @@
 """ESP events, as anymail normalizes them, turned into suppressions.
 
-Vendor-neutral on purpose: anymail's webhook views (mounted at ``/anymail/``, guarded by
-``ANYMAIL["WEBHOOK_SECRET"]`` basic auth and each ESP's signature) parse the payload, and
-this receiver reads only the normalized event. Deliveries, opens and clicks belong to the
-delivery ledger, which listens to the same signal itself.
+Vendor-neutral on purpose: anymail's webhook view of the sending ESP (mounted by
+``superfast.webhooks``, guarded by ``ANYMAIL["WEBHOOK_SECRET"]`` basic auth and the ESP's
+signature) parses the payload, and this receiver reads only the normalized event.
+Deliveries, opens and clicks belong to the delivery ledger, which listens to the same
+signal itself.
 """
 
 import logging
 import re
+
+from anymail.signals import EventType, RejectReason
 
 from .services import handle_delivery_event
 
@@ -25,9 +28,12 @@ def is_temporary(mta_response):
 
 def handle_tracking(sender, event, esp_name, **kwargs):
     event_type = event.event_type
-    if event_type == "rejected" and event.reject_reason in {"invalid", "bounced"}:
+    if event_type == EventType.REJECTED and event.reject_reason in {
+        RejectReason.INVALID,
+        RejectReason.BOUNCED,
+    }:
         # The ESP refused to even try: the address is known bad, as good as a hard bounce.
-        event_type = "bounced"
+        event_type = EventType.BOUNCED
     reason = " ".join(
         str(part) for part in (event.reject_reason, event.description, event.mta_response) if part
     )

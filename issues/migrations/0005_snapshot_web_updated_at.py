@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("issues", "0003_archive_indexes"),
+        ("issues", "0004_issue_version_revisions_autosaves"),
     ]
 
     operations = [

@@ -1,0 +1,71 @@
+"""The audience's flows as plain functions: views, admin, tracking and tasks call these.
+
+One module per job: ``addresses`` (spelling and fingerprints), ``limits`` (abuse limits),
+``consent`` (subscribe, confirm, leave, preferences), ``mail`` (mail to one person),
+``privacy`` (download and erase), ``suppression`` (bounces and complaints). Reads live in
+``subscribers.selectors``. The names below are the public face other apps import
+(``from subscribers.services import recipients``).
+"""
+
+from ..selectors import find_subscriber, newsletter_model, recipients
+from .addresses import MAX_EMAIL_LENGTH, MAX_NAME_LENGTH, email_hash, normalize_email
+from .consent import (
+    Confirmation,
+    confirm,
+    preview_confirmation,
+    record,
+    resend_confirmation,
+    subscribe,
+    unsubscribe,
+    update_preferences,
+)
+from .limits import RateLimited, check_subscribe_limits, require_client
+from .mail import (
+    ALREADY_SUBSCRIBED,
+    CONFIRM,
+    WELCOME,
+    TransientMailError,
+    is_transient,
+    list_unsubscribe_headers,
+    queue_mail,
+    retry_delay,
+    send_subscriber_mail,
+)
+from .privacy import erase, is_erased, personal_data
+from .suppression import handle_delivery_event, suppress, unsuppress
+
+__all__ = [
+    "ALREADY_SUBSCRIBED",
+    "CONFIRM",
+    "MAX_EMAIL_LENGTH",
+    "MAX_NAME_LENGTH",
+    "WELCOME",
+    "Confirmation",
+    "RateLimited",
+    "TransientMailError",
+    "check_subscribe_limits",
+    "confirm",
+    "email_hash",
+    "erase",
+    "find_subscriber",
+    "handle_delivery_event",
+    "is_erased",
+    "is_transient",
+    "list_unsubscribe_headers",
+    "newsletter_model",
+    "normalize_email",
+    "personal_data",
+    "preview_confirmation",
+    "queue_mail",
+    "recipients",
+    "record",
+    "require_client",
+    "resend_confirmation",
+    "retry_delay",
+    "send_subscriber_mail",
+    "subscribe",
+    "suppress",
+    "unsubscribe",
+    "unsuppress",
+    "update_preferences",
+]

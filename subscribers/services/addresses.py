@@ -1,0 +1,60 @@
+"""Email addresses: one spelling per mailbox, and an anonymous fingerprint of it."""
+
+import hashlib
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+
+from ..models import Subscriber
+
+MAX_EMAIL_LENGTH = 254
+MAX_NAME_LENGTH = Subscriber._meta.get_field("name").max_length
+
+# Providers that ignore dots in the local part: j.doe@ and jdoe@ are one mailbox there.
+DOTLESS_DOMAINS = {"gmail.com", "googlemail.com"}
+# Alias domains delivering to the same mailboxes as another.
+SAME_MAILBOXES = {"googlemail.com": "gmail.com"}
+
+
+def normalize_email(raw: str) -> str:
+    """The canonical form of an address, or ValidationError with a message for people.
+
+    Trimmed; the domain lower-cased and, when international, turned into punycode so one
+    mailbox has one spelling. The local part is left alone: some servers treat its case as
+    significant, uniqueness is case-insensitive anyway.
+    """
+    value = (raw or "").strip()
+    local, at, domain = value.rpartition("@")
+    if not (local and at and domain):
+        raise ValidationError("Enter a valid email address, like name@example.org.")
+    try:
+        domain = domain.lower().encode("idna").decode("ascii")
+    except UnicodeError:
+        raise ValidationError(f"{domain!r} is not a valid domain name.") from None
+    email = f"{local}@{domain}"
+    if len(email) > MAX_EMAIL_LENGTH:
+        raise ValidationError(f"An email address has at most {MAX_EMAIL_LENGTH} characters.")
+    validate_email(email)
+    return email
+
+
+def mailbox_identity(email: str) -> str:
+    """The mailbox an address reaches, for counting requests per person, never for sending.
+
+    ``a+1@x`` and ``a+2@x`` (plus tags), and at Gmail ``j.doe@`` and ``jdoe@``, are one
+    inbox: each variant must not get its own share of the per-address limit.
+    """
+    local, _, domain = email.lower().rpartition("@")
+    local = local.split("+", 1)[0] or local
+    if domain in DOTLESS_DOMAINS:
+        local = local.replace(".", "")
+    return f"{local}@{SAME_MAILBOXES.get(domain, domain)}"
+
+
+def email_hash(email: str) -> str:
+    """An anonymous, stable fingerprint of an address (it is normalized first when valid)."""
+    try:
+        email = normalize_email(email)
+    except ValidationError:
+        email = (email or "").strip()
+    return hashlib.sha256(f"superfast-erased:{email.lower()}".encode()).hexdigest()

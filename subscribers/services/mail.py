@@ -1,0 +1,179 @@
+"""Mail to one person: confirmation, welcome, "already subscribed".
+
+Sent by the worker (``subscribers.tasks.send_subscriber_mail``), never inside a request:
+a slow or failing mail server then neither delays the page nor tells a visitor anything,
+and transient failures are retried with backoff. Mail sent before consent (confirmation,
+"already subscribed") carries no text a requester chose: anyone may type any address and
+name into the form, and the name would reach the victim as if we had written it.
+"""
+
+import logging
+import random
+import smtplib
+
+from anymail.exceptions import AnymailAPIError
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
+from django.template.loader import render_to_string
+
+from .. import tokens
+from ..models import Subscriber, Subscription
+from ..selectors import newsletter_model
+
+logger = logging.getLogger(__name__)
+
+CONFIRM = "confirm"
+ALREADY_SUBSCRIBED = "already_subscribed"
+WELCOME = "welcome"
+
+
+class TransientMailError(Exception):
+    """The mail server or ESP failed in a way worth trying again later."""
+
+
+def queue_mail(kind: str, subscriber: Subscriber, newsletter_ids=()) -> None:
+    """Have the worker send mail ``kind`` to ``subscriber`` once this transaction commits."""
+    from ..tasks import send_subscriber_mail  # tasks wrap this module
+
+    ids = sorted(newsletter_ids)
+    transaction.on_commit(lambda: send_subscriber_mail.delay(kind, subscriber.pk, ids))
+
+
+def send_subscriber_mail(kind: str, subscriber_id: int, newsletter_ids=()) -> bool:
+    """Build mail ``kind`` from the subscriber's state now, and send it.
+
+    Returns whether a message went out: nothing is sent to someone erased meanwhile, nor a
+    confirmation whose link can no longer work. Raises TransientMailError when a retry may
+    succeed; a permanent refusal is logged and not retried.
+    """
+    subscriber = Subscriber.objects.filter(pk=subscriber_id).first()
+    if subscriber is None:
+        return False
+    message = MAIL_BUILDERS[kind](subscriber, list(newsletter_ids))
+    if message is None:
+        return False
+    try:
+        message.send()
+    except Exception as error:
+        if is_transient(error):
+            raise TransientMailError(f"{type(error).__name__}: {error}") from error
+        logger.exception("Gave up sending the %s mail to subscriber %s", kind, subscriber_id)
+        return False
+    return True
+
+
+def is_transient(error: Exception) -> bool:
+    """SMTP 4xx replies, lost connections, ESP throttling (429) or ESP server errors (5xx)."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return all(400 <= code < 500 for code, _ in error.recipients.values())
+    if isinstance(error, smtplib.SMTPResponseException):
+        return 400 <= error.smtp_code < 500
+    if isinstance(error, AnymailAPIError):
+        status = error.status_code
+        return status is None or status == 429 or status >= 500
+    # Connection refused, reset or timed out; SMTPServerDisconnected is an OSError too.
+    return isinstance(error, OSError)
+
+
+def retry_delay(retries: int) -> float:
+    """Exponential backoff with jitter, so retries from many tasks do not arrive together."""
+    return settings.SEND_RETRY_BASE_SECONDS * 2**retries * random.uniform(0.5, 1.5)
+
+
+def confirmation_mail(subscriber: Subscriber, newsletter_ids: list[int]):
+    """The link of the request that made these subscriptions pending, or None when unusable.
+
+    Built when sent: a subscription confirmed, left or suppressed since needs no link.
+    """
+    if subscriber.is_suppressed:
+        return None
+    waiting = list(
+        subscriber.subscriptions.filter(
+            newsletter_id__in=newsletter_ids, status=Subscription.Status.PENDING
+        )
+        .exclude(confirmation_nonce="")
+        .order_by("-pk")
+        .values_list("newsletter_id", "confirmation_nonce")
+    )
+    if not waiting:
+        return None
+    # A later request for the same newsletters renewed their nonce; link the newest one.
+    nonce = waiting[0][1]
+    ids = sorted(newsletter_id for newsletter_id, n in waiting if n == nonce)
+    newsletters = list(newsletter_model().objects.filter(pk__in=ids).order_by("pk"))
+    names = ", ".join(n.name for n in newsletters)
+    return build_mail(
+        template="confirm",
+        subject=f"Please confirm your subscription to {names}",
+        subscriber=subscriber,
+        context={
+            "newsletters": newsletters,
+            "confirm_url": tokens.confirmation_url(subscriber.pk, ids, nonce),
+            "names": names,
+            "days": tokens.CONFIRMATION_MAX_AGE.days,
+        },
+    )
+
+
+def already_subscribed_mail(subscriber: Subscriber, newsletter_ids: list[int]):
+    return build_mail(
+        template="already_subscribed",
+        subject="You are already subscribed",
+        subscriber=subscriber,
+        context={"preferences_url": tokens.preferences_url(subscriber.pk)},
+    )
+
+
+def welcome_mail(subscriber: Subscriber, newsletter_ids: list[int]):
+    newsletters = list(newsletter_model().objects.filter(pk__in=newsletter_ids).order_by("pk"))
+    if not newsletters or subscriber.status != Subscriber.Status.ACTIVE:
+        return None
+    links = [
+        {"newsletter": n, "unsubscribe_url": tokens.unsubscribe_url(subscriber.pk, n.pk)}
+        for n in newsletters
+    ]
+    return build_mail(
+        template="welcome",
+        subject=f"Welcome to {', '.join(n.name for n in newsletters)}",
+        subscriber=subscriber,
+        context={"links": links, "preferences_url": tokens.preferences_url(subscriber.pk)},
+        headers=list_unsubscribe_headers(
+            subscriber_id=subscriber.pk, newsletter_id=newsletters[0].pk
+        ),
+    )
+
+
+MAIL_BUILDERS = {
+    CONFIRM: confirmation_mail,
+    ALREADY_SUBSCRIBED: already_subscribed_mail,
+    WELCOME: welcome_mail,
+}
+
+
+def build_mail(
+    *, template: str, subject: str, subscriber: Subscriber, context: dict, headers=None
+) -> EmailMultiAlternatives:
+    """``subscribers/email/<template>.txt`` (and ``.html``) addressed to one subscriber."""
+    context = {"subscriber": subscriber, "site_url": settings.SITE_URL, **context}
+    message = EmailMultiAlternatives(
+        subject=subject,
+        body=render_to_string(f"subscribers/email/{template}.txt", context),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[subscriber.email],
+        headers=headers or {},
+    )
+    message.attach_alternative(
+        render_to_string(f"subscribers/email/{template}.html", context), "text/html"
+    )
+    return message
+
+
+def list_unsubscribe_headers(*, subscriber_id: int, newsletter_id: int) -> dict[str, str]:
+    """RFC 2369 / RFC 8058 headers: one-click https, and the mailto form as a fallback."""
+    https = tokens.unsubscribe_url(subscriber_id, newsletter_id)
+    mailto = tokens.unsubscribe_mailto(subscriber_id, newsletter_id)
+    return {
+        "List-Unsubscribe": f"<{https}>, <{mailto}>",
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+    }

@@ -1,0 +1,85 @@
+"""Which ESP tracking webhook the site mounts, and what guards it.
+
+Anymail ships a tracking view for every ESP it supports; mounting them all lets anyone post
+a forged "bounce" in whichever vendor's format is least guarded. Only the ESP that sends
+our mail (``EMAIL_BACKEND = anymail.backends.<esp>.EmailBackend``) can have anything to
+report, so only its URL answers, and only with the basic-auth secret (``ANYMAIL_WEBHOOK_SECRET``)
+and, where the ESP signs its posts, the signing key anymail verifies them with.
+"""
+
+import re
+
+from django.conf import settings
+from django.http import Http404, HttpResponseForbidden
+from django.views.decorators.csrf import csrf_exempt
+
+BACKEND = re.compile(r"^anymail\.backends\.(?P<esp>[a-z_]+)\.EmailBackend$")
+
+# ESPs that sign their webhook posts, and the anymail setting (ANYMAIL_<ESP>_<NAME>) that
+# holds the key anymail checks the signature with. Without it anymail may skip the check
+# (SendGrid) or fall back to the sending API key (Mailgun).
+SIGNING_KEY_SETTINGS = {
+    "mailgun": "WEBHOOK_SIGNING_KEY",
+    "sendgrid": "TRACKING_WEBHOOK_VERIFICATION_KEY",
+    "mailersend": "SIGNING_SECRET",
+    "mailtrap": "TRACKING_SECRET",
+    "mandrill": "WEBHOOK_KEY",
+    "postal": "WEBHOOK_KEY",
+    "resend": "SIGNING_SECRET",
+}
+
+
+def configured_esp() -> str | None:
+    """The ESP of ``EMAIL_BACKEND`` (``postmark``), or None for SMTP, files or anymail's test."""
+    match = BACKEND.match(settings.EMAIL_BACKEND)
+    if match is None or match["esp"] == "test":
+        return None
+    return match["esp"]
+
+
+def anymail_setting(name: str) -> str:
+    return str(getattr(settings, "ANYMAIL", {}).get(name) or "").strip()
+
+
+def signing_key_variable(esp: str) -> str | None:
+    """The environment variable of ``esp``'s signing key, when that ESP signs."""
+    name = SIGNING_KEY_SETTINGS.get(esp)
+    return f"ANYMAIL_{esp.upper()}_{name}" if name else None
+
+
+def missing_webhook_variables() -> list[str]:
+    """The variables the mounted tracking webhook still needs, for checks and refusals."""
+    esp = configured_esp()
+    if esp is None:
+        return []
+    missing = [] if anymail_setting("WEBHOOK_SECRET") else ["ANYMAIL_WEBHOOK_SECRET"]
+    signing = signing_key_variable(esp)
+    if signing and not anymail_setting(signing.removeprefix("ANYMAIL_")):
+        missing.append(signing)
+    return missing
+
+
+def tracking_view(esp: str):
+    """Anymail's own tracking view of ``esp``, as its URLconf mounts it."""
+    from anymail.urls import urlpatterns
+
+    for pattern in urlpatterns:
+        if pattern.name == f"{esp}_tracking_webhook":
+            return pattern.callback
+    return None
+
+
+@csrf_exempt  # the ESP posts without a session; anymail checks its credentials
+def tracking_webhook(request, esp):
+    """Anymail's tracking view for the configured ESP; every other ESP's URL is a 404.
+
+    A webhook without its secret (or signing key) refuses every post, DEBUG or not: an
+    unauthenticated event could unsubscribe or suppress anyone.
+    """
+    view = tracking_view(esp) if esp == configured_esp() else None
+    if view is None:
+        raise Http404("No tracking webhook for this ESP.")
+    missing = missing_webhook_variables()
+    if missing:
+        return HttpResponseForbidden(f"Set {' and '.join(missing)} to receive ESP events.")
+    return view(request)
