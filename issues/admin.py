@@ -20,6 +20,7 @@ from subscribers.services import recipients
 
 from .admin_sending import IssueSendingAdminMixin, ObjectTool
 from .blocks import KINDS, RenderContext
+from .delivery import send_test
 from .editing import duplicate_as_next_issue
 from .forms import (
     IssueBlockForm,
@@ -31,7 +32,6 @@ from .forms import (
 )
 from .models import Block, Delivery, Issue, LibraryBlock, Newsletter
 from .rendering import presend_warnings, render_issue
-from .sending import send_test
 from .testsend import example_email
 from .views import issue_context
 

@@ -1,8 +1,8 @@
-"""Celery tasks: thin wrappers over ``issues.sending``; they carry ids, never objects."""
+"""Celery tasks: thin wrappers over ``issues.delivery``; they carry ids, never objects."""
 
 from celery import shared_task
 
-from . import sending
+from . import delivery
 from .models import Dispatch
 
 
@@ -10,23 +10,23 @@ from .models import Dispatch
 def plan_dispatch(dispatch_id):
     """Plan the ledger, then start the sender tasks."""
     dispatch = Dispatch.objects.select_related("issue").get(pk=dispatch_id)
-    planned = sending.plan_dispatch(dispatch)
+    planned = delivery.plan_dispatch(dispatch)
     dispatch.refresh_from_db()
     if dispatch.status == Dispatch.Status.SENDING:
-        sending.enqueue_senders(dispatch_id)
+        delivery.enqueue_senders(dispatch_id)
     return planned
 
 
 @shared_task
 def send_dispatch(dispatch_id):
     """Send batches for a while, then hand over to a fresh task (or one after a backoff)."""
-    again_in = sending.run_sender(dispatch_id)
+    again_in = delivery.run_sender(dispatch_id)
     if again_in is not None:
-        sending.enqueue_senders(dispatch_id, count=1, countdown=again_in)
+        delivery.enqueue_senders(dispatch_id, count=1, countdown=again_in)
     return again_in
 
 
 @shared_task
 def sweep():
     """Beat: start due schedules, return expired claims, restart stalled dispatches."""
-    return sending.sweep()
+    return delivery.sweep()

@@ -7,7 +7,7 @@ import pytest
 from django.contrib.auth.models import Permission, User
 from django.utils import timezone
 
-from issues import sending
+from issues import delivery
 from issues.models import Dispatch
 from tests.support.admin import log_into_admin
 from tests.support.delivery import make_issue, make_subscribers
@@ -96,7 +96,7 @@ def test_schedule_refuses_the_past_and_confirms_a_future_time(client, publisher,
 def test_progress_json_and_controls(client, publisher, issue):
     client.force_login(publisher)
     dispatch = Dispatch.objects.create(issue=issue, snapshot=issue.snapshot)
-    sending.plan_dispatch(dispatch)
+    delivery.plan_dispatch(dispatch)
     rows = list(dispatch.deliveries.order_by("id"))
     dispatch.deliveries.filter(pk__in=[r.pk for r in rows[:3]]).update(
         status="sent", finished_at=timezone.now()
@@ -129,7 +129,7 @@ def test_progress_json_and_controls(client, publisher, issue):
 def test_report_groups_failures_by_reason(client, publisher, issue):
     client.force_login(publisher)
     dispatch = Dispatch.objects.create(issue=issue, snapshot=issue.snapshot)
-    sending.plan_dispatch(dispatch)
+    delivery.plan_dispatch(dispatch)
     ids = list(dispatch.deliveries.values_list("pk", flat=True))
     dispatch.deliveries.filter(pk__in=ids[:3]).update(status="failed", last_error="550 no user")
     dispatch.deliveries.filter(pk=ids[3]).update(status="failed", last_error="552 full")
@@ -155,7 +155,7 @@ def test_delivery_page_updates_its_progress_bar_without_reload(
     page.screenshot(path=artifacts_dir / "delivery-send-confirm.png", full_page=True)
 
     dispatch = Dispatch.objects.create(issue=issue, snapshot=issue.snapshot)
-    sending.plan_dispatch(dispatch)
+    delivery.plan_dispatch(dispatch)
     page.goto(f"{live_server.url}{admin_url(issue, 'delivery')}")
     assert page.inner_text("#figure-sent") == "0"
     ids = list(dispatch.deliveries.values_list("pk", flat=True))
@@ -181,7 +181,7 @@ def test_delivery_page_drops_cancel_and_pause_once_the_dispatch_is_done(
     staff("publisher", "send_issue", "change_issue", "view_issue")
     log_into_admin(page, live_server.url, "publisher", "a-long-test-password")
     dispatch = Dispatch.objects.create(issue=issue, snapshot=issue.snapshot)
-    sending.plan_dispatch(dispatch)
+    delivery.plan_dispatch(dispatch)
     dispatch.refresh_from_db()
     dispatch.status = Dispatch.Status.SENDING
     dispatch.save(update_fields=["status"])

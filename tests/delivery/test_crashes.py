@@ -6,7 +6,7 @@ from collections import Counter
 import pytest
 from kombu import Connection
 
-from issues import sending, tasks
+from issues import delivery, tasks
 from issues.models import Dispatch
 from tests.support.delivery import (
     kill_hard,
@@ -35,7 +35,7 @@ def test_kill_9_mid_send_then_a_new_worker_misses_nobody_and_duplicates_at_most_
     issue = make_issue()
     readers = make_subscribers(issue.newsletter, 5000)
     doomed = start_worker()
-    dispatch = sending.start_dispatch(issue)
+    dispatch = delivery.start_dispatch(issue)
 
     def mid_batch():
         # Killed while a batch is claimed, not in the short gap between two batches.

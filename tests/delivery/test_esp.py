@@ -4,7 +4,7 @@ import pytest
 from anymail.signals import AnymailTrackingEvent, tracking
 from django.core import mail
 
-from issues import sending
+from issues import delivery
 from issues.models import Dispatch
 from tests.support.delivery import make_issue, make_subscribers
 
@@ -21,8 +21,8 @@ def test_an_esp_backend_sends_each_recipient_with_headers_and_keeps_its_message_
     issue = make_issue()
     readers = make_subscribers(issue.newsletter, 3)
     dispatch = Dispatch.objects.create(issue=issue, snapshot=issue.snapshot)
-    sending.plan_dispatch(dispatch)
-    sending.run_sender(dispatch.pk)
+    delivery.plan_dispatch(dispatch)
+    delivery.run_sender(dispatch.pk)
 
     assert sorted(m.to[0] for m in mail.outbox) == sorted(r.email for r in readers)
     first = mail.outbox[0]
@@ -37,8 +37,8 @@ def test_a_bounce_webhook_marks_the_delivery_failed_with_the_reason(esp):
     issue = make_issue()
     make_subscribers(issue.newsletter, 2)
     dispatch = Dispatch.objects.create(issue=issue, snapshot=issue.snapshot)
-    sending.plan_dispatch(dispatch)
-    sending.run_sender(dispatch.pk)
+    delivery.plan_dispatch(dispatch)
+    delivery.run_sender(dispatch.pk)
     bounced, delivered = dispatch.deliveries.order_by("id")
 
     for row, kind in [(bounced, "bounced"), (delivered, "delivered")]:
@@ -55,7 +55,7 @@ def test_a_bounce_webhook_marks_the_delivery_failed_with_the_reason(esp):
     assert (bounced.status, bounced.esp_event) == ("failed", "bounced")
     assert "Mailbox does not exist" in bounced.last_error
     assert (delivered.status, delivered.esp_event) == ("sent", "delivered")
-    report = sending.report(issue)
+    report = delivery.report(issue)
     assert report["events"] == {"bounced": 1, "delivered": 1}
 
 
@@ -64,8 +64,8 @@ def test_with_a_merge_field_syntax_a_batch_is_one_esp_call_with_per_recipient_da
     issue = make_issue()
     readers = make_subscribers(issue.newsletter, 3)
     dispatch = Dispatch.objects.create(issue=issue, snapshot=issue.snapshot)
-    sending.plan_dispatch(dispatch)
-    sending.run_sender(dispatch.pk)
+    delivery.plan_dispatch(dispatch)
+    delivery.run_sender(dispatch.pk)
 
     (sent,) = mail.outbox
     assert sorted(sent.to) == sorted(r.email for r in readers)

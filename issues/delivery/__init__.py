@@ -35,11 +35,11 @@ from django.utils import timezone
 from subscribers import services as audience
 from subscribers import tokens
 
-from . import placeholders
-from .models import Delivery, Dispatch, Issue, Snapshot
-from .ratelimit import limiter
-from .rendering import freeze_snapshot, unsaved_snapshot
-from .testsend import TEST_PREFIX, example_values
+from .. import placeholders
+from ..models import Delivery, Dispatch, Issue, Snapshot
+from ..ratelimit import limiter
+from ..rendering import freeze_snapshot, unsaved_snapshot
+from ..testsend import TEST_PREFIX, example_values
 
 log = logging.getLogger(__name__)
 
@@ -209,13 +209,13 @@ def retry_failed(dispatch: Dispatch) -> int:
 
 
 def enqueue_plan(dispatch_id: int) -> None:
-    from . import tasks
+    from .. import tasks
 
     tasks.plan_dispatch.delay(dispatch_id)
 
 
 def enqueue_senders(dispatch_id: int, count: int | None = None, countdown: float = 0) -> None:
-    from . import tasks
+    from .. import tasks
 
     for _ in range(count or settings.SEND_PARALLEL_TASKS):
         tasks.send_dispatch.apply_async((dispatch_id,), countdown=countdown)
