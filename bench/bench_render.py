@@ -32,12 +32,13 @@ def main():
         call_command("load_demo", stdout=quiet)
 
     from issues.models import Issue
+    from issues.placeholders import Markers
     from issues.rendering import render_issue
-    from issues.testsend import example_values, fill
+    from issues.testsend import example_links, fill
 
     issue = Issue.objects.get(status=Issue.Status.SENT)
     rendered = render_issue(issue)
-    values = example_values()
+    values = example_links(Markers(rendered.marker_key))
 
     def substitute():
         fill(rendered.email_html, values, html=True)

@@ -131,11 +131,7 @@ class IssueSendingAdminMixin:
         )
 
     def start(self, request, issue, when):
-        try:
-            dispatch = delivery.start_dispatch(issue, user=request.user, when=when)
-        except delivery.SendingError as exc:
-            self.message_user(request, str(exc), messages.ERROR)
-            return redirect(self.sending_url("send", issue))
+        dispatch = delivery.start_dispatch(issue, user=request.user, when=when)
         if when:
             self.message_user(request, f"{issue} is scheduled for {when:%Y-%m-%d %H:%M} UTC.")
         else:
@@ -145,13 +141,15 @@ class IssueSendingAdminMixin:
     def delivery_view(self, request, object_id):
         issue = self.sending_issue(request, object_id)
         dispatch = issue.dispatches.first()
+        figures = delivery.progress(dispatch) if dispatch else None
         return self.sending_page(
             request,
             issue,
             "delivery.html",
             title=f"Delivery of “{issue.title}”",
             dispatch=dispatch,
-            progress=delivery.progress(dispatch) if dispatch else None,
+            progress=figures,
+            duration=human_duration(figures["duration_seconds"]) if figures else "",
         )
 
     def progress_view(self, request, object_id):
@@ -196,6 +194,19 @@ class IssueSendingAdminMixin:
             title=f"Delivery report: “{issue.title}”",
             report=delivery.report(issue),
         )
+
+
+def human_duration(seconds: float | None) -> str:
+    """``8.1 s``, ``2 min 5 s``, ``1 h 4 min``: how long a finished send took."""
+    if seconds is None:
+        return ""
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, secs = divmod(round(seconds), 60)
+    if minutes < 60:
+        return f"{minutes} min {secs} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min"
 
 
 def parse_when(raw: str) -> tuple[datetime | None, str]:

@@ -1,9 +1,12 @@
-"""Celery tasks: thin wrappers over ``issues.delivery``; they carry ids, never objects."""
+"""Celery tasks: thin wrappers over ``issues.delivery``; they carry ids, never objects.
+
+``issues.delivery.queue`` enqueues them by name; nothing imports this module back.
+"""
 
 from celery import shared_task
 
 from . import delivery
-from .models import Dispatch
+from .models import Dispatch, Issue
 
 
 @shared_task
@@ -30,3 +33,10 @@ def send_dispatch(dispatch_id):
 def sweep():
     """Beat: start due schedules, return expired claims, restart stalled dispatches."""
     return delivery.sweep()
+
+
+@shared_task
+def send_test_copies(issue_id, addresses):
+    """Test copies asked for in the admin (addresses and allowance checked there)."""
+    issue = Issue.objects.select_related("newsletter").filter(pk=issue_id).first()
+    return delivery.send_test(issue, addresses) if issue else 0

@@ -11,13 +11,10 @@ Consent rules kept here and nowhere else:
 
 import hashlib
 import logging
-import random
 import secrets
-import smtplib
 import time
 from dataclasses import dataclass, field
 
-from anymail.exceptions import AnymailAPIError
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
@@ -27,6 +24,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.template.loader import render_to_string
 from django.utils import timezone
+
+from superfast.mail import is_transient
 
 from . import tokens
 from .models import (
@@ -259,24 +258,6 @@ def send_subscriber_mail(kind, subscriber_id, newsletter_ids=()):
         logger.exception("Gave up sending the %s mail to subscriber %s", kind, subscriber_id)
         return False
     return True
-
-
-def is_transient(error):
-    """SMTP 4xx replies, lost connections, ESP throttling (429) or ESP server errors (5xx)."""
-    if isinstance(error, smtplib.SMTPRecipientsRefused):
-        return all(400 <= code < 500 for code, _ in error.recipients.values())
-    if isinstance(error, smtplib.SMTPResponseException):
-        return 400 <= error.smtp_code < 500
-    if isinstance(error, AnymailAPIError):
-        status = error.status_code
-        return status is None or status == 429 or status >= 500
-    # Connection refused, reset or timed out; SMTPServerDisconnected is an OSError too.
-    return isinstance(error, OSError)
-
-
-def retry_delay(retries):
-    """Exponential backoff with jitter, so retries from many tasks do not arrive together."""
-    return settings.SEND_RETRY_BASE_SECONDS * 2**retries * random.uniform(0.5, 1.5)
 
 
 def confirmation_mail(subscriber, newsletter_ids):

@@ -6,7 +6,6 @@ import signal
 import time
 from pathlib import Path
 
-from issues import placeholders
 from issues.blocks import get_kind
 from issues.models import Block, Dispatch, Issue, Newsletter
 from issues.rendering import freeze_snapshot
@@ -14,7 +13,7 @@ from subscribers.models import Subscriber, Subscription
 
 from .waiting import wait_until
 
-INTRO = f"Hello {placeholders.SUBSCRIBER_NAME},\n\nThis week: boring tools, reliable queues."
+INTRO = "Hello,\n\nThis week: boring tools, reliable queues."
 
 PARAGRAPH = (
     "This week we looked at how small teams keep their tools boring on purpose, why a queue "
@@ -25,7 +24,7 @@ PARAGRAPH = (
 
 
 def add_blocks(issue, sections=8):
-    """Blocks that render to an email of about 10 KB, greeting each reader by name."""
+    """Blocks that render to an email of about 10 KB."""
     raw_blocks = [("markdown", {"body": INTRO})]
     for n in range(sections):
         raw_blocks += [

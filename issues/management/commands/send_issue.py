@@ -39,20 +39,17 @@ class Command(BaseCommand):
 
     def handle(self, *args, issue, test_to=None, wait=False, **options):
         issue = find_issue(issue)
-        try:
-            if test_to:
-                for address in test_to:
-                    try:
-                        validate_email(address)
-                    except ValidationError:
-                        raise CommandError(f"{address!r} is not an email address.") from None
-                sent = delivery.send_test(issue, test_to)
-                self.stdout.write(f"Sent a test copy of {issue} to {sent} address(es).")
-                return
-            count = delivery.recipient_count(issue)
-            dispatch = delivery.start_dispatch(issue)
-        except delivery.SendingError as exc:
-            raise CommandError(str(exc)) from None
+        if test_to:
+            for address in test_to:
+                try:
+                    validate_email(address)
+                except ValidationError:
+                    raise CommandError(f"{address!r} is not an email address.") from None
+            sent = delivery.send_test(issue, test_to)
+            self.stdout.write(f"Sent a test copy of {issue} to {sent} address(es).")
+            return
+        count = delivery.recipient_count(issue)
+        dispatch = delivery.start_dispatch(issue)
         self.stdout.write(
             f"Dispatch {dispatch.pk} of {issue}: {dispatch.get_status_display().lower()}, "
             f"{count} recipient(s) to plan."
