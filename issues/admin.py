@@ -18,9 +18,9 @@ from django.views.decorators.clickjacking import xframe_options_sameorigin
 
 from subscribers.services import recipients
 
-from .admin_sending import IssueSendingAdminMixin, ObjectTool
+from . import delivery
+from .admin_sending import SEND_PERMISSION, IssueSendingAdminMixin, ObjectTool
 from .blocks import KINDS, RenderContext
-from .delivery import send_test
 from .editing import duplicate_as_next_issue
 from .forms import (
     IssueBlockForm,
@@ -143,7 +143,11 @@ class IssueAdmin(IssueSendingAdminMixin, admin.ModelAdmin):
         """Buttons above the change form; the sending ones only for those allowed to send."""
         return [
             ObjectTool("Preview", self.tool_url("preview", obj)),
-            ObjectTool("Send test", self.tool_url("send_test", obj)),
+            *(
+                [ObjectTool("Send test", self.tool_url("send_test", obj))]
+                if self.may_send_tests(request, obj)
+                else []
+            ),
             ObjectTool("Duplicate as next issue", self.tool_url("duplicate", obj), post=True),
             *self.sending_tools(request, obj),
         ]
@@ -223,17 +227,33 @@ class IssueAdmin(IssueSendingAdminMixin, admin.ModelAdmin):
             return HttpResponse(email_html)
         return HttpResponse(text, content_type="text/plain; charset=utf-8")
 
+    def may_send_tests(self, request, issue) -> bool:
+        """Test copies are mail sent in the site's name: editors who may change the issue
+        and send it (not everyone who may look at it)."""
+        return self.has_change_permission(request, issue) and request.user.has_perm(SEND_PERMISSION)
+
     def send_test_view(self, request, pk):
         issue = self.issue_or_404(request, pk)
+        if not self.may_send_tests(request, issue):
+            raise PermissionDenied("Test sends need change and send permissions on issues.")
         form = SendTestForm(request.POST or None, initial={"addresses": request.user.email})
+        status = 200
         if request.method == "POST" and form.is_valid():
             addresses = form.cleaned_data["addresses"]
-            sent = send_test(issue, addresses)
-            count = ngettext("%(n)d message", "%(n)d messages", sent) % {"n": sent}
-            self.message_user(
-                request, f"Test sent to {', '.join(addresses)} ({count}).", messages.SUCCESS
-            )
-            return redirect(reverse("admin:issues_issue_change", args=[issue.pk]))
+            try:
+                delivery.queue_proofs(issue, addresses, user=request.user)
+            except delivery.ProofRefused as refusal:
+                form.add_error("addresses", str(refusal))
+                status = 429 if isinstance(refusal, delivery.ProofLimitReached) else 400
+            else:
+                count = ngettext("%(n)d message", "%(n)d messages", len(addresses))
+                self.message_user(
+                    request,
+                    f"Test queued for {', '.join(addresses)} ({count % {'n': len(addresses)}}); "
+                    f"the worker sends it in a moment.",
+                    messages.SUCCESS,
+                )
+                return redirect(reverse("admin:issues_issue_change", args=[issue.pk]))
         context = {
             **self.admin_site.each_context(request),
             "title": f"Send a test of {issue}",
@@ -242,7 +262,9 @@ class IssueAdmin(IssueSendingAdminMixin, admin.ModelAdmin):
             "opts": self.model._meta,
             "original": issue,
         }
-        return TemplateResponse(request, "admin/issues/issue/send_test.html", context)
+        return TemplateResponse(
+            request, "admin/issues/issue/send_test.html", context, status=status
+        )
 
     def duplicate_view(self, request, pk):
         if request.method != "POST":

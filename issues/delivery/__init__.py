@@ -25,7 +25,7 @@ from .lifecycle import (
 from .message import IssueMessage
 from .outcomes import Recipient
 from .planning import plan_dispatch, recipient_count
-from .proofs import ProofRefused, queue_proofs, send_test
+from .proofs import ProofLimitReached, ProofRefused, queue_proofs, send_test
 from .queue import enqueue_senders
 from .reports import progress, report
 from .sender import run_sender, send_next_batch
@@ -33,6 +33,7 @@ from .sweeper import sweep
 
 __all__ = [
     "IssueMessage",
+    "ProofLimitReached",
     "ProofRefused",
     "Recipient",
     "active_dispatch",

@@ -27,6 +27,10 @@ class ProofRefused(Exception):
     """A test send the admin will not make; the message says why, for the editor."""
 
 
+class ProofLimitReached(ProofRefused):
+    """The user's hourly allowance of test messages is spent."""
+
+
 def send_test(issue: Issue, addresses: list[str]) -> int:
     """Send a proof to each address now; the number sent."""
     message = IssueMessage(Dispatch(issue=issue, snapshot=unsaved_snapshot(issue), pk=0))
@@ -75,7 +79,7 @@ def count_proofs(user_id: int, count: int) -> None:
         total = count
     if total > limit:
         cache.decr(key, count)
-        raise ProofRefused(
+        raise ProofLimitReached(
             f"Test sends are limited to {limit} messages an hour per person; "
             f"try again later or send fewer."
         )
