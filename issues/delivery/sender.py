@@ -61,9 +61,13 @@ def send_next_batch(dispatch: Dispatch) -> int:
             ),
             what=f"recording {len(batch.outcomes)} outcomes",
         )
+    persistently(lambda: after_batch(dispatch), what="updating the dispatch")
+    return len(rows)
+
+
+def after_batch(dispatch: Dispatch) -> None:
     Dispatch.objects.filter(pk=dispatch.pk).update(heartbeat_at=timezone.now())
     pause_if_failing(dispatch)
-    return len(rows)
 
 
 def pause_if_failing(dispatch: Dispatch) -> bool:
@@ -104,6 +108,12 @@ def run_sender(dispatch_id: int, budget_seconds: float = SENDER_BUDGET_SECONDS) 
             break
     else:
         return 0.0
+    return persistently(lambda: finish_or_next_due(dispatch), what="finishing the dispatch")
+
+
+def finish_or_next_due(dispatch: Dispatch) -> float | None:
+    """None when the dispatch is finished (or others finish it); else seconds until the
+    next retry is due."""
     if finish_if_complete(dispatch):
         return None
     next_due = (
