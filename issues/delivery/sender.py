@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from ..models import Delivery, Dispatch
 from ..ratelimit import limiter
-from .ledger import Heartbeat, claim_batch, mark, persistently
+from .ledger import Heartbeat, claim_batch, mark, persistently, sweep_expired_claims
 from .lifecycle import finish_if_complete, pause
 from .message import issue_message
 from .outcomes import Batch, ConnectionFailed, Recipient
@@ -21,9 +21,7 @@ SENDER_BUDGET_SECONDS = 60  # a sender task yields its worker slot after this lo
 
 def send_next_batch(dispatch: Dispatch) -> int:
     """Claim, send and mark one batch; the number of rows it held (0: nothing due)."""
-    token, rows = persistently(
-        lambda: claim_batch(dispatch.pk, settings.SEND_BATCH_SIZE), what="claiming a batch"
-    )
+    token, rows = persistently(lambda: claim(dispatch), what="claiming a batch")
     if not rows:
         return 0
     message = issue_message(dispatch)
@@ -68,6 +66,12 @@ def send_next_batch(dispatch: Dispatch) -> int:
 def after_batch(dispatch: Dispatch) -> None:
     Dispatch.objects.filter(pk=dispatch.pk).update(heartbeat_at=timezone.now())
     pause_if_failing(dispatch)
+
+
+def claim(dispatch: Dispatch) -> tuple[str, list]:
+    """Return the dispatch's rows a dead worker left (lease expired), then claim a batch."""
+    sweep_expired_claims(dispatch_id=dispatch.pk)
+    return claim_batch(dispatch.pk, settings.SEND_BATCH_SIZE)
 
 
 def pause_if_failing(dispatch: Dispatch) -> bool:

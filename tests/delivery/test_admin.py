@@ -4,19 +4,12 @@ import json
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth.models import Permission, User
 from django.utils import timezone
 
 from issues import delivery
 from issues.models import Dispatch
-from tests.support.admin import log_into_admin
+from tests.support.admin import log_into_admin, staff
 from tests.support.delivery import make_issue, make_subscribers
-
-
-def staff(username, *codenames):
-    user = User.objects.create_user(username, password="a-long-test-password", is_staff=True)
-    user.user_permissions.set(Permission.objects.filter(codename__in=codenames))
-    return user
 
 
 @pytest.fixture

@@ -10,18 +10,9 @@ from django.utils import timezone
 from issues import delivery
 from issues.models import Delivery, Dispatch
 from subscribers.models import Subscription
-from tests.support.delivery import make_issue, make_subscribers
+from tests.support.delivery import make_issue, planned_dispatch
 
 pytestmark = pytest.mark.django_db
-
-
-def planned_dispatch(count=30):
-    issue = make_issue()
-    make_subscribers(issue.newsletter, count)
-    dispatch = Dispatch.objects.create(issue=issue, snapshot=issue.snapshot)
-    delivery.plan_dispatch(dispatch)
-    dispatch.refresh_from_db()
-    return dispatch
 
 
 def test_planning_twice_or_in_a_second_dispatch_plans_nobody_twice():

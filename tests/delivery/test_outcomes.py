@@ -5,22 +5,12 @@ import time
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth.models import Permission, User
 from django.utils import timezone
 
 from issues import delivery
-from issues.models import Dispatch
-from tests.support.delivery import make_issue, make_subscribers, wait_for_dispatch
+from tests.support.admin import staff
+from tests.support.delivery import make_issue, make_subscribers, planned_dispatch, wait_for_dispatch
 from tests.support.waiting import wait_until
-
-
-def planned_dispatch(count):
-    issue = make_issue()
-    make_subscribers(issue.newsletter, count)
-    dispatch = Dispatch.objects.create(issue=issue, snapshot=issue.snapshot)
-    delivery.plan_dispatch(dispatch)
-    dispatch.refresh_from_db()
-    return dispatch
 
 
 @pytest.mark.django_db
@@ -95,11 +85,7 @@ def test_a_greylisted_address_is_delivered_with_retries_spaced_by_the_backoff(
 def test_progress_shows_a_live_rate_and_eta_then_duration_and_average_rate(
     start_worker, smtp_sink, client
 ):
-    publisher = User.objects.create_user("publisher", password="x-long-password", is_staff=True)
-    publisher.user_permissions.set(
-        Permission.objects.filter(codename__in=["send_issue", "change_issue", "view_issue"])
-    )
-    client.force_login(publisher)
+    client.force_login(staff("publisher", "send_issue", "change_issue", "view_issue"))
     issue = make_issue()
     make_subscribers(issue.newsletter, 240)
     start_worker(env={"SEND_RATE_PER_SECOND": "30"})

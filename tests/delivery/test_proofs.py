@@ -2,21 +2,11 @@
 person, sent by the worker. Each attack is made as a browser would post the form."""
 
 import pytest
-from django.contrib.auth.models import Permission, User
 
 from issues.models import Issue
+from tests.support.admin import staff
 from tests.support.delivery import make_issue
 from tests.support.waiting import wait_until
-
-PASSWORD = "a-long-test-password"
-
-
-def staff(username, *codenames, email=""):
-    user = User.objects.create_user(
-        username, email=email or f"{username}@newsroom.example", password=PASSWORD, is_staff=True
-    )
-    user.user_permissions.set(Permission.objects.filter(codename__in=codenames))
-    return user
 
 
 @pytest.fixture

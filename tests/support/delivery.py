@@ -67,6 +67,18 @@ def make_subscribers(newsletter, count, prefix="reader", status="active", subscr
     return subscribers
 
 
+def planned_dispatch(count=30):
+    """A dispatch of a new issue to ``count`` new subscribers, planned as the worker plans."""
+    from issues.delivery import plan_dispatch
+
+    issue = make_issue()
+    make_subscribers(issue.newsletter, count)
+    dispatch = Dispatch.objects.create(issue=issue, snapshot=issue.snapshot)
+    plan_dispatch(dispatch)
+    dispatch.refresh_from_db()
+    return dispatch
+
+
 def wait_for_dispatch(dispatch, statuses=(Dispatch.Status.DONE,), timeout=120):
     def reached():
         dispatch.refresh_from_db()
@@ -89,9 +101,12 @@ def children_of(pid):
     return found
 
 
-def kill_hard(proc):
-    """``kill -9`` a worker and its pool processes at once: no cleanup, no acknowledgement."""
-    for pid in [*children_of(proc.pid), proc.pid]:
+def kill_hard(proc, pids=None):
+    """``kill -9`` a worker and its pool processes at once: no cleanup, no acknowledgement.
+
+    ``pids`` (the worker's and its pool's, looked up beforehand) makes the kill immediate:
+    reading /proc to find them takes longer than a batch."""
+    for pid in pids or [*children_of(proc.pid), proc.pid]:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
     proc.wait()
