@@ -33,11 +33,12 @@ def main():
 
     from issues.compose.rendering import render_issue
     from issues.models import Issue
-    from issues.testsend import example_values, fill
+    from issues.placeholders import Markers
+    from issues.testsend import example_links, fill
 
     issue = Issue.objects.get(status=Issue.Status.SENT)
     rendered = render_issue(issue)
-    values = example_values()
+    values = example_links(Markers(rendered.marker_key))
 
     def substitute():
         fill(rendered.email_html, values, html=True)

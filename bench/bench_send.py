@@ -124,7 +124,7 @@ def reset_data():
 def run(size, port, log_dir):
     from celery import current_app
 
-    from issues import sending, tasks
+    from issues import delivery, tasks
     from issues.models import Dispatch
     from tests.support.delivery import make_issue, make_subscribers
     from tests.support.processes import celery_worker
@@ -143,7 +143,7 @@ def run(size, port, log_dir):
     with celery_worker(log_dir, concurrency=CORES, env=env) as worker:
         dispatch = Dispatch.objects.create(issue=issue, snapshot=issue.snapshot)
         started = time.perf_counter()
-        sending.plan_dispatch(dispatch)
+        delivery.plan_dispatch(dispatch)
         plan_seconds = time.perf_counter() - started
         for _ in range(CORES * 2):
             tasks.send_dispatch.delay(dispatch.pk)
@@ -167,7 +167,7 @@ def profile(port, size=5000):
 
     from django.test import override_settings
 
-    from issues import sending
+    from issues import delivery
     from issues.models import Dispatch
     from tests.support.delivery import make_issue, make_subscribers
 
@@ -175,11 +175,11 @@ def profile(port, size=5000):
     issue = make_issue()
     make_subscribers(issue.newsletter, size)
     dispatch = Dispatch.objects.create(issue=issue, snapshot=issue.snapshot)
-    sending.plan_dispatch(dispatch)
+    delivery.plan_dispatch(dispatch)
     mail = {"EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend"}
     with override_settings(EMAIL_HOST="127.0.0.1", EMAIL_PORT=port, SEND_BATCH_SIZE=200, **mail):
         profiler = cProfile.Profile()
-        profiler.runcall(sending.run_sender, dispatch.pk, 600)
+        profiler.runcall(delivery.run_sender, dispatch.pk, 600)
     out = ROOT / "var" / "bench" / "profile-send.txt"
     with open(out, "w") as handle:
         pstats.Stats(profiler, stream=handle).sort_stats("tottime").print_stats(25)
@@ -193,8 +193,8 @@ def main():
     django.setup()
     from django.core.management import call_command
 
+    from issues.delivery import IssueMessage, Recipient
     from issues.models import Dispatch
-    from issues.sending import IssueMessage, Recipient
 
     call_command("migrate", interactive=False, verbosity=0)
     sink, port = start_sink()

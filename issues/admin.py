@@ -4,8 +4,8 @@ The issue change page offers object tools (preview, send test, duplicate) and, t
 ``IssueSendingAdminMixin``, the sending pages (send, schedule, delivery progress, report).
 """
 
-from functools import cached_property
 import logging
+from functools import cached_property
 
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
@@ -23,8 +23,9 @@ from django.views.decorators.clickjacking import xframe_options_sameorigin
 
 from subscribers.services import recipients
 
+from . import delivery
 from .admin_revisions import IssueRevisionsAdminMixin
-from .admin_sending import IssueSendingAdminMixin, ObjectTool
+from .admin_sending import SEND_PERMISSION, IssueSendingAdminMixin, ObjectTool
 from .compose.corrections import correct_web_version
 from .compose.editing import duplicate_as_next_issue
 from .compose.forms import (
@@ -41,7 +42,6 @@ from .compose.kinds import KINDS, RenderContext, kind_choices
 from .compose.preview import email_document, preview_draft
 from .compose.rendering import presend_warnings, render_issue
 from .models import Block, Delivery, Issue, LibraryBlock, Newsletter
-from .sending import send_test
 from .testsend import example_email
 from .views import issue_context
 
@@ -230,7 +230,11 @@ class IssueAdmin(IssueRevisionsAdminMixin, IssueSendingAdminMixin, admin.ModelAd
         """
         tools = [
             ObjectTool("Preview", self.tool_url("preview", obj)),
-            ObjectTool("Send test", self.tool_url("send_test", obj)),
+            *(
+                [ObjectTool("Send test", self.tool_url("send_test", obj))]
+                if self.may_send_tests(request, obj)
+                else []
+            ),
             ObjectTool("Duplicate as next issue", self.tool_url("duplicate", obj), post=True),
             *self.sending_tools(request, obj),
         ]
@@ -385,17 +389,33 @@ class IssueAdmin(IssueRevisionsAdminMixin, IssueSendingAdminMixin, admin.ModelAd
         response["X-Blocks-Left-Out"] = str(preview.left_out if preview else 0)
         return response
 
+    def may_send_tests(self, request, issue) -> bool:
+        """Test copies are mail sent in the site's name: editors who may change the issue
+        and send it (not everyone who may look at it)."""
+        return self.has_change_permission(request, issue) and request.user.has_perm(SEND_PERMISSION)
+
     def send_test_view(self, request, pk):
         issue = self.issue_or_404(request, pk)
+        if not self.may_send_tests(request, issue):
+            raise PermissionDenied("Test sends need change and send permissions on issues.")
         form = SendTestForm(request.POST or None, initial={"addresses": request.user.email})
+        status = 200
         if request.method == "POST" and form.is_valid():
             addresses = form.cleaned_data["addresses"]
-            sent = send_test(issue, addresses)
-            count = ngettext("%(n)d message", "%(n)d messages", sent) % {"n": sent}
-            self.message_user(
-                request, f"Test sent to {', '.join(addresses)} ({count}).", messages.SUCCESS
-            )
-            return redirect(reverse("admin:issues_issue_change", args=[issue.pk]))
+            try:
+                delivery.queue_proofs(issue, addresses, user=request.user)
+            except delivery.ProofRefused as refusal:
+                form.add_error("addresses", str(refusal))
+                status = 429 if isinstance(refusal, delivery.ProofLimitReached) else 400
+            else:
+                count = ngettext("%(n)d message", "%(n)d messages", len(addresses))
+                self.message_user(
+                    request,
+                    f"Test queued for {', '.join(addresses)} ({count % {'n': len(addresses)}}); "
+                    f"the worker sends it in a moment.",
+                    messages.SUCCESS,
+                )
+                return redirect(reverse("admin:issues_issue_change", args=[issue.pk]))
         context = {
             **self.admin_site.each_context(request),
             "title": f"Send a test of {issue}",
@@ -404,7 +424,9 @@ class IssueAdmin(IssueRevisionsAdminMixin, IssueSendingAdminMixin, admin.ModelAd
             "opts": self.model._meta,
             "original": issue,
         }
-        return TemplateResponse(request, "admin/issues/issue/send_test.html", context)
+        return TemplateResponse(
+            request, "admin/issues/issue/send_test.html", context, status=status
+        )
 
     def duplicate_view(self, request, pk):
         if request.method != "POST":

@@ -17,7 +17,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from . import sending
+from . import delivery
 from .models import Dispatch, Issue
 
 SEND_PERMISSION = "issues.send_issue"
@@ -96,9 +96,9 @@ class IssueSendingAdminMixin:
     def confirm_context(self, issue):
         snapshot = getattr(issue, "snapshot", None)
         return {
-            "recipient_count": sending.recipient_count(issue),
+            "recipient_count": delivery.recipient_count(issue),
             "subject": snapshot.subject if snapshot else issue.subject,
-            "active": sending.active_dispatch(issue),
+            "active": delivery.active_dispatch(issue),
         }
 
     def send_view(self, request, object_id):
@@ -131,11 +131,7 @@ class IssueSendingAdminMixin:
         )
 
     def start(self, request, issue, when):
-        try:
-            dispatch = sending.start_dispatch(issue, user=request.user, when=when)
-        except sending.SendingError as exc:
-            self.message_user(request, str(exc), messages.ERROR)
-            return redirect(self.sending_url("send", issue))
+        dispatch = delivery.start_dispatch(issue, user=request.user, when=when)
         if when:
             self.message_user(request, f"{issue} is scheduled for {when:%Y-%m-%d %H:%M} UTC.")
         else:
@@ -145,13 +141,15 @@ class IssueSendingAdminMixin:
     def delivery_view(self, request, object_id):
         issue = self.sending_issue(request, object_id)
         dispatch = issue.dispatches.first()
+        figures = delivery.progress(dispatch) if dispatch else None
         return self.sending_page(
             request,
             issue,
             "delivery.html",
             title=f"Delivery of “{issue.title}”",
             dispatch=dispatch,
-            progress=sending.progress(dispatch) if dispatch else None,
+            progress=figures,
+            duration=human_duration(figures["duration_seconds"]) if figures else "",
         )
 
     def progress_view(self, request, object_id):
@@ -159,7 +157,7 @@ class IssueSendingAdminMixin:
         dispatch = issue.dispatches.first()
         if dispatch is None:
             raise Http404("This issue was never sent.")
-        return JsonResponse(sending.progress(dispatch))
+        return JsonResponse(delivery.progress(dispatch))
 
     def control_view(self, request, object_id):
         return require_POST(self.control)(request, object_id)
@@ -168,10 +166,10 @@ class IssueSendingAdminMixin:
         issue = self.sending_issue(request, object_id)
         dispatch = issue.dispatches.first()
         actions = {
-            "pause": (sending.pause, "Paused: no new batch will start."),
-            "resume": (sending.resume, "Resumed: sending what is still pending."),
-            "cancel": (sending.cancel, "Cancelled: nothing more will be sent."),
-            "retry": (sending.retry_failed, "Failed deliveries are queued again."),
+            "pause": (delivery.pause, "Paused: no new batch will start."),
+            "resume": (delivery.resume, "Resumed: sending what is still pending."),
+            "cancel": (delivery.cancel, "Cancelled: nothing more will be sent."),
+            "retry": (delivery.retry_failed, "Failed deliveries are queued again."),
         }
         action = actions.get(request.POST.get("action", ""))
         if dispatch is None or action is None:
@@ -194,8 +192,21 @@ class IssueSendingAdminMixin:
             issue,
             "delivery_report.html",
             title=f"Delivery report: “{issue.title}”",
-            report=sending.report(issue),
+            report=delivery.report(issue),
         )
+
+
+def human_duration(seconds: float | None) -> str:
+    """``8.1 s``, ``2 min 5 s``, ``1 h 4 min``: how long a finished send took."""
+    if seconds is None:
+        return ""
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, secs = divmod(round(seconds), 60)
+    if minutes < 60:
+        return f"{minutes} min {secs} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min"
 
 
 def parse_when(raw: str) -> tuple[datetime | None, str]:

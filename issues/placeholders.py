@@ -1,13 +1,39 @@
-"""Markers for per-recipient values in a frozen email.
+"""Markers for per-recipient values in a frozen email, written only by the renderer.
 
-The renderer writes these into the snapshot's email HTML and text once per issue; the sender
-replaces them for each recipient. They are plain ASCII with no characters that HTML, CSS
-inlining or URL handling would escape, so they arrive in the snapshot exactly as written.
+Each render names its markers with a random key (``%%UNSUBSCRIBE_URL.3f9c…%%``), stored on the
+snapshot and never shown to anyone: content (Markdown, link and image URLs, alt text, the
+subject) cannot guess it, so whatever an editor types stays literal text and no recipient's
+link can be steered into it. They are plain ASCII that HTML, CSS inlining and URL handling
+leave alone, so they arrive in the snapshot exactly as written. Snapshots frozen before keys
+existed have an empty key and the bare names.
 """
 
-UNSUBSCRIBE_URL = "%%UNSUBSCRIBE_URL%%"
-PREFERENCES_URL = "%%PREFERENCES_URL%%"
-SUBSCRIBER_NAME = "%%SUBSCRIBER_NAME%%"  # HTML-escaped in the HTML part when substituted
-SUBSCRIBER_EMAIL = "%%SUBSCRIBER_EMAIL%%"
+import secrets
+from dataclasses import dataclass
 
-ALL = (UNSUBSCRIBE_URL, PREFERENCES_URL, SUBSCRIBER_NAME, SUBSCRIBER_EMAIL)
+
+def new_key() -> str:
+    return secrets.token_hex(12)
+
+
+def marker(name: str, key: str) -> str:
+    return f"%%{name}.{key}%%" if key else f"%%{name}%%"
+
+
+@dataclass(frozen=True)
+class Markers:
+    """The markers of one render: where the renderer wants each recipient's own links."""
+
+    key: str
+
+    @property
+    def unsubscribe_url(self) -> str:
+        return marker("UNSUBSCRIBE_URL", self.key)
+
+    @property
+    def preferences_url(self) -> str:
+        return marker("PREFERENCES_URL", self.key)
+
+    @property
+    def all(self) -> tuple[str, ...]:
+        return (self.unsubscribe_url, self.preferences_url)

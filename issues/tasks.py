@@ -1,32 +1,42 @@
-"""Celery tasks: thin wrappers over ``issues.sending``; they carry ids, never objects."""
+"""Celery tasks: thin wrappers over ``issues.delivery``; they carry ids, never objects.
+
+``issues.delivery.queue`` enqueues them by name; nothing imports this module back.
+"""
 
 from celery import shared_task
 
-from . import sending
-from .models import Dispatch
+from . import delivery
+from .models import Dispatch, Issue
 
 
 @shared_task
 def plan_dispatch(dispatch_id):
     """Plan the ledger, then start the sender tasks."""
     dispatch = Dispatch.objects.select_related("issue").get(pk=dispatch_id)
-    planned = sending.plan_dispatch(dispatch)
+    planned = delivery.plan_dispatch(dispatch)
     dispatch.refresh_from_db()
     if dispatch.status == Dispatch.Status.SENDING:
-        sending.enqueue_senders(dispatch_id)
+        delivery.enqueue_senders(dispatch_id)
     return planned
 
 
 @shared_task
 def send_dispatch(dispatch_id):
     """Send batches for a while, then hand over to a fresh task (or one after a backoff)."""
-    again_in = sending.run_sender(dispatch_id)
+    again_in = delivery.run_sender(dispatch_id)
     if again_in is not None:
-        sending.enqueue_senders(dispatch_id, count=1, countdown=again_in)
+        delivery.enqueue_senders(dispatch_id, count=1, countdown=again_in)
     return again_in
 
 
 @shared_task
 def sweep():
     """Beat: start due schedules, return expired claims, restart stalled dispatches."""
-    return sending.sweep()
+    return delivery.sweep()
+
+
+@shared_task
+def send_test_copies(issue_id, addresses):
+    """Test copies asked for in the admin (addresses and allowance checked there)."""
+    issue = Issue.objects.select_related("newsletter").filter(pk=issue_id).first()
+    return delivery.send_test(issue, addresses) if issue else 0

@@ -3,19 +3,17 @@
 from django.conf import settings
 from django.utils.html import escape
 
-from . import placeholders
 from .compose.rendering import RenderedIssue
+from .placeholders import Markers
 
 TEST_PREFIX = "[TEST] "
 
 
-def example_values(address: str = "reader@example.org") -> dict[str, str]:
+def example_links(markers: Markers) -> dict[str, str]:
     """What stands in for one recipient's links in tests and previews: links that do nothing."""
     return {
-        placeholders.UNSUBSCRIBE_URL: f"{settings.SITE_URL}/#example-unsubscribe-link",
-        placeholders.PREFERENCES_URL: f"{settings.SITE_URL}/#example-preferences-link",
-        placeholders.SUBSCRIBER_NAME: "Example Reader",
-        placeholders.SUBSCRIBER_EMAIL: address,
+        markers.unsubscribe_url: f"{settings.SITE_URL}/#example-unsubscribe-link",
+        markers.preferences_url: f"{settings.SITE_URL}/#example-preferences-link",
     }
 
 
@@ -27,5 +25,5 @@ def fill(text: str, values: dict[str, str], *, html: bool) -> str:
 
 def example_email(rendered: RenderedIssue) -> tuple[str, str]:
     """(email HTML, text) exactly as a reader gets them, with the example links filled in."""
-    values = example_values()
+    values = example_links(Markers(rendered.marker_key))
     return fill(rendered.email_html, values, html=True), fill(rendered.text, values, html=False)

@@ -3,6 +3,8 @@
 from celery import shared_task
 from django.conf import settings
 
+from superfast.mail import retry_delay
+
 from . import services
 
 
@@ -14,6 +16,6 @@ def send_subscriber_mail(self, kind, subscriber_id, newsletter_ids=()):
     except services.TransientMailError as error:
         raise self.retry(
             exc=error,
-            countdown=services.retry_delay(self.request.retries),
+            countdown=retry_delay(self.request.retries + 1),
             max_retries=settings.SEND_MAX_ATTEMPTS - 1,
         ) from error

@@ -81,9 +81,7 @@ def unsubscribe_url(subscriber_id, newsletter_id):
 
 def unsubscribe_mailto(subscriber_id, newsletter_id):
     """The ``mailto:`` form of ``List-Unsubscribe``: our address, the token as subject."""
-    address = parseaddr(settings.UNSUBSCRIBE_EMAIL)[1]
-    subject = quote(f"unsubscribe {unsubscribe_token(subscriber_id, newsletter_id)}")
-    return f"mailto:{address}?subject={subject}"
+    return unsubscribe_mailto_for(unsubscribe_token(subscriber_id, newsletter_id))
 
 
 def preferences_url(subscriber_id):
@@ -107,3 +105,56 @@ def _load(token, salt, max_age=None):
 
 def _is_id(value):
     return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
+def unsubscribe_mailto_for(token):
+    address = parseaddr(settings.UNSUBSCRIBE_EMAIL)[1]
+    return f"mailto:{address}?subject={quote(f'unsubscribe {token}')}"
+
+
+def list_unsubscribe(url, mailto):
+    """The ``List-Unsubscribe`` header's value (RFC 2369): https first, then mailto."""
+    return f"<{url}>, <{mailto}>"
+
+
+class SubscriberLinks:
+    """Each recipient's unsubscribe (https and mailto) and preferences links, for the many
+    messages of one newsletter's issue.
+
+    Resolving the URL patterns for every message costs more than signing the tokens, so the
+    URL around a token is taken once, and used only after checking it rebuilds the URL that
+    ``unsubscribe_url``/``preferences_url`` give. Each token is signed once per message.
+    """
+
+    def __init__(self, newsletter):
+        self.newsletter_id = newsletter.pk
+        self.unsubscribe_around = self.around_token(
+            lambda: unsubscribe_token(0, newsletter.pk), lambda: unsubscribe_url(0, newsletter.pk)
+        )
+        self.preferences_around = self.around_token(
+            lambda: preferences_token(0), lambda: preferences_url(0)
+        )
+
+    @staticmethod
+    def around_token(make_token, make_url):
+        """(before, after) the token in the URL, or None when the URL is not that shape."""
+        for _ in range(2):  # a token made across a second boundary differs: try again
+            token, url = make_token(), make_url()
+            if url.count(token) == 1:
+                before, after = url.split(token)
+                return before, after
+        return None
+
+    def unsubscribe(self, subscriber_id):
+        """``(https URL, mailto URL)`` of one subscriber's unsubscribe link."""
+        token = unsubscribe_token(subscriber_id, self.newsletter_id)
+        if self.unsubscribe_around:
+            url = token.join(self.unsubscribe_around)
+        else:
+            url = settings.SITE_URL + reverse("subscribers:unsubscribe", args=[token])
+        return url, unsubscribe_mailto_for(token)
+
+    def preferences(self, subscriber_id):
+        if self.preferences_around:
+            return preferences_token(subscriber_id).join(self.preferences_around)
+        return preferences_url(subscriber_id)

@@ -268,14 +268,21 @@ NUM_PROXIES = env_int("NUM_PROXIES", 0)
 
 SEND_RATE_PER_SECOND = env_float("SEND_RATE_PER_SECOND", 0)  # 0: as fast as the channel allows
 
-# Delivery (issues.sending): see the README's "Delivery" section for what each one bounds.
+# Delivery (issues.delivery): see the README's "Delivery" section for what each one bounds.
 SEND_BATCH_SIZE = env_int("SEND_BATCH_SIZE", 100)  # rows per claim: also the crash-duplicate bound
 SEND_PARALLEL_TASKS = env_int("SEND_PARALLEL_TASKS", 4)  # sender tasks per dispatch
-SEND_LEASE_SECONDS = env_int("SEND_LEASE_SECONDS", 300)  # a claim older than this is abandoned
+# A live sender renews its claim every third of the lease; one not renewed for a lease died.
+SEND_LEASE_SECONDS = env_int("SEND_LEASE_SECONDS", 45)
 SEND_MAX_ATTEMPTS = env_int("SEND_MAX_ATTEMPTS", 5)
 SEND_RETRY_BASE_SECONDS = env_float("SEND_RETRY_BASE_SECONDS", 30)
+SEND_RETRY_MAX_SECONDS = env_float("SEND_RETRY_MAX_SECONDS", 6 * 3600)
+# How long a sender keeps trying to record what it sent while the database is away.
+SEND_OUTCOME_RETRY_SECONDS = env_float("SEND_OUTCOME_RETRY_SECONDS", 120)
 SEND_SCHEDULE_GRACE_SECONDS = env_int("SEND_SCHEDULE_GRACE_SECONDS", 3600)
-SEND_SWEEP_INTERVAL_SECONDS = env_float("SEND_SWEEP_INTERVAL_SECONDS", 30)
+SEND_SWEEP_INTERVAL_SECONDS = env_float("SEND_SWEEP_INTERVAL_SECONDS", 15)
+# Test copies from the admin: only to staff users' addresses or these, so many an hour per user.
+SEND_TEST_ALLOWED_ADDRESSES = env_list("SEND_TEST_ALLOWED_ADDRESSES", [])
+SEND_TEST_LIMIT_PER_USER_PER_HOUR = env_int("SEND_TEST_LIMIT_PER_USER_PER_HOUR", 20)
 SEND_AUTOPAUSE_WINDOW = env_int("SEND_AUTOPAUSE_WINDOW", 100)
 SEND_AUTOPAUSE_FAILURE_RATE = env_float("SEND_AUTOPAUSE_FAILURE_RATE", 0.5)
 # An ESP's merge-field syntax ("%recipient.{}%" for Mailgun): with an anymail backend, one

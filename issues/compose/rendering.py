@@ -38,6 +38,7 @@ class RenderedIssue:
     text: str
     headings: list = field(default_factory=list)
     search_text: str = ""
+    marker_key: str = ""  # names this render's per-recipient markers (issues.placeholders)
 
 
 SNAPSHOT_FIELDS = (
@@ -48,6 +49,7 @@ SNAPSHOT_FIELDS = (
     "text",
     "headings",
     "search_text",
+    "marker_key",
 )
 
 
@@ -110,6 +112,7 @@ def render_issue(
         blocks, RenderContext(email=True, web_url=web_url, brand_color=colour), marks=marks
     )
     subject = issue.subject or issue.title
+    markers = placeholders.Markers(placeholders.new_key())
     context = {
         "issue": issue,
         "newsletter": newsletter,
@@ -119,8 +122,8 @@ def render_issue(
         "cover": cover(issue),
         "logo": absolute(newsletter.logo.url) if newsletter.logo else "",
         "web_url": web_url,
-        "unsubscribe_url": placeholders.UNSUBSCRIBE_URL,
-        "preferences_url": placeholders.PREFERENCES_URL,
+        "unsubscribe_url": markers.unsubscribe_url,
+        "preferences_url": markers.preferences_url,
     }
     web_html = render_to_string(
         "issues/web_body.html", {**context, "blocks": [mark_safe(p) for p in web_parts]}
@@ -142,6 +145,7 @@ def render_issue(
         text=html_in_colour(re.sub(r"\n{4,}", "\n\n\n", text).strip() + "\n"),
         headings=headings,
         search_text=searchable_text(web_html),
+        marker_key=markers.key,
     )
 
 

@@ -142,8 +142,9 @@ class Issue(models.Model):
 class Snapshot(models.Model):
     """An issue rendered once, frozen: what was sent and what the archive shows, forever.
 
-    ``email_html`` and ``text`` hold the per-recipient markers of ``issues.placeholders``;
-    the sender substitutes them for each recipient instead of rendering again.
+    ``email_html`` and ``text`` hold the per-recipient markers of ``issues.placeholders``,
+    named with ``marker_key`` (random per render, so content cannot write one); the sender
+    substitutes exactly those for each recipient instead of rendering again.
     """
 
     issue = models.OneToOneField(Issue, on_delete=models.CASCADE, related_name="snapshot")
@@ -156,6 +157,11 @@ class Snapshot(models.Model):
         default=list, help_text='Section headings in order: [{"id": anchor, "title": text}].'
     )
     search_text = models.TextField(blank=True, help_text="Plain text of the body, for search.")
+    marker_key = models.CharField(
+        max_length=32,
+        blank=True,
+        help_text="The random part of this render's per-recipient markers (never shown).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     web_updated_at = models.DateTimeField(
         null=True,

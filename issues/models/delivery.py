@@ -48,10 +48,6 @@ class Dispatch(models.Model):
     def __str__(self):
         return f"Dispatch of {self.issue} ({self.get_status_display()})"
 
-    @property
-    def is_active(self):
-        return self.status in {self.Status.PLANNING, self.Status.SENDING}
-
 
 class Delivery(models.Model):
     """One issue to one subscriber: ``pending → sending → sent | failed`` (or cancelled)."""

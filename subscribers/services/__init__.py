@@ -25,10 +25,8 @@ from .mail import (
     CONFIRM,
     WELCOME,
     TransientMailError,
-    is_transient,
     list_unsubscribe_headers,
     queue_mail,
-    retry_delay,
     send_subscriber_mail,
 )
 from .privacy import erase, is_erased, personal_data
@@ -50,7 +48,6 @@ __all__ = [
     "find_subscriber",
     "handle_delivery_event",
     "is_erased",
-    "is_transient",
     "list_unsubscribe_headers",
     "newsletter_model",
     "normalize_email",
@@ -61,7 +58,6 @@ __all__ = [
     "record",
     "require_client",
     "resend_confirmation",
-    "retry_delay",
     "send_subscriber_mail",
     "subscribe",
     "suppress",

@@ -8,14 +8,13 @@ name into the form, and the name would reach the victim as if we had written it.
 """
 
 import logging
-import random
-import smtplib
 
-from anymail.exceptions import AnymailAPIError
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.template.loader import render_to_string
+
+from superfast.mail import is_transient
 
 from .. import tokens
 from ..models import Subscriber, Subscription
@@ -61,24 +60,6 @@ def send_subscriber_mail(kind: str, subscriber_id: int, newsletter_ids=()) -> bo
         logger.exception("Gave up sending the %s mail to subscriber %s", kind, subscriber_id)
         return False
     return True
-
-
-def is_transient(error: Exception) -> bool:
-    """SMTP 4xx replies, lost connections, ESP throttling (429) or ESP server errors (5xx)."""
-    if isinstance(error, smtplib.SMTPRecipientsRefused):
-        return all(400 <= code < 500 for code, _ in error.recipients.values())
-    if isinstance(error, smtplib.SMTPResponseException):
-        return 400 <= error.smtp_code < 500
-    if isinstance(error, AnymailAPIError):
-        status = error.status_code
-        return status is None or status == 429 or status >= 500
-    # Connection refused, reset or timed out; SMTPServerDisconnected is an OSError too.
-    return isinstance(error, OSError)
-
-
-def retry_delay(retries: int) -> float:
-    """Exponential backoff with jitter, so retries from many tasks do not arrive together."""
-    return settings.SEND_RETRY_BASE_SECONDS * 2**retries * random.uniform(0.5, 1.5)
 
 
 def confirmation_mail(subscriber: Subscriber, newsletter_ids: list[int]):
@@ -174,6 +155,6 @@ def list_unsubscribe_headers(*, subscriber_id: int, newsletter_id: int) -> dict[
     https = tokens.unsubscribe_url(subscriber_id, newsletter_id)
     mailto = tokens.unsubscribe_mailto(subscriber_id, newsletter_id)
     return {
-        "List-Unsubscribe": f"<{https}>, <{mailto}>",
+        "List-Unsubscribe": tokens.list_unsubscribe(https, mailto),
         "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
     }

@@ -6,7 +6,8 @@ from django.utils import timezone
 
 from issues.compose.rendering import render_issue
 from issues.models import Block, Issue
-from issues.testsend import example_values, fill
+from issues.placeholders import Markers
+from issues.testsend import example_links, fill
 from subscribers.models import Subscriber, Subscription
 from tests.support.composing import (
     QUIZ_FORM_VALUES,
@@ -147,55 +148,13 @@ def test_previews_show_exactly_what_is_sent(admin_client, issue):
     rendered = render_issue(issue)
     assert body.startswith("<!DOCTYPE html>") and "Preview me</h2>" in body
     assert "%%" not in body  # markers filled with example links, as a reader would see
-    assert body == fill(rendered.email_html, example_values(), html=True)
+    assert body == fill(rendered.email_html, example_links(Markers(rendered.marker_key)), html=True)
     text = admin_client.get(url("preview_channel", issue.pk, "text"))
     assert text["Content-Type"] == "text/plain; charset=utf-8"
     assert "Preview me\n==========" in text.content.decode()
     web = admin_client.get(url("preview_channel", issue.pk, "web")).content.decode()
     assert '<h2 id="preview-me"' in web
     assert "superfast/site.css" in web and "issues/issue.css" in web  # the public page's styles
-
-
-def test_send_test_mails_the_real_email_marked_test_without_a_delivery(
-    admin_client, issue, smtp_sink
-):
-    add_block(issue, "markdown", {"body": "Hello readers 👋"})
-    page = admin_client.get(url("send_test", issue.pk))
-    assert page.status_code == 200
-    response = admin_client.post(
-        url("send_test", issue.pk), {"addresses": "a@example.org, b@example.org\nb@example.org"}
-    )
-    assert response.status_code == 302
-    messages = sorted(smtp_sink.messages, key=lambda m: m.rcpt_tos)
-    assert [m.rcpt_tos for m in messages] == [["a@example.org"], ["b@example.org"]]
-    message = messages[0].message
-    assert message["Subject"] == f"[TEST] {issue.subject}"
-    html = message.get_body(("html",)).get_content()
-    text = message.get_body(("plain",)).get_content()
-    assert "Hello readers 👋" in html and "Hello readers 👋" in text
-    assert "%%" not in html and "%%" not in text
-    # An editor clicking the test's links unsubscribes nobody.
-    assert "#example-unsubscribe-link" in text and "/unsubscribe/" not in text
-    assert "#example-unsubscribe-link" in message["List-Unsubscribe"]
-    issue.refresh_from_db()
-    assert issue.status == Issue.Status.DRAFT and issue.published_at is None
-    assert not hasattr(issue, "deliveries") or not issue.deliveries.exists()
-
-
-def test_send_test_says_how_many_messages_went_in_plain_words(admin_client, issue, smtp_sink):
-    add_block(issue, "markdown", {"body": "Hi"})
-    one = admin_client.post(url("send_test", issue.pk), {"addresses": "a@example.org"}, follow=True)
-    assert "Test sent to a@example.org (1 message)." in one.content.decode()
-    two = admin_client.post(
-        url("send_test", issue.pk), {"addresses": "a@example.org b@example.org"}, follow=True
-    )
-    assert "Test sent to a@example.org, b@example.org (2 messages)." in two.content.decode()
-
-
-def test_send_test_refuses_bad_addresses(admin_client, issue, smtp_sink):
-    response = admin_client.post(url("send_test", issue.pk), {"addresses": "a@example.org nope"})
-    assert "Not an email address: nope" in response.content.decode()
-    assert smtp_sink.messages == []
 
 
 def test_duplicate_as_next_issue_button(admin_client, issue):

@@ -44,7 +44,7 @@ def test_email_is_a_complete_600px_table_document_with_css_inlined(issue, settin
 def test_footer_carries_recipient_markers_in_html_and_text(issue):
     add_block(issue, "markdown", {"body": "Hi"})
     rendered = render_issue(issue)
-    for marker in (placeholders.UNSUBSCRIBE_URL, placeholders.PREFERENCES_URL):
+    for marker in placeholders.Markers(rendered.marker_key).all:
         assert f'href="{marker}"' in rendered.email_html
         assert f"<{marker}>" in rendered.text
     assert issue.newsletter.footer_text in rendered.email_html

@@ -7,7 +7,8 @@ import pytest
 from django.core import mail
 from django.urls import reverse
 
-from issues import sending
+from issues import delivery
+from issues.delivery.lifecycle import frozen_snapshot
 from issues.models import Issue, Snapshot
 from tests.support.archive import fresh_archive_pages
 from tests.support.composing import add_block, change_form_data
@@ -28,9 +29,9 @@ def sent_issue(issue, settings):
     add_block(issue, "heading", {"title": "News"})
     add_block(issue, "markdown", {"body": "The harbour opens on Mondya."})
     make_subscribers(issue.newsletter, 5)
-    dispatch = sending.start_dispatch(issue)
-    sending.plan_dispatch(dispatch)
-    sending.run_sender(dispatch.pk)
+    dispatch = delivery.start_dispatch(issue)
+    delivery.plan_dispatch(dispatch)
+    delivery.run_sender(dispatch.pk)
     issue.refresh_from_db()
     assert issue.status == Issue.Status.SENT and len(mail.outbox) == 5
     return issue
@@ -98,7 +99,7 @@ def test_correcting_the_web_version_changes_the_archive_page_only(admin_client, 
     assert "on Monday" in page and "Mondya" not in page
     assert re.search(r"Updated on <time datetime=\"[^\"]+\">\d+ \w+ \d{4}</time>", page)
     # A send that is resumed or retried later still gets the email that went out first.
-    assert sending.frozen_snapshot(sent_issue).email_html == before.email_html
+    assert frozen_snapshot(sent_issue).email_html == before.email_html
 
 
 def test_only_a_sent_issue_can_be_corrected(admin_client, issue):

@@ -4,19 +4,12 @@ import json
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth.models import Permission, User
 from django.utils import timezone
 
-from issues import sending
+from issues import delivery
 from issues.models import Dispatch
-from tests.support.admin import log_into_admin
+from tests.support.admin import log_into_admin, staff
 from tests.support.delivery import make_issue, make_subscribers
-
-
-def staff(username, *codenames):
-    user = User.objects.create_user(username, password="a-long-test-password", is_staff=True)
-    user.user_permissions.set(Permission.objects.filter(codename__in=codenames))
-    return user
 
 
 @pytest.fixture
@@ -93,15 +86,14 @@ def test_schedule_refuses_the_past_and_confirms_a_future_time(client, publisher,
     assert issue.status == "scheduled"
 
 
-def test_progress_json_and_controls(client, publisher, issue):
+def test_progress_json_and_controls(client, publisher, issue, smtp_sink, settings):
     client.force_login(publisher)
+    settings.SEND_BATCH_SIZE = 4
     dispatch = Dispatch.objects.create(issue=issue, snapshot=issue.snapshot)
-    sending.plan_dispatch(dispatch)
-    rows = list(dispatch.deliveries.order_by("id"))
-    dispatch.deliveries.filter(pk__in=[r.pk for r in rows[:3]]).update(
-        status="sent", finished_at=timezone.now()
-    )
-    dispatch.deliveries.filter(pk=rows[3].pk).update(status="failed", last_error="550 gone")
+    delivery.plan_dispatch(dispatch)
+    fourth = dispatch.deliveries.order_by("id")[3].subscriber.email
+    smtp_sink.replies[fourth] = "550 5.1.1 gone"
+    delivery.send_next_batch(dispatch)  # 3 sent, 1 refused for good, 3 still to send
 
     progress = json.loads(client.get(admin_url(issue, "progress")).content)
     assert {k: progress[k] for k in ["planned", "sent", "failed", "pending"]} == {
@@ -110,7 +102,7 @@ def test_progress_json_and_controls(client, publisher, issue):
         "failed": 1,
         "pending": 3,
     }
-    assert progress["status"] == "sending" and progress["rate_per_second"] > 0
+    assert progress["status"] == "sending" and not progress["done"]
 
     control = admin_url(issue, "control")
     client.post(control, {"action": "pause"})
@@ -126,14 +118,22 @@ def test_progress_json_and_controls(client, publisher, issue):
     assert client.get(control).status_code == 405
 
 
-def test_report_groups_failures_by_reason(client, publisher, issue):
+def test_report_groups_failures_by_reason(client, publisher, issue, smtp_sink):
+    from anymail.signals import AnymailTrackingEvent, tracking
+
     client.force_login(publisher)
     dispatch = Dispatch.objects.create(issue=issue, snapshot=issue.snapshot)
-    sending.plan_dispatch(dispatch)
-    ids = list(dispatch.deliveries.values_list("pk", flat=True))
-    dispatch.deliveries.filter(pk__in=ids[:3]).update(status="failed", last_error="550 no user")
-    dispatch.deliveries.filter(pk=ids[3]).update(status="failed", last_error="552 full")
-    dispatch.deliveries.filter(pk=ids[4]).update(status="sent", esp_event="bounced")
+    delivery.plan_dispatch(dispatch)
+    rows = list(dispatch.deliveries.select_related("subscriber").order_by("id"))
+    for row in rows[:3]:
+        smtp_sink.replies[row.subscriber.email] = "550 no user"
+    smtp_sink.replies[rows[3].subscriber.email] = "552 full"
+    delivery.run_sender(dispatch.pk)
+    sent = dispatch.deliveries.select_related("subscriber").get(pk=rows[4].pk)
+    event = AnymailTrackingEvent(
+        event_type="bounced", message_id=sent.message_id, recipient=sent.subscriber.email
+    )
+    tracking.send(sender=object, event=event, esp_name="Test")
     page = client.get(admin_url(issue, "report")).text
     assert "<td>550 no user</td><td>3</td>" in page
     assert "<td>552 full</td><td>1</td>" in page
@@ -142,7 +142,7 @@ def test_report_groups_failures_by_reason(client, publisher, issue):
 
 @pytest.mark.browser
 def test_delivery_page_updates_its_progress_bar_without_reload(
-    live_server, page, artifacts_dir, transactional_db
+    live_server, page, artifacts_dir, transactional_db, smtp_sink, settings
 ):
     issue = make_issue()
     make_subscribers(issue.newsletter, 40)
@@ -155,12 +155,14 @@ def test_delivery_page_updates_its_progress_bar_without_reload(
     page.screenshot(path=artifacts_dir / "delivery-send-confirm.png", full_page=True)
 
     dispatch = Dispatch.objects.create(issue=issue, snapshot=issue.snapshot)
-    sending.plan_dispatch(dispatch)
+    delivery.plan_dispatch(dispatch)
     page.goto(f"{live_server.url}{admin_url(issue, 'delivery')}")
     assert page.inner_text("#figure-sent") == "0"
-    ids = list(dispatch.deliveries.values_list("pk", flat=True))
-    dispatch.deliveries.filter(pk__in=ids[:25]).update(status="sent", finished_at=timezone.now())
-    dispatch.deliveries.filter(pk__in=ids[25:28]).update(status="failed", last_error="550 x")
+    rows = list(dispatch.deliveries.select_related("subscriber").order_by("id"))
+    for row in rows[25:28]:
+        smtp_sink.replies[row.subscriber.email] = "550 5.1.1 no such user"
+    settings.SEND_BATCH_SIZE = 28
+    delivery.send_next_batch(dispatch)  # 25 sent, 3 refused, 12 still to send
     page.wait_for_function("document.getElementById('figure-sent').textContent === '25'")
     assert page.inner_text("#figure-failed") == "3"
     assert page.inner_text("#figure-pending") == "12"
@@ -174,26 +176,27 @@ def test_delivery_page_updates_its_progress_bar_without_reload(
 
 @pytest.mark.browser
 def test_delivery_page_drops_cancel_and_pause_once_the_dispatch_is_done(
-    live_server, page, artifacts_dir, transactional_db
+    live_server, page, artifacts_dir, transactional_db, smtp_sink
 ):
     issue = make_issue()
     make_subscribers(issue.newsletter, 3)
     staff("publisher", "send_issue", "change_issue", "view_issue")
     log_into_admin(page, live_server.url, "publisher", "a-long-test-password")
     dispatch = Dispatch.objects.create(issue=issue, snapshot=issue.snapshot)
-    sending.plan_dispatch(dispatch)
-    dispatch.refresh_from_db()
-    dispatch.status = Dispatch.Status.SENDING
-    dispatch.save(update_fields=["status"])
+    delivery.plan_dispatch(dispatch)
 
     page.goto(f"{live_server.url}{admin_url(issue, 'delivery')}")
     assert page.locator("button[value=cancel]").count() == 1
-    dispatch.deliveries.update(status="sent", finished_at=timezone.now())
-    Dispatch.objects.filter(pk=dispatch.pk).update(status=Dispatch.Status.DONE)
+    delivery.run_sender(dispatch.pk)  # sends all three and finishes the dispatch
 
-    page.wait_for_function("document.getElementById('figure-eta').textContent === 'done'")
-    page.wait_for_load_state()
-    page.wait_for_function("!document.querySelector('button[value=cancel]')")
+    page.wait_for_selector("#finished-facts", timeout=15_000)  # reloaded once done
+    assert page.locator("button[value=cancel]").count() == 0
     assert page.locator("button[value=pause]").count() == 0
     assert page.inner_text("#progress-status") == "Done"
+    facts = page.inner_text("#finished-facts")
+    assert "Duration" in facts and "Average rate" in facts and "messages/s" in facts
+    assert "Started" in facts and "Finished" in facts
+    report_link = page.locator("#finished-facts a", has_text="Delivery report")
+    assert report_link.get_attribute("href") == admin_url(issue, "report")
+    assert page.locator(f"#finished-facts a[href='{issue.get_absolute_url()}']").count() == 1
     page.screenshot(path=artifacts_dir / "delivery-done.png", full_page=True)

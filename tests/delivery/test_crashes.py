@@ -1,22 +1,32 @@
 """Crashes and outages lose nobody, and duplicate at most the batch that was in flight."""
 
 import subprocess
+import sys
+import time
 from collections import Counter
 
+import psycopg
 import pytest
+from django.db.models import Max
+from django.utils import timezone
 from kombu import Connection
 
-from issues import sending, tasks
+from issues import delivery, tasks
 from issues.models import Dispatch
 from tests.support.delivery import (
+    children_of,
     kill_hard,
     make_issue,
     make_subscribers,
+    record_arrival_times,
     wait_for_dispatch,
 )
-from tests.support.processes import free_port, stop_process
+from tests.support.postgres import PrivatePostgres
+from tests.support.processes import ROOT, celery_worker, child_env, free_port, stop_process
 from tests.support.smtp import SmtpSink
 from tests.support.waiting import wait_until
+
+from .conftest import WORKER_SETTINGS
 
 BATCH = 50  # SEND_BATCH_SIZE in the workers of these tests
 
@@ -32,10 +42,12 @@ def assert_everyone_once_but_the_batch_in_flight(sink, readers, in_flight_batche
 def test_kill_9_mid_send_then_a_new_worker_misses_nobody_and_duplicates_at_most_one_batch(
     start_worker, smtp_sink
 ):
+    arrivals = record_arrival_times(smtp_sink)
     issue = make_issue()
     readers = make_subscribers(issue.newsletter, 5000)
     doomed = start_worker()
-    dispatch = sending.start_dispatch(issue)
+    pids = [*children_of(doomed.pid), doomed.pid]
+    dispatch = delivery.start_dispatch(issue)
 
     def mid_batch():
         # Killed while a batch is claimed, not in the short gap between two batches.
@@ -43,16 +55,49 @@ def test_kill_9_mid_send_then_a_new_worker_misses_nobody_and_duplicates_at_most_
         return len(smtp_sink.messages) >= 1500 and in_flight
 
     wait_until(mid_batch, interval=0.005, what="1,500 messages sent and a batch in flight")
-    kill_hard(doomed)
+    kill_hard(doomed, pids)
+    killed_at, killed_wall = time.monotonic(), timezone.now()
     dispatch.refresh_from_db()
     assert dispatch.status == Dispatch.Status.SENDING
+    stranded = set(dispatch.deliveries.filter(status="sending").values_list("pk", flat=True))
 
     start_worker(extra_args=["--beat"])  # its beat runs the sweeper every second
     wait_for_dispatch(dispatch, timeout=180)
 
     duplicates = assert_everyone_once_but_the_batch_in_flight(smtp_sink, readers)
     assert dispatch.deliveries.filter(status="sent").count() == 5000
-    print(f"kill -9 mid-send: {duplicates} duplicate(s), bound {BATCH}")
+    assert not dispatch.deliveries.filter(pk__in=stranded).exclude(status="sent").exists()
+    recovery = max(arrivals) - killed_at
+    # The dead worker's batch (when the kill left one claimed): delivered again when?
+    stranded_back = dispatch.deliveries.filter(pk__in=stranded).aggregate(at=Max("finished_at"))
+    stranded_recovery = (stranded_back["at"] - killed_wall).total_seconds() if stranded else 0.0
+    lease = float(WORKER_SETTINGS["SEND_LEASE_SECONDS"])
+    # The claim of the dead worker expires after one lease; the sweeper (every second here)
+    # returns its rows and restarts the send. Sending the other 3,500 takes the rest.
+    assert recovery < lease + 30, f"{recovery:.1f} s from kill to the last delivery"
+    assert stranded_recovery < lease + 10, f"{stranded_recovery:.1f} s to resend the batch"
+    print(
+        f"kill -9 mid-send: {duplicates} duplicate(s), bound {BATCH}; "
+        f"kill to last delivery {recovery:.1f} s; the {len(stranded)} rows the dead worker "
+        f"held delivered {stranded_recovery:.1f} s after the kill (lease {lease:.0f} s)"
+    )
+
+
+def test_a_live_sender_renews_its_claim_so_a_batch_longer_than_the_lease_is_sent_once(
+    start_worker, smtp_sink
+):
+    """A batch of 50 at 20 messages/s takes 2.5 s, longer than the 2 s lease: without the
+    heartbeat the sweeper would hand its rows to the other sender while they are sent."""
+    issue = make_issue()
+    readers = make_subscribers(issue.newsletter, 200)
+    env = {"SEND_RATE_PER_SECOND": "20", "SEND_LEASE_SECONDS": "2"}
+    start_worker(concurrency=2, env=env, extra_args=["--beat"])
+
+    wait_for_dispatch(delivery.start_dispatch(issue), timeout=60)
+
+    received = Counter(rcpt for message in smtp_sink.messages for rcpt in message.rcpt_tos)
+    assert set(received) == {reader.email for reader in readers}
+    assert sum(received.values()) == 200, "a live sender's rows were taken from it"
 
 
 @pytest.fixture
@@ -101,8 +146,6 @@ def test_a_send_survives_a_redis_restart(transactional_db, tmp_path, private_red
             "SEND_SWEEP_INTERVAL_SECONDS": "1",
             "SEND_RETRY_BASE_SECONDS": "0.5",
         }
-        from tests.support.processes import celery_worker
-
         with celery_worker(tmp_path, env=env, extra_args=["--beat"]):
             dispatch = Dispatch.objects.create(
                 issue=issue, snapshot=issue.snapshot, status=Dispatch.Status.PLANNING
@@ -116,5 +159,84 @@ def test_a_send_survives_a_redis_restart(transactional_db, tmp_path, private_red
             wait_for_dispatch(dispatch, timeout=180)
         assert stopped_at < 3000, "the restart came after the send"
         assert_everyone_once_but_the_batch_in_flight(sink, readers)
+    finally:
+        sink.stop()
+
+
+@pytest.fixture
+def private_postgres():
+    server = PrivatePostgres().create()
+    yield server
+    server.destroy()
+
+
+SCENARIO = """
+from issues.models import Issue
+from tests.support.delivery import make_issue, make_subscribers
+issue = make_issue()
+make_subscribers(issue.newsletter, {count})
+print(issue.pk)
+"""
+
+
+def test_a_database_restart_mid_send_loses_nobody_and_sends_nobody_twice(
+    tmp_path, private_postgres
+):
+    """Everything (migrations, subscribers, the worker, the send) runs against a PostgreSQL
+    of this test's own, restarted at about 30% of the send."""
+    sink = SmtpSink().start()
+    try:
+        env = {
+            **sink.env(),
+            "DATABASE_URL": private_postgres.url,
+            "VAR_DIR": str(tmp_path),
+            "CELERY_BROKER_URL": "filesystem://",
+            "REDIS_URL": None,
+            "SEND_RATE_PER_SECOND": "300",
+            "SEND_BATCH_SIZE": str(BATCH),
+            "SEND_LEASE_SECONDS": "10",
+            "SEND_SWEEP_INTERVAL_SECONDS": "1",
+            "SEND_RETRY_BASE_SECONDS": "0.5",
+        }
+
+        def manage(*args):
+            done = subprocess.run(
+                [sys.executable, "manage.py", *args],
+                cwd=ROOT,
+                env=child_env(**env),
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
+            assert done.returncode == 0, done.stderr
+            return done.stdout
+
+        manage("migrate", "--verbosity=0")
+        issue_id = manage("shell", "-c", SCENARIO.format(count=3000)).split()[-1]
+        with celery_worker(tmp_path, env=env, extra_args=["--beat"]):
+            manage("send_issue", issue_id)
+            wait_until(lambda: len(sink.messages) >= 900, timeout=60, what="900 messages sent")
+            restarted_at = time.monotonic()
+            private_postgres.restart()
+            sent_before = len(sink.messages)
+
+            def dispatch_done():
+                with psycopg.connect(
+                    private_postgres.url.replace("postgres://", "postgresql://")
+                ) as db:
+                    (status,) = db.execute("SELECT status FROM issues_dispatch").fetchone()
+                return status == "done"
+
+            wait_until(dispatch_done, timeout=90, interval=0.5, what="the dispatch to finish")
+            finished_after = time.monotonic() - restarted_at
+        received = Counter(rcpt for message in sink.messages for rcpt in message.rcpt_tos)
+        assert sent_before < 3000, "the restart came after the send"
+        assert len(received) == 3000, "someone is missing"
+        duplicates = sum(received.values()) - len(received)
+        assert duplicates == 0, f"{duplicates} duplicates"
+        print(
+            f"database restart at {sent_before} of 3000: 0 duplicates, "
+            f"done {finished_after:.1f} s after the restart"
+        )
     finally:
         sink.stop()

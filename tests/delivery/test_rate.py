@@ -1,6 +1,6 @@
 """One send rate holds across every worker process, not per worker."""
 
-from issues import sending
+from issues import delivery
 from tests.support.delivery import (
     make_issue,
     make_subscribers,
@@ -16,7 +16,7 @@ def test_two_workers_together_keep_to_the_global_rate(start_worker, smtp_sink):
     rate = {"SEND_RATE_PER_SECOND": "50"}
     first, second = start_worker(env=rate), start_worker(env=rate)
 
-    dispatch = wait_for_dispatch(sending.start_dispatch(issue), timeout=120)
+    dispatch = wait_for_dispatch(delivery.start_dispatch(issue), timeout=120)
 
     window_start = arrivals[0] + 2  # past the start-up of both workers
     in_window = [t for t in arrivals if window_start <= t < window_start + 20]

@@ -16,6 +16,7 @@ from django.urls import reverse
 
 from subscribers import services
 from subscribers.models import ConsentEvent, Subscriber
+from superfast.mail import is_transient
 from tests.support.subscribers import (
     links_in,
     mails_to,
@@ -272,7 +273,7 @@ def test_the_request_only_queues_the_mail_and_the_worker_sends_it(
     ],
 )
 def test_only_errors_a_retry_can_cure_count_as_transient(error, transient):
-    assert services.is_transient(error) is transient
+    assert is_transient(error) is transient
 
 
 def test_no_confirmation_goes_out_once_the_link_could_no_longer_work(newsletter, smtp_sink):

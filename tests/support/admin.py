@@ -15,3 +15,16 @@ def log_into_admin(page, base_url, username=EDITOR[0], password=EDITOR[2]):
     page.fill("#id_password", password)
     page.click("input[type=submit]")
     page.wait_for_url(f"{base_url}/admin/")
+
+
+STAFF_PASSWORD = "a-long-test-password"
+
+
+def staff(username, *codenames, email=""):
+    """A staff user holding exactly the permissions ``codenames`` (e.g. ``send_issue``)."""
+    from django.contrib.auth.models import Permission, User
+
+    email = email or f"{username}@newsroom.example"
+    user = User.objects.create_user(username, email=email, password=STAFF_PASSWORD, is_staff=True)
+    user.user_permissions.set(Permission.objects.filter(codename__in=codenames))
+    return user

@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.core.validators import validate_email
 
-from issues import sending
+from issues import delivery
 from issues.models import Dispatch, Issue
 
 
@@ -39,20 +39,17 @@ class Command(BaseCommand):
 
     def handle(self, *args, issue, test_to=None, wait=False, **options):
         issue = find_issue(issue)
-        try:
-            if test_to:
-                for address in test_to:
-                    try:
-                        validate_email(address)
-                    except ValidationError:
-                        raise CommandError(f"{address!r} is not an email address.") from None
-                sent = sending.send_test(issue, test_to)
-                self.stdout.write(f"Sent a test copy of {issue} to {sent} address(es).")
-                return
-            count = sending.recipient_count(issue)
-            dispatch = sending.start_dispatch(issue)
-        except sending.SendingError as exc:
-            raise CommandError(str(exc)) from None
+        if test_to:
+            for address in test_to:
+                try:
+                    validate_email(address)
+                except ValidationError:
+                    raise CommandError(f"{address!r} is not an email address.") from None
+            sent = delivery.send_test(issue, test_to)
+            self.stdout.write(f"Sent a test copy of {issue} to {sent} address(es).")
+            return
+        count = delivery.recipient_count(issue)
+        dispatch = delivery.start_dispatch(issue)
         self.stdout.write(
             f"Dispatch {dispatch.pk} of {issue}: {dispatch.get_status_display().lower()}, "
             f"{count} recipient(s) to plan."
@@ -64,7 +61,7 @@ class Command(BaseCommand):
         last = None
         while True:
             dispatch.refresh_from_db()
-            figures = sending.progress(dispatch)
+            figures = delivery.progress(dispatch)
             line = (
                 f"{figures['status_label']}: {figures['sent']} sent, {figures['failed']} failed, "
                 f"{figures['pending']} pending of {figures['planned']}"

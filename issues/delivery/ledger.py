@@ -1,0 +1,206 @@
+"""The ledger's writes: claim under a lease, renew it while sending, mark outcomes, return
+expired claims.
+
+A claim is a token and a lease on each row. A live sender renews its lease every third of
+``SEND_LEASE_SECONDS`` (the heartbeat), so the lease can be short: a claim not renewed for a
+lease belonged to a dead worker, and the sweeper gives its rows back. Outcomes are written only
+to rows still carrying the token. A sender that loses the database holds its outcomes and keeps
+trying to write them (``SEND_OUTCOME_RETRY_SECONDS``): a database restart costs seconds, not a
+batch sent twice.
+"""
+
+import contextlib
+import logging
+import time
+import uuid
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import InterfaceError, OperationalError, connection, transaction
+from django.db.models import Case, CharField, DateTimeField, F, Value, When
+from django.db.models.functions import Cast, Concat
+from django.utils import timezone
+
+from ..models import Delivery, Dispatch
+from .outcomes import Outcome
+
+log = logging.getLogger(__name__)
+
+Status = Delivery.Status
+DATABASE_GONE = (OperationalError, InterfaceError)
+
+
+def lease_expiry(now=None):
+    return (now or timezone.now()) + timedelta(seconds=settings.SEND_LEASE_SECONDS)
+
+
+def claim_batch(dispatch_id: int, size: int) -> tuple[str, list[Delivery]]:
+    """Take up to ``size`` due pending rows for this worker, atomically, under a lease.
+
+    PostgreSQL: rows are locked with SKIP LOCKED, so concurrent workers take disjoint
+    batches without waiting. SQLite has no row locks: the UPDATE re-checks
+    ``status='pending'`` and only the rows it changed (carrying our token) are ours.
+    """
+    token = uuid.uuid4().hex
+    now = timezone.now()
+    due = Delivery.objects.filter(
+        dispatch_id=dispatch_id, status=Status.PENDING, next_attempt_at__lte=now
+    ).order_by("next_attempt_at")  # the index's order: no sort of every pending row
+    claim = {
+        "status": Status.SENDING,
+        "claim_token": token,
+        "lease_expires_at": lease_expiry(now),
+        "attempts": F("attempts") + 1,
+    }
+    if connection.features.has_select_for_update_skip_locked:
+        with transaction.atomic():
+            ids = list(due.select_for_update(skip_locked=True).values_list("id", flat=True)[:size])
+            if ids:
+                Delivery.objects.filter(id__in=ids).update(**claim)
+    else:
+        ids = list(due.values_list("id", flat=True)[:size])
+        if ids:
+            Delivery.objects.filter(id__in=ids, status=Status.PENDING).update(**claim)
+    if not ids:
+        return token, []
+    rows = Delivery.objects.filter(claim_token=token).select_related("subscriber").order_by("id")
+    return token, list(rows.only("id", "attempts", "subscriber__email", "subscriber__name"))
+
+
+class Heartbeat:
+    """Renews a batch's lease (and its dispatch's heartbeat) every third of the lease.
+
+    ``beat()`` is called before each message; it costs a clock read unless a renewal is due.
+    A renewal that fails (the database is away) is not fatal: the sender goes on and holds
+    its outcomes; the lease it already has covers the outage until ``mark`` gets through.
+    """
+
+    def __init__(self, token: str, dispatch_id: int):
+        self.token, self.dispatch_id = token, dispatch_id
+        self.every = settings.SEND_LEASE_SECONDS / 3
+        self.next_at = time.monotonic() + self.every
+
+    def beat(self) -> None:
+        if time.monotonic() < self.next_at:
+            return
+        self.next_at = time.monotonic() + self.every
+        try:
+            renew_lease(self.token, self.dispatch_id)
+        except DATABASE_GONE as error:
+            log.warning("lease renewal failed (%s); sending on", error)
+            forget_connection()
+
+
+def renew_lease(token: str, dispatch_id: int) -> int:
+    now = timezone.now()
+    renewed = Delivery.objects.filter(claim_token=token, status=Status.SENDING).update(
+        lease_expires_at=lease_expiry(now)
+    )
+    Dispatch.objects.filter(pk=dispatch_id).update(heartbeat_at=now)
+    return renewed
+
+
+def per_row(outcomes: list[Outcome], attr: str, output_field):
+    """One SQL expression giving each row its own value (a single Value when all agree)."""
+    values = {getattr(o, attr) for o in outcomes}
+    if len(values) == 1:
+        return Value(values.pop(), output_field=output_field)
+    whens = [When(id=o.delivery_id, then=Value(getattr(o, attr))) for o in outcomes]
+    return Case(*whens, output_field=output_field)
+
+
+def mark(
+    token: str,
+    outcomes: list[Outcome],
+    unsent_ids: list[int],
+    unsent_due=None,
+    message_id_suffix: str = "",
+) -> None:
+    """Write a batch's outcomes in one UPDATE per status; rows never tried go back as they
+    were. Only rows still carrying our claim token are touched: if the sweeper gave a row to
+    another worker meanwhile, that worker's outcome is the one that counts.
+
+    Sent and failed rows are finished (``finished_at``); a transient outcome goes back to
+    ``pending`` due at its backed-off ``retry_at`` and is not finished.
+    """
+    now = timezone.now()
+    mine = Delivery.objects.filter(claim_token=token)
+    release = {"claim_token": "", "lease_expires_at": None}
+    by_status: dict[str, list[Outcome]] = {}
+    for outcome in outcomes:
+        by_status.setdefault(outcome.status, []).append(outcome)
+    with transaction.atomic():
+        for status, group in by_status.items():
+            fields = {"status": status, **release}
+            fields["last_error"] = per_row(group, "error", CharField())
+            if status == Status.PENDING:
+                fields["next_attempt_at"] = per_row(group, "retry_at", DateTimeField())
+            else:
+                fields["finished_at"] = now
+            if status == Status.SENT:
+                mark_message_ids(mine, group, message_id_suffix)
+            mine.filter(id__in=[o.delivery_id for o in group]).update(**fields)
+        if unsent_ids:
+            mine.filter(id__in=unsent_ids).update(
+                status=Status.PENDING,
+                attempts=F("attempts") - 1,
+                next_attempt_at=unsent_due or now,
+                **release,
+            )
+
+
+def mark_message_ids(mine, sent: list[Outcome], suffix: str) -> None:
+    """Our own Message-IDs are the row id plus a suffix: built in SQL, which keeps this one
+    short UPDATE instead of a CASE of one branch per row. ESPs' own ids are stored as given."""
+    own = [o.delivery_id for o in sent if not o.message_id]
+    if own:
+        mine.filter(id__in=own).update(message_id=Concat(Cast("id", CharField()), Value(suffix)))
+    if esp := [o for o in sent if o.message_id]:
+        mine.filter(id__in=[o.delivery_id for o in esp]).update(
+            message_id=per_row(esp, "message_id", CharField())
+        )
+
+
+def sweep_expired_claims(now=None, *, dispatch_id: int | None = None) -> int:
+    """Give rows whose worker died (lease not renewed in time) back to ``pending``.
+
+    They keep the due time they were claimed at, already past: first in line, as they have
+    waited longest. The attempt the dead worker counted stays counted. The sweeper does this
+    for every dispatch; each sender does it for its own before each claim, so recovery does
+    not wait for the sweeper to find a free worker slot among busy senders.
+    """
+    now = now or timezone.now()
+    expired = Delivery.objects.filter(status=Status.SENDING, lease_expires_at__lt=now)
+    if dispatch_id is not None:
+        expired = expired.filter(dispatch_id=dispatch_id)
+    return expired.update(
+        status=Status.PENDING,
+        claim_token="",
+        lease_expires_at=None,
+        last_error="Claim lease expired (the worker stopped mid-batch); queued again.",
+    )
+
+
+def forget_connection() -> None:
+    """Drop a connection the database closed, so the next query opens a new one."""
+    with contextlib.suppress(Exception):
+        connection.close()
+
+
+def persistently(write, *, what: str):
+    """``write()``, retried while the database is away, for ``SEND_OUTCOME_RETRY_SECONDS``.
+
+    Used where giving up costs duplicates (the outcomes of messages already sent) or a lost
+    sender: PostgreSQL restarting takes seconds, and a retry every half second gets through
+    as soon as it answers.
+    """
+    deadline = time.monotonic() + settings.SEND_OUTCOME_RETRY_SECONDS
+    while True:
+        try:
+            return write()
+        except DATABASE_GONE as error:
+            if time.monotonic() >= deadline:
+                raise
+            log.warning("%s: the database is away (%s); trying again", what, error)
+            forget_connection()
+            time.sleep(0.5)

@@ -1,0 +1,168 @@
+"""The Dispatch state machine: start (now or scheduled), pause, resume, cancel, retry, finish.
+
+scheduled ─┬─► planning ─► sending ⇄ paused ─► done
+held ◄─────┘ (missed)                  any live state ─► cancelled
+A dispatch moves only from the states it is expected to be in (one conditional UPDATE), so
+two clicks, two workers or the sweeper racing each other cannot move it twice.
+"""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from ..compose.rendering import freeze_snapshot
+from ..compose.revisions import mark_sent_revision
+from ..models import Delivery, Dispatch, Issue, Snapshot
+from .queue import enqueue_plan, enqueue_senders
+
+Status = Delivery.Status
+
+# Dispatches that may still send something: at most one per issue.
+LIVE = {
+    Dispatch.Status.SCHEDULED,
+    Dispatch.Status.HELD,
+    Dispatch.Status.PLANNING,
+    Dispatch.Status.SENDING,
+    Dispatch.Status.PAUSED,
+}
+
+
+def frozen_snapshot(issue: Issue) -> Snapshot:
+    """The snapshot every recipient of this issue gets: rendered once, then never again.
+
+    A snapshot already sent to someone stays as it is (later edits must not reach the rest
+    of the list); otherwise the renderer freezes the issue now.
+    """
+    sent_before = Snapshot.objects.filter(issue=issue, dispatches__isnull=False).first()
+    if sent_before:
+        return sent_before
+    mark_sent_revision(issue)
+    return freeze_snapshot(issue)
+
+
+def active_dispatch(issue: Issue) -> Dispatch | None:
+    return issue.dispatches.filter(status__in=LIVE).first()
+
+
+def start_dispatch(issue: Issue, *, user=None, when=None) -> Dispatch:
+    """Send ``issue`` now, or at ``when``. A second call while one is live returns that one."""
+    with transaction.atomic():
+        Issue.objects.select_for_update().filter(pk=issue.pk).first()
+        existing = active_dispatch(issue)
+        if existing:
+            return existing
+        snapshot = frozen_snapshot(issue)
+        now = timezone.now()
+        scheduled = when is not None and when > now
+        dispatch = Dispatch.objects.create(
+            issue=issue,
+            snapshot=snapshot,
+            created_by=user,
+            scheduled_for=when,
+            status=Dispatch.Status.SCHEDULED if scheduled else Dispatch.Status.PLANNING,
+            heartbeat_at=now,
+        )
+        issue.status = Issue.Status.SCHEDULED if scheduled else Issue.Status.SENDING
+        issue.save(update_fields=["status", "updated_at"])
+        if not scheduled:
+            transaction.on_commit(lambda: enqueue_plan(dispatch.pk))
+    return dispatch
+
+
+def start_due_dispatches(now=None) -> list[Dispatch]:
+    """Start schedules that came due; hold those missed by more than the grace period.
+
+    Beat calls this every sweep, so a schedule survives restarts of every process; one that
+    passed while the system was down longer than the grace waits for an editor instead of
+    going out hours late.
+    """
+    now = now or timezone.now()
+    grace = timedelta(seconds=settings.SEND_SCHEDULE_GRACE_SECONDS)
+    started = []
+    due = Dispatch.objects.filter(status=Dispatch.Status.SCHEDULED, scheduled_for__lte=now)
+    for dispatch in due:
+        if now - dispatch.scheduled_for > grace:
+            Dispatch.objects.filter(pk=dispatch.pk, status=Dispatch.Status.SCHEDULED).update(
+                status=Dispatch.Status.HELD,
+                pause_reason=(
+                    f"Was due at {dispatch.scheduled_for:%Y-%m-%d %H:%M} UTC, missed by more "
+                    f"than the grace period; confirm to send it now."
+                ),
+            )
+        elif transition(dispatch, {Dispatch.Status.SCHEDULED}, Dispatch.Status.PLANNING):
+            enqueue_plan(dispatch.pk)
+            started.append(dispatch)
+    return started
+
+
+def transition(dispatch: Dispatch, sources: set, target: str, **fields) -> bool:
+    """Move a dispatch between states only from the expected ones; True if it moved."""
+    moved = Dispatch.objects.filter(pk=dispatch.pk, status__in=sources).update(
+        status=target, heartbeat_at=timezone.now(), **fields
+    )
+    if moved:
+        dispatch.refresh_from_db()
+    return bool(moved)
+
+
+def pause(dispatch: Dispatch, reason: str = "Paused by an editor.") -> bool:
+    """Stop claiming; rows already claimed finish their batch."""
+    return transition(
+        dispatch, {Dispatch.Status.SENDING}, Dispatch.Status.PAUSED, pause_reason=reason
+    )
+
+
+def resume(dispatch: Dispatch) -> bool:
+    """Send what is still pending (a held schedule starts from planning)."""
+    if transition(dispatch, {Dispatch.Status.HELD}, Dispatch.Status.PLANNING, pause_reason=""):
+        enqueue_plan(dispatch.pk)
+        return True
+    if transition(dispatch, {Dispatch.Status.PAUSED}, Dispatch.Status.SENDING, pause_reason=""):
+        enqueue_senders(dispatch.pk)
+        return True
+    return False
+
+
+def cancel(dispatch: Dispatch) -> bool:
+    """Stop for good: rows not yet sent are marked cancelled, never sent."""
+    if not transition(dispatch, LIVE, Dispatch.Status.CANCELLED, finished_at=timezone.now()):
+        return False
+    dispatch.deliveries.filter(status=Status.PENDING).update(status=Status.CANCELLED)
+    issue = dispatch.issue
+    if issue.status in {Issue.Status.SCHEDULED, Issue.Status.SENDING} and not (
+        issue.deliveries.filter(status=Status.SENT).exists()
+    ):
+        Issue.objects.filter(pk=issue.pk).update(status=Issue.Status.DRAFT)
+    return True
+
+
+def retry_failed(dispatch: Dispatch) -> int:
+    """Queue the failed rows of this dispatch again, and only those."""
+    with transaction.atomic():
+        count = dispatch.deliveries.filter(status=Status.FAILED).update(
+            status=Status.PENDING, attempts=0, next_attempt_at=timezone.now(), finished_at=None
+        )
+        if count:
+            sources = {Dispatch.Status.DONE, Dispatch.Status.SENDING, Dispatch.Status.PAUSED}
+            transition(
+                dispatch, sources, Dispatch.Status.SENDING, finished_at=None, pause_reason=""
+            )
+    if count:
+        enqueue_senders(dispatch.pk)
+    return count
+
+
+def finish_if_complete(dispatch: Dispatch) -> bool:
+    """Mark the dispatch done (and the issue sent) once no row is pending or in flight."""
+    if dispatch.deliveries.filter(status__in=[Status.PENDING, Status.SENDING]).exists():
+        return False
+    now = timezone.now()
+    if transition(dispatch, {Dispatch.Status.SENDING}, Dispatch.Status.DONE, finished_at=now):
+        Issue.objects.filter(pk=dispatch.issue_id).update(
+            status=Issue.Status.SENT, published_at=Coalesce("published_at", Value(now))
+        )
+    return True

@@ -1,0 +1,228 @@
+"""The issue's message, serialized once per dispatch and worker; per recipient only the
+marker bytes change.
+
+The renderer wrote its markers (``issues.placeholders``, named with the snapshot's random
+key) where each recipient's own links go; the sender adds its own, named with a key of its
+own, for the headers that differ per recipient. Only those exact strings are ever replaced:
+anything else that looks like a marker (an editor's ``%%UNSUBSCRIBE_URL%%`` in a link, the
+subject or alt text) is sent as the literal text it is.
+"""
+
+import re
+import secrets
+import time
+from email.message import EmailMessage
+from email.policy import SMTP as SMTP_POLICY
+from email.utils import formatdate
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.core.mail.message import sanitize_address
+
+from subscribers.tokens import SubscriberLinks, list_unsubscribe
+
+from ..models import Dispatch, Snapshot
+from ..placeholders import Markers, marker
+from .outcomes import Recipient
+
+LONGEST_LINE = 990  # RFC 5322 allows 998 octets a line; 8bit bodies must stay under it
+LEADING_DOT = re.compile(rb"(?m)^\.")
+
+
+def wrap_long_lines(text: str) -> str:
+    """Break lines longer than 8bit transport allows at a space (HTML and text read the
+    same either way); a line with no space to break at is left for the caller to detect."""
+    out = []
+    for line in text.splitlines():
+        while len(line.encode()) > LONGEST_LINE:
+            cut = line.rfind(" ", 1, LONGEST_LINE // 4)
+            if cut < 0:
+                break
+            out.append(line[:cut])
+            line = line[cut + 1 :]
+        out.append(line)
+    return "\n".join(out)
+
+
+def with_consent_links(snapshot: Snapshot, markers: Markers, web_url: str) -> tuple[str, str]:
+    """The snapshot's HTML and text, sure to carry the view-in-browser, unsubscribe and
+    preferences links (the renderer normally writes them; the law requires them)."""
+    email_html, text = snapshot.email_html, snapshot.text
+    links = {
+        "View in your browser": web_url,
+        "Unsubscribe": markers.unsubscribe_url,
+        "Preferences": markers.preferences_url,
+    }
+    missing_html = [
+        f'<a href="{url}">{label}</a>' for label, url in links.items() if url not in email_html
+    ]
+    missing_text = [f"{label}: {url}" for label, url in links.items() if url not in text]
+    if missing_html:
+        footer = f'<p style="font-size:12px;text-align:center">{" · ".join(missing_html)}</p>'
+        if "</body>" in email_html:
+            email_html = email_html.replace("</body>", footer + "</body>", 1)
+        else:
+            email_html += footer
+    if missing_text:
+        text = text.rstrip("\n") + "\n\n" + "\n".join(missing_text) + "\n"
+    return email_html, text
+
+
+class IssueMessage:
+    """An issue's message serialized once; per recipient only marker bytes are replaced.
+
+    The parts are sent 8bit (UTF-8, lines wrapped under the limit), so substituting raw
+    bytes cannot break a transfer encoding the way it would inside quoted-printable or
+    base64. When a line cannot be wrapped, ``fast`` is off and each message is built by
+    Django's mail API instead: slower, always correct.
+    """
+
+    def __init__(self, dispatch: Dispatch):
+        issue, snapshot = dispatch.issue, dispatch.snapshot
+        self.newsletter = newsletter = issue.newsletter
+        self.dispatch_id = dispatch.pk
+        self.subject = snapshot.subject
+        self.host = urlsplit(settings.SITE_URL).hostname or "localhost"
+        self.web_url = settings.SITE_URL + issue.get_absolute_url()
+        self.markers = Markers(snapshot.marker_key)
+        own = secrets.token_hex(12)  # the sender's markers: for the per-recipient headers
+        self.to, self.message_id_marker, self.date_marker, self.mailto = (
+            marker(name, own) for name in ("TO", "MESSAGE_ID", "DATE", "UNSUBSCRIBE_MAILTO")
+        )
+        self.html, self.text = with_consent_links(snapshot, self.markers, self.web_url)
+        self.from_email = newsletter.sender
+        self.envelope_from = newsletter.from_email
+        self.constant_headers = {"List-Id": f'"{newsletter.name}" <{newsletter.slug}.{self.host}>'}
+        self.constant_headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+        if newsletter.reply_to:
+            self.constant_headers["Reply-To"] = newsletter.reply_to
+        self.substituted = re.compile(
+            "|".join(
+                re.escape(m)
+                for m in (self.to, self.message_id_marker, self.date_marker, self.mailto)
+                + self.markers.all
+            )
+        )
+        self.segments = self.serialize()
+        self.fast = self.segments is not None
+        if self.fast:
+            self.stuffed_segments = [
+                LEADING_DOT.sub(b"..", piece) if i % 2 == 0 else piece
+                for i, piece in enumerate(self.segments)
+            ]
+        self.links = SubscriberLinks(newsletter)
+
+    def serialize(self) -> list | None:
+        """The whole message as bytes, split into literal pieces and marker names."""
+        html_body, text_body = wrap_long_lines(self.html), wrap_long_lines(self.text)
+        if max(len(line.encode()) for line in (html_body + "\n" + text_body).splitlines()) > 998:
+            return None
+        message = EmailMessage(policy=SMTP_POLICY)
+        message["From"] = self.from_email
+        message["Subject"] = self.subject
+        for name, value in self.constant_headers.items():
+            message[name] = value
+        message.set_content(text_body, cte="8bit")
+        message.add_alternative(html_body, subtype="html", cte="8bit")
+        unsubscribe = list_unsubscribe(self.markers.unsubscribe_url, self.mailto)
+        per_recipient = (
+            f"To: {self.to}\r\nMessage-ID: <{self.message_id_marker}>\r\n"
+            f"Date: {self.date_marker}\r\n"
+            f"List-Unsubscribe: {unsubscribe.replace(', ', ',' + chr(13) + chr(10) + ' ', 1)}\r\n"
+        )
+        data = per_recipient.encode() + message.as_bytes()
+        segments, start = [], 0
+        for match in re.finditer(self.substituted.pattern.encode(), data):
+            segments += [data[start : match.start()], match.group().decode()]
+            start = match.end()
+        segments.append(data[start:])
+        return segments
+
+    def values(self, recipient: Recipient, message_id: str) -> dict[str, str]:
+        """Every per-recipient value, each a few string operations: no template render."""
+        email = recipient.email
+        unsubscribe, mailto = self.links.unsubscribe(recipient.subscriber_id)
+        return {
+            self.to: email if email.isascii() else sanitize_address(email, "utf-8"),
+            self.message_id_marker: message_id,
+            self.date_marker: self.date(),
+            self.markers.unsubscribe_url: unsubscribe,
+            self.mailto: mailto,
+            self.markers.preferences_url: self.links.preferences(recipient.subscriber_id),
+        }
+
+    def date(self) -> str:
+        """The Date header, formatted once a second rather than once a message."""
+        now = int(time.time())
+        if now != self._date[0]:
+            self._date = (now, formatdate(now))
+        return self._date[1]
+
+    _date = (0, "")
+
+    def message_id(self, recipient: Recipient, token: str) -> str:
+        """Unique per attempt: the row and its claim; ``mark`` rebuilds it in SQL."""
+        return f"{recipient.delivery_id}{self.message_id_suffix(token)}"
+
+    def message_id_suffix(self, token: str) -> str:
+        return f".{token}@{self.host}"
+
+    def as_bytes(self, values: dict[str, str]) -> bytes:
+        return b"".join(
+            piece if i % 2 == 0 else values[piece].encode() for i, piece in enumerate(self.segments)
+        )
+
+    def as_smtp_data(self, values: dict[str, str]) -> bytes:
+        """``as_bytes`` already dot-stuffed for SMTP DATA (RFC 5321 4.5.2).
+
+        The literal pieces are stuffed once per issue; a value has no line breaks, so it
+        can only start a line where its marker did, and only there is it checked.
+        """
+        pieces = []
+        for i, piece in enumerate(self.stuffed_segments):
+            if i % 2 == 0:
+                pieces.append(piece)
+                continue
+            value = values[piece].encode()
+            if value.startswith(b".") and (i == 1 and not pieces[0] or pieces[-1].endswith(b"\n")):
+                value = b"." + value
+            pieces.append(value)
+        return b"".join(pieces)
+
+    def fill(self, body: str, values: dict[str, str]) -> str:
+        """``body`` with the renderer's markers replaced, and nothing else."""
+        return self.substituted.sub(lambda m: values.get(m.group(), m.group()), body)
+
+    def headers(self, values: dict[str, str]) -> dict[str, str]:
+        return {
+            **self.constant_headers,
+            "Message-ID": f"<{values[self.message_id_marker]}>",
+            "List-Unsubscribe": list_unsubscribe(
+                values[self.markers.unsubscribe_url], values[self.mailto]
+            ),
+        }
+
+    def as_django_message(self, recipient: Recipient, values: dict[str, str]):
+        """The same message through Django's mail API, for backends other than SMTP."""
+        message = EmailMultiAlternatives(
+            self.subject,
+            self.fill(self.text, values),
+            self.from_email,
+            [recipient.email],
+            headers=self.headers(values),
+        )
+        message.attach_alternative(self.fill(self.html, values), "text/html")
+        return message
+
+
+_message_cache: dict[tuple, IssueMessage] = {}
+
+
+def issue_message(dispatch: Dispatch) -> IssueMessage:
+    """Built once per dispatch and worker process, then reused for every batch."""
+    key = (dispatch.pk, dispatch.created_at, dispatch.snapshot_id)
+    if key not in _message_cache:
+        _message_cache.clear()
+        _message_cache[key] = IssueMessage(dispatch)
+    return _message_cache[key]

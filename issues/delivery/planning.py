@@ -1,0 +1,66 @@
+"""Planning: one pending Delivery per recipient, written inside the database.
+
+Recipients are copied in keyset chunks by INSERT … SELECT (no subscriber passes through
+Python memory), with ON CONFLICT DO NOTHING on (issue, subscriber): a retried task, a second
+click or a later dispatch of the same issue never plans anyone twice.
+"""
+
+from django.db import connection
+from django.utils import timezone
+
+from subscribers import services as audience
+
+from ..models import Delivery, Dispatch, Issue
+from .lifecycle import finish_if_complete, transition
+
+PLAN_CHUNK = 10_000
+
+
+def recipient_count(issue: Issue) -> int:
+    """How many would receive the issue if it were sent now (the confirmation page's figure)."""
+    already = Delivery.objects.filter(issue=issue).values("subscriber_id")
+    return audience.recipients(issue.newsletter_id).exclude(id__in=already).count()
+
+
+def plan_dispatch(dispatch: Dispatch) -> int:
+    """Write a pending Delivery for every recipient not yet planned for this issue."""
+    if dispatch.status != Dispatch.Status.PLANNING:
+        return dispatch.planned_count
+    now = timezone.now()
+    recipients = audience.recipients(dispatch.issue.newsletter_id).order_by("id")
+    last = 0
+    while True:
+        window = recipients.filter(id__gt=last)
+        bound = list(window.values_list("id", flat=True)[PLAN_CHUNK - 1 : PLAN_CHUNK])
+        chunk = window.filter(id__lte=bound[0]) if bound else window
+        insert_deliveries(dispatch, chunk, now)
+        if not bound:
+            break
+        last = bound[0]
+    planned = dispatch.deliveries.count()
+    transition(
+        dispatch,
+        {Dispatch.Status.PLANNING},
+        Dispatch.Status.SENDING,
+        planned_count=planned,
+        started_at=timezone.now(),
+    )
+    if not planned:
+        finish_if_complete(dispatch)
+    return planned
+
+
+def insert_deliveries(dispatch: Dispatch, subscribers, now) -> None:
+    """One pending row per subscriber of the queryset, skipping those already planned."""
+    select, params = subscribers.order_by().values_list("id").query.sql_with_params()
+    table = connection.ops.quote_name(Delivery._meta.db_table)
+    columns = "dispatch_id, issue_id, subscriber_id, status, attempts, next_attempt_at, "
+    columns += "claim_token, last_error, message_id, esp_event"
+    # "WHERE true" keeps SQLite from reading ON CONFLICT as part of the SELECT's join.
+    sql = (
+        f"INSERT INTO {table} ({columns}) SELECT %s, %s, r.id, %s, 0, %s, '', '', '', '' "
+        f"FROM ({select}) AS r WHERE true ON CONFLICT (issue_id, subscriber_id) DO NOTHING"
+    )
+    due = connection.ops.adapt_datetimefield_value(now)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [dispatch.pk, dispatch.issue_id, Delivery.Status.PENDING, due, *params])

@@ -1,0 +1,91 @@
+"""What editors read: the live progress of a dispatch and the per-issue delivery report."""
+
+from datetime import timedelta
+
+from django.db.models import Count, Max, Min
+from django.utils import timezone
+
+from ..models import Delivery, Dispatch, Issue
+
+Status = Delivery.Status
+RATE_WINDOW_SECONDS = 60
+STALE = timedelta(seconds=10)  # no batch marked for this long: the rate falls
+
+
+def progress(dispatch: Dispatch) -> dict:
+    """The figures the admin's progress bar polls.
+
+    While sending: the rate over the last minute (from the first message sent in it) and
+    the time left at that rate. Once done: start, end, duration and the average rate.
+    """
+    counts = dict(
+        dispatch.deliveries.values_list("status").annotate(n=Count("id")).values_list("status", "n")
+    )
+    now = timezone.now()
+    sent = counts.get(Status.SENT, 0)
+    pending = counts.get(Status.PENDING, 0) + counts.get(Status.SENDING, 0)
+    done = dispatch.status in {Dispatch.Status.DONE, Dispatch.Status.CANCELLED}
+    figures = {
+        "dispatch": dispatch.pk,
+        "status": dispatch.status,
+        "status_label": dispatch.get_status_display(),
+        "reason": dispatch.pause_reason,
+        "planned": dispatch.planned_count or sum(counts.values()),
+        "sent": sent,
+        "failed": counts.get(Status.FAILED, 0),
+        "pending": pending,
+        "cancelled": counts.get(Status.CANCELLED, 0),
+        "rate_per_second": 0.0,
+        "eta_seconds": None,
+        "started_at": dispatch.started_at.isoformat() if dispatch.started_at else None,
+        "finished_at": dispatch.finished_at.isoformat() if dispatch.finished_at else None,
+        "duration_seconds": None,
+        "average_rate_per_second": None,
+        "done": done,
+    }
+    if done and dispatch.started_at and dispatch.finished_at:
+        duration = max((dispatch.finished_at - dispatch.started_at).total_seconds(), 0.001)
+        figures["duration_seconds"] = round(duration, 1)
+        figures["average_rate_per_second"] = round(sent / duration, 1)
+        figures["rate_per_second"] = figures["average_rate_per_second"]
+    elif dispatch.status == Dispatch.Status.SENDING and dispatch.started_at:
+        since = now - timedelta(seconds=RATE_WINDOW_SECONDS)
+        recent = dispatch.deliveries.filter(status=Status.SENT, finished_at__gte=since)
+        window = recent.aggregate(n=Count("id"), first=Min("finished_at"), last=Max("finished_at"))
+        rate = 0.0
+        if window["n"]:
+            # Batches are marked at once when they end, so the rate is measured from mark to
+            # mark: the first batch marked in the window was sent before it and marks its
+            # start. Once nothing has been marked for a while, the time since counts too.
+            in_first = recent.filter(finished_at=window["first"]).count()
+            end = window["last"] if now - window["last"] < STALE else now
+            elapsed = (end - window["first"]).total_seconds()
+            rate = (window["n"] - in_first) / elapsed if elapsed >= 0.5 else 0.0
+        figures["rate_per_second"] = round(rate, 1)
+        figures["eta_seconds"] = round(pending / rate) if rate else None
+    return figures
+
+
+def report(issue: Issue) -> dict:
+    """The per-issue delivery report: counts, failures by reason, bounces and complaints."""
+    deliveries = Delivery.objects.filter(issue=issue)
+    counts = dict(deliveries.values_list("status").annotate(n=Count("id")))
+    failures = (
+        deliveries.filter(status=Status.FAILED)
+        .values("last_error")
+        .annotate(n=Count("id"))
+        .order_by("-n")[:50]
+    )
+    events = dict(deliveries.exclude(esp_event="").values_list("esp_event").annotate(n=Count("id")))
+    suppressed = dict(
+        deliveries.filter(subscriber__status__in=["bounced", "complained"])
+        .values_list("subscriber__status")
+        .annotate(n=Count("id"))
+    )
+    return {
+        "counts": {status.label: counts.get(status.value, 0) for status in Status},
+        "failures": [(row["last_error"] or "(no reason)", row["n"]) for row in failures],
+        "events": events,
+        "bounced_subscribers": suppressed.get("bounced", 0),
+        "complained_subscribers": suppressed.get("complained", 0),
+    }

@@ -1,0 +1,131 @@
+"""The sender's loop: claim → build → transport → mark → auto-pause, batch after batch."""
+
+import time
+from collections import Counter
+from datetime import timedelta
+
+from django.conf import settings
+from django.utils import timezone
+
+from ..models import Delivery, Dispatch
+from ..ratelimit import limiter
+from .ledger import Heartbeat, claim_batch, mark, persistently, sweep_expired_claims
+from .lifecycle import finish_if_complete, pause
+from .message import issue_message
+from .outcomes import Batch, ConnectionFailed, Recipient
+from .transports import send_batch
+
+Status = Delivery.Status
+SENDER_BUDGET_SECONDS = 60  # a sender task yields its worker slot after this long
+
+
+def send_next_batch(dispatch: Dispatch) -> int:
+    """Claim, send and mark one batch; the number of rows it held (0: nothing due)."""
+    token, rows = persistently(lambda: claim(dispatch), what="claiming a batch")
+    if not rows:
+        return 0
+    message = issue_message(dispatch)
+    batch = Batch(
+        token,
+        [
+            Recipient(r.pk, r.subscriber_id, r.subscriber.email, r.subscriber.name, r.attempts)
+            for r in rows
+        ],
+    )
+    rate, heartbeat = limiter(), Heartbeat(token, dispatch.pk)
+
+    def pace():
+        heartbeat.beat()
+        rate.wait()
+
+    # Rows never tried go back without counting an attempt: now, or after a pause for
+    # the mail server to come back when the connection failed.
+    unsent_due = timezone.now()
+    try:
+        send_batch(message, batch, pace)
+    except ConnectionFailed as failure:
+        if failure.permanent:
+            pause(dispatch, f"Paused: the mail server refused the connection ({failure}).")
+        unsent_due += timedelta(seconds=settings.SEND_RETRY_BASE_SECONDS)
+    finally:
+        # What was sent is held here until the ledger has it, database restart or not.
+        persistently(
+            lambda: mark(
+                token,
+                batch.outcomes,
+                batch.untried(),
+                unsent_due,
+                message.message_id_suffix(token),
+            ),
+            what=f"recording {len(batch.outcomes)} outcomes",
+        )
+    persistently(lambda: after_batch(dispatch), what="updating the dispatch")
+    return len(rows)
+
+
+def after_batch(dispatch: Dispatch) -> None:
+    Dispatch.objects.filter(pk=dispatch.pk).update(heartbeat_at=timezone.now())
+    pause_if_failing(dispatch)
+
+
+def claim(dispatch: Dispatch) -> tuple[str, list]:
+    """Return the dispatch's rows a dead worker left (lease expired), then claim a batch."""
+    sweep_expired_claims(dispatch_id=dispatch.pk)
+    return claim_batch(dispatch.pk, settings.SEND_BATCH_SIZE)
+
+
+def pause_if_failing(dispatch: Dispatch) -> bool:
+    """Pause when too many of the last N finished messages failed: a broken ESP key or a
+    blocked sender must not burn through the whole list. Retries are not finished messages."""
+    window = settings.SEND_AUTOPAUSE_WINDOW
+    recent = dispatch.deliveries.filter(finished_at__isnull=False).order_by("-finished_at")
+    recent = list(recent.values_list("status", "last_error")[:window])
+    if len(recent) < window:
+        return False
+    failures = [error for status, error in recent if status == Status.FAILED]
+    if len(failures) / window < settings.SEND_AUTOPAUSE_FAILURE_RATE:
+        return False
+    common, _ = Counter(failures).most_common(1)[0]
+    reason = (
+        f"Paused automatically: {len(failures)} of the last {window} messages failed. "
+        f"Most common error: {common}"
+    )
+    return pause(dispatch, reason)
+
+
+def current(dispatch_id: int) -> Dispatch:
+    return Dispatch.objects.select_related("issue__newsletter", "snapshot").get(pk=dispatch_id)
+
+
+def run_sender(dispatch_id: int, budget_seconds: float = SENDER_BUDGET_SECONDS) -> float | None:
+    """A sender task's loop: batches until nothing is due or the budget is spent.
+
+    Returns how many seconds until this task should run again, or None when it is done
+    (dispatch finished, paused or cancelled).
+    """
+    deadline = time.monotonic() + budget_seconds
+    while time.monotonic() < deadline:
+        dispatch = persistently(lambda: current(dispatch_id), what="reading the dispatch")
+        if dispatch.status != Dispatch.Status.SENDING:
+            return None
+        if not send_next_batch(dispatch):
+            break
+    else:
+        return 0.0
+    return persistently(lambda: finish_or_next_due(dispatch), what="finishing the dispatch")
+
+
+def finish_or_next_due(dispatch: Dispatch) -> float | None:
+    """None when the dispatch is finished (or others finish it); else seconds until the
+    next retry is due."""
+    if finish_if_complete(dispatch):
+        return None
+    next_due = (
+        dispatch.deliveries.filter(status=Status.PENDING)
+        .order_by("next_attempt_at")
+        .values_list("next_attempt_at", flat=True)
+        .first()
+    )
+    if next_due is None:
+        return None  # the rest is in flight in other tasks; they finish the dispatch
+    return min(max((next_due - timezone.now()).total_seconds(), 0.5), 60.0)

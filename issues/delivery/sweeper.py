@@ -1,0 +1,47 @@
+"""The periodic job (beat, every ``SEND_SWEEP_INTERVAL_SECONDS``): start due schedules,
+return expired claims, restart dispatches that went quiet."""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.utils import timezone
+
+from ..models import Dispatch
+from .ledger import sweep_expired_claims
+from .lifecycle import finish_if_complete, start_due_dispatches
+from .queue import enqueue_plan, enqueue_senders
+
+
+def restart_stalled_dispatches(now=None) -> list[int]:
+    """Queue sender (or planner) tasks for dispatches with no heartbeat for a lease.
+
+    Tasks can vanish (a broker restarted without persistence, a killed worker on a broker
+    that does not redeliver); the ledger still knows what is left, so the sweeper restarts
+    the work. An extra task is harmless: claims are atomic.
+    """
+    now = now or timezone.now()
+    quiet = now - timedelta(seconds=settings.SEND_LEASE_SECONDS)
+    stalled = Dispatch.objects.filter(
+        status__in=[Dispatch.Status.PLANNING, Dispatch.Status.SENDING], heartbeat_at__lt=quiet
+    )
+    restarted = []
+    for dispatch in stalled:
+        if not Dispatch.objects.filter(pk=dispatch.pk, heartbeat_at__lt=quiet).update(
+            heartbeat_at=now
+        ):
+            continue
+        if dispatch.status == Dispatch.Status.PLANNING:
+            enqueue_plan(dispatch.pk)
+        elif not finish_if_complete(dispatch):
+            enqueue_senders(dispatch.pk)
+        restarted.append(dispatch.pk)
+    return restarted
+
+
+def sweep(now=None) -> dict:
+    now = now or timezone.now()
+    return {
+        "started": [d.pk for d in start_due_dispatches(now)],
+        "returned": sweep_expired_claims(now),
+        "restarted": restart_stalled_dispatches(now),
+    }
