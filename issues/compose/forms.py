@@ -74,6 +74,11 @@ def block_part_fieldsets(kind_name: str, *, in_issue: bool = True) -> list[tuple
     return [*kind_fieldsets(kind_name), *([save] if in_issue else [])]
 
 
+def one_newline(value):
+    """Text as stored: browsers post a textarea's line breaks as CRLF, editors typed LF."""
+    return value.replace("\r\n", "\n") if isinstance(value, str) else value
+
+
 class BlockContentForm(forms.ModelForm):
     """Kind and content of a block (an issue's or the library's): the chosen kind's fields."""
 
@@ -104,7 +109,8 @@ class BlockContentForm(forms.ModelForm):
         """The chosen kind's cleaned fields as its data, after the kind's own rules."""
         kind = get_kind(kind_name)
         data = {
-            name: self.cleaned_data.get(kind_field_name(kind_name, name)) for name in kind.fields()
+            name: one_newline(self.cleaned_data.get(kind_field_name(kind_name, name)))
+            for name in kind.fields()
         }
         if not any(self.has_error(kind_field_name(kind_name, name)) for name in kind.fields()):
             try:

@@ -59,8 +59,13 @@ def markdown_converter() -> markdown.Markdown:
     return converter.reset()
 
 
+@lru_cache(maxsize=2048)
 def markdown_html(source: str) -> str:
-    """Markdown to HTML, then sanitized: raw HTML in the source is allowed only if harmless."""
+    """Markdown to HTML, then sanitized: raw HTML in the source is allowed only if harmless.
+
+    Cached by source: a render converts each text twice (web and email), and the live preview
+    renders a whole issue on every pause in typing while only one block changed.
+    """
     html = markdown_converter().convert(source or "")
     return nh3.clean(
         html,

@@ -10,7 +10,14 @@ import pytest
 
 from issues.models import Block, Issue
 from tests.support.admin import log_into_admin, make_editor
-from tests.support.composing import image_bytes, make_library_block, make_newsletter
+from tests.support.composing import (
+    add_seed_shaped_blocks,
+    image_bytes,
+    make_issue,
+    make_library_block,
+    make_newsletter,
+    stream_content,
+)
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
 
@@ -209,3 +216,26 @@ def test_editor_rebuilds_the_seed_issue_with_a_live_preview(
     # The saved issue opens with its live preview already showing it.
     wait_for_preview(page, "Morning!", "Library lends out thunderstorms", "Late news", "Papers")
     shot(page, artifacts_dir, "reloaded-email-600")
+
+
+def test_a_100_block_issue_opens_reorders_and_saves_in_the_browser(
+    live_server, page, artifacts_dir, django_user_model, settings
+):
+    settings.SITE_URL = live_server.url
+    issue = make_issue(make_newsletter(), "A hundred blocks")
+    add_seed_shaped_blocks(issue, count=100)
+    before = stream_content(issue)
+    make_editor(django_user_model)
+    log_into_admin(page, live_server.url)
+    page.goto(f"{live_server.url}/admin/issues/issue/{issue.pk}/change/")
+    assert page.locator(".sf-block").count() == 100
+
+    page.click("#blocks-0 .sf-move-down")  # the intro swaps with the News heading
+    page.click(".sf-collapse-all")
+    shot(page, artifacts_dir, "100-blocks-collapsed")
+    with page.expect_request(lambda r: r.method == "POST" and "/change/" in r.url) as posted:
+        page.click('input[name="_continue"]')
+    page.wait_for_selector(".messagelist .success", timeout=30_000)
+
+    assert len(posted.value.post_data_buffer) > 0
+    assert stream_content(issue) == [before[1], before[0], *before[2:]]

@@ -97,3 +97,9 @@ def test_preview_needs_the_csrf_token_and_change_permission(admin_client, issue,
         403,
         405,
     )
+
+
+def test_preview_frame_is_sandboxed_without_scripts(admin_client, issue):
+    page = admin_client.get(reverse("admin:issues_issue_change", args=[issue.pk])).content.decode()
+    frame = page[page.index('<iframe class="sf-live-frame"') :].split(">", 1)[0]
+    assert 'sandbox="allow-same-origin"' in frame  # no allow-scripts, no allow-forms

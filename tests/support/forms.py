@@ -2,8 +2,8 @@
 
 The HTML standard's "constructing the entry list": every named, enabled control of the form,
 inside or outside hidden fieldsets, but nothing inside ``<template>`` elements; checkboxes and
-radios only when checked; a select's selected option (the first when none is marked); the one
-submit button that was pressed. File inputs post an empty file when nothing was chosen.
+radios only when checked; a select's selected option (the first when none is marked); a
+textarea's text with CRLF line breaks. Buttons and file inputs are left to the caller.
 """
 
 from html.parser import HTMLParser
@@ -73,7 +73,10 @@ class _FormReader(HTMLParser):
             self.select = None
         elif tag == "textarea" and self.textarea is not None:
             text = self.textarea["text"]
-            self.fields.append((self.textarea["name"], text[1:] if text.startswith("\n") else text))
+            text = text[1:] if text.startswith("\n") else text
+            # Submitted, a textarea's line breaks become CRLF, whatever the page held.
+            text = text.replace("\r\n", "\n").replace("\n", "\r\n")
+            self.fields.append((self.textarea["name"], text))
             self.textarea = None
 
     def _end_option(self):
