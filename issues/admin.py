@@ -4,11 +4,15 @@ The issue change page offers object tools (preview, send test, duplicate) and, t
 ``IssueSendingAdminMixin``, the sending pages (send, schedule, delivery progress, report).
 """
 
+from functools import cached_property
+
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
 from django.db.models import Func, OuterRef, Subquery
-from django.http import HttpResponse
+from django.http import HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html_join
@@ -22,14 +26,17 @@ from .admin_revisions import IssueRevisionsAdminMixin
 from .admin_sending import IssueSendingAdminMixin, ObjectTool
 from .compose.editing import duplicate_as_next_issue
 from .compose.forms import (
+    BlockFormSet,
     IssueBlockForm,
     IssueForm,
     LibraryBlockForm,
     NewsletterForm,
     SendTestForm,
-    kind_fieldsets,
+    block_part_fieldsets,
+    issue_block_kinds,
 )
-from .compose.kinds import KINDS, RenderContext
+from .compose.kinds import KINDS, RenderContext, kind_choices
+from .compose.preview import email_document, preview_draft
 from .compose.rendering import presend_warnings, render_issue
 from .models import Block, Delivery, Issue, LibraryBlock, Newsletter
 from .sending import send_test
@@ -39,7 +46,7 @@ from .views import issue_context
 
 class BlockEditorMedia:
     css = {"all": ["issues/block_stream.css"]}
-    js = ["issues/block_stream.js"]
+    js = ["issues/block_stream.js", "issues/item_rows.js"]
 
 
 @admin.register(Newsletter)
@@ -54,9 +61,61 @@ class NewsletterAdmin(admin.ModelAdmin):
         return obj.issues.count()
 
 
+BLOCK_BASE_FIELDS = ["kind", "position"]
+
+
+class BlockStreamAdminFormSet(helpers.InlineAdminFormSet):
+    """The block inline as the stream editor shows it: each block with its own kind's fields.
+
+    The empty block and every kind's fields are rendered once, as ``<template>`` elements the
+    editor's script clones to add a block or change a block's kind.
+    """
+
+    def __iter__(self):
+        for admin_form in super().__iter__():
+            admin_form.fieldsets = [
+                (None, {"fields": BLOCK_BASE_FIELDS}),
+                *block_part_fieldsets(admin_form.form.kind_name),
+            ]
+            yield admin_form
+
+    @cached_property
+    def admin_forms(self):
+        return list(self)
+
+    def blocks(self):
+        """The blocks on the page (a new block the editor removed is gone)."""
+        forms = self.admin_forms[:-1] if self.has_add_permission else self.admin_forms
+        return [f for f in forms if not f.form.left_out]
+
+    def empty_block(self):
+        return self.admin_forms[-1] if self.has_add_permission else None
+
+    @cached_property
+    def kind_templates(self):
+        """(kind, label, fields) for each kind a block can take, named for a new block."""
+        formset = self.formset
+        templates = []
+        for name, label in issue_block_kinds():
+            form = formset.form(
+                auto_id=formset.auto_id,
+                prefix=formset.add_prefix("__prefix__"),
+                initial={"kind": name},
+                empty_permitted=True,
+                use_required_attribute=False,
+                **formset.get_form_kwargs(None),
+                renderer=formset.renderer,
+            )
+            fieldsets = block_part_fieldsets(name)
+            templates.append((name, label, helpers.AdminForm(form, fieldsets, {})))
+        return templates
+
+
 class BlockInline(admin.StackedInline):
     model = Block
     form = IssueBlockForm
+    formset = BlockFormSet
+    template = "admin/issues/issue/block_stream.html"
     extra = 0
     ordering = ["position", "id"]
     classes = ["sf-block-stream"]
@@ -64,11 +123,10 @@ class BlockInline(admin.StackedInline):
     verbose_name_plural = "Blocks (in reading order)"
 
     def get_fieldsets(self, request, obj=None):
-        return [
-            (None, {"fields": ["kind", "library_block", "position"]}),
-            *kind_fieldsets(),
-            (None, {"fields": ["save_to_library_as"], "classes": ["sf-save-to-library"]}),
-        ]
+        return [(None, {"fields": BLOCK_BASE_FIELDS})]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("library_block")
 
 
 @admin.register(Issue)
@@ -103,7 +161,15 @@ class IssueAdmin(IssueRevisionsAdminMixin, IssueSendingAdminMixin, admin.ModelAd
     ]
 
     class Media(BlockEditorMedia):
-        pass
+        js = [*BlockEditorMedia.js, "issues/live_preview.js"]
+
+    def get_inline_formsets(self, request, formsets, inline_instances, obj=None):
+        """The block inline rendered as the stream editor (see ``BlockStreamAdminFormSet``)."""
+        admin_formsets = super().get_inline_formsets(request, formsets, inline_instances, obj)
+        for admin_formset in admin_formsets:
+            if isinstance(admin_formset.opts, BlockInline):
+                admin_formset.__class__ = BlockStreamAdminFormSet
+        return admin_formsets
 
     def get_queryset(self, request):
         """Both recipient figures in the list's one query, not two more per row."""
@@ -164,6 +230,14 @@ class IssueAdmin(IssueRevisionsAdminMixin, IssueSendingAdminMixin, admin.ModelAd
                 "<int:pk>/send-test/", self.wrap(self.send_test_view), name="issues_issue_send_test"
             ),
             path(
+                "live-preview/", self.wrap(self.live_preview_view), name="issues_issue_live_preview"
+            ),
+            path(
+                "<int:pk>/live-preview/",
+                self.wrap(self.live_preview_view),
+                name="issues_issue_live_preview",
+            ),
+            path(
                 "<int:pk>/duplicate/", self.wrap(self.duplicate_view), name="issues_issue_duplicate"
             ),
         ]
@@ -179,6 +253,11 @@ class IssueAdmin(IssueRevisionsAdminMixin, IssueSendingAdminMixin, admin.ModelAd
             raise PermissionDenied
         return issue
 
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        # The live preview needs the width the navigation sidebar would take.
+        extra_context = {"is_nav_sidebar_enabled": False, **(extra_context or {})}
+        return super().changeform_view(request, object_id, form_url, extra_context)
+
     def change_view(self, request, object_id, form_url="", extra_context=None):
         extra_context = extra_context or {}
         issue = Issue.objects.filter(pk=object_id).first() if object_id.isdigit() else None
@@ -186,12 +265,7 @@ class IssueAdmin(IssueRevisionsAdminMixin, IssueSendingAdminMixin, admin.ModelAd
             extra_context["object_tools"] = self.get_object_tools(request, issue)
             if issue.status != Issue.Status.SENT:
                 extra_context["presend_warnings"] = presend_warnings(issue)
-        extra_context["block_kinds"] = list(KINDS.values())
         return super().change_view(request, object_id, form_url, extra_context)
-
-    def add_view(self, request, form_url="", extra_context=None):
-        extra_context = {**(extra_context or {}), "block_kinds": list(KINDS.values())}
-        return super().add_view(request, form_url, extra_context)
 
     def preview_view(self, request, pk):
         issue = self.issue_or_404(request, pk)
@@ -223,6 +297,42 @@ class IssueAdmin(IssueRevisionsAdminMixin, IssueSendingAdminMixin, admin.ModelAd
         if channel == "email":
             return HttpResponse(email_html)
         return HttpResponse(text, content_type="text/plain; charset=utf-8")
+
+    def live_preview_view(self, request, pk=None):
+        """The unsaved form rendered by the real renderer: ``?view=email|email-dark|web``.
+
+        The editor's script posts the change form here as it types. The HTML goes into a
+        sandboxed frame, and the response carries a CSP sandbox of its own, so nothing an
+        editor writes can act on the admin's origin.
+        """
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if pk is None:
+            if not self.has_add_permission(request):
+                raise PermissionDenied
+            issue, obj = Issue(), None
+        else:
+            issue = obj = self.issue_or_404(request, pk, change=True)
+        form = self.get_form(request, obj, change=obj is not None)(request.POST, instance=issue)
+        inline = next(
+            i for i in self.get_inline_instances(request, obj) if isinstance(i, BlockInline)
+        )
+        formset = inline.get_formset(request, obj)(
+            request.POST, instance=issue, prefix="blocks", queryset=inline.get_queryset(request)
+        )
+        preview = preview_draft(form, formset)
+        view = request.GET.get("view", "email")
+        if preview is None:
+            html = "<!doctype html><p>Choose the newsletter to see the preview.</p>"
+        elif view == "web":
+            context = issue_context(preview.issue, preview=True, rendered=preview.rendered)
+            html = render_to_string("archive/issue.html", context, request=request)
+        else:
+            html = email_document(preview.rendered, dark=view == "email-dark")
+        response = HttpResponse(html)
+        response["Content-Security-Policy"] = "sandbox allow-same-origin"
+        response["X-Blocks-Left-Out"] = str(preview.left_out if preview else 0)
+        return response
 
     def send_test_view(self, request, pk):
         issue = self.issue_or_404(request, pk)
@@ -279,7 +389,17 @@ class LibraryBlockAdmin(admin.ModelAdmin):
         pass
 
     def get_fieldsets(self, request, obj=None):
-        return [(None, {"fields": ["name", "kind"]}), *kind_fieldsets()]
+        """Name and kind, then the chosen kind's fields (the posted kind when saving)."""
+        stored = obj.kind if obj else ""
+        kind = request.POST.get("kind", "") if request.method == "POST" else stored
+        return [
+            (None, {"fields": ["name", "kind"]}),
+            *block_part_fieldsets(kind, in_issue=False),
+        ]
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        """The form adds its kind's fields itself; the admin declares only the model's."""
+        return super().get_form(request, obj, change, **{**kwargs, "fields": ["name", "kind"]})
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("placements__issue")
@@ -312,6 +432,18 @@ class LibraryBlockAdmin(admin.ModelAdmin):
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         extra_context = extra_context or {}
+        extra_context["kind_templates"] = [
+            (
+                name,
+                label,
+                helpers.AdminForm(
+                    LibraryBlockForm(initial={"kind": name}),
+                    block_part_fieldsets(name, in_issue=False),
+                    {},
+                ),
+            )
+            for name, label in kind_choices()
+        ]
         if object_id:
             block = LibraryBlock.objects.filter(pk=object_id).first()
             if block and block.placements.exists():

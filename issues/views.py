@@ -34,9 +34,10 @@ def page_meta(title, description, path, *, image=None, kind="website", noindex=F
     }
 
 
-def issue_context(issue: Issue, *, preview=False) -> dict:
-    snapshot = public.snapshot_of(issue)
-    if preview and issue.status != Issue.Status.SENT:
+def issue_context(issue: Issue, *, preview=False, rendered=None) -> dict:
+    """``rendered`` (the editor's live preview) stands in for the issue's own rendering."""
+    snapshot = rendered or public.snapshot_of(issue)
+    if preview and issue.status != Issue.Status.SENT and rendered is None:
         # Staff see an unsent issue as it would render now, not a stale or missing snapshot.
         snapshot = render_issue(issue)
     subject = snapshot.subject if snapshot else issue.title

@@ -1,7 +1,10 @@
 """Form fields of the block kinds: item rows (title, URL, note) and checked image uploads."""
 
+from collections.abc import Callable, Mapping
+
 from django import forms
 from django.core.exceptions import ValidationError
+from django.db.models import Model
 
 from ..images import StoredImage, store_upload
 from .widgets import CurrentImageInput, ItemRowsWidget
@@ -146,3 +149,57 @@ class ImageUploadField(forms.FileField):
 
     def has_changed(self, initial, data):
         return not self.disabled and data is not None
+
+
+class PreloadedModelChoiceField(forms.ModelChoiceField):
+    """A choice among objects loaded once and shared by many forms.
+
+    A model choice field queries its table to render its options and again to validate, once
+    per form: a formset of 100 blocks would pay that 100 times. ``objects`` returns the
+    choices by primary key (as text); the caller loads them once and caches them. Options
+    are listed only when a widget shows them (never for a hidden primary key).
+    """
+
+    def __init__(self, objects: Callable[[], Mapping[str, Model]], **kwargs):
+        self.objects = objects
+        super().__init__(queryset=None, **kwargs)
+        self.widget.choices = PreloadedChoices(self)
+
+    @property
+    def queryset(self):
+        return None
+
+    @queryset.setter
+    def queryset(self, value):  # the objects stand in for a queryset
+        pass
+
+    @property
+    def choices(self):
+        return PreloadedChoices(self)
+
+    @choices.setter
+    def choices(self, value):
+        pass
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        try:
+            return self.objects()[str(getattr(value, "pk", value))]
+        except KeyError:
+            raise ValidationError(
+                self.error_messages["invalid_choice"], code="invalid_choice"
+            ) from None
+
+
+class PreloadedChoices:
+    """The options of a ``PreloadedModelChoiceField``, listed when iterated."""
+
+    def __init__(self, field: PreloadedModelChoiceField):
+        self.field = field
+
+    def __iter__(self):
+        if self.field.empty_label is not None:
+            yield ("", self.field.empty_label)
+        for pk, obj in self.field.objects().items():
+            yield (pk, str(obj))

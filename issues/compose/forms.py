@@ -1,19 +1,26 @@
-"""Admin forms: one block form shows every kind's fields and validates the chosen kind's.
+"""Admin forms: a block form holds the chosen kind's fields only, so it posts only those.
 
-Kind fields are named ``<kind>__<field>``; the editor's script shows only the chosen kind's
-fieldset. On submit the other kinds' fields are disabled (never validated, never saved), so a
-half-filled field of a kind the editor switched away from cannot block saving.
+Kind fields are named ``<kind>__<field>``. A bound form takes its kind from the posted data, an
+unbound one from its block (or ``initial``): fields of other kinds are not in the form at all, so
+a 100-block issue posts a few fields a block, not every kind's. The editor's script swaps a
+block's fields from per-kind ``<template>`` elements when the editor adds a block or changes
+its kind.
 """
 
 import re
+from collections.abc import Callable
+from functools import cached_property
 
 from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django.forms.models import BaseInlineFormSet
 
 from ..images import cleaned_file
 from ..models import Block, Issue, LibraryBlock, Newsletter
+from .fields import PreloadedModelChoiceField
 from .kinds import KINDS, get_kind, kind_choices
+from .widgets import StreamHiddenInput, StreamSelect, one_step
 
 SEPARATOR = "__"
 
@@ -22,43 +29,72 @@ def kind_field_name(kind: str, name: str) -> str:
     return f"{kind}{SEPARATOR}{name}"
 
 
-def kind_fieldsets() -> list[tuple[str, dict]]:
-    """One admin fieldset per kind that has fields, classed so the script can toggle it."""
+def kind_form_fields(kind_name: str) -> dict[str, forms.Field]:
+    """Fresh form fields of one kind, by their form names."""
+    kind = KINDS.get(kind_name)
+    if kind is None:
+        return {}
+    fields = {}
+    for name, field in kind.fields().items():
+        field.label = field.label or name.replace("_", " ").capitalize()
+        field.widget = one_step(field.widget)
+        fields[kind_field_name(kind.name, name)] = field
+    return fields
+
+
+def kind_fieldsets(kind_name: str) -> list[tuple[str | None, dict]]:
+    """The admin fieldset of one kind's fields (none for a kind without fields)."""
+    kind = KINDS.get(kind_name)
+    if kind is None or not kind.fields():
+        return []
     return [
         (
             kind.label,
             {
-                "fields": [kind_field_name(kind.name, name) for name in kind.fields()],
+                "fields": list(kind_form_fields(kind_name)),
                 "classes": ["sf-kind", f"sf-kind-{kind.name}"],
                 "description": kind.help,
             },
         )
-        for kind in KINDS.values()
-        if kind.fields()
     ]
 
 
+def block_part_fieldsets(kind_name: str, *, in_issue: bool = True) -> list[tuple[str | None, dict]]:
+    """The fieldsets of a block that change with its kind, after the kind choice itself.
+
+    In an issue, a placement chooses its library block, and a block of content can be saved
+    to the library; in the library itself only the kind's fields remain.
+    """
+    if kind_name == Block.LIBRARY and in_issue:
+        return [(None, {"fields": ["library_block"], "classes": ["sf-library"]})]
+    if kind_name not in KINDS:
+        return []
+    save = (None, {"fields": ["save_to_library_as"], "classes": ["sf-save-to-library"]})
+    return [*kind_fieldsets(kind_name), *([save] if in_issue else [])]
+
+
 class BlockContentForm(forms.ModelForm):
-    """Kind and content of a block (an issue's or the library's)."""
+    """Kind and content of a block (an issue's or the library's): the chosen kind's fields."""
 
-    use_required_attribute = False  # hidden kinds' fields must not block the browser's submit
+    use_required_attribute = False  # the browser must not block submit on a folded block
 
-    kind = forms.ChoiceField()
+    kind = forms.ChoiceField(widget=StreamSelect)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["kind"].choices = self.kind_choices()
-        if self.instance.pk and self.instance.kind in KINDS:
-            kind = KINDS[self.instance.kind]
+        self.kind_name = self.chosen_kind()
+        self.fields.update(kind_form_fields(self.kind_name))
+        kind = KINDS.get(self.kind_name)
+        if self.instance.pk and kind and self.instance.kind == kind.name:
             for name, value in kind.form_values(self.instance.data).items():
-                field_name = kind_field_name(self.instance.kind, name)
-                if field_name in self.fields:
-                    self.initial[field_name] = value
-        chosen = self.data.get(self.add_prefix("kind")) if self.is_bound else None
-        for name, field in self.fields.items():
-            kind, sep, _ = name.partition(SEPARATOR)
-            if sep and self.is_bound and kind != chosen:
-                field.disabled, field.required = True, False
+                self.initial[kind_field_name(self.kind_name, name)] = value
+
+    def chosen_kind(self) -> str:
+        """The posted kind of a bound form; else the block's (or the one ``initial`` gives)."""
+        if self.is_bound:
+            return self.data.get(self.add_prefix("kind")) or ""
+        return self.initial.get("kind") or self.instance.kind or ""
 
     def kind_choices(self):
         return [("", "Choose a kind…"), *kind_choices()]
@@ -89,7 +125,11 @@ class BlockContentForm(forms.ModelForm):
 
 
 class IssueBlockForm(BlockContentForm):
-    """A block in an issue's stream: own content, or a placement from the library."""
+    """A block in an issue's stream: own content, or a placement from the library.
+
+    ``library`` returns the library's blocks by id: the formset loads them once for all its
+    forms, where a model choice field would query the library once per block.
+    """
 
     save_to_library_as = forms.CharField(
         required=False,
@@ -99,11 +139,31 @@ class IssueBlockForm(BlockContentForm):
 
     class Meta:
         model = Block
-        fields = ["kind", "library_block", "position"]
-        widgets = {"position": forms.HiddenInput(attrs={"class": "sf-position"})}
+        fields = ["kind", "position"]
+        widgets = {"position": StreamHiddenInput(attrs={"class": "sf-position"})}
+
+    def __init__(self, *args, library: Callable[[], dict] | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.kind_name == Block.LIBRARY:
+            self.fields["library_block"] = PreloadedModelChoiceField(
+                library or library_blocks,
+                help_text=Block._meta.get_field("library_block").help_text,
+            )
+            self.initial.setdefault("library_block", self.instance.library_block_id)
+        if self.kind_name not in KINDS:
+            del self.fields["save_to_library_as"]
+
+    @property
+    def left_out(self) -> bool:
+        """A new form whose kind was never posted: the editor added, then removed, this block."""
+        posted = self.add_prefix("kind") in self.data
+        return self.is_bound and self.instance.pk is None and not posted
+
+    def has_changed(self):
+        return not self.left_out and super().has_changed()
 
     def kind_choices(self):
-        return [*super().kind_choices(), (Block.LIBRARY, "From the block library")]
+        return [("", "Choose a kind…"), *issue_block_kinds()]
 
     def clean(self):
         cleaned = super().clean()
@@ -111,13 +171,12 @@ class IssueBlockForm(BlockContentForm):
         if kind == Block.LIBRARY:
             if not cleaned.get("library_block"):
                 self.add_error("library_block", "Choose the library block to place here.")
+            self.instance.library_block = cleaned.get("library_block")
             self.instance.data = {}
         else:
-            cleaned["library_block"] = None
+            self.instance.library_block = None
         name = cleaned.get("save_to_library_as", "").strip()
-        if name and kind == Block.LIBRARY:
-            self.add_error("save_to_library_as", "This block is in the library already.")
-        elif name and LibraryBlock.objects.filter(name=name).exists():
+        if name and LibraryBlock.objects.filter(name=name).exists():
             self.add_error("save_to_library_as", f"The library has a block named “{name}”.")
         return cleaned
 
@@ -134,24 +193,61 @@ class IssueBlockForm(BlockContentForm):
         return block
 
 
+def issue_block_kinds() -> list[tuple[str, str]]:
+    """What a block in an issue can be: each kind, or a placement from the library."""
+    return [*kind_choices(), (Block.LIBRARY, "From the block library")]
+
+
+class BlockFormSet(BaseInlineFormSet):
+    """An issue's blocks, at a cost that does not grow with their number.
+
+    The library and the issue's blocks are read once for all forms (model choice fields would
+    query once per form to render and validate), and changed blocks are written in one
+    ``bulk_update``: reordering 100 blocks changes 100 positions.
+    """
+
+    @cached_property
+    def library(self) -> dict:
+        return library_blocks()
+
+    @cached_property
+    def blocks_by_pk(self) -> dict:
+        return {str(block.pk): block for block in self.get_queryset()}
+
+    def get_form_kwargs(self, index):
+        return {**super().get_form_kwargs(index), "library": lambda: self.library}
+
+    def add_fields(self, form, index):
+        super().add_fields(form, index)
+        pk = form.fields[self.model._meta.pk.name]
+        form.fields[self.model._meta.pk.name] = PreloadedModelChoiceField(
+            lambda: self.blocks_by_pk, initial=pk.initial, required=False, widget=StreamHiddenInput
+        )
+
+    def save_existing_objects(self, commit=True):
+        self.unsaved_blocks = []
+        saved = super().save_existing_objects(commit)
+        if commit and self.unsaved_blocks:
+            Block.objects.bulk_update(
+                self.unsaved_blocks, ["kind", "position", "data", "library_block"]
+            )
+        return saved
+
+    def save_existing(self, form, obj, commit=True):
+        block = form.save(commit=False)
+        self.unsaved_blocks.append(block)
+        return block
+
+
+def library_blocks() -> dict[str, LibraryBlock]:
+    """The library's blocks by id, in the order the editor picks from."""
+    return {str(block.pk): block for block in LibraryBlock.objects.order_by("name")}
+
+
 class LibraryBlockForm(BlockContentForm):
     class Meta:
         model = LibraryBlock
         fields = ["name", "kind"]
-
-
-def with_kind_fields(form_class):
-    """``form_class`` with every kind's fields declared, as the admin's fieldsets need."""
-    fields = {}
-    for kind in KINDS.values():
-        for name, field in kind.fields().items():
-            field.label = field.label or name.replace("_", " ").capitalize()
-            fields[kind_field_name(kind.name, name)] = field
-    return type(form_class.__name__, (form_class,), {**fields, "__module__": __name__})
-
-
-IssueBlockForm = with_kind_fields(IssueBlockForm)
-LibraryBlockForm = with_kind_fields(LibraryBlockForm)
 
 
 class CheckedImagesForm(forms.ModelForm):

@@ -7,6 +7,7 @@ kind's ``context()`` and ``email`` (True in the email, where markup must suit ma
 """
 
 import re
+import threading
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -43,9 +44,21 @@ def safe_url(url: str) -> str:
     return url if scheme in SAFE_SCHEMES else ""
 
 
+_converters = threading.local()
+
+
+def markdown_converter() -> markdown.Markdown:
+    """This thread's Markdown converter, reset: building one costs more than converting a block."""
+    converter = getattr(_converters, "markdown", None)
+    if converter is None:
+        converter = markdown.Markdown(extensions=MARKDOWN_EXTENSIONS, output_format="html")
+        _converters.markdown = converter
+    return converter.reset()
+
+
 def markdown_html(source: str) -> str:
     """Markdown to HTML, then sanitized: raw HTML in the source is allowed only if harmless."""
-    html = markdown.markdown(source or "", extensions=MARKDOWN_EXTENSIONS, output_format="html")
+    html = markdown_converter().convert(source or "")
     return nh3.clean(
         html,
         tags=ALLOWED_TAGS,

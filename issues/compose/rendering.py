@@ -52,8 +52,12 @@ def stream(issue: Issue) -> list[Block]:
     return list(issue.blocks.select_related("library_block").order_by("position", "id"))
 
 
-def render_blocks(blocks: list[Block], ctx: RenderContext):
-    """Each block's HTML and text for one channel, plus the headings met on the way."""
+def render_blocks(blocks: list[Block], ctx: RenderContext, *, marks: bool = False):
+    """Each block's HTML and text for one channel, plus the headings met on the way.
+
+    ``marks`` puts an empty anchor ``sf-block-<position>`` before each block, so the editor's
+    live preview can scroll to the block being edited (never in what is sent).
+    """
     html, text, headings = [], [], []
     for block in blocks:
         kind_name, data = block.content
@@ -61,8 +65,10 @@ def render_blocks(blocks: list[Block], ctx: RenderContext):
         if kind is None:  # its class was removed from the code; presend_warnings names it
             continue
         prepared = kind.context(data, ctx)
+        mark = f'<a id="sf-block-{block.position}"></a>' if marks else ""
         html.append(
-            render_to_string(kind.template, {"b": prepared, "email": ctx.email, "kind": kind})
+            mark
+            + render_to_string(kind.template, {"b": prepared, "email": ctx.email, "kind": kind})
         )
         text.append(kind.text(data, ctx))
         if entry := kind.heading(data, prepared):
@@ -85,15 +91,20 @@ def cover(issue: Issue) -> dict | None:
     }
 
 
-def render_issue(issue: Issue) -> RenderedIssue:
-    """Render ``issue`` as it stands now (library blocks as they are now)."""
+def render_issue(
+    issue: Issue, *, blocks: list[Block] | None = None, marks: bool = False
+) -> RenderedIssue:
+    """Render ``issue`` as it stands now (library blocks as they are now).
+
+    ``blocks`` renders unsaved blocks instead of the stored stream (the live preview).
+    """
     newsletter = issue.newsletter
-    blocks = stream(issue)
+    blocks = stream(issue) if blocks is None else blocks
     web_url = settings.SITE_URL + issue.get_absolute_url()
     colour = newsletter.brand_color
-    web_parts, _, headings = render_blocks(blocks, RenderContext(brand_color=colour))
+    web_parts, _, headings = render_blocks(blocks, RenderContext(brand_color=colour), marks=marks)
     email_parts, text_parts, _ = render_blocks(
-        blocks, RenderContext(email=True, web_url=web_url, brand_color=colour)
+        blocks, RenderContext(email=True, web_url=web_url, brand_color=colour), marks=marks
     )
     subject = issue.subject or issue.title
     context = {

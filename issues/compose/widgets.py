@@ -3,6 +3,9 @@
 import re
 
 from django import forms
+from django.forms.utils import flatatt
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
 from ..images import StoredImage
 from . import uploads
@@ -43,7 +46,8 @@ class ItemRowsWidget(forms.Widget):
         rows = list(value or [])
         while rows and not any(rows[-1].get(key) for key in (*self.parts, "pick", "errors")):
             rows.pop()  # blank rows sent back after an error; fresh ones follow
-        rows += [{}] * (self.empty_rows + (1 if not rows else 0))
+        # A new list gets rows to fill; a filled one a single spare (each posts its inputs).
+        rows += [{}] * (1 if rows else self.empty_rows + 1)
         id_ = context["widget"]["attrs"].get("id", name)
         context["widget"].update(
             parts=self.parts,
@@ -94,3 +98,77 @@ class CurrentImageInput(forms.ClearableFileInput):
             context["widget"]["kept_name"] = uploads.kept_name(name)
             context["widget"]["kept_value"] = uploads.keep(value)
         return context
+
+
+class StreamSelect(forms.Select):
+    """A select drawn in one step, not a template per option: every block of a 100-block
+    issue has one (its kind), and Django's templates made it a tenth of the page's cost."""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        widget = self.get_context(name, value, attrs)["widget"]
+        options = format_html_join(
+            "",
+            '<option value="{}"{}>{}</option>',
+            (
+                (
+                    option["value"],
+                    mark_safe(" selected") if option["selected"] else "",
+                    option["label"],
+                )
+                for _, group, _ in widget["optgroups"]
+                for option in group
+            ),
+        )
+        return format_html(
+            '<select name="{}"{}>{}</select>', name, flatatt(widget["attrs"]), options
+        )
+
+
+class OneStepInput:
+    """An input drawn in one step instead of three nested templates, for the block stream."""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        widget = self.get_context(name, value, attrs)["widget"]
+        shown = "" if widget["value"] is None else format_html(' value="{}"', widget["value"])
+        return format_html(
+            '<input type="{}" name="{}"{}{}>', widget["type"], name, shown, flatatt(widget["attrs"])
+        )
+
+
+class StreamHiddenInput(OneStepInput, forms.HiddenInput):
+    pass
+
+
+class StreamTextInput(OneStepInput, forms.TextInput):
+    pass
+
+
+class StreamURLInput(OneStepInput, forms.URLInput):
+    pass
+
+
+class StreamTextarea(forms.Textarea):
+    def render(self, name, value, attrs=None, renderer=None):
+        widget = self.get_context(name, value, attrs)["widget"]
+        return format_html(
+            '<textarea name="{}"{}>\n{}</textarea>',
+            name,
+            flatatt(widget["attrs"]),
+            widget["value"] or "",
+        )
+
+
+ONE_STEP = {
+    forms.TextInput: StreamTextInput,
+    forms.URLInput: StreamURLInput,
+    forms.Textarea: StreamTextarea,
+    forms.Select: StreamSelect,
+}
+
+
+def one_step(widget: forms.Widget) -> forms.Widget:
+    """``widget`` drawn in one step when its class has a one-step twin (same behaviour)."""
+    twin = ONE_STEP.get(type(widget))
+    if twin is not None:
+        widget.__class__ = twin
+    return widget

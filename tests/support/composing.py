@@ -133,3 +133,86 @@ def kind_form_data(kind_name, values, prefix=""):
             if item.get("pick"):
                 post[f"{key}-pick"] = n
     return post
+
+
+def seed_shaped_blocks(library_block: LibraryBlock) -> list[tuple[str, dict]]:
+    """About 25 blocks shaped like a real weekly issue: every kind, link-heavy, long explainers.
+
+    Form values as an editor would type them (item rows, the lie picked), ``library`` last.
+    """
+
+    def links(topic, n=4):
+        return [
+            {
+                "title": f"{topic} story {i}: what changed this week",
+                "url": f"https://{topic.lower()}.example/{i}",
+                "note": f"One line on why {topic.lower()} story {i} matters.",
+            }
+            for i in range(1, n + 1)
+        ]
+
+    explainer = "\n".join(
+        [
+            "Batching sounds dull until the bill arrives. Here is how we cut ours:",
+            "",
+            "1. Measure the queue before touching it.",
+            "2. Group sends by domain, then by hour.",
+            "3. Retry softly: back off, add jitter, stop after five tries.",
+            "",
+            "The **short** version: fewer connections, more messages per connection.",
+        ]
+    )
+    return [
+        ("markdown", {"body": "Hello again! This week: faster queues and a quiz you will lose."}),
+        ("heading", {"title": "News", "emoji": "🗞"}),
+        ("link_list", {"items": links("Queue")}),
+        ("link_list", {"items": links("Mail", 3)}),
+        ("heading", {"title": "Papers", "emoji": "📄"}),
+        ("link_list", {"items": links("Paper", 5)}),
+        ("quiz", QUIZ_FORM_VALUES),
+        ("heading", {"title": "Explainers", "emoji": "🔬"}),
+        ("markdown", {"body": explainer}),
+        ("callout", {"style": "note", "text": "Retries are cheap; duplicates are not."}),
+        ("markdown", {"body": explainer.replace("Batching", "Caching")}),
+        ("callout", {"style": "quote", "text": "Measure twice.", "attribution": "A carpenter"}),
+        ("image", {"alt": "A queue of parcels on a belt", "caption": "Our sorting room",
+                   "credit": "Photo: the editors"}),
+        ("heading", {"title": "Resources", "emoji": "🧰"}),
+        ("link_list", {"items": links("Tool", 6)}),
+        ("button", {"label": "Read the archive", "url": "https://weekly.example/archive/"}),
+        ("markdown", {"body": "A short aside about *naming things*, with a [link](https://n.example)."}),
+        ("sponsor", {"name": "Queue Co", "text": "Queues that **never** lose a message.",
+                     "url": "https://queue.example", "label": "Sponsored"}),
+        ("heading", {"title": "Elsewhere", "emoji": "🌍"}),
+        ("link_list", {"items": links("World", 3)}),
+        ("markdown", {"body": explainer.replace("Batching", "Indexing")}),
+        ("callout", {"style": "note", "text": "Reply to this email: we read every answer."}),
+        ("button", {"label": "Tell a friend", "url": "https://weekly.example/subscribe/"}),
+        ("divider", {}),
+        ("library", {"library_block": library_block}),
+    ]  # fmt: skip
+
+
+def add_seed_shaped_blocks(issue: Issue, *, count: int = 25) -> list[Block]:
+    """``count`` blocks cycling through the seed shape (the sign-off from the library)."""
+    library_block = LibraryBlock.objects.filter(name="Sign-off").first() or make_library_block()
+    shape = seed_shaped_blocks(library_block)
+    blocks = []
+    for n in range(count):
+        kind, values = shape[n % len(shape)]
+        if kind == Block.LIBRARY:
+            data, library = {}, values["library_block"]
+        else:
+            files = {"image": upload(image_bytes((640, 360)))} if kind == "image" else None
+            data, library = get_kind(kind).validate(values, files), None
+        blocks.append(
+            Block(issue=issue, position=n + 1, kind=kind, data=data, library_block=library)
+        )
+    return Block.objects.bulk_create(blocks)
+
+
+def stream_content(issue: Issue) -> list[tuple]:
+    """What an issue's stream says, in order: kind, content and library placement per block."""
+    return list(
+        issue.blocks.order_by("position", "id").values_list("kind", "data", "library_block")
+    )

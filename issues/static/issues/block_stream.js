@@ -1,65 +1,116 @@
-/* The block stream editor: show the chosen kind's fields, add blocks by kind, move blocks
-   (drag the handle, or the ↑/↓ buttons from the keyboard), add and remove item rows. */
+/* The block stream editor. Each block carries only its kind's fields; the page keeps the empty
+   block and every kind's fields in <template> elements. This script clones them to add a block
+   where the editor chooses, swaps a block's fields when its kind changes (keeping what was typed
+   in case the editor switches back), moves blocks (drag the handle, or ↑/↓ from the keyboard),
+   folds them, and numbers positions in the order on screen. It announces every change of the
+   stream with an "sf:stream-changed" event (the live preview listens). */
 'use strict';
 (function () {
   const KIND_SELECT = 'select[name="kind"], select[name$="-kind"]';
 
-  function streamGroup() {
-    const fieldset = document.querySelector('fieldset.sf-block-stream');
-    return fieldset ? fieldset.closest('.inline-group') : null;
+  function changed(target) {
+    (target || document).dispatchEvent(new CustomEvent('sf:stream-changed', { bubbles: true }));
   }
 
   function rows(group) {
-    return Array.from(group.querySelectorAll('.inline-related:not(.empty-form)'));
+    return Array.from(group.querySelectorAll('.sf-block'));
   }
 
-  function show(container, selector, on) {
-    container.querySelectorAll(selector).forEach(function (el) { el.hidden = !on; });
+  function fromTemplate(template, index) {
+    const holder = document.createElement('div');
+    holder.innerHTML = template.innerHTML.replace(/__prefix__/g, index);
+    return Array.from(holder.children);
   }
 
-  /* Show only the fieldset of the kind chosen in this block form. */
-  function sync(container) {
+  /* Kinds: the fields shown are the chosen kind's; those of a kind left are kept aside. */
+  const setAside = new WeakMap();
+
+  function kindTemplate(kind) {
+    return document.querySelector('template.sf-kind-template[data-kind="' + kind + '"]');
+  }
+
+  function swapKind(container, kind) {
+    const slot = container.querySelector('.sf-kind-fields');
+    if (!slot || slot.dataset.kind === kind) return;
+    const kept = setAside.get(container) || {};
+    setAside.set(container, kept);
+    if (slot.dataset.kind) kept[slot.dataset.kind] = Array.from(slot.children);
+    slot.replaceChildren();
+    const template = kindTemplate(kind);
+    const prefix = container.dataset.prefix || '';
+    const parts = kept[kind] || (template ? fromTemplate(template, prefix.split('-').pop()) : []);
+    parts.forEach(function (part) { slot.appendChild(part); });
+    slot.dataset.kind = kind;
+  }
+
+  function labelKind(container) {
     const select = container.querySelector(KIND_SELECT);
-    if (!select) return;
-    const kind = select.value;
-    container.querySelectorAll('fieldset.sf-kind').forEach(function (fieldset) {
-      const on = fieldset.classList.contains('sf-kind-' + kind);
-      fieldset.hidden = !on;
-      if (on) fieldset.querySelectorAll('[disabled]').forEach(function (el) { el.disabled = false; });
-    });
-    show(container, '.field-library_block', kind === 'library');
-    show(container, '.field-save_to_library_as', kind !== '' && kind !== 'library');
-    const title = container.querySelector('.sf-row-kind');
-    if (title) title.textContent = kind ? select.options[select.selectedIndex].text : '';
+    const label = container.querySelector('.sf-row-kind');
+    if (select && label) label.textContent = select.value ? select.options[select.selectedIndex].text : '';
   }
 
-  function moveButtons(row) {
+  /* Title bar of a block: drag handle, kind, fold, insert above, move, remove (new blocks). */
+  function button(className, text, title, onClick) {
+    const el = document.createElement('button');
+    el.type = 'button';
+    el.className = className;
+    el.textContent = text;
+    el.title = title;
+    el.setAttribute('aria-label', title);
+    el.addEventListener('click', function (event) { event.preventDefault(); onClick(el); });
+    return el;
+  }
+
+  function decorate(row, stream) {
     const header = row.querySelector('h3');
-    if (!header || header.querySelector('.sf-move')) return;
+    if (!header || header.querySelector('.sf-fold')) return;
     const kindLabel = document.createElement('span');
     kindLabel.className = 'sf-row-kind';
-    header.insertBefore(kindLabel, header.querySelector('.inline_label'));
-    [['up', '↑', 'Move up'], ['down', '↓', 'Move down']].forEach(function (spec) {
-      const button = document.createElement('button');
-      button.type = 'button';
-      button.className = 'sf-move sf-move-' + spec[0];
-      button.textContent = spec[1];
-      button.title = button.ariaLabel = spec[2];
-      button.addEventListener('click', function (event) {
-        event.preventDefault();
-        move(row, spec[0]);
-      });
-      header.appendChild(button);
-    });
+    header.insertBefore(kindLabel, header.firstChild);
+    header.insertBefore(button('sf-fold', '▾', 'Fold or unfold this block', function (el) {
+      fold(row, !row.classList.contains('sf-collapsed'));
+    }), kindLabel);
+    header.insertBefore(dragHandle(row, header), header.firstChild);
+    header.appendChild(button('sf-insert', '+', 'Insert a block above this one', function () {
+      stream.placeToolbar(row);
+    }));
+    header.appendChild(button('sf-move sf-move-up', '↑', 'Move up', function () { move(row, 'up'); }));
+    header.appendChild(button('sf-move sf-move-down', '↓', 'Move down', function () { move(row, 'down'); }));
+    if (!row.classList.contains('has_original')) {
+      header.appendChild(button('sf-remove', '✕', 'Remove this new block', function () {
+        const group = row.closest('.sf-stream');
+        row.remove();
+        numberPositions(group);
+        changed(group);
+      }));
+    }
+    labelKind(row);
+  }
+
+  /* A folded new block is named by its first words, as saved blocks are. */
+  function summarise(row) {
+    const label = row.querySelector('.inline_label');
+    const typed = Array.from(row.querySelectorAll('.sf-kind-fields input[type=text], .sf-kind-fields textarea'))
+      .map(function (input) { return input.value.trim(); })
+      .find(function (value) { return value; });
+    if (label && typed) label.textContent = typed.length > 60 ? typed.slice(0, 59) + '…' : typed;
+  }
+
+  function fold(row, folded) {
+    if (folded && !row.classList.contains('has_original')) summarise(row);
+    row.classList.toggle('sf-collapsed', folded);
+    const toggle = row.querySelector('.sf-fold');
+    if (toggle) {
+      toggle.textContent = folded ? '▸' : '▾';
+      toggle.setAttribute('aria-expanded', String(!folded));
+    }
   }
 
   /* Drag-and-drop: the handle starts the drag; the row follows the pointer through the stream.
      While dragging, blocks fold to their title bars, so the whole stream fits on screen. */
   let dragged = null;
 
-  function dragHandle(row) {
-    const header = row.querySelector('h3');
-    if (!header || header.querySelector('.sf-drag')) return;
+  function dragHandle(row, header) {
     const handle = document.createElement('span');
     handle.className = 'sf-drag';
     handle.draggable = true;
@@ -74,18 +125,21 @@
       event.dataTransfer.setDragImage(header, 24, 16);
       const pointerY = event.clientY;
       setTimeout(function () {  // changing the layout inside dragstart would cancel the drag
-        row.closest('.inline-group').classList.add('sf-sorting');
+        row.closest('.sf-stream').classList.add('sf-sorting');
         window.scrollBy(0, header.getBoundingClientRect().top - pointerY + 12);
       });
     });
     handle.addEventListener('dragend', function () {
-      row.closest('.inline-group').classList.remove('sf-sorting');
+      const group = row.closest('.sf-stream');
+      group.classList.remove('sf-sorting');
       row.classList.remove('sf-dragging');
       dragged = null;
       row.scrollIntoView({ block: 'center' });
       flash(row);
+      numberPositions(group);
+      changed(group);
     });
-    header.insertBefore(handle, header.firstChild);
+    return handle;
   }
 
   function dropZone(group) {
@@ -93,8 +147,8 @@
       if (!dragged) return;
       event.preventDefault();
       event.dataTransfer.dropEffect = 'move';
-      const over = event.target.closest('.inline-related:not(.empty-form)');
-      if (!over || over === dragged || over.closest('.inline-group') !== group) return;
+      const over = event.target.closest('.sf-block');
+      if (!over || over === dragged || over.closest('.sf-stream') !== group) return;
       const box = over.getBoundingClientRect();
       const below = event.clientY > box.top + box.height / 2;
       over.parentNode.insertBefore(dragged, below ? over.nextSibling : over);
@@ -110,7 +164,7 @@
   }
 
   function move(row, direction) {
-    const group = row.closest('.inline-group');
+    const group = row.closest('.sf-stream');
     const all = rows(group);
     const index = all.indexOf(row);
     if (direction === 'up' && index > 0) {
@@ -120,87 +174,8 @@
     }
     row.scrollIntoView({ block: 'nearest' });
     flash(row);
-  }
-
-  /* Item rows (link lists, quiz headlines): inputs are named <field>-<n>-<part>; a new row
-     takes the next unused n, so the server reads the rows in the order shown. */
-  const ROW_NAME = /-(\d+)-(\w+)$/;
-
-  function itemRows(items) {
-    return Array.from(items.querySelectorAll('.sf-item:not(.sf-items-head)'));
-  }
-
-  function addItemRow(items) {
-    const all = itemRows(items);
-    const last = all[all.length - 1];
-    const next = 1 + Math.max.apply(null, all.map(function (row) {
-      return Number(row.querySelector('input[type=text]').name.match(ROW_NAME)[1]);
-    }));
-    const row = last.cloneNode(true);
-    row.querySelectorAll('.errorlist').forEach(function (list) { list.remove(); });
-    row.querySelectorAll('input').forEach(function (input) {
-      input.removeAttribute('aria-invalid');
-      input.removeAttribute('aria-describedby');
-      if (input.type === 'radio') {
-        input.checked = false;
-        input.value = next;
-      } else {
-        input.value = '';
-        input.name = input.name.replace(ROW_NAME, '-' + next + '-$2');
-        input.id = input.id.replace(ROW_NAME, '-' + next + '-$2');
-      }
-    });
-    last.after(row);
-    row.querySelector('input').focus();
-  }
-
-  function removeItemRow(row) {
-    const items = row.closest('.sf-items');
-    const all = itemRows(items);
-    if (all.length === 1) {
-      row.querySelectorAll('input[type=text]').forEach(function (input) { input.value = ''; });
-      row.querySelectorAll('input[type=radio]').forEach(function (input) { input.checked = false; });
-      return;
-    }
-    const after = all[all.indexOf(row) + 1];
-    row.remove();
-    (after ? after.querySelector('input') : items.querySelector('.sf-item-add')).focus();
-  }
-
-  function addBlock(group, kind) {
-    const add = group.querySelector('.add-row a');
-    if (!add) return;
-    add.click();
-    const all = rows(group);
-    const row = all[all.length - 1];
-    const select = row.querySelector(KIND_SELECT);
-    select.value = kind;
-    select.dispatchEvent(new Event('change', { bubbles: true }));
-    row.scrollIntoView({ block: 'center' });
-    const first = row.querySelector('fieldset:not([hidden]).sf-kind input, fieldset:not([hidden]).sf-kind textarea, .field-library_block select');
-    if (first && kind !== 'library') first.focus();
-  }
-
-  function toolbar(group) {
-    const source = document.querySelector('.sf-add-blocks');
-    if (!source || group.querySelector('.sf-toolbar')) return;
-    const bar = document.createElement('div');
-    bar.className = 'sf-toolbar';
-    const kinds = source.dataset.kinds.split('|').map(function (pair) { return pair.split(':'); });
-    kinds.push(['library', 'From the library']);
-    const label = document.createElement('span');
-    label.textContent = 'Add a block: ';
-    bar.appendChild(label);
-    kinds.forEach(function (pair) {
-      const button = document.createElement('button');
-      button.type = 'button';
-      button.className = 'button sf-add sf-add-' + pair[0];
-      button.dataset.kind = pair[0];
-      button.textContent = '+ ' + pair[1];
-      button.addEventListener('click', function () { addBlock(group, pair[0]); });
-      bar.appendChild(button);
-    });
-    group.querySelector('fieldset').after(bar);
+    numberPositions(group);
+    changed(group);
   }
 
   /* Positions follow the order on screen; blocks left without a kind stay untouched. */
@@ -213,34 +188,90 @@
     });
   }
 
+  /* Spare item rows left blank are skipped by the server anyway: they need not be posted. */
+  function leaveOutBlankItemRows(form) {
+    form.querySelectorAll('.sf-item:not(.sf-items-head)').forEach(function (item) {
+      const inputs = Array.from(item.querySelectorAll('input[type=text]'));
+      const radio = item.querySelector('input[type=radio]');
+      if (inputs.every(function (input) { return !input.value.trim(); }) && !(radio && radio.checked)) {
+        inputs.forEach(function (input) { input.disabled = true; });
+      }
+    });
+  }
+
+  /* One way of adding: the toolbar of kinds, at the end of the stream or above the block whose
+     "+" the editor pressed; it stays there, so blocks added in a row keep their order. */
+  function Stream(group) {
+    const toolbar = group.querySelector('.sf-toolbar');
+    const empty = group.querySelector('template.sf-empty-block');
+    const total = group.querySelector('input[name$="-TOTAL_FORMS"]');
+    const home = toolbar.querySelector('.sf-toolbar-home');
+    const label = toolbar.querySelector('.sf-toolbar-label');
+    const stream = this;
+
+    this.placeToolbar = function (row) {
+      if (row) {
+        row.before(toolbar);
+        label.textContent = 'Insert here:';
+      } else {
+        const all = rows(group);
+        if (all.length) all[all.length - 1].after(toolbar);
+        label.textContent = 'Add a block:';
+      }
+      home.hidden = !row;
+      toolbar.querySelector('.sf-add').focus();
+    };
+
+    this.add = function (kind) {
+      const index = Number(total.value);
+      const row = fromTemplate(empty, index)[0];
+      total.value = index + 1;
+      toolbar.before(row);
+      const select = row.querySelector(KIND_SELECT);
+      select.value = kind;
+      swapKind(row, kind);
+      decorate(row, stream);
+      numberPositions(group);
+      row.scrollIntoView({ block: 'center' });
+      const first = row.querySelector('.sf-kind-fields input:not([type=hidden]), .sf-kind-fields textarea, .sf-kind-fields select');
+      if (first) first.focus();
+      changed(group);
+    };
+
+    toolbar.hidden = false;
+    toolbar.addEventListener('click', function (event) {
+      const add = event.target.closest('.sf-add');
+      if (add) stream.add(add.dataset.kind);
+    });
+    home.addEventListener('click', function () { stream.placeToolbar(null); });
+    const tools = group.querySelector('.sf-stream-tools');
+    tools.hidden = false;
+    tools.querySelector('.sf-collapse-all').addEventListener('click', function () {
+      rows(group).forEach(function (row) { fold(row, true); });
+    });
+    tools.querySelector('.sf-expand-all').addEventListener('click', function () {
+      rows(group).forEach(function (row) { fold(row, false); });
+    });
+    rows(group).forEach(function (row) { decorate(row, stream); });
+    dropZone(group);
+    numberPositions(group);
+    group.closest('form').addEventListener('submit', function (event) {
+      numberPositions(group);
+      leaveOutBlankItemRows(event.target);
+    });
+  }
+
   document.addEventListener('DOMContentLoaded', function () {
     document.documentElement.classList.add('sf-js');
-    document.addEventListener('click', function (event) {
-      const add = event.target.closest('.sf-item-add');
-      const remove = event.target.closest('.sf-item-remove');
-      if (add) addItemRow(add.closest('.sf-items'));
-      if (remove) removeItemRow(remove.closest('.sf-item'));
-    });
-    const group = streamGroup();
-    if (group) {
-      toolbar(group);
-      dropZone(group);
-      rows(group).forEach(function (row) { moveButtons(row); dragHandle(row); sync(row); });
-      group.closest('form').addEventListener('submit', function () { numberPositions(group); });
-    } else {
-      const form = document.querySelector('#content-main form');
-      if (form) sync(form);
-    }
+    const group = document.querySelector('.sf-stream');
+    if (group) new Stream(group);
     document.addEventListener('change', function (event) {
       if (!event.target.matches(KIND_SELECT)) return;
-      sync(event.target.closest('.inline-related') || event.target.closest('form'));
-    });
-    document.addEventListener('formset:added', function (event) {
-      const row = event.target;
-      if (!row.closest('.inline-group') || row.closest('.inline-group') !== group) return;
-      moveButtons(row);
-      dragHandle(row);
-      sync(row);
+      const container = event.target.closest('.sf-block') || event.target.closest('form');
+      swapKind(container, event.target.value);
+      labelKind(container);
+      if (group && container.matches('.sf-block')) numberPositions(group);
+      changed(container);
     });
   });
 })();
