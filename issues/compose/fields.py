@@ -68,7 +68,7 @@ class ItemRowsField(forms.Field):
     ``"pick": True`` and needs no URL. Rows left empty are dropped.
     """
 
-    def __init__(self, *, parts=None, pick_label="", min_rows=3, **kwargs):
+    def __init__(self, *, parts=None, pick_label="", min_rows=0, **kwargs):
         self.parts = parts or {"title": "Title", "url": "Link", "note": "One-line note"}
         self.pick_label = pick_label
         kwargs.setdefault("widget", ItemRowsWidget(self.parts, pick_label, min_rows=min_rows))

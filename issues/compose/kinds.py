@@ -21,7 +21,7 @@ from django.utils.text import slugify
 from ..images import RENDITION_WIDTHS, StoredImage, rendition, scaled_height
 from .colours import text_colour_on
 from .fields import EMPTY_ROWS_HELP, ImageUploadField, ItemRowsField, link_lines, url_field
-from .plain_text import html_text
+from .plain_text import markdown_text
 
 SAFE_SCHEMES = {"http", "https", "mailto"}
 MARKDOWN_EXTENSIONS = ["sane_lists", "tables", "fenced_code", "smarty"]
@@ -82,11 +82,6 @@ def markdown_html(source: str) -> str:
 markdown_html = lru_cache(maxsize=2048)(markdown_html)
 
 MARKDOWN_LINK = re.compile(r"(!?)\[([^\]]*)\]\(\s*<?([^)\s>]*)>?(?:\s+\"[^\"]*\")?\s*\)")
-
-
-def markdown_text(source: str) -> str:
-    """Markdown as plain text: words without markup or escapes; links become ``title <url>``."""
-    return html_text(markdown_html(source))
 
 
 # Kinds ------------------------------------------------------------------------------------

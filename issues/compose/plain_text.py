@@ -1,13 +1,21 @@
 """Markdown as readers of the plain-text part should see it: words, not markup.
 
-The Markdown is rendered to (sanitized) HTML first and the HTML is then written out as text,
-so emphasis, code spans, escapes (``\\*``) and smart quotes come out exactly as Markdown
-meant them, whatever the syntax used. Links become ``title <url>``.
+The Markdown is rendered to HTML first and the HTML is then written out as text, so
+emphasis, code spans and escapes (``\\*``) come out exactly as Markdown meant them, whatever
+the syntax used. Links become ``title <url>``. Quotes and dashes stay as the editor typed
+them (no typographic replacements), and raw HTML in the source leaves only its words.
 """
 
+import threading
+from functools import lru_cache
 from html import unescape
 from html.parser import HTMLParser
 
+import markdown
+
+TEXT_EXTENSIONS = ["sane_lists", "tables", "fenced_code"]
+
+SILENT_TAGS = {"script", "style", "template", "textarea", "title"}  # their content is no text
 BLOCK_TAGS = {"p", "div", "blockquote", "pre", "table", "ul", "ol", "h1", "h2", "h3", "h4", "h5"}
 HEADING_TAGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
 
@@ -24,6 +32,7 @@ class TextWriter(HTMLParser):
         self.links: list[str] = []  # href of each open <a>, to compare with its text
         self.link_start = 0
         self.in_pre = False
+        self.silent = 0
 
     def flush(self):
         text = "".join(self.line)
@@ -36,6 +45,8 @@ class TextWriter(HTMLParser):
         self.line = []
 
     def handle_starttag(self, tag, attrs):
+        if tag in SILENT_TAGS:
+            self.silent += 1
         if tag in BLOCK_TAGS or tag in HEADING_TAGS or tag == "li":
             self.flush()
         if tag in ("ul", "ol"):
@@ -63,7 +74,9 @@ class TextWriter(HTMLParser):
             self.line.append(" | ")
 
     def handle_endtag(self, tag):
-        if tag == "a" and self.links:
+        if tag in SILENT_TAGS:
+            self.silent = max(self.silent - 1, 0)
+        elif tag == "a" and self.links:
             url = self.links.pop()
             title = "".join(self.line)[self.link_start :].strip()
             if url and url != title:
@@ -81,7 +94,8 @@ class TextWriter(HTMLParser):
             self.flush()
 
     def handle_data(self, data):
-        self.line.append(data)
+        if not self.silent:
+            self.line.append(data)
 
     def text(self) -> str:
         self.close()
@@ -105,3 +119,16 @@ def html_text(html: str) -> str:
     writer = TextWriter()
     writer.feed(html or "")
     return writer.text()
+
+
+_converters = threading.local()
+
+
+@lru_cache(maxsize=2048)
+def markdown_text(source: str) -> str:
+    """Markdown as plain text: words without markup or escapes; links become ``title <url>``."""
+    converter = getattr(_converters, "markdown", None)
+    if converter is None:
+        converter = markdown.Markdown(extensions=TEXT_EXTENSIONS, output_format="html")
+        _converters.markdown = converter
+    return html_text(converter.reset().convert(source or ""))

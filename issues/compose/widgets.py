@@ -21,7 +21,7 @@ class ItemRowsWidget(forms.Widget):
     template_name = "issues/widgets/item_rows.html"
     ROW_KEY = re.compile(r"-(\d+)-(\w+)$")
 
-    def __init__(self, parts, pick_label="", empty_rows=2, attrs=None, *, min_rows=3):
+    def __init__(self, parts, pick_label="", empty_rows=2, attrs=None, *, min_rows=0):
         super().__init__(attrs)
         self.parts, self.pick_label, self.empty_rows = parts, pick_label, empty_rows
         self.min_rows = min_rows

@@ -78,6 +78,14 @@ def test_plain_text_has_no_markdown_markup_or_escapes(issue):
     assert "A callout with code" in text
 
 
+def test_plain_text_keeps_quotes_as_typed_and_no_words_of_scripts(issue):
+    body = "Bea's \"plan\" -- in short... <script>alert('x')</script><b>bold</b> words"
+    add_block(issue, "markdown", {"body": body})
+    text = render_issue(issue).text
+    assert 'Bea\'s "plan" -- in short... bold words' in text
+    assert "alert" not in text
+
+
 def test_emoji_that_default_to_text_get_the_emoji_variation_selector(issue):
     issue.title = "Weather ☀ and news"
     issue.save()

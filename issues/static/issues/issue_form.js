@@ -39,6 +39,10 @@
     const preheader = document.getElementById('id_preheader');
     const newsletter = document.getElementById('id_newsletter');
     if (!title || !subject || !preheader) return;
+    [title, subject, preheader].forEach(function (input) {
+      const row = input.closest('.form-row');
+      if (row) row.classList.add('sf-long-text');  // label above: the input takes the width
+    });
     const senders = JSON.parse((newsletter && newsletter.dataset.senders) || '{}');
 
     const subjectCount = counter(subject);
@@ -50,8 +54,7 @@
     const shownSubject = span('sf-inbox-subject');
     const shownPreheader = span('sf-inbox-preheader');
     line.append(from, shownSubject, shownPreheader);
-    const row = preheader.closest('.form-row') || preheader.parentElement;
-    row.insertAdjacentElement('afterend', line);
+    preheaderCount.insertAdjacentElement('afterend', line);
 
     function update() {
       // A blank subject is sent as the title.
