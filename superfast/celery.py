@@ -5,7 +5,7 @@ Each setting below is here because reliable delivery needs it; see the comment b
 
 import os
 
-from celery import Celery
+from celery import Celery, signals
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "superfast.settings")
 
@@ -66,3 +66,21 @@ app.conf.update(
     },
 )
 app.autodiscover_tasks(["superfast", "subscribers", "issues"])
+
+
+@signals.worker_init.connect
+def refuse_to_work_when_misconfigured(**kwargs):
+    """With DEBUG off, a worker whose production checks fail stops, naming the variable.
+
+    Celery's Django fixup runs the system checks but ignores what they find; a worker
+    must not mail readers with a guessable key in their links. SystemExit, because Celery
+    logs and swallows any Exception a signal receiver raises.
+    """
+    from django.core.exceptions import ImproperlyConfigured
+
+    from .checks import refuse_to_start_when_misconfigured
+
+    try:
+        refuse_to_start_when_misconfigured()
+    except ImproperlyConfigured as error:
+        raise SystemExit(str(error)) from None

@@ -7,11 +7,14 @@ report, so only its URL answers, and only with the basic-auth secret (``ANYMAIL_
 and, where the ESP signs its posts, the signing key anymail verifies them with.
 """
 
+import logging
 import re
 
 from django.conf import settings
 from django.http import Http404, HttpResponseForbidden
 from django.views.decorators.csrf import csrf_exempt
+
+logger = logging.getLogger(__name__)
 
 BACKEND = re.compile(r"^anymail\.backends\.(?P<esp>[a-z_]+)\.EmailBackend$")
 
@@ -80,6 +83,7 @@ def tracking_webhook(request, esp):
     if view is None:
         raise Http404("No tracking webhook for this ESP.")
     missing = missing_webhook_variables()
-    if missing:
-        return HttpResponseForbidden(f"Set {' and '.join(missing)} to receive ESP events.")
+    if missing:  # the operator learns what to set from the log, the caller nothing
+        logger.error("Refused a %s tracking event: set %s.", esp, " and ".join(missing))
+        return HttpResponseForbidden("This webhook is not configured.")
     return view(request)

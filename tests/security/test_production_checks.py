@@ -119,6 +119,17 @@ def test_gunicorn_refuses_to_load_the_application_without_the_webhook_secret():
     assert "ANYMAIL_WEBHOOK_SECRET" in result.stderr
 
 
+def test_a_worker_refuses_to_start_without_the_webhook_secret():
+    """Celery runs the system checks at start but ignores their errors; ours stop it."""
+    result = run(
+        ["-m", "celery", "-A", "superfast", "worker", "--pool=solo", "--loglevel=INFO"],
+        ANYMAIL_WEBHOOK_SECRET=None,
+        CELERY_BROKER_URL="redis://127.0.0.1:6379/5",
+    )
+    assert result.returncode != 0
+    assert "ANYMAIL_WEBHOOK_SECRET" in result.stdout + result.stderr
+
+
 def test_debug_is_off_unless_asked_for():
     assert setting_in_child("DEBUG", DEBUG=None) == "False"
 
