@@ -31,9 +31,9 @@ def main():
     with open(os.devnull, "w") as quiet:
         call_command("load_demo", stdout=quiet)
 
+    from issues.compose.rendering import render_issue
     from issues.models import Issue
     from issues.placeholders import Markers
-    from issues.rendering import render_issue
     from issues.testsend import example_links, fill
 
     issue = Issue.objects.get(status=Issue.Status.SENT)

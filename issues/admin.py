@@ -20,9 +20,8 @@ from subscribers.services import recipients
 
 from . import delivery
 from .admin_sending import SEND_PERMISSION, IssueSendingAdminMixin, ObjectTool
-from .blocks import KINDS, RenderContext
-from .editing import duplicate_as_next_issue
-from .forms import (
+from .compose.editing import duplicate_as_next_issue
+from .compose.forms import (
     IssueBlockForm,
     IssueForm,
     LibraryBlockForm,
@@ -30,8 +29,9 @@ from .forms import (
     SendTestForm,
     kind_fieldsets,
 )
+from .compose.kinds import KINDS, RenderContext
+from .compose.rendering import presend_warnings, render_issue
 from .models import Block, Delivery, Issue, LibraryBlock, Newsletter
-from .rendering import presend_warnings, render_issue
 from .testsend import example_email
 from .views import issue_context
 

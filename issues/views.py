@@ -15,8 +15,8 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_safe
 
 from . import archive as public
+from .compose.rendering import render_issue
 from .models import Issue, Newsletter
-from .rendering import render_issue
 from .search import clean_query, hits, search_issues
 
 PAGE_SIZE = 20

@@ -14,8 +14,8 @@ from django.db.models import Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from ..compose.rendering import freeze_snapshot
 from ..models import Delivery, Dispatch, Issue, Snapshot
-from ..rendering import freeze_snapshot
 from .queue import enqueue_plan, enqueue_senders
 
 Status = Delivery.Status

@@ -15,8 +15,8 @@ from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.core.mail import get_connection
 
+from ..compose.rendering import unsaved_snapshot
 from ..models import Dispatch, Issue
-from ..rendering import unsaved_snapshot
 from ..testsend import TEST_PREFIX, example_links
 from .message import IssueMessage
 from .outcomes import Recipient

@@ -168,7 +168,7 @@ class LibraryBlock(models.Model):
 class Block(models.Model):
     """One block in an issue's stream: its own content, or a placement of a library block.
 
-    ``kind`` names a class in ``issues.blocks``; ``data`` is that kind's validated content.
+    ``kind`` names a class in ``issues.compose.kinds``; ``data`` is that kind's validated content.
     Kinds are code, not schema: adding one needs no migration.
     """
 

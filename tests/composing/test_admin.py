@@ -4,9 +4,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from issues.compose.rendering import render_issue
 from issues.models import Block, Issue
 from issues.placeholders import Markers
-from issues.rendering import render_issue
 from issues.testsend import example_links, fill
 from subscribers.models import Subscriber, Subscription
 from tests.support.composing import (

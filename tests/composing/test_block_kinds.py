@@ -3,8 +3,8 @@
 import pytest
 from django.core.exceptions import ValidationError
 
-from issues.blocks import KINDS, get_kind
-from issues.rendering import render_issue
+from issues.compose.kinds import KINDS, get_kind
+from issues.compose.rendering import render_issue
 from tests.support.composing import QUIZ_FORM_VALUES, STORED_CONTENT, add_block, upload
 
 # kind: (valid raw form input, expected in web HTML, in email HTML, in plain text)

@@ -5,8 +5,8 @@ import re
 import pytest
 from django.core.management import CommandError, call_command
 
+from issues.compose.rendering import render_issue
 from issues.models import Block, Issue, Newsletter
-from issues.rendering import render_issue
 from tests.support.composing import image_bytes, make_newsletter
 
 SENTENCES = [

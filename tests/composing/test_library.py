@@ -2,9 +2,9 @@
 
 from django.urls import reverse
 
-from issues.editing import duplicate_as_next_issue
+from issues.compose.editing import duplicate_as_next_issue
+from issues.compose.rendering import freeze_snapshot, render_issue
 from issues.models import Block, Issue
-from issues.rendering import freeze_snapshot, render_issue
 from tests.support.composing import (
     add_block,
     change_form_data,

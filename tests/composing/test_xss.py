@@ -14,8 +14,8 @@ import markdown
 import pytest
 from django.utils.feedgenerator import Rss201rev2Feed
 
-from issues.blocks import KINDS
-from issues.rendering import render_issue
+from issues.compose.kinds import KINDS
+from issues.compose.rendering import render_issue
 from tests.support.composing import STORED_CONTENT, add_block
 
 VECTORS = [

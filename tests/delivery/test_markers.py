@@ -3,9 +3,9 @@
 import re
 
 from issues import delivery
-from issues.blocks import get_kind
+from issues.compose.kinds import get_kind
+from issues.compose.rendering import freeze_snapshot
 from issues.models import Block
-from issues.rendering import freeze_snapshot
 from tests.support.composing import upload
 from tests.support.delivery import make_issue, make_subscribers, wait_for_dispatch
 

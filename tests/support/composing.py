@@ -5,7 +5,7 @@ import io
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
-from issues.blocks import KINDS, get_kind
+from issues.compose.kinds import KINDS, get_kind
 from issues.models import Block, Issue, LibraryBlock, Newsletter
 
 # Valid content of every kind, as stored.

@@ -6,9 +6,9 @@ import signal
 import time
 from pathlib import Path
 
-from issues.blocks import get_kind
+from issues.compose.kinds import get_kind
+from issues.compose.rendering import freeze_snapshot
 from issues.models import Block, Dispatch, Issue, Newsletter
-from issues.rendering import freeze_snapshot
 from subscribers.models import Subscriber, Subscription
 
 from .waiting import wait_until

@@ -18,7 +18,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils.text import slugify
 
-from issues.blocks import get_kind
+from issues.compose.kinds import get_kind
 from issues.models import Block, Issue, Newsletter
 
 LINK_ITEM = re.compile(

@@ -12,9 +12,9 @@ from django.db import transaction
 from django.utils import timezone
 from PIL import Image, ImageDraw, ImageFont
 
-from issues.blocks import get_kind
+from issues.compose.kinds import get_kind
+from issues.compose.rendering import freeze_snapshot
 from issues.models import Block, Issue, LibraryBlock, Newsletter
-from issues.rendering import freeze_snapshot
 from subscribers.csv_io import import_csv
 
 NEWSLETTER = {

@@ -2,7 +2,7 @@
 
 from django.db import transaction
 
-from .models import Block, Issue
+from ..models import Block, Issue
 
 
 def duplicate_as_next_issue(issue: Issue, author=None) -> Issue:

@@ -11,9 +11,9 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
-from .blocks import KINDS, get_kind, kind_choices
-from .images import cleaned_file
-from .models import Block, Issue, LibraryBlock, Newsletter
+from ..images import cleaned_file
+from ..models import Block, Issue, LibraryBlock, Newsletter
+from .kinds import KINDS, get_kind, kind_choices
 
 SEPARATOR = "__"
 

@@ -18,9 +18,9 @@ from django.template.loader import render_to_string
 from django.utils.html import strip_tags
 from django.utils.safestring import mark_safe
 
-from . import placeholders
-from .blocks import KINDS, RenderContext
-from .models import Block, Issue, Snapshot
+from .. import placeholders
+from ..models import Block, Issue, Snapshot
+from .kinds import KINDS, RenderContext
 
 GMAIL_CLIP_BYTES = 102 * 1024
 INLINER = css_inline.CSSInliner(keep_at_rules=True, load_remote_stylesheets=False)

@@ -1,0 +1,1 @@
+"""Composing an issue: block kinds, their form fields and widgets, the editor's forms, rendering."""

@@ -1,0 +1,143 @@
+"""Form fields of the block kinds: item rows (title, URL, note) and checked image uploads."""
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from ..images import StoredImage, store_upload
+from .widgets import CurrentImageInput, ItemRowsWidget
+
+
+def url_field(**kwargs):
+    return forms.URLField(assume_scheme="https", max_length=2000, **kwargs)
+
+
+class ItemError(ValidationError):
+    """A problem with one part of one item row: shown next to that input, not above the rows."""
+
+    def __init__(self, row: int, part: str, detail: str):
+        super().__init__(f"Item {row + 1}: {detail}", code="item")
+        self.row, self.part, self.detail = row, part, detail
+
+
+EMPTY_ROWS_HELP = "Rows left empty are skipped; save to get more empty rows."
+
+
+def link_lines(text: str) -> list[dict]:
+    """``Title | URL | note`` lines (the compact form imports and fixtures use) as item rows."""
+    rows = []
+    for line in text.splitlines():
+        if line.strip():
+            title, url, *note = [part.strip() for part in line.split("|")] + [""]
+            rows.append({"title": title, "url": url, "note": " | ".join(p for p in note if p)})
+    return rows
+
+
+class ItemRowsBoundField(forms.BoundField):
+    """Errors of one item part go to its row; the field's own list keeps only a summary."""
+
+    def all_errors(self) -> list[ValidationError]:
+        return self.form.errors[self.name].data if self.name in self.form.errors else []
+
+    def item_errors(self) -> list[ItemError]:
+        return [error for error in self.all_errors() if isinstance(error, ItemError)]
+
+    @property
+    def errors(self):
+        own = [error for error in self.all_errors() if not isinstance(error, ItemError)]
+        if self.item_errors():
+            own.append(ValidationError("Correct the items marked below."))
+        return self.form.error_class(own, renderer=self.form.renderer)
+
+    def value(self):
+        rows = [dict(row) for row in super().value() or []]
+        for error in self.item_errors():
+            if error.row < len(rows):
+                rows[error.row].setdefault("errors", {}).setdefault(error.part, []).append(
+                    error.detail
+                )
+        return rows
+
+
+class ItemRowsField(forms.Field):
+    """Items of a list (title, URL, note), edited one row each; cleans to ``[{title, url, note}]``.
+
+    ``pick_label`` adds a radio to choose one item (a quiz's lie): the chosen item gets
+    ``"pick": True`` and needs no URL. Rows left empty are dropped.
+    """
+
+    def __init__(self, *, parts=None, pick_label="", **kwargs):
+        self.parts = parts or {"title": "Title", "url": "Link", "note": "One-line note"}
+        self.pick_label = pick_label
+        kwargs.setdefault("widget", ItemRowsWidget(self.parts, pick_label))
+        super().__init__(**kwargs)
+
+    def get_bound_field(self, form, field_name):
+        return ItemRowsBoundField(form, self, field_name)
+
+    def prepare_value(self, value):
+        return link_lines(value) if isinstance(value, str) else value
+
+    def to_python(self, value):
+        rows = self.prepare_value(value) or []
+        items, errors = [], []
+        for n, row in enumerate(rows):
+            item = {part: str(row.get(part) or "").strip() for part in ("title", "url", "note")}
+            picked = bool(self.pick_label and row.get("pick"))
+            if not any(item.values()) and not picked:
+                continue
+            title, url = (self.parts[part].lower() for part in ("title", "url"))
+            if not item["title"]:
+                errors.append(ItemError(n, "title", f"Write the {title}."))
+            if item["note"] and "note" not in self.parts:
+                errors.append(ItemError(n, "title", f"Only a {title} and a {url}, please."))
+            if len(item["note"]) > 300:
+                errors.append(ItemError(n, "note", "Keep the note to one line (300 characters)."))
+            if item["url"] or not picked:
+                try:
+                    item["url"] = url_field().clean(item["url"])
+                except ValidationError:
+                    detail = (
+                        f"“{item['url']}” is not a web address (https://…)."
+                        if item["url"]
+                        else f"Add the {url} (https://…)."
+                    )
+                    errors.append(ItemError(n, "url", detail))
+            items.append({**item, "pick": True} if picked else item)
+        if errors:
+            raise ValidationError(errors)
+        return items
+
+    def validate(self, value):
+        if self.required and not value:
+            raise ValidationError(self.error_messages["required"], code="required")
+
+
+class ImageUploadField(forms.FileField):
+    """An upload checked and stored by ``issues.images``; cleans to the stored image's dict.
+
+    With no new file the image already stored stays (Django passes it as ``initial``).
+    """
+
+    widget = CurrentImageInput
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("widget", CurrentImageInput(attrs={"accept": "image/*"}))
+        super().__init__(**kwargs)
+
+    def prepare_value(self, value):
+        return StoredImage.from_data(value) if isinstance(value, dict) else value
+
+    def clean(self, data, initial=None):
+        initial = StoredImage.from_data(initial) if isinstance(initial, dict) else initial
+        value = super().clean(data, initial)
+        if value is False or value is None:
+            return None
+        if isinstance(value, StoredImage):
+            return value.as_dict()
+        return store_upload(value).as_dict()
+
+    def bound_data(self, data, initial):
+        return initial if data in (None, False) else data
+
+    def has_changed(self, initial, data):
+        return not self.disabled and data is not None
