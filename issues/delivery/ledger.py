@@ -164,10 +164,11 @@ def mark_message_ids(mine, sent: list[Outcome], suffix: str) -> None:
 def sweep_expired_claims(now=None, *, dispatch_id: int | None = None) -> int:
     """Give rows whose worker died (lease not renewed in time) back to ``pending``.
 
-    They keep the due time they were claimed at, already past: first in line, as they have
-    waited longest. The attempt the dead worker counted stays counted. The sweeper does this
-    for every dispatch; each sender does it for its own before each claim, so recovery does
-    not wait for the sweeper to find a free worker slot among busy senders.
+    They are made due a second before the time they were claimed at: claims take rows in
+    due order, so these go first, as they have waited longest. The attempt the dead worker
+    counted stays counted. The sweeper does this for every dispatch; each sender does it for
+    its own before each claim, so recovery does not wait for the sweeper to find a free
+    worker slot among busy senders.
     """
     now = now or timezone.now()
     expired = Delivery.objects.filter(status=Status.SENDING, lease_expires_at__lt=now)
@@ -177,6 +178,7 @@ def sweep_expired_claims(now=None, *, dispatch_id: int | None = None) -> int:
         status=Status.PENDING,
         claim_token="",
         lease_expires_at=None,
+        next_attempt_at=F("next_attempt_at") - timedelta(seconds=1),
         last_error="Claim lease expired (the worker stopped mid-batch); queued again.",
     )
 
