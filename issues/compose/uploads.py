@@ -20,7 +20,8 @@ def kept_name(name: str) -> str:
 
 
 def keep(image: StoredImage) -> str:
-    return signing.dumps(image.as_dict(), salt=SALT, compress=True)
+    """The hidden input's value: the same for the same image, so a form reads the same."""
+    return signing.Signer(salt=SALT).sign_object(image.as_dict(), compress=True)
 
 
 def kept(token: str | None) -> StoredImage | None:
@@ -28,6 +29,6 @@ def kept(token: str | None) -> StoredImage | None:
     if not token:
         return None
     try:
-        return StoredImage.from_data(signing.loads(token, salt=SALT))
+        return StoredImage.from_data(signing.Signer(salt=SALT).unsign_object(token))
     except (signing.BadSignature, KeyError, TypeError, ValueError):
         return None
