@@ -231,3 +231,14 @@ def stream_content(issue: Issue) -> list[tuple]:
     return list(
         issue.blocks.order_by("position", "id").values_list("kind", "data", "library_block")
     )
+
+
+def as_readers_see(rendered) -> tuple[str, str, str]:
+    """A render's web page, email and text with example links in place of its markers.
+
+    Every render names its per-recipient markers afresh, so two renders of the same content
+    are compared as a reader would see them.
+    """
+    from issues.testsend import example_email
+
+    return (rendered.web_html, *example_email(rendered))
