@@ -27,6 +27,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from .. import images
 from ..images import UPLOAD_FOLDER, StoredImage, open_checked
 from ..models import Block, Issue, LibraryBlock
 from .fields import ImageUploadField, ItemRowsField
@@ -296,8 +297,17 @@ class Reader:
         """A file next to the Markdown, or an image uploaded before (as exports name them)."""
         if not path.startswith(("http://", "https://")):
             if self.folder is not None:
-                local = (self.folder / path).resolve()
-                if local.is_file():
+                # Only files in the Markdown's folder (or below it): a path is no way to read
+                # /etc/passwd or a neighbour's files.
+                folder = self.folder.resolve()
+                local = (folder / path).resolve()
+                if local.is_relative_to(folder) and local.is_file():
+                    if local.stat().st_size > images.MAX_UPLOAD_BYTES:
+                        raise MarkupError(
+                            f"image “{path}” is larger than "
+                            f"{images.MAX_UPLOAD_BYTES // 1024 // 1024} MB.",
+                            number,
+                        )
                     return SimpleUploadedFile(local.name, local.read_bytes())
             stored = PurePosixPath(path)
             uploaded = stored.parts[:1] == (UPLOAD_FOLDER,) and ".." not in stored.parts
