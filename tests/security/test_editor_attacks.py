@@ -402,3 +402,42 @@ def test_exported_text_cannot_inject_blocks_on_reimport(tmp_path, editor):
     assert list(copy.blocks.order_by("position").values_list("kind", "data")) == list(
         issue.blocks.order_by("position").values_list("kind", "data")
     )
+
+
+def test_autosaving_a_sent_issue_keeps_a_private_draft_and_publishes_nothing(sent_issue, editor):
+    """Blocks of a sent issue stay editable (for a correction), so their draft is kept too;
+    it reaches neither the sent email nor the public page."""
+    snapshot = sent_issue.snapshot.__class__.objects.get(issue=sent_issue)
+    client = logged_in(editor)
+    data = change_form_data(sent_issue, list(sent_issue.blocks.order_by("position")))
+    data["blocks-0-markdown__body"] = "A draft correction"
+    response = autosave(client, sent_issue, [[k, str(v)] for k, v in data.items()])
+    assert response.status_code == 200
+    again = sent_issue.snapshot.__class__.objects.get(issue=sent_issue)
+    assert (again.web_html, again.email_html) == (snapshot.web_html, snapshot.email_html)
+    assert (
+        "A draft correction"
+        not in logged_in(staff("bea", *EDITOR_CODENAMES))
+        .get(url("change", sent_issue.pk))
+        .content.decode()
+    )
+
+
+def test_restoring_while_the_issue_is_being_sent_is_refused(issue, editor):
+    from issues import delivery
+
+    client = logged_in(editor)
+    assert saved(client, issue, title="Second title").status_code == 302
+    assert saved(client, issue, title="Third title").status_code == 302
+    first = Revision.objects.filter(issue=issue).order_by("number").first()
+    delivery.start_dispatch(issue)
+    issue.refresh_from_db()
+    assert issue.status == Issue.Status.SENDING
+    response = client.post(url("restore", issue.pk, first.number), follow=True)
+    assert "has been sent" in response.content.decode()
+    assert Issue.objects.get(pk=issue.pk).title == "Third title"
+
+
+def test_view_only_staff_cannot_preview_a_new_issue(viewer, issue):
+    response = logged_in(viewer).post(url("live_preview"), {"newsletter": issue.newsletter_id})
+    assert response.status_code == 403
