@@ -242,7 +242,7 @@ class IssueAdmin(IssueRevisionsAdminMixin, IssueSendingAdminMixin, admin.ModelAd
             return tools
         sending_again = {self.sending_url("send", obj), self.sending_url("schedule", obj)}
         tools = [tool for tool in tools if tool.url not in sending_again]
-        if self.has_change_permission(request, obj):
+        if self.may_publish_corrections(request, obj):
             correct = self.tool_url("correct_web", obj)
             tools.append(ObjectTool("Correct the web version", correct, post=True))
         return tools
@@ -438,10 +438,17 @@ class IssueAdmin(IssueRevisionsAdminMixin, IssueSendingAdminMixin, admin.ModelAd
         self.message_user(request, f"Created draft {copy} from {issue}.", messages.SUCCESS)
         return redirect(reverse("admin:issues_issue_change", args=[copy.pk]))
 
+    def may_publish_corrections(self, request, issue) -> bool:
+        """Correcting a sent issue's web version changes a published page at once, with no
+        further step: it takes what sending takes (change and send), not change alone."""
+        return self.has_change_permission(request, issue) and request.user.has_perm(SEND_PERMISSION)
+
     def correct_web_view(self, request, pk):
         if request.method != "POST":
             return redirect(reverse("admin:issues_issue_change", args=[pk]))
         issue = self.issue_or_404(request, pk, change=True)
+        if not self.may_publish_corrections(request, issue):
+            raise PermissionDenied("Correcting a published page needs change and send permissions.")
         try:
             correct_web_version(issue)
         except ValueError as error:

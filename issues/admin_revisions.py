@@ -10,6 +10,7 @@ admin URL: ``autosave/`` (the editor's script posts the whole form there as they
 import json
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponseBadRequest, JsonResponse
@@ -225,6 +226,11 @@ class IssueRevisionsAdminMixin:
         issue = self.editable_issue(request, pk)
         try:
             pairs = json.loads(request.body)["fields"]
+            limit = settings.DATA_UPLOAD_MAX_NUMBER_FIELDS  # what saving the form accepts
+            if limit is not None and len(pairs) > limit:
+                return HttpResponseBadRequest(
+                    f"Not saved: more than {limit} fields, more than saving the form accepts."
+                )
             data = revisions.form_state((str(name), str(value)) for name, value in pairs)
         except (ValueError, KeyError, TypeError):
             return HttpResponseBadRequest('Send {"fields": [[name, value], ...]} as JSON.')

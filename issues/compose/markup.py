@@ -27,6 +27,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from .. import images
 from ..images import UPLOAD_FOLDER, StoredImage, open_checked
 from ..models import Block, Issue, LibraryBlock
 from .fields import ImageUploadField, ItemRowsField
@@ -41,6 +42,9 @@ LIST_ITEM = re.compile(r"^\s*[-*+]\s+")
 DIVIDER_LINE = re.compile(r"^(?:-{3,}|\*{3,}|(?:\* ){2,}\*)$")
 FENCE_OPEN = re.compile(r"^:::\s*(?P<kind>[a-z_]+)\s*(?P<argument>.*?)\s*$")
 FENCE_CLOSE = re.compile(r"^:::\s*$")
+# A body line that would read as a fence is written with one more leading backslash, and
+# read with one less: text that says ":::" stays text and cannot open or close a block.
+ESCAPED_FENCE = re.compile(r"^(\\*):::")
 OPTION = re.compile(r"^(?P<name>[a-z_]+):(?: (?P<value>.*))?$")
 ROW = re.compile(
     r"^[-*+]\s+(?P<pick>\[x\]\s+)?"
@@ -196,7 +200,7 @@ class Reader:
                 for inner_number, inner in numbered:
                     if FENCE_CLOSE.match(inner):
                         break
-                    body.append((inner_number, inner))
+                    body.append((inner_number, unescape_fence(inner)))
                 else:
                     raise MarkupError(f"“{line.strip()}” is not closed by a line “:::”.", number)
                 blocks.append(self.fenced(fence["kind"], fence["argument"], body, number))
@@ -296,8 +300,17 @@ class Reader:
         """A file next to the Markdown, or an image uploaded before (as exports name them)."""
         if not path.startswith(("http://", "https://")):
             if self.folder is not None:
-                local = (self.folder / path).resolve()
-                if local.is_file():
+                # Only files in the Markdown's folder (or below it): a path is no way to read
+                # /etc/passwd or a neighbour's files.
+                folder = self.folder.resolve()
+                local = (folder / path).resolve()
+                if local.is_relative_to(folder) and local.is_file():
+                    if local.stat().st_size > images.MAX_UPLOAD_BYTES:
+                        raise MarkupError(
+                            f"image “{path}” is larger than "
+                            f"{images.MAX_UPLOAD_BYTES // 1024 // 1024} MB.",
+                            number,
+                        )
                     return SimpleUploadedFile(local.name, local.read_bytes())
             stored = PurePosixPath(path)
             uploaded = stored.parts[:1] == (UPLOAD_FOLDER,) and ".." not in stored.parts
@@ -333,6 +346,15 @@ def item_line(row: dict) -> str:
     return f"- {pick}{title}{note}"
 
 
+def escape_fence(line: str) -> str:
+    return f"\\{line}" if ESCAPED_FENCE.match(line) else line
+
+
+def unescape_fence(line: str) -> str:
+    match = ESCAPED_FENCE.match(line)
+    return line[1:] if match and match[1] else line
+
+
 def fenced_markup(kind_name: str, data: dict) -> str:
     shape = kind_shape(kind_name)
     values = get_kind(kind_name).form_values(data)
@@ -361,7 +383,7 @@ def fenced_markup(kind_name: str, data: dict) -> str:
     if shape.body and text(shape.body):
         if shape.items:
             lines.append("")
-        lines.append(text(shape.body))
+        lines += [escape_fence(line) for line in text(shape.body).split("\n")]
     lines.append(":::")
     return "\n".join(lines)
 
