@@ -344,23 +344,17 @@ class IssueRevisionsAdminMixin:
         }
         return TemplateResponse(request, "admin/issues/issue/compare.html", context)
 
-    @staticmethod
-    def restore_refusal(issue) -> str:
-        if issue.status in (Issue.Status.SENDING, Issue.Status.SENT):
-            return "This issue has been sent: its email stays as it was sent."
-        return ""
-
     def restore_view(self, request, pk, number):
         """Restore revision ``number`` as a new revision (POST, change permission)."""
         if request.method != "POST":
             return redirect(reverse("admin:issues_issue_history", args=[pk]))
         issue = self.editable_issue(request, pk)
-        refusal = self.restore_refusal(issue)
-        if refusal:
-            self.message_user(request, refusal, messages.ERROR)
-            return redirect(reverse("admin:issues_issue_history", args=[issue.pk]))
         revision = get_object_or_404(Revision, issue=issue, number=number)
-        restored = revisions.restore_revision(revision, author=request.user)
+        try:
+            restored = revisions.restore_revision(revision, author=request.user)
+        except revisions.RestoreRefused as refusal:
+            self.message_user(request, str(refusal), messages.ERROR)
+            return redirect(reverse("admin:issues_issue_history", args=[issue.pk]))
         self.message_user(
             request,
             f"Restored revision {number} as revision {restored.number}.",

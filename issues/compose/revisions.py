@@ -45,6 +45,13 @@ NOT_FORM_STATE = {"csrfmiddlewaretoken", "_save", "_continue", "_addanother", "_
 PRESENCE_SECONDS = 45  # a few missed heartbeats (every 15 s) before someone counts as gone
 
 
+class RestoreRefused(Exception):
+    """The issue went out (or is going out): its email stays as it was sent."""
+
+
+SENT_OR_SENDING = (Issue.Status.SENDING, Issue.Status.SENT)
+
+
 class VersionConflict(Exception):
     """Someone saved the issue after the form being saved was opened."""
 
@@ -193,6 +200,9 @@ def restore_revision(revision: Revision, *, author) -> Revision:
     """
     with transaction.atomic():
         issue = Issue.objects.select_for_update().get(pk=revision.issue_id)
+        # Checked under the lock: a send that started since the page was opened wins.
+        if issue.status in SENT_OR_SENDING:
+            raise RestoreRefused("This issue has been sent: its email stays as it was sent.")
         before = issue_state(issue)
         claim_version(issue, expected=issue.version)
         for name, value in revision.state["fields"].items():

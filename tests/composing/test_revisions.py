@@ -12,6 +12,7 @@ from django.db import OperationalError, close_old_connections, connection, trans
 from django.urls import reverse
 from django.utils.html import strip_tags
 
+from issues import delivery
 from issues.compose import revisions
 from issues.compose.rendering import render_issue
 from issues.models import Autosave, Issue, Revision
@@ -250,6 +251,20 @@ def test_restoring_a_revision_gives_exactly_its_earlier_rendering(admin_client, 
     assert as_readers_see(restored) == as_readers_see(first)
     latest = Revision.objects.filter(issue=issue).first()
     assert latest.summary == "Restored revision 2" and latest.number == 4
+
+
+def test_a_send_started_after_the_history_page_was_read_wins_over_restore(admin_client, issue):
+    """The restore checks the issue's state under its lock, not only when the page was read."""
+    add_block(issue, "markdown", {"body": "As it will be sent."})
+    assert (
+        save(admin_client, issue, based_on_version=opened_version(admin_client, issue)).status_code
+        == 302
+    )
+    revision = Revision.objects.get(issue=issue, number=2)  # read before the send starts
+    delivery.start_dispatch(Issue.objects.get(pk=issue.pk))
+    with pytest.raises(revisions.RestoreRefused):
+        revisions.restore_revision(revision, author=None)
+    assert [b.data["body"] for b in issue.blocks.all()] == ["As it will be sent."]
 
 
 def test_the_revision_that_was_sent_is_marked(admin_client, issue, django_user_model):
