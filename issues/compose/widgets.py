@@ -236,6 +236,10 @@ class StreamURLInput(OneStepInput, forms.URLInput):
     pass
 
 
+class StreamCheckboxInput(OneStepInput, forms.CheckboxInput):
+    pass
+
+
 class StreamTextarea(forms.Textarea):
     def render(self, name, value, attrs=None, renderer=None):
         widget = self.get_context(name, value, attrs)["widget"]
@@ -252,6 +256,7 @@ ONE_STEP = {
     forms.URLInput: StreamURLInput,
     forms.Textarea: StreamTextarea,
     forms.Select: StreamSelect,
+    forms.CheckboxInput: StreamCheckboxInput,
 }
 
 
