@@ -87,6 +87,19 @@ class BlockStreamAdminFormSet(helpers.InlineAdminFormSet):
     def admin_forms(self):
         return list(self)
 
+    @property
+    def media(self):
+        """The media of one block of each kind: a block's widgets, so its media, follow from
+        its kind. The admin's own property sums every block's, which cost a 100-block page a
+        tenth of its time for the same result."""
+        media = self.opts.media + self.formset.media
+        kinds_seen = set()
+        for admin_form in self.admin_forms:
+            if admin_form.form.kind_name not in kinds_seen:
+                kinds_seen.add(admin_form.form.kind_name)
+                media += admin_form.media
+        return media
+
     def blocks(self):
         """The blocks on the page (a new block the editor removed is gone)."""
         forms = self.admin_forms[:-1] if self.has_add_permission else self.admin_forms

@@ -15,13 +15,15 @@ from functools import cached_property
 from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django.forms.formsets import DELETION_FIELD_NAME
 from django.forms.models import BaseInlineFormSet
+from django.utils.choices import BaseChoiceIterator
 
 from ..images import cleaned_file
 from ..models import Block, Issue, LibraryBlock, Newsletter
 from .fields import PreloadedModelChoiceField
 from .kinds import KINDS, get_kind, kind_choices
-from .widgets import StreamHiddenInput, StreamSelect, one_step
+from .widgets import StreamHiddenInput, StreamSelect, StreamTextInput, one_step
 
 SEPARATOR = "__"
 
@@ -79,6 +81,20 @@ def one_newline(value):
     return value.replace("\r\n", "\n") if isinstance(value, str) else value
 
 
+class ReadyChoices(BaseChoiceIterator):
+    """Choices already in Django's canonical form (value, label pairs), taken as they are.
+
+    Every block form sets its kind's choices; Django normalises a plain list once for the
+    field and once for its widget, which cost a 100-block live preview a fifth of its time.
+    """
+
+    def __init__(self, choices: list[tuple[str, str]]):
+        self.choices = choices
+
+    def __iter__(self):
+        return iter(self.choices)
+
+
 class BlockContentForm(forms.ModelForm):
     """Kind and content of a block (an issue's or the library's): the chosen kind's fields."""
 
@@ -103,7 +119,7 @@ class BlockContentForm(forms.ModelForm):
         return self.initial.get("kind") or self.instance.kind or ""
 
     def kind_choices(self):
-        return [("", "Choose a kind…"), *kind_choices()]
+        return ReadyChoices([("", "Choose a kind…"), *kind_choices()])
 
     def content(self, kind_name: str) -> dict:
         """The chosen kind's cleaned fields as its data, after the kind's own rules."""
@@ -140,6 +156,7 @@ class IssueBlockForm(BlockContentForm):
 
     save_to_library_as = forms.CharField(
         required=False,
+        widget=StreamTextInput,
         max_length=200,
         help_text="Give a name to keep this block in the library and reuse it in other issues.",
     )
@@ -170,7 +187,7 @@ class IssueBlockForm(BlockContentForm):
         return not self.left_out and super().has_changed()
 
     def kind_choices(self):
-        return [("", "Choose a kind…"), *issue_block_kinds()]
+        return ReadyChoices([("", "Choose a kind…"), *issue_block_kinds()])
 
     def clean(self):
         cleaned = super().clean()
@@ -226,6 +243,8 @@ class BlockFormSet(BaseInlineFormSet):
 
     def add_fields(self, form, index):
         super().add_fields(form, index)
+        if DELETION_FIELD_NAME in form.fields:
+            one_step(form.fields[DELETION_FIELD_NAME].widget)
         pk = form.fields[self.model._meta.pk.name]
         form.fields[self.model._meta.pk.name] = PreloadedModelChoiceField(
             lambda: self.blocks_by_pk, initial=pk.initial, required=False, widget=StreamHiddenInput
