@@ -23,7 +23,11 @@ def block_fieldset(fieldset) -> str:
         else ""
     )
     fields = mark_safe(
-        "".join(field_row(admin_field.field) for line in fieldset for admin_field in line)
+        "".join(
+            readonly_row(admin_field) if admin_field.is_readonly else field_row(admin_field.field)
+            for line in fieldset
+            for admin_field in line
+        )
     )
     return format_html(
         '<fieldset class="module aligned {}">{}{}\n{}\n</fieldset>',
@@ -31,6 +35,17 @@ def block_fieldset(fieldset) -> str:
         heading,
         description,
         fields,
+    )
+
+
+def readonly_row(admin_field) -> str:
+    """A field shown to someone who may only look (a view-only editor): label and value."""
+    return format_html(
+        '<div class="form-row field-{}"><div><div class="flex-container">{}'
+        '<div class="readonly">{}</div></div></div></div>',
+        admin_field.field["name"],
+        admin_field.label_tag(),
+        admin_field.contents(),
     )
 
 
