@@ -123,24 +123,21 @@ def wait_until_serving(url: str, proc, timeout=30):
     raise TimeoutError(f"{url} did not answer within {timeout}s")
 
 
-def wrk(url: str, seconds: int) -> tuple[float, float]:
-    """Requests per second and 99th percentile latency (ms) of ``url`` under load."""
+def wrk(url: str, seconds: int, script: str | None = None) -> tuple[float, float, int]:
+    """Requests per second, 99th percentile latency (ms) and requests made, of ``url``
+    under load (``script``: a wrk Lua script choosing each request)."""
     wrk_path = shutil.which("wrk")
     if not wrk_path:
         raise SystemExit("wrk is missing: `make bench` installs Debian's wrk")
-    result = subprocess.run(
-        [wrk_path, "-t2", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency", url],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    output = result.stdout
+    command = [wrk_path, "-t2", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency"]
+    command += ["-s", script] if script else []
+    output = subprocess.run(command + [url], capture_output=True, text=True, check=True).stdout
     if re.search(r"Non-2xx or 3xx responses", output):
         raise RuntimeError(f"{url} answered errors under load:\n{output}")
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
     value, unit = re.search(r"\s99%\s+([\d.]+)(us|ms|s)\b", output).groups()
-    p99_ms = float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
-    return rps, p99_ms
+    requests = int(re.search(r"(\d+) requests in", output).group(1))
+    return rps, float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit], requests
 
 
 def main():
@@ -191,9 +188,9 @@ def main():
             for _ in range(ROUNDS):
                 static_runs.append(wrk(base + STATIC_PATH, seconds))
                 issue_runs.append(wrk(base + issue_path, seconds))
-            static_rps = statistics.median(rps for rps, _ in static_runs)
-            rps = statistics.median(rps for rps, _ in issue_runs)
-            p99_ms = statistics.median(p99 for _, p99 in issue_runs)
+            static_rps = statistics.median(rps for rps, _, _ in static_runs)
+            rps = statistics.median(rps for rps, _, _ in issue_runs)
+            p99_ms = statistics.median(p99 for _, p99, _ in issue_runs)
         finally:
             server.terminate()
             server.wait(timeout=30)

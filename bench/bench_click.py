@@ -15,7 +15,6 @@ lost under load. ``BENCH_SECONDS`` sets each run's length (default 4).
 
 import os
 import re
-import shutil
 import statistics
 import subprocess
 import sys
@@ -31,6 +30,7 @@ from bench.bench_archive import (
     free_port,
     site_env,
     wait_until_serving,
+    wrk,
 )
 
 TARGET_RATIO = 0.5
@@ -100,22 +100,6 @@ def seed(paths_file: str):
             html = message.fill(message.html, message.values(recipient, "bench@example.org"))
             tracked = re.findall(rf'href="{prefix}(/c/[^"]+)"', html)[1:]  # not the canary
             out.writelines(path + "\n" for path in tracked)
-
-
-def wrk(url: str, seconds: int, script: str | None = None) -> tuple[float, float, int]:
-    """Requests per second, 99th percentile latency (ms) and requests made, under load."""
-    wrk_path = shutil.which("wrk")
-    if not wrk_path:
-        raise SystemExit("wrk is missing: `make bench` installs Debian's wrk")
-    command = [wrk_path, "-t2", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency"]
-    command += ["-s", script] if script else []
-    output = subprocess.run(command + [url], capture_output=True, text=True, check=True).stdout
-    if re.search(r"Non-2xx or 3xx responses", output):
-        raise RuntimeError(f"{url} answered errors under load:\n{output}")
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
-    value, unit = re.search(r"\s99%\s+([\d.]+)(us|ms|s)\b", output).groups()
-    requests = int(re.search(r"(\d+) requests in", output).group(1))
-    return rps, float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit], requests
 
 
 def redis_server(directory: Path):

@@ -29,6 +29,7 @@ from .admin_sending import SEND_PERMISSION, IssueSendingAdminMixin, ObjectTool
 from .compose.corrections import correct_web_version
 from .compose.editing import duplicate_as_next_issue
 from .compose.forms import (
+    ENGAGEMENT_FIELDS,
     BlockFormSet,
     IssueBlockForm,
     IssueForm,
@@ -60,27 +61,11 @@ class NewsletterAdmin(admin.ModelAdmin):
     prepopulated_fields = {"slug": ["name"]}
     search_fields = ["name", "slug"]
     fieldsets = [
-        (
-            None,
-            {
-                "fields": [
-                    "name",
-                    "slug",
-                    "description",
-                    "from_name",
-                    "from_email",
-                    "reply_to",
-                    "footer_text",
-                    "brand_color",
-                    "logo",
-                    "language",
-                ]
-            },
-        ),
+        (None, {"fields": [f for f in NewsletterForm.Meta.fields if f not in ENGAGEMENT_FIELDS]}),
         (
             "Engagement",
             {
-                "fields": ["track_clicks", "track_opens", "utm_parameters", "subscriber_history"],
+                "fields": ENGAGEMENT_FIELDS,
                 "description": "What the reports may measure about readers of this newsletter.",
             },
         ),

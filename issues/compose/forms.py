@@ -324,6 +324,10 @@ class IssueForm(CheckedImagesForm):
         select.attrs["data-senders"] = json.dumps(senders)
 
 
+# What the reports may measure about a newsletter's readers (issues.engagement).
+ENGAGEMENT_FIELDS = ["track_clicks", "track_opens", "utm_parameters", "subscriber_history"]
+
+
 class NewsletterForm(CheckedImagesForm):
     image_fields = ("logo",)
 
@@ -340,10 +344,7 @@ class NewsletterForm(CheckedImagesForm):
             "brand_color",
             "logo",
             "language",
-            "track_clicks",
-            "track_opens",
-            "utm_parameters",
-            "subscriber_history",
+            *ENGAGEMENT_FIELDS,
         ]
 
     def clean_slug(self):

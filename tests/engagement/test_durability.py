@@ -15,7 +15,7 @@ from tests.support.engagement import (
 from tests.support.processes import free_port
 from tests.support.waiting import wait_until
 
-CLICKS = 6000
+CLICKS = 3000
 
 
 def test_a_worker_killed_mid_flush_loses_and_doubles_no_click(
@@ -30,7 +30,7 @@ def test_a_worker_killed_mid_flush_loses_and_doubles_no_click(
         recorder.record("c", issue.pk, deliveries[n % 50], 1 + n // 50 % 8, "")
     assert buffered(click_buffer) == CLICKS
 
-    worker = engagement_worker(ENGAGEMENT_FLUSH_BATCH="100")
+    worker = engagement_worker(ENGAGEMENT_FLUSH_BATCH="50")
     pids = [*children_of(worker.pid), worker.pid]
     enqueue("issues.tasks.flush_engagement")
     wait_until(lambda: Click.objects.exists(), timeout=60, what="the flush storing clicks")
