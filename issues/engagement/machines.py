@@ -26,7 +26,7 @@ from ..models import Click, MachineReason, TrackedLink
 SCANNER_AGENTS = re.compile(
     r"barracuda|proofpoint|mimecast|messagelabs|symantec|trendmicro|trend micro|forcepoint"
     r"|ironport|sophos|fireeye|zscaler|bitdefender|safelinks|safe links|urldefense"
-    r"|bot\b|bot/|crawler|spider|python-requests|python-urllib|aiohttp|httpx|curl/|wget/"
+    r"|\bbot\b|bot/|bot-|crawler|spider|python-requests|python-urllib|aiohttp|httpx|curl/|wget/"
     r"|go-http-client|okhttp|java/|libwww|headlesschrome|phantomjs|scrapy",
     re.IGNORECASE,
 )
