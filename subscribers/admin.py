@@ -76,7 +76,14 @@ class SubscriberAdmin(admin.ModelAdmin):
     list_display = ["email", "name", "status", "source", "created_at"]
     list_filter = ["status", "subscriptions__newsletter", "tags", "source"]
     search_fields = ["email", "name"]
-    readonly_fields = ["created_at", "confirmed_at", "unsubscribed_at", "soft_bounces"]
+    # ``no_tracking`` is the reader's own choice, made on their preferences page.
+    readonly_fields = [
+        "created_at",
+        "confirmed_at",
+        "unsubscribed_at",
+        "soft_bounces",
+        "no_tracking",
+    ]
     fields = ["email", "name", "status", "source", "tags", *readonly_fields]
     filter_horizontal = ["tags"]
     inlines = [SubscriptionInline, SuppressionEventInline, ConsentEventInline]
