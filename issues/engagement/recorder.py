@@ -114,6 +114,17 @@ def read(client, start: str) -> list[tuple[str, dict]]:
     ]
 
 
+def well_formed(entry_id: str, fields: dict) -> bool:
+    """Whether an entry is one ``record`` wrote; anything else is logged and skipped, so
+    one odd entry cannot hold up every flush after it."""
+    try:
+        int(fields["d"]), int(fields["i"]), int(fields["p"]), float(fields["t"])
+        return fields["k"] in ("c", "o") and "m" in fields
+    except (KeyError, ValueError):
+        log.warning("Skipping a malformed click buffer entry %s: %r", entry_id, fields)
+        return False
+
+
 def store(entries: list[tuple[str, dict]]) -> int:
     """Write buffered events as rows, in one transaction; repeating it adds nothing.
 
@@ -123,6 +134,7 @@ def store(entries: list[tuple[str, dict]]) -> int:
     events = [
         (entry_id if entry_id.startswith("direct:") else f"s:{entry_id}", fields)
         for entry_id, fields in entries
+        if well_formed(entry_id, fields)
     ]
     delivery_ids = {int(fields["d"]) for _, fields in events}
     deliveries = {
