@@ -1,5 +1,17 @@
-"""The click buffer loses nothing and doubles nothing: a worker killed mid-flush, a Redis
-that cannot be reached."""
+"""The click buffer loses nothing and doubles nothing: a worker killed mid-flush, web
+servers killed mid-click, a Redis that cannot be reached."""
+
+import contextlib
+import os
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+from contextlib import contextmanager
+
+from django.conf import settings
 
 from issues.delivery.queue import enqueue
 from issues.engagement import recorder
@@ -10,9 +22,10 @@ from tests.support.engagement import (
     buffered,
     issue_linking_to,
     links_by_reader,
+    request,
     send_in_process,
 )
-from tests.support.processes import free_port
+from tests.support.processes import child_env, free_port
 from tests.support.waiting import wait_until
 
 CLICKS = 3000
@@ -63,3 +76,67 @@ def test_when_redis_cannot_be_reached_the_click_goes_straight_to_the_database(
     response = client.get(links[1].removeprefix("http://testserver"), HTTP_USER_AGENT=BROWSER)
     assert response.status_code == 302
     assert list(Click.objects.values_list("link__position", "is_machine")) == [(1, False)]
+
+
+@contextmanager
+def gunicorn(port, log_dir, buffer_url):
+    """The site served by gunicorn (2 workers) in its own process group; clicks go into
+    ``buffer_url``."""
+    with open(log_dir / f"gunicorn-{port}.log", "wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "superfast.wsgi:application", "--workers", "2"]
+            + ["--bind", f"127.0.0.1:{port}", "--log-level", "warning"],
+            env=child_env(REDIS_URL=buffer_url, SITE_URL=f"http://127.0.0.1:{port}"),
+            cwd=settings.BASE_DIR,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            wait_until(lambda: answers(port), timeout=30, what="gunicorn serving")
+            yield proc
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def answers(port):
+    try:
+        return request(f"http://127.0.0.1:{port}/healthz", follow=False)[0] < 500
+    except OSError:
+        return False
+
+
+def test_every_click_a_reader_was_redirected_for_is_kept_across_web_server_kills(
+    transactional_db, settings, smtp_sink, click_buffer, tmp_path
+):
+    port = free_port()
+    settings.SITE_URL = f"http://127.0.0.1:{port}"
+    issue = issue_linking_to("http://127.0.0.1:9", sections=3)
+    make_subscribers(issue.newsletter, 5)
+    send_in_process(issue)
+    urls = [url for links in links_by_reader(smtp_sink).values() for url in links[1:]]
+    redirected = 0
+
+    def click_for(seconds):
+        nonlocal redirected
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            # The server going away mid-request answers no 302; the reader clicks again.
+            with contextlib.suppress(OSError):
+                redirected += request(random.choice(urls), follow=False)[0] == 302
+
+    with gunicorn(port, tmp_path, click_buffer.url) as server:
+        clicker = threading.Thread(target=click_for, args=(4,))
+        clicker.start()
+        for _ in range(2):  # kill -9 the web workers mid-click; gunicorn starts new ones
+            time.sleep(1)
+            for pid in children_of(server.pid):
+                os.kill(pid, signal.SIGKILL)
+        clicker.join()
+
+    recorder.flush()
+    assert redirected > 50
+    assert Click.objects.count() >= redirected  # a click may be kept and its answer lost
+    assert Click.objects.count() - redirected <= 4  # at most the requests in flight
