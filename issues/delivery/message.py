@@ -22,6 +22,7 @@ from django.core.mail.message import sanitize_address
 
 from subscribers.tokens import SubscriberLinks, list_unsubscribe
 
+from ..engagement.attribution import campaign_of
 from ..models import Dispatch, Snapshot
 from ..placeholders import Markers, marker
 from .outcomes import Recipient
@@ -111,7 +112,8 @@ class IssueMessage:
                 LEADING_DOT.sub(b"..", piece) if i % 2 == 0 else piece
                 for i, piece in enumerate(self.segments)
             ]
-        self.links = SubscriberLinks(newsletter)
+        # Unsubscribes through this email are counted for this issue in its report.
+        self.links = SubscriberLinks(newsletter, campaign=campaign_of(issue))
 
     def serialize(self) -> list | None:
         """The whole message as bytes, split into literal pieces and marker names."""

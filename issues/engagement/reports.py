@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from django.db.models import Count, Q, QuerySet
 
 from ..models import Click, Delivery, Issue, Newsletter, Open, TrackedLink
+from .attribution import unsubscribed_because_of
 
 Status = Delivery.Status
 
@@ -88,7 +89,7 @@ def issue_engagement(issue: Issue) -> IssueEngagement:
         delivered=deliveries["delivered"],
         bounced=deliveries["bounced"],
         complained=deliveries["complained"],
-        unsubscribed=0,  # attributed by the reports' campaign reference once it exists
+        unsubscribed=unsubscribed_because_of(issue),
         human_clicks=clicks["human"],
         unique_clickers=clicks["unique"],
         machine_clicks=clicks["machine"],
