@@ -13,8 +13,8 @@ because of which mail. It is inside the signed value: nobody can move it to anot
 
 import re
 from datetime import timedelta
-from typing import NamedTuple
 from email.utils import parseaddr
+from typing import NamedTuple
 from urllib.parse import quote
 
 from django.conf import settings

@@ -12,7 +12,6 @@ from issues.engagement.attribution import campaign_of, unsubscribed_by_issue
 from issues.engagement.reports import issue_engagement
 from subscribers import tokens
 from subscribers.models import ConsentEvent, Subscriber
-from tests.delivery.conftest import fast_retries, start_worker  # noqa: F401 (fixtures)
 from tests.support.delivery import make_issue, make_subscribers
 from tests.support.reports import (
     footer_unsubscribe_url,
@@ -65,7 +64,7 @@ def test_unsubscribes_through_an_issues_links_are_counted_for_that_issue_only(
     assert tokens.read_unsubscribe_link(token) == (
         readers[7].pk,
         first.newsletter_id,
-        "issue:%d" % first.pk,
+        f"issue:{first.pk}",
     )
 
 
