@@ -16,7 +16,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 FONT_SIZE = 13
 LABEL_CHAR_WIDTH = 7.5  # about the width of one character of a label at FONT_SIZE
-MARGIN_LEFT, MARGIN_RIGHT, MARGIN_TOP, MARGIN_BOTTOM = 44, 10, 12, 28
+MARGIN_RIGHT, MARGIN_TOP, MARGIN_BOTTOM = 10, 12, 28
 
 
 @dataclass(frozen=True)
@@ -28,20 +28,29 @@ class Series:
 
 
 def nice_ceiling(value: float) -> float:
-    """The smallest of 1, 2, 2.5, 5 times a power of ten at or above ``value`` (1 for 0)."""
+    """The smallest of 1, 2, 2.5, 5 times a power of ten at or above ``value`` (1 for 0);
+    2.5 only from 25 up or below 1, where it never makes a count end in a half."""
     if value <= 0:
         return 1
     power = 10 ** math.floor(math.log10(value))
     for step in (1, 2, 2.5, 5, 10):
+        if step == 2.5 and power == 1:
+            continue
         if step * power >= value - 1e-12:
             return step * power
     return 10 * power
 
 
-def ticks(top: float, count: int = 4) -> list[float]:
-    """``count`` + 1 evenly spaced gridline values from 0 to ``nice_ceiling(top)``."""
-    ceiling = nice_ceiling(top)
-    return [ceiling * i / count for i in range(count + 1)]
+def ticks(top: float, *, whole: bool = False) -> list[float]:
+    """Evenly spaced gridline values from 0 to ``nice_ceiling(top)``, four steps if they
+    divide it; ``whole`` numbers (people) get steps that are whole numbers too."""
+    ceiling = nice_ceiling(max(top, 1) if whole else top)
+    if whole:
+        ceiling = max(ceiling, math.ceil(ceiling))
+        steps = next(n for n in (4, 5, 2, 1) if ceiling % n == 0)
+    else:
+        steps = 4
+    return [ceiling * i / steps for i in range(steps + 1)]
 
 
 def label_every(labels: Sequence[str], plot_width: float) -> int:
@@ -72,9 +81,11 @@ def bar_chart(
     height: int = 240,
     id_prefix: str,
     fmt: Callable[[float], str] = number,
+    colour: int = 0,
 ) -> SafeString:
-    """Grouped bars: for each label, one bar per series side by side."""
-    frame = Frame(labels, series, width, height, fmt)
+    """Grouped bars: for each label, one bar per series side by side; ``colour`` is the
+    first series' colour class (``chart-series-N``), the others follow."""
+    frame = Frame(labels, series, width, height, fmt, whole=fmt is number)
     group = frame.step
     bar = max(1.0, group * 0.8 / max(len(series), 1))
     shapes = []
@@ -86,7 +97,7 @@ def bar_chart(
                 format_html(
                     '<rect class="chart-series-{}" x="{}" y="{}" width="{}" height="{}">'
                     "<title>{}: {} {}</title></rect>",
-                    s,
+                    s + colour,
                     f"{x:.1f}",
                     f"{y:.1f}",
                     f"{max(bar - 1, 1):.1f}",
@@ -109,21 +120,24 @@ def line_chart(
     height: int = 220,
     id_prefix: str,
     fmt: Callable[[float], str] = percent,
+    colour: int = 0,
 ) -> SafeString:
-    """A line per series with a dot on each value; the last value is written beside it."""
+    """A line per series with a dot on each value (its figure in the dot's tooltip)."""
     frame = Frame(labels, series, width, height, fmt)
     shapes = []
     for s, row in enumerate(series):
         points = [(frame.x_centre(i), frame.y(v)) for i, v in enumerate(row.values)]
         if len(points) > 1:
             path = " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
-            shapes.append(format_html('<polyline class="chart-line-{}" points="{}"/>', s, path))
+            shapes.append(
+                format_html('<polyline class="chart-line-{}" points="{}"/>', s + colour, path)
+            )
         for i, (x, y) in enumerate(points):
             shapes.append(
                 format_html(
                     '<circle class="chart-series-{}" cx="{}" cy="{}" r="3.5">'
                     "<title>{}: {} {}</title></circle>",
-                    s,
+                    s + colour,
                     f"{x:.1f}",
                     f"{y:.1f}",
                     labels[i],
@@ -137,14 +151,18 @@ def line_chart(
 class Frame:
     """The axes shared by both kinds of chart: scale, gridlines, labels."""
 
-    def __init__(self, labels, series, width, height, fmt):
+    def __init__(self, labels, series, width, height, fmt, *, whole=False):
         for row in series:
             if len(row.values) != len(labels):
                 raise ValueError(f"{row.name!r} has {len(row.values)} values for {len(labels)}")
         self.labels, self.width, self.height, self.fmt = list(labels), width, height, fmt
-        self.left, self.right = MARGIN_LEFT, width - MARGIN_RIGHT
+        top = max([v for row in series for v in row.values] or [0])
+        self.gridlines = ticks(top, whole=whole)
+        # Room for the longest figure of the scale, right-aligned against the plot.
+        widest = max(len(fmt(value)) for value in self.gridlines)
+        self.left = round(widest * LABEL_CHAR_WIDTH + 12)
+        self.right = width - MARGIN_RIGHT
         self.top, self.bottom = MARGIN_TOP, height - MARGIN_BOTTOM
-        self.gridlines = ticks(max([v for row in series for v in row.values] or [0]))
         self.step = (self.right - self.left) / max(len(labels), 1)
 
     def y(self, value: float) -> float:

@@ -197,6 +197,7 @@ def dashboard(newsletter: Newsletter) -> dict:
             "unsubscribe-rate",
             issue_labels,
             [Series("unsubscribe rate", [r.unsubscribe_rate for r in rates])],
+            colour=1,  # the growth chart's colour for unsubscribes
             title="Unsubscribe rate issue over issue",
             description="Share of recipients who unsubscribed through the issue's link.",
         ),

@@ -30,6 +30,21 @@ def test_the_scale_ends_on_a_round_number_at_or_above_the_largest_value(top, cei
     assert ticks(top) == pytest.approx([ceiling * i / 4 for i in range(5)])
 
 
+@pytest.mark.parametrize(
+    "top, gridlines",
+    [
+        (0, [0, 1]),
+        (2, [0, 1, 2]),
+        (3, [0, 1, 2, 3, 4, 5]),
+        (7, [0, 2, 4, 6, 8, 10]),
+        (13, [0, 5, 10, 15, 20]),
+        (260, [0, 125, 250, 375, 500]),
+    ],
+)
+def test_counts_of_people_get_whole_numbers_on_their_scale(top, gridlines):
+    assert ticks(top, whole=True) == gridlines
+
+
 def test_bars_are_as_tall_as_their_values_and_named_for_screen_readers():
     svg = parse(
         bar_chart(
