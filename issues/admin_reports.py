@@ -17,7 +17,7 @@ from .admin_sending import SEND_PERMISSION
 from .engagement import dashboard
 from .engagement.charts import percent
 from .engagement.clickmap import click_map
-from .engagement.reports import issue_engagement
+from .engagement.reports import issue_engagement, link_figures
 from .engagement.tables import link_rows, links_csv
 from .models import Issue, Newsletter
 
@@ -99,8 +99,7 @@ class IssueReportsAdminMixin:
         snapshot = getattr(issue, "snapshot", None)
         if snapshot is None:
             raise Http404("This issue has no frozen rendering yet.")
-        engagement = issue_engagement(issue)
-        context = {"issue": issue, "map": click_map(snapshot.web_html, engagement.links)}
+        context = {"issue": issue, "map": click_map(snapshot.web_html, link_figures(issue))}
         response = TemplateResponse(request, "admin/issues/click_map.html", context)
         # Issue content shown on the admin's origin: sandboxed, nothing in it can run.
         response["Content-Security-Policy"] = "sandbox"
