@@ -118,6 +118,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # The click redirect and open pixel: the hot path, answered before sessions and users.
+    "issues.engagement.middleware.TrackedLinkMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -288,6 +290,13 @@ SEND_AUTOPAUSE_FAILURE_RATE = env_float("SEND_AUTOPAUSE_FAILURE_RATE", 0.5)
 # An ESP's merge-field syntax ("%recipient.{}%" for Mailgun): with an anymail backend, one
 # API call per batch with per-recipient merge data. Unset: one message per recipient.
 SEND_ESP_MERGE_FIELD = env("SEND_ESP_MERGE_FIELD", "")
+
+# Engagement (issues.engagement): see the README's "Engagement" section.
+# A reader "clicking" every link this soon after delivery is a mail scanner, not a person.
+ENGAGEMENT_BURST_SECONDS = env_int("ENGAGEMENT_BURST_SECONDS", 30)
+# Beat flushes the click buffer (a Redis stream when REDIS_URL is set) this often.
+ENGAGEMENT_FLUSH_SECONDS = env_float("ENGAGEMENT_FLUSH_SECONDS", 5)
+ENGAGEMENT_FLUSH_BATCH = env_int("ENGAGEMENT_FLUSH_BATCH", 1000)  # entries per transaction
 
 # Celery. The embedded default is kombu's filesystem transport: no server to run.
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", "filesystem://")
