@@ -17,12 +17,14 @@ import sys
 
 import pytest
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
 from issues.compose.editing import duplicate_as_next_issue
 from issues.models import Click
+from tests.archive.test_browser import serious_accessibility_violations
 from tests.engagement.test_clicks import flush_and_wait
-from tests.support.admin import STAFF_PASSWORD, staff
+from tests.support.admin import STAFF_PASSWORD, log_into_admin, staff
 from tests.support.delivery import make_subscribers
 from tests.support.engagement import SCANNER, issue_linking_to, request, tracked_links
 from tests.support.processes import child_env
@@ -80,7 +82,7 @@ def reported(site, targets, engagement_worker, smtp_sink, click_buffer, django_u
 
 
 def test_an_editor_reads_which_links_readers_clicked_and_the_command_agrees(
-    reported, client, django_assert_max_num_queries
+    reported, client, django_assert_max_num_queries, browser, site, targets, artifacts_dir
 ):
     issue = reported
     staff("editor", "view_issue", "view_newsletter")
@@ -145,7 +147,7 @@ def test_an_editor_reads_which_links_readers_clicked_and_the_command_agrees(
         (10, 10),
         (1, 1),
     ]
-    assert report["links"][0]["url"] == f"{issue_target(report)}/paper/0?from=mail&kind=pdf"
+    assert report["links"][0]["url"] == f"{targets.url}/paper/0?from=mail&kind=pdf"
     out = io.StringIO()
     call_command("issue_report", str(issue.pk), stdout=out)
     text = out.getvalue()
@@ -153,6 +155,61 @@ def test_an_editor_reads_which_links_readers_clicked_and_the_command_agrees(
     wrong = issue_report(f"{issue.newsletter.slug}/no-such-issue")
     assert wrong.returncode == 1 and "No issue" in wrong.stderr
 
+    # The publisher finds the report from the delivery page.
+    client.force_login(get_user_model().objects.get(username="pub"))
+    delivery = client.get(f"/admin/issues/issue/{issue.pk}/delivery/").text
+    assert f'href="{base}"' in delivery
 
-def issue_target(report):
-    return report["links"][0]["url"].split("/paper/")[0]
+    for device, viewport in VIEWPORTS.items():
+        look_at_the_report_and_the_dashboard(
+            browser, site.url, issue, device, viewport, artifacts_dir
+        )
+
+
+def look_at_the_report_and_the_dashboard(browser, base_url, issue, device, viewport, artifacts):
+    """The editor's way in Chromium: issue page → Report → dashboard; screenshots of each."""
+    context = browser.new_context(viewport=viewport)
+    page = context.new_page()
+    try:
+        log_into_admin(page, base_url, "editor", STAFF_PASSWORD)
+        page.goto(f"{base_url}/admin/issues/issue/{issue.pk}/change/")
+        report_link = page.locator(".object-tools a", has_text="Report").first
+        if device == "phone":  # the issue page's live preview panel covers its tools there
+            page.goto(base_url + report_link.get_attribute("href"))
+        else:
+            report_link.click()
+        page.wait_for_url(f"**/admin/issues/issue/{issue.pk}/engagement/")
+        assert page.locator("#figure-human-clicks").inner_text() == "51"
+        fits_the_screen(page, viewport)
+        page.screenshot(path=artifacts / f"report-{device}.png", full_page=True)
+        assert_accessible(page, f"report ({device})")
+        # The click map is a frame of its own: brought into view, it is drawn.
+        frame = page.frame_locator("#click-map")
+        assert frame.locator(".clickmap-badge").first.inner_text() == "78.4% · 40 clicks"
+        page.locator("#click-map").scroll_into_view_if_needed()
+        page.screenshot(path=artifacts / f"report-click-map-{device}.png")
+
+        page.get_by_role("link", name=re.compile("dashboard")).click()
+        page.wait_for_url("**/dashboard/")
+        assert page.locator("svg.chart:visible").count() == 3  # one width of each chart
+        fits_the_screen(page, viewport)
+        page.screenshot(path=artifacts / f"dashboard-{device}.png", full_page=True)
+        assert_accessible(page, f"dashboard ({device})")
+    finally:
+        context.close()
+
+
+def fits_the_screen(page, viewport):
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= viewport["width"], f"{width}px wide on a {viewport['width']}px screen"
+
+
+def assert_accessible(page, name):
+    """axe-core in light and dark mode, once the admin's links finished changing colour
+    (they fade over 0.15 s: read at once, a link is between its two themes' colours)."""
+    for scheme in ("light", "dark"):
+        page.emulate_media(color_scheme=scheme)
+        page.wait_for_timeout(400)
+        found = serious_accessibility_violations(page)
+        assert not found, f"{name} ({scheme}): " + json.dumps(found, indent=1)
+    page.emulate_media(color_scheme="light")
