@@ -22,7 +22,7 @@ from .engagement.tables import link_rows, links_csv
 from .models import Issue, Newsletter
 
 OPENS_ARE_ESTIMATES = (
-    "Estimates: Apple Mail Privacy Protection loads every image of every message it "
+    "Apple Mail Privacy Protection loads every image of every message it "
     "receives, read or not, and many mail clients block images, so some opens are counted "
     "that never happened and others are missed. Clicks are the figure to trust."
 )

@@ -41,16 +41,31 @@ def nice_ceiling(value: float) -> float:
     return 10 * power
 
 
+# Steps from 0 to a ceiling of 1, 2, 2.5 or 5 (times a power of ten) that land on round
+# values: 0.2, 0.5, 0.5 and 1 (times the same power).
+STEPS_FOR_MANTISSA = {1: 5, 2: 4, 2.5: 5, 5: 5}
+
+
 def ticks(top: float, *, whole: bool = False) -> list[float]:
-    """Evenly spaced gridline values from 0 to ``nice_ceiling(top)``, four steps if they
-    divide it; ``whole`` numbers (people) get steps that are whole numbers too."""
+    """Evenly spaced round gridline values from 0 to ``nice_ceiling(top)``; ``whole``
+    numbers (people) get whole-numbered steps too (fewer of them on a small scale)."""
     ceiling = nice_ceiling(max(top, 1) if whole else top)
+    mantissa = round(ceiling / 10 ** math.floor(math.log10(ceiling) + 1e-9), 1)
+    steps = STEPS_FOR_MANTISSA.get(mantissa, 4)
     if whole:
-        ceiling = max(ceiling, math.ceil(ceiling))
-        steps = next(n for n in (4, 5, 2, 1) if ceiling % n == 0)
-    else:
-        steps = 4
+        steps = next(n for n in (steps, 4, 2, 1) if round(ceiling) % n == 0)
     return [ceiling * i / steps for i in range(steps + 1)]
+
+
+def axis_labeller(gridlines: Sequence[float], as_percent: bool) -> Callable[[float], str]:
+    """Gridline labels written alike, with as many decimals as their step needs."""
+    step = (gridlines[1] - gridlines[0]) * (100 if as_percent else 1) if len(gridlines) > 1 else 1
+    decimals = max(0, -math.floor(math.log10(step) + 1e-9))
+    if not math.isclose(round(step, decimals), step):  # e.g. a step of 2.5
+        decimals += 1
+    if as_percent:
+        return lambda value: f"{value * 100:.{decimals}f}%"
+    return lambda value: f"{value:,.{decimals}f}"
 
 
 def label_every(labels: Sequence[str], plot_width: float) -> int:
@@ -159,7 +174,8 @@ class Frame:
         top = max([v for row in series for v in row.values] or [0])
         self.gridlines = ticks(top, whole=whole)
         # Room for the longest figure of the scale, right-aligned against the plot.
-        widest = max(len(fmt(value)) for value in self.gridlines)
+        self.axis_label = axis_labeller(self.gridlines, as_percent=fmt is percent)
+        widest = max(len(self.axis_label(value)) for value in self.gridlines)
         self.left = round(widest * LABEL_CHAR_WIDTH + 12)
         self.right = width - MARGIN_RIGHT
         self.top, self.bottom = MARGIN_TOP, height - MARGIN_BOTTOM
@@ -185,7 +201,7 @@ class Frame:
                     f"{y:.1f}",
                     self.left - 6,
                     f"{y + 4:.1f}",
-                    self.fmt(value),
+                    self.axis_label(value),
                 )
             )
         every = label_every(self.labels, self.right - self.left)

@@ -6,6 +6,7 @@ import pytest
 
 from issues.engagement.charts import (
     Series,
+    axis_labeller,
     bar_chart,
     label_every,
     line_chart,
@@ -27,7 +28,21 @@ def parse(svg):
 )
 def test_the_scale_ends_on_a_round_number_at_or_above_the_largest_value(top, ceiling):
     assert nice_ceiling(top) == pytest.approx(ceiling)
-    assert ticks(top) == pytest.approx([ceiling * i / 4 for i in range(5)])
+    assert ticks(top)[-1] == pytest.approx(ceiling) and ticks(top)[0] == 0
+
+
+@pytest.mark.parametrize(
+    "top, labels",
+    [
+        (0.024, ["0.0%", "0.5%", "1.0%", "1.5%", "2.0%", "2.5%"]),
+        (0.33, ["0%", "10%", "20%", "30%", "40%", "50%"]),
+        (0.18, ["0%", "5%", "10%", "15%", "20%"]),
+        (0.0004, ["0.00%", "0.01%", "0.02%", "0.03%", "0.04%", "0.05%"]),
+    ],
+)
+def test_rate_scales_step_by_round_percentages_written_alike(top, labels):
+    gridlines = ticks(top)
+    assert [axis_labeller(gridlines, as_percent=True)(v) for v in gridlines] == labels
 
 
 @pytest.mark.parametrize(
@@ -38,7 +53,7 @@ def test_the_scale_ends_on_a_round_number_at_or_above_the_largest_value(top, cei
         (3, [0, 1, 2, 3, 4, 5]),
         (7, [0, 2, 4, 6, 8, 10]),
         (13, [0, 5, 10, 15, 20]),
-        (260, [0, 125, 250, 375, 500]),
+        (260, [0, 100, 200, 300, 400, 500]),
     ],
 )
 def test_counts_of_people_get_whole_numbers_on_their_scale(top, gridlines):
