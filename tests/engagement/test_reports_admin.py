@@ -187,6 +187,7 @@ def look_at_the_report_and_the_dashboard(browser, base_url, issue, device, viewp
         frame = page.frame_locator("#click-map")
         assert frame.locator(".clickmap-badge").first.inner_text() == "78.4% · 40 clicks"
         page.locator("#click-map").scroll_into_view_if_needed()
+        page.wait_for_timeout(1000)  # a frame of another origin is painted once in view
         page.screenshot(path=artifacts / f"report-click-map-{device}.png")
 
         page.get_by_role("link", name=re.compile("dashboard")).click()
