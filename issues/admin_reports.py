@@ -60,17 +60,12 @@ class IssueReportsAdminMixin:
         issue = self.reported_issue(request, pk)
         engagement = issue_engagement(issue)
         context = {
-            **self.admin_site.each_context(request),
-            "opts": self.opts,
             "issue": issue,
-            "original": issue,
             "title": f"Report: “{issue.title}”",
-            "change_url": reverse("admin:issues_issue_change", args=[issue.pk]),
             "engagement": engagement,
             "rows": link_rows(engagement),
             "click_rate": percent(engagement.click_rate),
             "opens_reason": OPENS_ARE_ESTIMATES,
-            "track_opens": issue.newsletter.track_opens,
             "click_map_url": self.engagement_url(issue, "click_map"),
             "csv_url": self.engagement_url(issue, "engagement_csv"),
             "dashboard_url": reverse(
@@ -82,7 +77,7 @@ class IssueReportsAdminMixin:
                 else ""
             ),
         }
-        return TemplateResponse(request, "admin/issues/engagement_report.html", context)
+        return report_page(self, request, issue, "engagement_report.html", context)
 
     def engagement_csv_view(self, request, pk):
         issue = self.reported_issue(request, pk)
@@ -127,13 +122,22 @@ class NewsletterDashboardAdminMixin:
         if not self.has_view_permission(request, newsletter):
             raise PermissionDenied("The dashboard needs the permission to view newsletters.")
         context = {
-            **self.admin_site.each_context(request),
-            "opts": self.opts,
-            "original": newsletter,
             "newsletter": newsletter,
             "title": f"Dashboard: {newsletter.name}",
-            "change_url": reverse("admin:issues_newsletter_change", args=[newsletter.pk]),
             **dashboard.dashboard(newsletter),
             "may_view_issues": request.user.has_perm("issues.view_issue"),
         }
-        return TemplateResponse(request, "admin/issues/newsletter_dashboard.html", context)
+        return report_page(self, request, newsletter, "newsletter_dashboard.html", context)
+
+
+def report_page(model_admin, request, obj, template, context) -> TemplateResponse:
+    """An admin page about ``obj`` (the admin's frame, breadcrumbs back to its page)."""
+    opts = model_admin.opts
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "opts": opts,
+        "original": obj,
+        "change_url": reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk]),
+        **context,
+    }
+    return TemplateResponse(request, f"admin/issues/{template}", context)
