@@ -1,7 +1,9 @@
 """The editor's desk: newsletters, issues with their block stream, the block library.
 
 The issue change page offers object tools (preview, send test, duplicate) and, through
-``IssueSendingAdminMixin``, the sending pages (send, schedule, delivery progress, report).
+``IssueSendingAdminMixin``, the sending pages (send, schedule, delivery progress, report);
+``IssueReportsAdminMixin`` adds a sent issue's engagement report and
+``NewsletterDashboardAdminMixin`` each newsletter's dashboard.
 """
 
 import logging
@@ -24,6 +26,7 @@ from django.views.decorators.clickjacking import xframe_options_sameorigin
 from subscribers.services import recipients
 
 from . import delivery
+from .admin_reports import IssueReportsAdminMixin, NewsletterDashboardAdminMixin
 from .admin_revisions import IssueRevisionsAdminMixin
 from .admin_sending import SEND_PERMISSION, IssueSendingAdminMixin, ObjectTool
 from .compose.corrections import correct_web_version
@@ -55,9 +58,10 @@ class BlockEditorMedia:
 
 
 @admin.register(Newsletter)
-class NewsletterAdmin(admin.ModelAdmin):
+class NewsletterAdmin(NewsletterDashboardAdminMixin, admin.ModelAdmin):
     form = NewsletterForm
-    list_display = ["name", "slug", "from_email", "issue_count"]
+    change_form_template = "admin/issues/newsletter/change_form.html"
+    list_display = ["name", "slug", "from_email", "issue_count", "dashboard_link"]
     prepopulated_fields = {"slug": ["name"]}
     search_fields = ["name", "slug"]
     fieldsets = [
@@ -170,7 +174,9 @@ def safe_presend_warnings(issue: Issue) -> list[str]:
 
 
 @admin.register(Issue)
-class IssueAdmin(IssueRevisionsAdminMixin, IssueSendingAdminMixin, admin.ModelAdmin):
+class IssueAdmin(
+    IssueReportsAdminMixin, IssueRevisionsAdminMixin, IssueSendingAdminMixin, admin.ModelAdmin
+):
     change_form_template = "admin/issues/issue/change_form.html"
     form = IssueForm
     inlines = [BlockInline]
@@ -264,6 +270,7 @@ class IssueAdmin(IssueRevisionsAdminMixin, IssueSendingAdminMixin, admin.ModelAd
         ]
         if obj.status != Issue.Status.SENT:
             return tools
+        tools.insert(1, ObjectTool("Report", self.engagement_url(obj)))
         sending_again = {self.sending_url("send", obj), self.sending_url("schedule", obj)}
         tools = [tool for tool in tools if tool.url not in sending_again]
         if self.may_publish_corrections(request, obj):
@@ -282,7 +289,10 @@ class IssueAdmin(IssueRevisionsAdminMixin, IssueSendingAdminMixin, admin.ModelAd
             "published_at": issue.published_at,
             "delivered": Delivery.objects.filter(issue=issue, status=Delivery.Status.SENT).count(),
             "public_url": issue.get_absolute_url() if issue.show_in_archive else "",
-            "report_url": self.sending_url("report", issue),
+            "report_url": self.engagement_url(issue),
+            "delivery_report_url": (
+                self.sending_url("report", issue) if request.user.has_perm(SEND_PERMISSION) else ""
+            ),
             "web_updated_at": getattr(getattr(issue, "snapshot", None), "web_updated_at", None),
         }
 

@@ -60,7 +60,7 @@ class ReadOnlyInline(admin.TabularInline):
 
 class ConsentEventInline(ReadOnlyInline):
     model = ConsentEvent
-    fields = ["created_at", "action", "source", "newsletter", "ip", "user_agent"]
+    fields = ["created_at", "action", "source", "newsletter", "campaign", "ip", "user_agent"]
     readonly_fields = fields
 
 

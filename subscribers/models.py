@@ -112,7 +112,9 @@ class ConsentEvent(models.Model):
     """One step of a person's consent, appended and never edited: the proof of opt-in.
 
     The subscriber link is nulled (not the row deleted) when a person erases their data;
-    the IP and user agent are blanked then too.
+    the IP and user agent are blanked then too. ``campaign`` is the reference an
+    unsubscribe link carried (the mail it came from, in the sender's own terms); the
+    audience keeps it as it came and never reads it.
     """
 
     class Action(models.TextChoices):
@@ -134,10 +136,23 @@ class ConsentEvent(models.Model):
     source = models.CharField(max_length=10, choices=Source.choices)
     ip = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.CharField(max_length=500, blank=True)
+    campaign = models.CharField(
+        max_length=40, blank=True, help_text="The mail whose unsubscribe link was used."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        indexes = [
+            # Reports count unsubscribes per mail; most events have no campaign at all.
+            models.Index(
+                fields=["campaign", "action"],
+                name="consent_campaign",
+                condition=~models.Q(campaign=""),
+            ),
+            # The dashboard counts each newsletter's joins and leaves week by week.
+            models.Index(fields=["newsletter", "action", "created_at"], name="consent_growth"),
+        ]
 
     def __str__(self):
         return f"{self.get_action_display()} via {self.get_source_display()}"

@@ -4,10 +4,17 @@ Tokens are ``django.core.signing`` values: the payload is readable but any chang
 the HMAC (keyed on ``SECRET_KEY`` and a salt per purpose), so a token for one purpose or
 one person never works for another. Unsubscribe and preferences links never expire (they
 sit in old mail); confirmation links expire after ``CONFIRMATION_MAX_AGE``.
+
+An unsubscribe link may carry a *campaign*: a short reference the sender chose for the
+mail it sits in (an issue names itself there). The audience stores it with the
+unsubscribe as it came, without knowing what it names, so the sender can count who left
+because of which mail. It is inside the signed value: nobody can move it to another mail.
 """
 
+import re
 from datetime import timedelta
 from email.utils import parseaddr
+from typing import NamedTuple
 from urllib.parse import quote
 
 from django.conf import settings
@@ -18,6 +25,8 @@ UNSUBSCRIBE_SALT = "subscribers.unsubscribe"
 PREFERENCES_SALT = "subscribers.preferences"
 CONFIRM_SALT = "subscribers.confirm"
 CONFIRMATION_MAX_AGE = timedelta(days=7)
+CAMPAIGN_MAX_LENGTH = 40
+CAMPAIGN = re.compile(rf"[A-Za-z0-9._:-]{{1,{CAMPAIGN_MAX_LENGTH}}}")
 
 
 class InvalidToken(Exception):
@@ -28,8 +37,21 @@ class TokenExpired(InvalidToken):
     """A genuine token past its age limit."""
 
 
-def unsubscribe_token(subscriber_id, newsletter_id):
-    return signing.dumps([subscriber_id, newsletter_id], salt=UNSUBSCRIBE_SALT, compress=True)
+class UnsubscribeLink(NamedTuple):
+    """What a genuine unsubscribe token says; ``campaign`` is "" for links without one."""
+
+    subscriber_id: int
+    newsletter_id: int
+    campaign: str
+
+
+def unsubscribe_token(subscriber_id, newsletter_id, campaign=""):
+    value = [subscriber_id, newsletter_id]
+    if campaign:
+        if not CAMPAIGN.fullmatch(campaign):
+            raise ValueError(f"campaign {campaign!r} is not a short reference")
+        value.append(campaign)
+    return signing.dumps(value, salt=UNSUBSCRIBE_SALT, compress=True)
 
 
 def preferences_token(subscriber_id):
@@ -46,10 +68,20 @@ def confirmation_token(subscriber_id, newsletter_ids, nonce):
 
 def read_unsubscribe_token(token):
     """``(subscriber_id, newsletter_id)`` of a genuine unsubscribe token."""
+    link = read_unsubscribe_link(token)
+    return link.subscriber_id, link.newsletter_id
+
+
+def read_unsubscribe_link(token) -> UnsubscribeLink:
+    """The whole of a genuine unsubscribe token, its campaign included (links in mail sent
+    before campaigns existed have none)."""
     value = _load(token, UNSUBSCRIBE_SALT)
-    if not (isinstance(value, list) and len(value) == 2 and all(_is_id(v) for v in value)):
+    if not (isinstance(value, list) and len(value) in (2, 3) and all(map(_is_id, value[:2]))):
         raise InvalidToken("malformed unsubscribe token")
-    return value[0], value[1]
+    campaign = value[2] if len(value) == 3 else ""
+    if len(value) == 3 and not (isinstance(campaign, str) and CAMPAIGN.fullmatch(campaign)):
+        raise InvalidToken("malformed unsubscribe token")
+    return UnsubscribeLink(value[0], value[1], campaign)
 
 
 def read_preferences_token(token):
@@ -71,10 +103,10 @@ def read_confirmation_token(token):
     return subscriber_id, newsletter_ids, str(nonce)
 
 
-def unsubscribe_url(subscriber_id, newsletter_id):
+def unsubscribe_url(subscriber_id, newsletter_id, campaign=""):
     """Absolute URL of the one-click unsubscribe endpoint (RFC 8058) for this pair."""
     path = reverse(
-        "subscribers:unsubscribe", args=[unsubscribe_token(subscriber_id, newsletter_id)]
+        "subscribers:unsubscribe", args=[unsubscribe_token(subscriber_id, newsletter_id, campaign)]
     )
     return settings.SITE_URL + path
 
@@ -119,17 +151,19 @@ def list_unsubscribe(url, mailto):
 
 class SubscriberLinks:
     """Each recipient's unsubscribe (https and mailto) and preferences links, for the many
-    messages of one newsletter's issue.
+    messages of one newsletter's issue; ``campaign`` goes into every unsubscribe token.
 
     Resolving the URL patterns for every message costs more than signing the tokens, so the
     URL around a token is taken once, and used only after checking it rebuilds the URL that
     ``unsubscribe_url``/``preferences_url`` give. Each token is signed once per message.
     """
 
-    def __init__(self, newsletter):
+    def __init__(self, newsletter, campaign=""):
         self.newsletter_id = newsletter.pk
+        self.campaign = campaign
         self.unsubscribe_around = self.around_token(
-            lambda: unsubscribe_token(0, newsletter.pk), lambda: unsubscribe_url(0, newsletter.pk)
+            lambda: unsubscribe_token(0, newsletter.pk, campaign),
+            lambda: unsubscribe_url(0, newsletter.pk, campaign),
         )
         self.preferences_around = self.around_token(
             lambda: preferences_token(0), lambda: preferences_url(0)
@@ -147,7 +181,7 @@ class SubscriberLinks:
 
     def unsubscribe(self, subscriber_id):
         """``(https URL, mailto URL)`` of one subscriber's unsubscribe link."""
-        token = unsubscribe_token(subscriber_id, self.newsletter_id)
+        token = unsubscribe_token(subscriber_id, self.newsletter_id, self.campaign)
         if self.unsubscribe_around:
             url = token.join(self.unsubscribe_around)
         else:

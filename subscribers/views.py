@@ -139,7 +139,7 @@ def confirm(request, token):
 @require_http_methods(["GET", "POST"])
 def unsubscribe(request, token):
     try:
-        subscriber_id, newsletter_id = tokens.read_unsubscribe_token(token)
+        subscriber_id, newsletter_id, campaign = tokens.read_unsubscribe_link(token)
     except tokens.InvalidToken as error:
         return invalid_link(request, error)
     subscriber = Subscriber.objects.filter(pk=subscriber_id).first()
@@ -156,7 +156,9 @@ def unsubscribe(request, token):
         template = "unsubscribe.html" if subscribed else "unsubscribed.html"
         return render(request, f"subscribers/{template}", context)
     if subscriber is not None:
-        services.unsubscribe(subscriber, [newsletter_id], source=Source.EMAIL, **client(request))
+        services.unsubscribe(
+            subscriber, [newsletter_id], source=Source.EMAIL, campaign=campaign, **client(request)
+        )
     return render(request, "subscribers/unsubscribed.html", context)
 
 

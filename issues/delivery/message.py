@@ -22,6 +22,7 @@ from django.core.mail.message import sanitize_address
 
 from subscribers.tokens import SubscriberLinks, list_unsubscribe
 
+from ..engagement.attribution import campaign_of
 from ..engagement.tokens import ReaderTokens
 from ..models import Dispatch, Snapshot
 from ..placeholders import Markers, marker
@@ -116,7 +117,8 @@ class IssueMessage:
                 else piece
                 for i, piece in enumerate(self.segments)
             ]
-        self.links = SubscriberLinks(newsletter)
+        # Unsubscribes through this email are counted for this issue in its report.
+        self.links = SubscriberLinks(newsletter, campaign=campaign_of(issue))
         self.readers = ReaderTokens.of(issue, self.markers, self.html + self.text)
 
     def serialize(self) -> list | None:

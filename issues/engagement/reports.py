@@ -8,9 +8,11 @@ per-subscriber history.
 
 from dataclasses import dataclass
 
+from django.db import connection
 from django.db.models import Count, Q, QuerySet
 
 from ..models import Click, Delivery, Issue, Newsletter, Open, TrackedLink
+from .attribution import unsubscribed_because_of
 
 Status = Delivery.Status
 
@@ -70,17 +72,13 @@ def issue_engagement(issue: Issue) -> IssueEngagement:
         bounced=Count("id", filter=Q(bounced_at__isnull=False)),
         complained=Count("id", filter=Q(complained_at__isnull=False)),
     )
-    clicks = Click.objects.filter(issue=issue).aggregate(
-        human=Count("id", filter=Q(is_machine=False)),
-        unique=Count("reader", filter=Q(is_machine=False), distinct=True),
-        machine=Count("id", filter=Q(is_machine=True)),
-    )
+    per_link = clicks_per_link(issue)
+    unique_clickers = people_clicks(issue).values("reader").distinct().count()
     opens_estimated = unique_openers = None
     if measures_opens(issue):
-        opens = Open.objects.filter(issue=issue, is_machine=False).aggregate(
-            n=Count("id"), unique=Count("reader", distinct=True)
-        )
-        opens_estimated, unique_openers = opens["n"], opens["unique"]
+        opens = Open.objects.filter(issue=issue, is_machine=False)
+        opens_estimated = opens.count()
+        unique_openers = opens.values("reader").distinct().count()
     sent = deliveries["sent"]
     return IssueEngagement(
         issue_id=issue.pk,
@@ -88,40 +86,69 @@ def issue_engagement(issue: Issue) -> IssueEngagement:
         delivered=deliveries["delivered"],
         bounced=deliveries["bounced"],
         complained=deliveries["complained"],
-        unsubscribed=0,  # attributed by the reports' campaign reference once it exists
-        human_clicks=clicks["human"],
-        unique_clickers=clicks["unique"],
-        machine_clicks=clicks["machine"],
-        click_rate=clicks["unique"] / sent if sent else 0.0,
+        unsubscribed=unsubscribed_because_of(issue),
+        human_clicks=sum(human for human, _ in per_link.values()),
+        unique_clickers=unique_clickers,
+        machine_clicks=sum(machine for _, machine in per_link.values()),
+        click_rate=unique_clickers / sent if sent else 0.0,
         opens_estimated=opens_estimated,
         unique_openers_estimated=unique_openers,
-        links=link_figures(issue),
+        links=link_figures(issue, per_link),
     )
 
 
-def link_figures(issue: Issue) -> list[LinkFigures]:
-    """Every link people could see (the canary is not one), most clicked first."""
-    links = (
-        TrackedLink.objects.filter(issue=issue, is_canary=False)
+def people_clicks(issue: Issue) -> QuerySet:
+    return Click.objects.filter(issue=issue, is_machine=False)
+
+
+def clicks_per_link(issue: Issue) -> dict[int | None, tuple[int, int]]:
+    """``{link id: (people's clicks, machines' clicks)}``; None for ESP clicks on a URL the
+    link table does not know."""
+    rows = (
+        Click.objects.filter(issue=issue)
+        .values_list("link_id")
         .annotate(
-            human=Count("clicks", filter=Q(clicks__is_machine=False)),
-            unique=Count("clicks__reader", filter=Q(clicks__is_machine=False), distinct=True),
-            machine=Count("clicks", filter=Q(clicks__is_machine=True)),
+            human=Count("id", filter=Q(is_machine=False)),
+            machine=Count("id", filter=Q(is_machine=True)),
         )
-        .order_by("-human", "position")
+        .order_by()
     )
-    return [
+    return {link_id: (human, machine) for link_id, human, machine in rows}
+
+
+def readers_per_link(issue: Issue) -> dict[int, int]:
+    """``{link id: distinct readers who clicked it}``.
+
+    Counted over the distinct (link, reader) pairs in a derived table: databases hash
+    those, where ``COUNT(DISTINCT reader)`` per group sorts every click (several times
+    slower at a hundred thousand clicks). The ORM writes the inner query.
+    """
+    pairs = people_clicks(issue).filter(link__isnull=False).values("link_id", "reader").distinct()
+    inner, params = pairs.order_by().query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT link_id, COUNT(*) FROM ({inner}) pairs GROUP BY link_id", params)
+        return dict(cursor.fetchall())
+
+
+def link_figures(issue: Issue, per_link=None) -> list[LinkFigures]:
+    """Every link people could see (the canary is not one), most clicked first."""
+    per_link = clicks_per_link(issue) if per_link is None else per_link
+    readers = readers_per_link(issue)
+    figures = [
         LinkFigures(
-            link_id=link.pk,
-            position=link.position,
-            url=link.url,
-            label=link.label,
-            clicks=link.human,
-            unique=link.unique,
-            machine_clicks=link.machine,
+            link_id=pk,
+            position=position,
+            url=url,
+            label=label,
+            clicks=per_link.get(pk, (0, 0))[0],
+            unique=readers.get(pk, 0),
+            machine_clicks=per_link.get(pk, (0, 0))[1],
         )
-        for link in links
+        for pk, position, url, label in TrackedLink.objects.filter(
+            issue=issue, is_canary=False
+        ).values_list("pk", "position", "url", "label")
     ]
+    return sorted(figures, key=lambda link: (-link.clicks, link.position))
 
 
 def variant_engagement(issue: Issue) -> dict[int, VariantFigures]:

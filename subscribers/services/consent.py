@@ -40,6 +40,7 @@ def record(
     newsletter_id: int | None = None,
     ip: str | None = None,
     user_agent: str = "",
+    campaign: str = "",
 ) -> ConsentEvent:
     return ConsentEvent.objects.create(
         subscriber=subscriber,
@@ -48,6 +49,7 @@ def record(
         source=source,
         ip=ip or None,
         user_agent=(user_agent or "")[:500],
+        campaign=campaign,
     )
 
 
@@ -213,11 +215,14 @@ def unsubscribe(
     source: str = Source.EMAIL,
     ip: str | None = None,
     user_agent: str = "",
+    campaign: str = "",
 ) -> Subscriber:
     """Stop ``newsletter_ids`` (all when None) for this subscriber. Idempotent.
 
     The subscriber's own status becomes unsubscribed when nothing active is left, unless
-    it already says bounced or complained (which is the stronger reason).
+    it already says bounced or complained (which is the stronger reason). ``campaign``,
+    from the link used, is recorded with each unsubscribe; a repeat records nothing, so
+    one person leaving counts once.
     """
     now = timezone.now()
     with transaction.atomic():
@@ -233,6 +238,7 @@ def unsubscribe(
                 newsletter_id=newsletter_id,
                 ip=ip,
                 user_agent=user_agent,
+                campaign=campaign,
             )
         subscriptions.update(
             status=Subscription.Status.UNSUBSCRIBED, unsubscribed_at=now, confirmation_nonce=""

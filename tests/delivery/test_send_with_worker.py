@@ -49,6 +49,7 @@ def test_every_confirmed_subscriber_gets_exactly_one_message_with_their_own_link
         assert signing.loads(token, salt=tokens.UNSUBSCRIBE_SALT) == [
             reader.pk,
             issue.newsletter_id,
+            f"issue:{issue.pk}",  # unsubscribes through it are this issue's
         ]
         assert "<mailto:" in message["List-Unsubscribe"]
         assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"

@@ -1,0 +1,143 @@
+"""Reports in the admin: each sent issue's engagement report and each newsletter's dashboard.
+
+Anyone who may view issues (or newsletters) may read them: they hold aggregate figures
+only. The pages are thin: the figures come from ``issues.engagement``, each in a few
+aggregate queries, so last week's issue opens at once whatever its audience.
+"""
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+from django.views.decorators.clickjacking import xframe_options_sameorigin
+
+from .admin_sending import SEND_PERMISSION
+from .engagement import dashboard
+from .engagement.charts import percent
+from .engagement.clickmap import click_map
+from .engagement.reports import issue_engagement, link_figures
+from .engagement.tables import link_rows, links_csv
+from .models import Issue, Newsletter
+
+OPENS_ARE_ESTIMATES = (
+    "Apple Mail Privacy Protection loads every image of every message it "
+    "receives, read or not, and many mail clients block images, so some opens are counted "
+    "that never happened and others are missed. Clicks are the figure to trust."
+)
+
+
+class IssueReportsAdminMixin:
+    """Adds the engagement report, its click map and its CSV under each issue's admin URL."""
+
+    def get_urls(self):
+        def view(route, func, name):
+            return path(route, self.admin_site.admin_view(func), name=f"issues_issue_{name}")
+
+        return [
+            view("<int:pk>/engagement/", self.engagement_view, "engagement"),
+            view("<int:pk>/engagement/links.csv", self.engagement_csv_view, "engagement_csv"),
+            view(
+                "<int:pk>/engagement/click-map/",
+                xframe_options_sameorigin(self.click_map_view),
+                "click_map",
+            ),
+            *super().get_urls(),
+        ]
+
+    def reported_issue(self, request, pk) -> Issue:
+        """The issue, for staff who may view issues (403 otherwise, 404 for none)."""
+        issue = get_object_or_404(Issue.objects.select_related("newsletter", "snapshot"), pk=pk)
+        if not self.has_view_permission(request, issue):
+            raise PermissionDenied("Reports need the permission to view issues.")
+        return issue
+
+    def engagement_url(self, issue, name="engagement"):
+        return reverse(f"admin:issues_issue_{name}", args=[issue.pk])
+
+    def engagement_view(self, request, pk):
+        issue = self.reported_issue(request, pk)
+        engagement = issue_engagement(issue)
+        context = {
+            "issue": issue,
+            "title": f"Report: “{issue.title}”",
+            "engagement": engagement,
+            "rows": link_rows(engagement),
+            "click_rate": percent(engagement.click_rate),
+            "opens_reason": OPENS_ARE_ESTIMATES,
+            "click_map_url": self.engagement_url(issue, "click_map"),
+            "csv_url": self.engagement_url(issue, "engagement_csv"),
+            "dashboard_url": reverse(
+                "admin:issues_newsletter_dashboard", args=[issue.newsletter_id]
+            ),
+            "delivery_report_url": (
+                reverse("admin:issues_issue_report", args=[issue.pk])
+                if request.user.has_perm(SEND_PERMISSION)
+                else ""
+            ),
+        }
+        return report_page(self, request, issue, "engagement_report.html", context)
+
+    def engagement_csv_view(self, request, pk):
+        issue = self.reported_issue(request, pk)
+        response = HttpResponse(
+            links_csv(issue_engagement(issue)), content_type="text/csv; charset=utf-8"
+        )
+        filename = f"{issue.newsletter.slug}-{issue.number}-links.csv"
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        return response
+
+    def click_map_view(self, request, pk):
+        """The issue's web HTML with the badges, alone in a document for a sandboxed frame."""
+        issue = self.reported_issue(request, pk)
+        snapshot = getattr(issue, "snapshot", None)
+        if snapshot is None:
+            raise Http404("This issue has no frozen rendering yet.")
+        context = {"issue": issue, "map": click_map(snapshot.web_html, link_figures(issue))}
+        response = TemplateResponse(request, "admin/issues/click_map.html", context)
+        # Issue content shown on the admin's origin: sandboxed, nothing in it can run.
+        response["Content-Security-Policy"] = "sandbox"
+        return response
+
+
+class NewsletterDashboardAdminMixin:
+    """Adds each newsletter's dashboard: its audience week by week, its issues' rates."""
+
+    def get_urls(self):
+        wrapped = self.admin_site.admin_view(self.dashboard_view)
+        return [
+            path("<int:pk>/dashboard/", wrapped, name="issues_newsletter_dashboard"),
+            *super().get_urls(),
+        ]
+
+    def dashboard_link(self, obj):
+        url = reverse("admin:issues_newsletter_dashboard", args=[obj.pk])
+        return format_html('<a href="{}">Dashboard</a>', url)
+
+    dashboard_link.short_description = "Reports"
+
+    def dashboard_view(self, request, pk):
+        newsletter = get_object_or_404(Newsletter, pk=pk)
+        if not self.has_view_permission(request, newsletter):
+            raise PermissionDenied("The dashboard needs the permission to view newsletters.")
+        context = {
+            "newsletter": newsletter,
+            "title": f"Dashboard: {newsletter.name}",
+            **dashboard.dashboard(newsletter),
+            "may_view_issues": request.user.has_perm("issues.view_issue"),
+        }
+        return report_page(self, request, newsletter, "newsletter_dashboard.html", context)
+
+
+def report_page(model_admin, request, obj, template, context) -> TemplateResponse:
+    """An admin page about ``obj`` (the admin's frame, breadcrumbs back to its page)."""
+    opts = model_admin.opts
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "opts": opts,
+        "original": obj,
+        "change_url": reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk]),
+        **context,
+    }
+    return TemplateResponse(request, f"admin/issues/{template}", context)

@@ -1,0 +1,72 @@
+"""The click map: an issue's own web rendering with each link's share of clicks drawn on it.
+
+Drawn on the server: each link of the frozen web HTML gets a badge right after it and a
+heat class, so the page needs no script at all (the admin shows it in a sandboxed frame
+that could run none anyway). Links are matched to the link table by URL, in order: the
+second time a URL appears on the page is the second tracked link with that URL.
+"""
+
+import html
+import re
+from collections import defaultdict, deque
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from django.utils.html import format_html
+from django.utils.safestring import SafeString, mark_safe
+
+from .charts import percent
+from .reports import LinkFigures
+
+ANCHOR = re.compile(r"<a\b([^>]*)>(.*?)</a>", re.DOTALL | re.IGNORECASE)
+HREF = re.compile(r"""\bhref\s*=\s*(?:"([^"]*)"|'([^']*)')""", re.IGNORECASE)
+HEAT_LEVELS = 5
+
+
+@dataclass(frozen=True)
+class ClickMap:
+    html: SafeString  # the web HTML with badges
+    shown: frozenset[int]  # ids of the links found on the page
+    total_clicks: int
+
+
+def share(clicks: int, total: int) -> float:
+    return clicks / total if total else 0.0
+
+
+def heat(clicks: int, most: int) -> int:
+    """0 (no click) to HEAT_LEVELS - 1 (the most clicked link of the issue)."""
+    if not clicks or not most:
+        return 0
+    return max(1, round((HEAT_LEVELS - 1) * clicks / most))
+
+
+def click_map(web_html: str, links: Sequence[LinkFigures]) -> ClickMap:
+    """``web_html`` with every tracked link wrapped and badged with its share of clicks."""
+    by_url: dict[str, deque[LinkFigures]] = defaultdict(deque)
+    for link in sorted(links, key=lambda link: link.position):
+        by_url[link.url].append(link)
+    total = sum(link.clicks for link in links)
+    most = max((link.clicks for link in links), default=0)
+    shown = set()
+
+    def badge(match: re.Match) -> str:
+        href = HREF.search(match.group(1))
+        url = html.unescape(next(g for g in href.groups() if g is not None)) if href else ""
+        waiting = by_url.get(url)
+        if not waiting:
+            return match.group(0)
+        link = waiting.popleft()
+        shown.add(link.link_id)
+        return format_html(
+            '<span class="clickmap-link clickmap-heat-{}">{}'
+            '<span class="clickmap-badge">{} · {} click{}</span></span>',
+            heat(link.clicks, most),
+            mark_safe(match.group(0)),  # the renderer's own (sanitized) markup, unchanged
+            percent(share(link.clicks, total)),
+            link.clicks,
+            "" if link.clicks == 1 else "s",
+        )
+
+    annotated = ANCHOR.sub(badge, web_html)
+    return ClickMap(mark_safe(annotated), frozenset(shown), total)

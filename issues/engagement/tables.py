@@ -1,0 +1,122 @@
+"""An issue's link figures as the report's table and its CSV export show them."""
+
+import csv
+import io
+from dataclasses import dataclass
+
+from subscribers.csv_io import spreadsheet_safe
+
+from .charts import percent
+from .reports import IssueEngagement, LinkFigures
+
+CSV_HEADER = ["rank", "position", "url", "label", "clicks", "unique", "share", "machine_clicks"]
+
+
+@dataclass(frozen=True)
+class LinkRow:
+    rank: int
+    link: LinkFigures
+    share: float  # of people's clicks on the issue
+    bar: float  # width of its bar, the most clicked link's being 100
+
+    @property
+    def share_label(self) -> str:
+        return percent(self.share)
+
+
+def link_rows(engagement: IssueEngagement) -> list[LinkRow]:
+    """The links most clicked first, each with its share of people's clicks."""
+    total = engagement.human_clicks
+    most = max((link.clicks for link in engagement.links), default=0)
+    return [
+        LinkRow(
+            rank=rank,
+            link=link,
+            share=link.clicks / total if total else 0.0,
+            bar=round(100 * link.clicks / most, 1) if most else 0.0,
+        )
+        for rank, link in enumerate(engagement.links, start=1)
+    ]
+
+
+def links_csv(engagement: IssueEngagement) -> str:
+    """One row per link; editors' URLs and labels cannot become spreadsheet formulas."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CSV_HEADER)
+    for row in link_rows(engagement):
+        link = row.link
+        writer.writerow(
+            [
+                row.rank,
+                link.position,
+                spreadsheet_safe(link.url),
+                spreadsheet_safe(link.label),
+                link.clicks,
+                link.unique,
+                f"{row.share:.4f}",
+                link.machine_clicks,
+            ]
+        )
+    return out.getvalue()
+
+
+def report_data(engagement: IssueEngagement) -> dict:
+    """The report as plain data (``issue_report --json``): people's clicks per link,
+    ``clicks`` with repeats, ``unique`` readers; machines only in ``machine_clicks``."""
+    return {
+        "issue": engagement.issue_id,
+        "sent": engagement.sent,
+        "delivered": engagement.delivered,
+        "bounced": engagement.bounced,
+        "complained": engagement.complained,
+        "unsubscribed": engagement.unsubscribed,
+        "human_clicks": engagement.human_clicks,
+        "unique_clickers": engagement.unique_clickers,
+        "machine_clicks": engagement.machine_clicks,
+        "click_rate": round(engagement.click_rate, 4),
+        "opens_estimated": engagement.opens_estimated,
+        "unique_openers_estimated": engagement.unique_openers_estimated,
+        "links": [
+            {
+                "url": link.url,
+                "label": link.label,
+                "position": link.position,
+                "clicks": link.clicks,
+                "unique": link.unique,
+                "machine_clicks": link.machine_clicks,
+            }
+            for link in engagement.links
+        ],
+    }
+
+
+def report_text(title: str, engagement: IssueEngagement) -> str:
+    """The report as a terminal shows it: the figures, then the links most clicked first."""
+    figures = [
+        ("Sent", engagement.sent),
+        ("Delivered", engagement.delivered),
+        ("Bounced", engagement.bounced),
+        ("Complained", engagement.complained),
+        ("Unsubscribed through this issue", engagement.unsubscribed),
+        ("Clicks by people", engagement.human_clicks),
+        ("Readers who clicked", engagement.unique_clickers),
+        ("Click rate", percent(engagement.click_rate)),
+        ("Machine clicks (left out)", engagement.machine_clicks),
+    ]
+    if engagement.opens_estimated is not None:
+        figures += [
+            ("Opens (estimate)", engagement.opens_estimated),
+            ("Readers who opened (estimate)", engagement.unique_openers_estimated),
+        ]
+    lines = [title, ""] + [f"{name:<34}{value}" for name, value in figures]
+    rows = link_rows(engagement)
+    lines += ["", f"{'#':>3}  {'clicks':>6}  {'unique':>6}  {'share':>6}  link"]
+    lines += [
+        f"{row.rank:>3}  {row.link.clicks:>6}  {row.link.unique:>6}  {row.share_label:>6}  "
+        f"{row.link.url}"
+        for row in rows
+    ]
+    if not rows:
+        lines.append("     (no tracked links)")
+    return "\n".join(lines) + "\n"
