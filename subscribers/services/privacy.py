@@ -7,7 +7,12 @@ from .addresses import email_hash
 
 
 def personal_data(subscriber: Subscriber) -> dict:
-    """Everything we hold about one person, as JSON-ready data (the "download my data")."""
+    """What we hold about one person, as JSON-ready data (the "download my data").
+
+    Tags are left out: they are the editors' working notes ("researchers", "met at the
+    conference"), never shown to subscribers. An operator answering a formal access request
+    adds them from ``export_subscribers``.
+    """
 
     def when(value):
         return value.isoformat() if value else None
@@ -20,7 +25,6 @@ def personal_data(subscriber: Subscriber) -> dict:
         "created_at": when(subscriber.created_at),
         "confirmed_at": when(subscriber.confirmed_at),
         "unsubscribed_at": when(subscriber.unsubscribed_at),
-        "tags": [tag.name for tag in subscriber.tags.all()],
         "subscriptions": [
             {
                 "newsletter": s.newsletter.name,
