@@ -203,7 +203,8 @@ class SubscriberAdmin(admin.ModelAdmin):
             "adding": adding,
             "action": request.POST.get("action", ""),
             "select_across": select_across,
-            "selected": [] if select_across else request.POST.getlist(ACTION_CHECKBOX_NAME),
+            # Posted back even with "select all": the admin acts only on a non-empty tick list.
+            "selected": request.POST.getlist(ACTION_CHECKBOX_NAME),
             "action_checkbox_name": ACTION_CHECKBOX_NAME,
             "count": queryset.count(),
             "form_url": request.get_full_path(),

@@ -15,7 +15,7 @@ SubscriberTag = Subscriber.tags.through
 
 def add_tag(subscribers: QuerySet[Subscriber], tag: Tag) -> int:
     """Tag every subscriber of the queryset; returns how many did not have the tag yet."""
-    select, params = subscribers.order_by().values_list("pk").distinct().query.sql_with_params()
+    select, params = subscribers.order_by().values_list("id").distinct().query.sql_with_params()
     table = connection.ops.quote_name(SubscriberTag._meta.db_table)
     # "WHERE true" keeps SQLite from reading ON CONFLICT as part of the SELECT's join.
     sql = (
