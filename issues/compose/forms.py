@@ -339,6 +339,10 @@ class NewsletterForm(CheckedImagesForm):
             "brand_color",
             "logo",
             "language",
+            "track_clicks",
+            "track_opens",
+            "utm_parameters",
+            "subscriber_history",
         ]
 
 
