@@ -325,8 +325,8 @@ class SegmentAdmin(admin.ModelAdmin):
             {
                 "fields": ["clicked_in_last_issues", "never_clicked"],
                 "description": (
-                    "Needs the newsletter's per-subscriber history (“Keep each subscriber's "
-                    "clicks” in the newsletter's settings): without it clicks are counted, "
+                    "Needs the newsletter's per-subscriber history (“subscriber history” in "
+                    "the newsletter's settings): without it clicks are counted, "
                     "not tied to anyone, so these conditions cannot be used."
                 ),
             },
