@@ -11,6 +11,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
 from . import services
@@ -293,6 +294,7 @@ class TagAdmin(admin.ModelAdmin):
                     distinct=True,
                 ),
             )
+            .order_by("name")
         )
 
     @admin.display(description="subscribers", ordering="subscriber_count")
@@ -362,7 +364,7 @@ class SegmentAdmin(admin.ModelAdmin):
             reverse("admin:subscribers_segment_count"),
             count,
             link,
-            "" if problem else " hidden",
+            "" if problem else mark_safe(' style="display: none"'),
             problem,
         )
 

@@ -13,7 +13,7 @@
     function show(text, trouble) {
       output.textContent = text;
       problem.textContent = trouble || "";
-      problem.hidden = !trouble;
+      problem.style.display = trouble ? "" : "none";
     }
 
     async function count() {
