@@ -30,7 +30,8 @@ import statistics
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlsplit
+
+from bench import ensure_database
 
 ROOT = Path(__file__).resolve().parent.parent
 DATABASE_URL = os.environ.get(
@@ -48,17 +49,6 @@ os.environ.setdefault("CELERY_BROKER_URL", "memory://")
 sys.path.insert(0, str(ROOT))
 
 
-def ensure_database():
-    import psycopg
-
-    parts = urlsplit(DATABASE_URL)
-    name = parts.path.lstrip("/")
-    admin = parts._replace(path="/postgres").geturl().replace("postgres://", "postgresql://", 1)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
-
-
 def reset_data():
     from django.db import connection
 
@@ -70,17 +60,25 @@ def reset_data():
         )
 
 
-def other_columns(model, given):
-    """Columns of ``model`` the INSERT must fill besides ``given``, with their defaults."""
+def insert_select(model, given: dict, source: str, params: list) -> None:
+    """``INSERT INTO model (...) SELECT ... FROM source``: the ``given`` columns as SQL
+    expressions, every other non-null column at its model default (so columns other
+    features add later need no change here)."""
     from django.db import connection
 
-    columns, values = [], []
+    columns, defaults = list(given), []
     for field in model._meta.concrete_fields:
         if field.primary_key or field.column in given or field.null:
             continue
         columns.append(field.column)
-        values.append(field.get_db_prep_save(field.get_default(), connection))
-    return columns, values
+        defaults.append(field.get_db_prep_save(field.get_default(), connection))
+    values = ", ".join([*given.values(), *["%s"] * len(defaults)])
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {model._meta.db_table} ({', '.join(columns)}) "
+            f"SELECT {values} FROM {source}",
+            [*defaults, *params],
+        )
 
 
 def load_audience(newsletter, tags):
@@ -89,36 +87,22 @@ def load_audience(newsletter, tags):
 
     from subscribers.models import Subscriber, Subscription
 
-    given = {
+    subscriber = {
         "email": "'reader' || n || '@example.com'",
         "name": "'Reader ' || n",
         "status": "CASE WHEN n %% 33 = 0 THEN 'bounced' ELSE 'active' END",
         "source": "'import'",
         "created_at": "now() - (n %% 730) * interval '1 day'",
     }
-    extra, params = other_columns(Subscriber, given)
-    columns = ", ".join([*given, *extra])
-    values = ", ".join([*given.values(), *["%s"] * len(extra)])
+    insert_select(Subscriber, subscriber, "generate_series(1, %s) AS n", [SUBSCRIBERS])
+    subscription = {
+        "subscriber_id": "s.id",
+        "newsletter_id": str(int(newsletter.pk)),
+        "status": "CASE WHEN s.id %% 50 = 0 THEN 'unsubscribed' ELSE 'active' END",
+        "created_at": "s.created_at",
+    }
+    insert_select(Subscription, subscription, "subscribers_subscriber AS s", [])
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO subscribers_subscriber ({columns}) "
-            f"SELECT {values} FROM generate_series(1, %s) AS n",
-            [*params, SUBSCRIBERS],
-        )
-        given = {
-            "subscriber_id": "s.id",
-            "newsletter_id": "%s",
-            "status": "CASE WHEN s.id %% 50 = 0 THEN 'unsubscribed' ELSE 'active' END",
-            "created_at": "s.created_at",
-        }
-        extra, params = other_columns(Subscription, given)
-        columns = ", ".join([*given, *extra])
-        values = ", ".join([*given.values(), *["%s"] * len(extra)])
-        cursor.execute(
-            f"INSERT INTO subscribers_subscription ({columns}) "
-            f"SELECT {values} FROM subscribers_subscriber AS s",
-            [newsletter.pk, *params],
-        )
         for (tag, share), spread in zip(tags, (7919, 104729, 1299709), strict=False):
             cursor.execute(
                 "INSERT INTO subscribers_subscriber_tags (subscriber_id, tag_id) "
@@ -135,7 +119,7 @@ def timed(func):
 
 
 def main():
-    ensure_database()
+    ensure_database(DATABASE_URL)
     import django
 
     django.setup()

@@ -115,32 +115,21 @@ def test_tagging_needs_the_change_permission_and_the_csrf_token(readers):
     listing = client.get(CHANGELIST).content.decode()
     assert "add_tag_to_selected" not in listing
     forged = choose_action(client, "add_tag_to_selected", readers[:3])
-    page = client.post(
-        CHANGELIST,
-        {
-            "action": "add_tag_to_selected",
-            "index": "0",
-            "_selected_action": [readers[0].pk],
-            "new_tag": "forged",
-            "apply": "1",
-        },
-    )
-    assert forged.status_code in (200, 302) and page.status_code in (200, 302)
+    applied = {
+        "action": "add_tag_to_selected",
+        "index": "0",
+        "_selected_action": [readers[0].pk],
+        "new_tag": "forged",
+        "apply": "1",
+    }
+    client.post(CHANGELIST, applied)
+    assert forged.status_code == 302  # "No action selected": not one of theirs
     assert not Tag.objects.exists()
 
     editor = staff("tagger", "view_subscriber", "change_subscriber")
     browser = Client(enforce_csrf_checks=True)
     assert browser.login(username=editor.username, password=STAFF_PASSWORD)
-    no_token = browser.post(
-        CHANGELIST,
-        {
-            "action": "add_tag_to_selected",
-            "index": "0",
-            "_selected_action": [readers[0].pk],
-            "new_tag": "forged",
-            "apply": "1",
-        },
-    )
+    no_token = browser.post(CHANGELIST, applied)
     assert no_token.status_code == 403
     assert not Tag.objects.exists()
 
