@@ -9,6 +9,7 @@ from django.core.management import CommandError, call_command
 from django.test import Client
 from django.utils import timezone
 
+from issues.delivery import plan_dispatch
 from issues.models import Delivery, Dispatch
 from subscribers import services
 from subscribers.models import Segment, Subscriber, Tag
@@ -182,3 +183,23 @@ def test_scheduling_to_a_segment_names_it_and_keeps_it_through_the_time_step(cli
     assert (dispatch.status, dispatch.segment) == ("scheduled", segment)
     delivery_page = client.get(admin_url(issue, "delivery")).text
     assert 'to <span id="dispatch-audience">segment “Researchers”</span>' in delivery_page
+
+
+def test_a_segment_that_cannot_be_evaluated_any_more_holds_its_dispatch(db):
+    issue = make_issue()
+    make_subscribers(issue.newsletter, 5)
+    issue.newsletter.subscriber_history = True
+    issue.newsletter.save()
+    quiet = Segment.objects.create(name="Quiet ones", newsletter=issue.newsletter)
+    quiet.never_clicked = True
+    quiet.save()
+    dispatch = Dispatch.objects.create(issue=issue, snapshot=issue.snapshot, segment=quiet)
+    issue.newsletter.subscriber_history = False  # turned off between confirming and planning
+    issue.newsletter.save()
+
+    assert plan_dispatch(dispatch) == 0
+    dispatch.refresh_from_db()
+    assert dispatch.status == "held"
+    assert "segment “Quiet ones” cannot be used" in dispatch.pause_reason
+    assert "does not keep per-subscriber click history" in dispatch.pause_reason
+    assert not Delivery.objects.exists()  # never "everyone" instead

@@ -45,8 +45,12 @@ def audience_of(issue: Issue, *, tag: str | None, segment: str | None) -> dict:
     return {}
 
 
-def known(manager) -> str:
-    return ", ".join(repr(name) for name in manager.values_list("name", flat=True)) or "none"
+def known(manager, most: int = 20) -> str:
+    """Some of the names that exist, to help with a typo."""
+    names = [repr(name) for name in manager.values_list("name", flat=True)[: most + 1]]
+    if len(names) > most:
+        names[most:] = ["…"]
+    return ", ".join(names) or "none"
 
 
 class Command(BaseCommand):
