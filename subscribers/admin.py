@@ -308,6 +308,17 @@ class TagAdmin(admin.ModelAdmin):
     def active_count(self, tag):
         return tag.active_count
 
+    def get_deleted_objects(self, objs, request):
+        """A tag a segment's conditions name cannot be deleted: the segment would widen
+        silently (a "none of these tags" losing its tag matches more people)."""
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        tag_ids = [tag.pk for tag in objs]
+        using = Segment.objects.filter(
+            Q(tags_any__in=tag_ids) | Q(tags_all__in=tag_ids) | Q(tags_none__in=tag_ids)
+        ).distinct()
+        protected = [*protected, *(f"Segment: {segment} (uses the tag)" for segment in using)]
+        return deleted, counts, perms_needed, protected
+
 
 @admin.register(Segment)
 class SegmentAdmin(admin.ModelAdmin):

@@ -224,3 +224,13 @@ def test_engagement_conditions_need_the_newsletters_subscriber_history(
 
     rule = SegmentRule(newsletter_id=newsletter.pk, never_clicked=True)
     assert emails(members(rule)) == ["hopper", "mo"]
+
+
+def test_a_tag_a_segment_uses_cannot_be_deleted(client, editor, tags):
+    segment = Segment.objects.create(name="No press")
+    segment.tags_none.set([tags["press"]])
+    page = client.post(f"/admin/subscribers/tag/{tags['press'].pk}/delete/", {"post": "yes"})
+    assert "Segment: No press (uses the tag)" in page.content.decode()
+    assert Tag.objects.filter(name="press").exists()
+    client.post(f"/admin/subscribers/tag/{tags['vip'].pk}/delete/", {"post": "yes"})
+    assert not Tag.objects.filter(name="vip").exists()
