@@ -24,7 +24,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlsplit
+
+from bench import ensure_database
 
 ROOT = Path(__file__).resolve().parent.parent
 DATABASE_URL = os.environ.get(
@@ -44,17 +45,6 @@ os.environ.update(
     VAR_DIR=str(ROOT / "var" / "bench"),
 )
 sys.path.insert(0, str(ROOT))
-
-
-def ensure_database():
-    import psycopg
-
-    parts = urlsplit(DATABASE_URL)
-    name = parts.path.lstrip("/")
-    admin = parts._replace(path="/postgres").geturl().replace("postgres://", "postgresql://", 1)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def start_sink():
@@ -187,7 +177,7 @@ def profile(port, size=5000):
 
 
 def main():
-    ensure_database()
+    ensure_database(DATABASE_URL)
     import django
 
     django.setup()

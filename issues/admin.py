@@ -255,8 +255,8 @@ class IssueAdmin(
     def get_object_tools(self, request, obj) -> list[ObjectTool]:
         """Buttons above the change form; the sending ones only for those allowed to send.
 
-        A sent issue cannot be sent or scheduled again from here; its web page can be
-        corrected instead.
+        A sent issue cannot be sent or scheduled again from here (unless it went only to a
+        segment or tag: then the rest may follow); its web page can be corrected instead.
         """
         tools = [
             ObjectTool("Preview", self.tool_url("preview", obj)),
@@ -271,7 +271,10 @@ class IssueAdmin(
         if obj.status != Issue.Status.SENT:
             return tools
         tools.insert(1, ObjectTool("Report", self.engagement_url(obj)))
-        sending_again = {self.sending_url("send", obj), self.sending_url("schedule", obj)}
+        if delivery.sent_to_part_only(obj):
+            sending_again = set()
+        else:
+            sending_again = {self.sending_url("send", obj), self.sending_url("schedule", obj)}
         tools = [tool for tool in tools if tool.url not in sending_again]
         if self.may_publish_corrections(request, obj):
             correct = self.tool_url("correct_web", obj)

@@ -8,14 +8,18 @@ editors compose, publishers send.
 from dataclasses import dataclass
 from datetime import datetime
 
+from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Q
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
+
+from subscribers.models import Segment, Tag
 
 from . import delivery
 from .models import Dispatch, Issue
@@ -52,9 +56,18 @@ class IssueSendingAdminMixin:
         ]
 
     def sending_tools(self, request, obj) -> list[ObjectTool]:
-        """The sending buttons above the issue form, for those allowed to send."""
+        """The sending buttons above the issue form, for those allowed to send.
+
+        An issue sent only to a segment or tag offers to send to the rest of the list.
+        """
         if not request.user.has_perm(SEND_PERMISSION):
             return []
+        if delivery.sent_to_part_only(obj):
+            return [
+                ObjectTool("Send to the rest…", self.sending_url("send", obj), css_class="sf-send"),
+                ObjectTool("Schedule the rest…", self.sending_url("schedule", obj)),
+                ObjectTool("Delivery", self.sending_url("delivery", obj)),
+            ]
         return [
             ObjectTool("Send now…", self.sending_url("send", obj), css_class="sf-send"),
             ObjectTool("Schedule for…", self.sending_url("schedule", obj)),
@@ -93,32 +106,54 @@ class IssueSendingAdminMixin:
 
     sending_pages = ("send", "schedule", "delivery", "progress", "control", "report")
 
-    def confirm_context(self, issue):
+    def confirm_context(self, issue, audience: "AudienceForm"):
+        """The facts the confirmation pages show: who gets what, and how many of them.
+
+        The count is of the audience the page will post (the chosen one, once valid), so
+        the editor confirms the figure and the segment that are actually sent to.
+        """
         snapshot = getattr(issue, "snapshot", None)
+        chosen, error = audience.chosen()
+        count = None
+        if not error:
+            try:
+                count = delivery.recipient_count(issue, **chosen)
+            except ValidationError as invalid:
+                error = " ".join(invalid.messages)
         return {
-            "recipient_count": delivery.recipient_count(issue),
+            "audience": audience,
+            "audience_label": audience.label(),
+            "audience_value": audience.data.get("audience", ""),
+            "audience_error": error,
+            "recipient_count": count,
+            "sent_to_part": delivery.sent_to_part_only(issue),
             "subject": snapshot.subject if snapshot else issue.subject,
             "active": delivery.active_dispatch(issue),
         }
 
     def send_view(self, request, object_id):
         issue = self.sending_issue(request, object_id)
-        if request.method == "POST":
-            return self.start(request, issue, when=None)
+        audience = AudienceForm(issue, request.POST if request.method == "POST" else request.GET)
+        context = self.confirm_context(issue, audience)
+        if request.method == "POST" and not context["audience_error"]:
+            return self.start(request, issue, when=None, audience=audience)
         return self.sending_page(
             request,
             issue,
             "send_confirm.html",
             title=f"Send “{issue.title}” now?",
-            **self.confirm_context(issue),
+            **context,
         )
 
     def schedule_view(self, request, object_id):
         issue = self.sending_issue(request, object_id)
-        raw = request.POST.get("when") or request.GET.get("when") or ""
+        params = request.POST if request.method == "POST" else request.GET
+        raw = params.get("when") or ""
         when, error = parse_when(raw) if raw else (None, "")
-        if request.method == "POST" and when and not error:
-            return self.start(request, issue, when=when)
+        audience = AudienceForm(issue, params)
+        context = self.confirm_context(issue, audience)
+        if request.method == "POST" and when and not error and not context["audience_error"]:
+            return self.start(request, issue, when=when, audience=audience)
         return self.sending_page(
             request,
             issue,
@@ -127,15 +162,17 @@ class IssueSendingAdminMixin:
             when=when,
             when_raw=raw,
             error=error,
-            **self.confirm_context(issue),
+            **context,
         )
 
-    def start(self, request, issue, when):
-        dispatch = delivery.start_dispatch(issue, user=request.user, when=when)
+    def start(self, request, issue, when, audience: "AudienceForm"):
+        chosen, _ = audience.chosen()
+        dispatch = delivery.start_dispatch(issue, user=request.user, when=when, **chosen)
+        to = f" to the {dispatch.audience_label}" if dispatch.segment_id or dispatch.tag_id else ""
         if when:
-            self.message_user(request, f"{issue} is scheduled for {when:%Y-%m-%d %H:%M} UTC.")
+            self.message_user(request, f"{issue} is scheduled{to} for {when:%Y-%m-%d %H:%M} UTC.")
         else:
-            self.message_user(request, f"Sending {issue} (dispatch {dispatch.pk}).")
+            self.message_user(request, f"Sending {issue}{to} (dispatch {dispatch.pk}).")
         return redirect(self.sending_url("delivery", issue))
 
     def delivery_view(self, request, object_id):
@@ -194,6 +231,55 @@ class IssueSendingAdminMixin:
             title=f"Delivery report: “{issue.title}”",
             report=delivery.report(issue),
         )
+
+
+class AudienceForm(forms.Form):
+    """Everyone, one segment or one tag: the confirmation pages' choice of recipients.
+
+    Offered are the segments of the issue's newsletter (and those for any newsletter) and
+    every tag; anything else posted (a forged id, another newsletter's segment) is refused.
+    """
+
+    EVERYONE = ""
+
+    audience = forms.ChoiceField(required=False, label="Send to")
+
+    def __init__(self, issue: Issue, data):
+        super().__init__(data={"audience": data.get("audience", self.EVERYONE)})
+        self.segments = {
+            f"segment:{segment.pk}": segment
+            for segment in Segment.objects.filter(
+                Q(newsletter__isnull=True) | Q(newsletter_id=issue.newsletter_id)
+            )
+        }
+        self.tags = {f"tag:{tag.pk}": tag for tag in Tag.objects.all()}
+        rest = delivery.sent_to_part_only(issue)
+        self.fields["audience"].choices = [
+            (self.EVERYONE, "Everyone not sent this issue yet" if rest else "Everyone"),
+            ("Segments", [(key, str(segment)) for key, segment in self.segments.items()]),
+            ("Tags", [(key, str(tag)) for key, tag in self.tags.items()]),
+        ]
+
+    def chosen(self) -> tuple[dict, str]:
+        """``({"segment": ...} or {"tag": ...} or {}, error)`` for ``start_dispatch``."""
+        if not self.is_valid():
+            return {}, "Choose everyone, one of the segments or one of the tags listed."
+        value = self.cleaned_data["audience"]
+        if value in self.segments:
+            return {"segment": self.segments[value]}, ""
+        if value in self.tags:
+            return {"tag": self.tags[value]}, ""
+        return {}, ""
+
+    def label(self) -> str:
+        chosen, error = self.chosen()
+        if error:
+            return ""
+        if "segment" in chosen:
+            return f"the segment “{chosen['segment']}”"
+        if "tag" in chosen:
+            return f"subscribers tagged “{chosen['tag']}”"
+        return "everyone"
 
 
 def human_duration(seconds: float | None) -> str:

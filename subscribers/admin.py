@@ -1,28 +1,33 @@
-"""Editors' view of the audience: search, filter, suppress, import and export CSV."""
+"""Editors' view of the audience: search, filter, tag, suppress, import and export CSV, segments."""
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin.helpers import ActionForm
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME, ActionForm
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count
-from django.http import StreamingHttpResponse
+from django.db.models import Count, Q
+from django.http import JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
+from django.views.decorators.http import require_POST
 
 from . import services
 from .csv_io import ImportFileError, export_csv_lines, import_csv
-from .forms import ImportForm
+from .forms import ImportForm, SegmentForm, TagChoiceForm
 from .models import (
     ConsentEvent,
     ErasedAddress,
+    Segment,
     Source,
     Subscriber,
     Subscription,
     SuppressionEvent,
     Tag,
 )
+from .segments import members, segment_members
 
 
 class SubscriberActionForm(ActionForm):
@@ -70,11 +75,33 @@ class SuppressionEventInline(ReadOnlyInline):
     readonly_fields = fields
 
 
+class SegmentFilter(admin.SimpleListFilter):
+    """Subscribers in a saved segment, as it stands now (the segment page links here)."""
+
+    title = "segment"
+    parameter_name = "segment"
+
+    def lookups(self, request, model_admin):
+        return [(str(pk), name) for pk, name in Segment.objects.values_list("pk", "name")]
+
+    def queryset(self, request, queryset):
+        segment = Segment.objects.filter(pk=self.value()).first() if self.value() else None
+        if segment is None:
+            return queryset
+        try:
+            return queryset.filter(pk__in=segment_members(segment).values("pk"))
+        except ValidationError as error:
+            messages.warning(
+                request, f"“{segment}” cannot be evaluated: {' '.join(error.messages)}"
+            )
+            return queryset.none()
+
+
 @admin.register(Subscriber)
 class SubscriberAdmin(admin.ModelAdmin):
     form = SubscriberForm
     list_display = ["email", "name", "status", "source", "created_at"]
-    list_filter = ["status", "subscriptions__newsletter", "tags", "source"]
+    list_filter = ["status", "subscriptions__newsletter", "tags", SegmentFilter, "source"]
     search_fields = ["email", "name"]
     # ``no_tracking`` is the reader's own choice, made on their preferences page.
     readonly_fields = [
@@ -88,7 +115,13 @@ class SubscriberAdmin(admin.ModelAdmin):
     filter_horizontal = ["tags"]
     inlines = [SubscriptionInline, SuppressionEventInline, ConsentEventInline]
     action_form = SubscriberActionForm
-    actions = ["suppress_selected", "unsuppress_selected", "resend_confirmation"]
+    actions = [
+        "add_tag_to_selected",
+        "remove_tag_from_selected",
+        "suppress_selected",
+        "unsuppress_selected",
+        "resend_confirmation",
+    ]
     change_list_template = "admin/subscribers/subscriber/change_list.html"
     list_per_page = 100
 
@@ -143,6 +176,48 @@ class SubscriberAdmin(admin.ModelAdmin):
         super().save_model(request, obj, form, change)
         if not change:
             services.record(obj, ConsentEvent.Action.SUBSCRIBE, Source.ADMIN)
+
+    @admin.action(description="Add a tag to selected subscribers…", permissions=["change"])
+    def add_tag_to_selected(self, request, queryset):
+        return self.tag_selected(request, queryset, adding=True)
+
+    @admin.action(description="Remove a tag from selected subscribers…", permissions=["change"])
+    def remove_tag_from_selected(self, request, queryset):
+        return self.tag_selected(request, queryset, adding=False)
+
+    def tag_selected(self, request, queryset, *, adding: bool):
+        """First a page to choose the tag; its form posts the same selection back, applied.
+
+        With "select all", the selection is the filtered changelist, which the page keeps
+        by posting to the same address (query string included).
+        """
+        applying = "apply" in request.POST
+        form = TagChoiceForm(request.POST if applying else None, may_create=adding)
+        if applying and form.is_valid():
+            tag = form.chosen_tag()
+            if adding:
+                changed = services.add_tag(queryset, tag)
+                self.message_user(request, f"Tagged {changed} subscribers “{tag}”.")
+            else:
+                changed = services.remove_tag(queryset, tag)
+                self.message_user(request, f"Removed “{tag}” from {changed} subscribers.")
+            return None
+        select_across = request.POST.get("select_across") == "1"
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": "Add a tag" if adding else "Remove a tag",
+            "form": form,
+            "adding": adding,
+            "action": request.POST.get("action", ""),
+            "select_across": select_across,
+            # Posted back even with "select all": the admin acts only on a non-empty tick list.
+            "selected": request.POST.getlist(ACTION_CHECKBOX_NAME),
+            "action_checkbox_name": ACTION_CHECKBOX_NAME,
+            "count": queryset.count(),
+            "form_url": request.get_full_path(),
+        }
+        return TemplateResponse(request, "admin/subscribers/subscriber/tag_action.html", context)
 
     @admin.action(description="Suppress selected subscribers (no more mail)")
     def suppress_selected(self, request, queryset):
@@ -209,7 +284,121 @@ class SubscriberAdmin(admin.ModelAdmin):
 
 @admin.register(Tag)
 class TagAdmin(admin.ModelAdmin):
+    """Tags with how many subscribers carry each: counted in the list's one query."""
+
+    list_display = ["name", "subscriber_count", "active_count"]
     search_fields = ["name"]
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                subscriber_count=Count("subscribers", distinct=True),
+                active_count=Count(
+                    "subscribers",
+                    filter=Q(subscribers__status=Subscriber.Status.ACTIVE),
+                    distinct=True,
+                ),
+            )
+            .order_by("name")
+        )
+
+    @admin.display(description="subscribers", ordering="subscriber_count")
+    def subscriber_count(self, tag):
+        url = reverse("admin:subscribers_subscriber_changelist")
+        return format_html(
+            '<a href="{}?tags__id__exact={}">{}</a>', url, tag.pk, tag.subscriber_count
+        )
+
+    @admin.display(description="active", ordering="active_count")
+    def active_count(self, tag):
+        return tag.active_count
+
+    def get_deleted_objects(self, objs, request):
+        """A tag a segment's conditions name cannot be deleted: the segment would widen
+        silently (a "none of these tags" losing its tag matches more people)."""
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        tag_ids = [tag.pk for tag in objs]
+        using = Segment.objects.filter(
+            Q(tags_any__in=tag_ids) | Q(tags_all__in=tag_ids) | Q(tags_none__in=tag_ids)
+        ).distinct()
+        protected = [*protected, *(f"Segment: {segment} (uses the tag)" for segment in using)]
+        return deleted, counts, perms_needed, protected
+
+
+@admin.register(Segment)
+class SegmentAdmin(admin.ModelAdmin):
+    """Saved filters, each with its live count: on the page, and again as the form changes."""
+
+    form = SegmentForm
+    list_display = ["name", "newsletter", "updated_at"]
+    search_fields = ["name", "description"]
+    autocomplete_fields = ["tags_any", "tags_all", "tags_none"]
+    readonly_fields = ["members"]
+    fieldsets = [
+        (None, {"fields": ["name", "description", "members"]}),
+        ("Who", {"fields": ["newsletter", "signed_up_after", "signed_up_before"]}),
+        ("Tags", {"fields": ["tags_any", "tags_all", "tags_none"]}),
+        (
+            "Engagement",
+            {
+                "fields": ["clicked_in_last_issues", "never_clicked"],
+                "description": (
+                    "Needs the newsletter's per-subscriber history (“subscriber history” in "
+                    "the newsletter's settings): without it clicks are counted, "
+                    "not tied to anyone, so these conditions cannot be used."
+                ),
+            },
+        ),
+    ]
+
+    class Media:
+        js = ["subscribers/segment_count.js"]
+
+    def get_urls(self):
+        count = self.admin_site.admin_view(require_POST(self.count_view))
+        return [
+            path("count/", count, name="subscribers_segment_count"),
+            *super().get_urls(),
+        ]
+
+    @admin.display(description="Members now")
+    def members(self, segment):
+        """The live count; the page's script keeps it up to date while the form changes."""
+        count, problem = "–", ""
+        if segment.pk:
+            try:
+                count = segment_members(segment).count()
+            except ValidationError as error:
+                problem = " ".join(error.messages)
+        link = ""
+        if segment.pk and not problem:
+            url = reverse("admin:subscribers_subscriber_changelist")
+            link = format_html(' · <a href="{}?segment={}">see them</a>', url, segment.pk)
+        return format_html(
+            '<output id="segment-count" data-url="{}">{}</output> active subscribers'
+            '{} <span id="segment-count-problem" class="errornote"{}>{}</span>',
+            reverse("admin:subscribers_segment_count"),
+            count,
+            link,
+            "" if problem else mark_safe(' style="display: none"'),
+            problem,
+        )
+
+    def count_view(self, request):
+        """How many the segment form as posted would match, without saving it (JSON).
+
+        Needs the permission to add or change segments (whoever could save this form) and
+        the CSRF token, like every admin POST.
+        """
+        if not (self.has_add_permission(request) or self.has_change_permission(request)):
+            raise PermissionDenied
+        form = SegmentForm(request.POST)
+        errors = form.rule_errors()
+        if errors:
+            return JsonResponse({"errors": errors}, status=400)
+        return JsonResponse({"count": members(form.rule()).count()})
 
 
 @admin.register(ErasedAddress)

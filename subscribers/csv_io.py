@@ -1,6 +1,7 @@
 """Subscriber lists in and out as CSV: safe to import from anywhere, safe to open in a sheet.
 
-Import is header-aware (``email`` required, ``name`` optional, any order, any case),
+Import is header-aware (``email`` required, ``name`` and ``tags`` optional, any order, any
+case; tags separated by semicolons and created as needed),
 accepts a UTF-8 BOM and comma, semicolon or tab delimiters, reports every rejected line
 with its reason, and never resurrects an address that unsubscribed, bounced, complained
 or erased its data. Accepted rows go in with bulk inserts, one transaction per chunk, so a
@@ -9,6 +10,7 @@ or erased its data. Accepted rows go in with bulk inserts, one transaction per c
 
 import csv
 import io
+import unicodedata
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
@@ -16,11 +18,14 @@ from django.db import transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from .models import ConsentEvent, ErasedAddress, Source, Subscriber, Subscription
+from .models import ConsentEvent, ErasedAddress, Source, Subscriber, Subscription, Tag
+from .segments import tags_named
 from .services import MAX_NAME_LENGTH, email_hash, normalize_email
 
 CHUNK_SIZE = 2000
 DELIMITERS = ",;\t"
+TAG_SEPARATOR = ";"
+MAX_TAG_LENGTH = Tag._meta.get_field("name").max_length
 # A cell starting with one of these is a formula to spreadsheet programs (CSV injection).
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 EXPORT_FIELDS = ["email", "name", "status", "source", "newsletters", "tags", "created_at"]
@@ -67,7 +72,7 @@ def decode(data):
 
 
 def read_rows(text):
-    """``(line_number, {"email": ..., "name": ...})`` for each data row of a CSV text."""
+    """``(line_number, {"email": ..., "name": ..., "tags": ...})`` for each data row."""
     text = text.removeprefix("\ufeff")
     first_line = text.split("\n", 1)[0]
     if not first_line.strip():
@@ -79,7 +84,12 @@ def read_rows(text):
         raise ImportFileError(
             f"The header row needs an 'email' column; it has: {', '.join(header) or 'nothing'}."
         )
-    email_at, name_at = header.index("email"), header.index("name") if "name" in header else None
+    email_at = header.index("email")
+    name_at, tags_at = (header.index(key) if key in header else None for key in ("name", "tags"))
+
+    def cell(row, at):
+        return row[at] if at is not None and at < len(row) else ""
+
     while True:
         line = reader.line_num + 1  # where the record starts; a quoted cell may span lines
         try:
@@ -90,9 +100,10 @@ def read_rows(text):
             raise ImportFileError(f"Line {line} is not valid CSV ({error}).") from None
         if not any(cell.strip() for cell in row):
             continue
-        email = row[email_at] if email_at < len(row) else ""
-        name = row[name_at] if name_at is not None and name_at < len(row) else ""
-        yield line, {"email": email, "name": name}
+        yield (
+            line,
+            {"email": cell(row, email_at), "name": cell(row, name_at), "tags": cell(row, tags_at)},
+        )
 
 
 def import_csv(data, newsletter, *, source=Source.IMPORT, chunk_size=CHUNK_SIZE):
@@ -129,16 +140,26 @@ def _check_row(line, row, seen, report):
     if any(ch in name for ch in "\x00\r\n"):
         report.rejected.append(Rejection(line, email, "name contains control characters"))
         return None
+    tags = [tag.strip() for tag in row["tags"].split(TAG_SEPARATOR) if tag.strip()]
+    for tag in tags:
+        if len(tag) > MAX_TAG_LENGTH:
+            report.rejected.append(
+                Rejection(line, email, f"tag longer than {MAX_TAG_LENGTH} characters")
+            )
+            return None
+        if any(unicodedata.category(ch) == "Cc" for ch in tag):
+            report.rejected.append(Rejection(line, email, "tag contains control characters"))
+            return None
     key = email.lower()
     if key in seen:
         report.rejected.append(Rejection(line, email, "duplicate: already earlier in this file"))
         return None
     seen.add(key)
-    return line, email, name
+    return line, email, name, tags
 
 
 def _import_chunk(chunk, newsletter, source, report):
-    keys = [email.lower() for _, email, _ in chunk]
+    keys = [email.lower() for _, email, _, _ in chunk]
     existing = {
         s.email_lower: s
         for s in Subscriber.objects.annotate(email_lower=Lower("email")).filter(
@@ -147,7 +168,7 @@ def _import_chunk(chunk, newsletter, source, report):
     }
     erased = set(
         ErasedAddress.objects.filter(
-            email_hash__in=[email_hash(email) for _, email, _ in chunk]
+            email_hash__in=[email_hash(email) for _, email, _, _ in chunk]
         ).values_list("email_hash", flat=True)
     )
     subscribed = set(
@@ -156,7 +177,7 @@ def _import_chunk(chunk, newsletter, source, report):
         ).values_list("subscriber_id", flat=True)
     )
     new, joining = [], []
-    for line, email, name in chunk:
+    for line, email, name, _ in chunk:
         subscriber = existing.get(email.lower())
         if subscriber is None:
             if email_hash(email) in erased:
@@ -199,8 +220,25 @@ def _import_chunk(chunk, newsletter, source, report):
                 [model(subscriber=s, newsletter=newsletter, **values) for s in people],
                 batch_size=1000,
             )
+        _tag_people(people, {email.lower(): tags for _, email, _, tags in chunk if tags})
     report.imported += len(created)
     report.added_to_newsletter += len(joining)
+
+
+def _tag_people(people, tags_by_email):
+    """Put each person's tags of the file on them, creating the tags not known yet."""
+    if not tags_by_email:
+        return
+    tags = tags_named(name for names in tags_by_email.values() for name in names)
+    Subscriber.tags.through.objects.bulk_create(
+        [
+            Subscriber.tags.through(subscriber_id=person.pk, tag_id=tags[name.casefold()].pk)
+            for person in people
+            for name in tags_by_email.get(person.email.lower(), ())
+        ],
+        batch_size=1000,
+        ignore_conflicts=True,
+    )
 
 
 # Export ----------------------------------------------------------------------------------
@@ -228,7 +266,7 @@ def export_rows(subscribers):
             s.status,
             s.source,
             " ".join(newsletters),
-            " ".join(tag.name for tag in s.tags.all()),
+            TAG_SEPARATOR.join(tag.name for tag in s.tags.all()),
             s.created_at.isoformat(),
         ]
         yield [spreadsheet_safe(cell) for cell in row]

@@ -1,5 +1,6 @@
 """The audience: who subscribed to which newsletter, and the record of their consent."""
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Lower
 
@@ -17,10 +18,24 @@ class Source(models.TextChoices):
     ESP = "esp", "Email service provider"
 
 
-class Tag(models.Model):
-    """A label editors put on subscribers to find and filter them."""
+def refuse_tag_separator(value: str) -> None:
+    """CSV files list a subscriber's tags separated by semicolons: a name cannot hold one."""
+    if ";" in value:
+        raise ValidationError("A tag name cannot contain “;” (it separates tags in CSV files).")
 
-    name = models.CharField(max_length=100, unique=True)
+
+class Tag(models.Model):
+    """A label editors put on subscribers to find, filter and send to them.
+
+    Tags are the editors' own notes: subscribers never see them (not on their preferences
+    page, not in their data download, not in any mail).
+    """
+
+    name = models.CharField(
+        max_length=100,
+        unique=True,
+        validators=[refuse_control_characters, refuse_tag_separator],
+    )
 
     class Meta:
         ordering = ["name"]
@@ -211,3 +226,61 @@ class ErasedAddress(models.Model):
 
     def __str__(self):
         return self.email_hash[:12]
+
+
+class Segment(models.Model):
+    """A saved filter over the audience: who is in it is decided when it is counted or sent.
+
+    Every condition left empty matches everyone; the conditions set must all hold. Members
+    are always active subscribers with an active subscription (to ``newsletter`` when set).
+    The engagement conditions need per-subscriber click history, which only the newsletter's
+    own records have (see ``subscribers.segments``), so they require a newsletter.
+    """
+
+    name = models.CharField(max_length=100, unique=True, validators=[refuse_control_characters])
+    description = models.TextField(blank=True)
+    newsletter = models.ForeignKey(
+        "issues.Newsletter",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="segments",
+        help_text="Only subscribers of this newsletter (empty: subscribers of any).",
+    )
+    tags_any = models.ManyToManyField(
+        Tag,
+        blank=True,
+        related_name="+",
+        verbose_name="has any of these tags",
+    )
+    tags_all = models.ManyToManyField(
+        Tag,
+        blank=True,
+        related_name="+",
+        verbose_name="has all of these tags",
+    )
+    tags_none = models.ManyToManyField(
+        Tag,
+        blank=True,
+        related_name="+",
+        verbose_name="has none of these tags",
+    )
+    signed_up_after = models.DateField(null=True, blank=True, verbose_name="signed up on or after")
+    signed_up_before = models.DateField(null=True, blank=True, verbose_name="signed up before")
+    clicked_in_last_issues = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        verbose_name="clicked in the last N issues",
+        help_text="Clicked a link in at least one of the newsletter's last N sent issues.",
+    )
+    never_clicked = models.BooleanField(
+        default=False, help_text="Never clicked a link in any issue of the newsletter."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name

@@ -19,12 +19,13 @@ from .lifecycle import (
     pause,
     resume,
     retry_failed,
+    sent_to_part_only,
     start_dispatch,
     start_due_dispatches,
 )
 from .message import IssueMessage
 from .outcomes import Recipient
-from .planning import plan_dispatch, recipient_count
+from .planning import plan_dispatch, recipient_count, recipients
 from .proofs import ProofLimitReached, ProofRefused, queue_proofs, send_test
 from .queue import enqueue_senders
 from .reports import progress, report
@@ -47,12 +48,14 @@ __all__ = [
     "progress",
     "queue_proofs",
     "recipient_count",
+    "recipients",
     "report",
     "resume",
     "retry_failed",
     "run_sender",
     "send_next_batch",
     "send_test",
+    "sent_to_part_only",
     "start_dispatch",
     "start_due_dispatches",
     "sweep",

@@ -14,6 +14,8 @@ from django.db.models import Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from subscribers.models import Segment, Tag
+
 from ..compose.rendering import freeze_snapshot
 from ..compose.revisions import mark_sent_revision
 from ..models import Delivery, Dispatch, Issue, Snapshot
@@ -48,8 +50,18 @@ def active_dispatch(issue: Issue) -> Dispatch | None:
     return issue.dispatches.filter(status__in=LIVE).first()
 
 
-def start_dispatch(issue: Issue, *, user=None, when=None) -> Dispatch:
-    """Send ``issue`` now, or at ``when``. A second call while one is live returns that one."""
+def start_dispatch(
+    issue: Issue, *, user=None, when=None, segment: Segment | None = None, tag: Tag | None = None
+) -> Dispatch:
+    """Send ``issue`` now, or at ``when``. A second call while one is live returns that one.
+
+    With ``segment`` or ``tag`` only part of the list receives it; a later dispatch to
+    everyone reaches only the rest (the ledger holds one row per issue and subscriber). An
+    issue already sent to part of the list stays sent (its public page stays up) while the
+    rest goes out.
+    """
+    if segment is not None and tag is not None:
+        raise ValueError("A dispatch goes to a segment or a tag, not both.")
     with transaction.atomic():
         Issue.objects.select_for_update().filter(pk=issue.pk).first()
         existing = active_dispatch(issue)
@@ -65,9 +77,12 @@ def start_dispatch(issue: Issue, *, user=None, when=None) -> Dispatch:
             scheduled_for=when,
             status=Dispatch.Status.SCHEDULED if scheduled else Dispatch.Status.PLANNING,
             heartbeat_at=now,
+            segment=segment,
+            tag=tag,
         )
-        issue.status = Issue.Status.SCHEDULED if scheduled else Issue.Status.SENDING
-        issue.save(update_fields=["status", "updated_at"])
+        if issue.status != Issue.Status.SENT:
+            issue.status = Issue.Status.SCHEDULED if scheduled else Issue.Status.SENDING
+            issue.save(update_fields=["status", "updated_at"])
         if not scheduled:
             transaction.on_commit(lambda: enqueue_plan(dispatch.pk))
     return dispatch
@@ -166,3 +181,11 @@ def finish_if_complete(dispatch: Dispatch) -> bool:
             status=Issue.Status.SENT, published_at=Coalesce("published_at", Value(now))
         )
     return True
+
+
+def sent_to_part_only(issue: Issue) -> bool:
+    """Whether the sent issue went only to a segment or tag so far: the rest may follow."""
+    if issue.status != Issue.Status.SENT:
+        return False
+    to_everyone = issue.dispatches.filter(segment__isnull=True, tag__isnull=True)
+    return not to_everyone.exclude(status=Dispatch.Status.CANCELLED).exists()

@@ -5,10 +5,13 @@ Python memory), with ON CONFLICT DO NOTHING on (issue, subscriber): a retried ta
 click or a later dispatch of the same issue never plans anyone twice.
 """
 
+from django.core.exceptions import ValidationError
 from django.db import connection
+from django.db.models import QuerySet
 from django.utils import timezone
 
-from subscribers import services as audience
+from subscribers import segments
+from subscribers.models import Segment, Subscriber, Tag
 
 from ..models import Delivery, Dispatch, Issue
 from .lifecycle import finish_if_complete, transition
@@ -16,21 +19,52 @@ from .lifecycle import finish_if_complete, transition
 PLAN_CHUNK = 10_000
 
 
-def recipient_count(issue: Issue) -> int:
-    """How many would receive the issue if it were sent now (the confirmation page's figure)."""
+def recipients(
+    issue: Issue, *, segment: Segment | None = None, tag: Tag | None = None
+) -> QuerySet[Subscriber]:
+    """Everyone who may receive the issue, or only a segment or tag of them.
+
+    Raises ValidationError when the segment cannot be evaluated for this issue's newsletter.
+    """
+    return segments.audience(issue.newsletter_id, segment=segment, tag=tag)
+
+
+def recipient_count(issue: Issue, *, segment: Segment | None = None, tag: Tag | None = None) -> int:
+    """How many would receive the issue if it were sent now (the confirmation page's figure).
+
+    Those who already received it (from an earlier send to part of the list) are left out:
+    the ledger would skip them.
+    """
     already = Delivery.objects.filter(issue=issue).values("subscriber_id")
-    return audience.recipients(issue.newsletter_id).exclude(id__in=already).count()
+    chosen = recipients(issue, segment=segment, tag=tag)
+    return chosen.exclude(id__in=already).count()
 
 
 def plan_dispatch(dispatch: Dispatch) -> int:
-    """Write a pending Delivery for every recipient not yet planned for this issue."""
+    """Write a pending Delivery for every recipient not yet planned for this issue.
+
+    A segment is resolved now, not when the send was confirmed or scheduled: like the whole
+    list, it goes to who is in it when it goes out. A segment that can no longer be evaluated
+    (its engagement data was turned off) holds the dispatch for an editor instead of failing.
+    """
     if dispatch.status != Dispatch.Status.PLANNING:
         return dispatch.planned_count
     now = timezone.now()
-    recipients = audience.recipients(dispatch.issue.newsletter_id).order_by("id")
+    try:
+        chosen = recipients(dispatch.issue, segment=dispatch.segment, tag=dispatch.tag)
+    except ValidationError as error:
+        reason = " ".join(error.messages)
+        transition(
+            dispatch,
+            {Dispatch.Status.PLANNING},
+            Dispatch.Status.HELD,
+            pause_reason=f"The {dispatch.audience_label} cannot be used: {reason}",
+        )
+        return 0
+    recipients_in_order = chosen.order_by("id")
     last = 0
     while True:
-        window = recipients.filter(id__gt=last)
+        window = recipients_in_order.filter(id__gt=last)
         bound = list(window.values_list("id", flat=True)[PLAN_CHUNK - 1 : PLAN_CHUNK])
         chunk = window.filter(id__lte=bound[0]) if bound else window
         insert_deliveries(dispatch, chunk, now)

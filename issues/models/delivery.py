@@ -39,14 +39,45 @@ class Dispatch(models.Model):
     # Updated after every batch; the sweeper restarts a sending dispatch that went quiet.
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     pause_reason = models.TextField(blank=True)
+    # Part of the list (resolved when the dispatch is planned); neither means everyone. A
+    # segment or tag some dispatch went to cannot be deleted: its history would lie.
+    segment = models.ForeignKey(
+        "subscribers.Segment",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="dispatches",
+    )
+    tag = models.ForeignKey(
+        "subscribers.Tag",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="dispatches",
+    )
 
     class Meta:
         ordering = ["-created_at"]
         verbose_name_plural = "dispatches"
         indexes = [models.Index(fields=["status", "scheduled_for"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(segment__isnull=True) | Q(tag__isnull=True),
+                name="dispatch_one_audience",
+            ),
+        ]
 
     def __str__(self):
         return f"Dispatch of {self.issue} ({self.get_status_display()})"
+
+    @property
+    def audience_label(self) -> str:
+        """Who this dispatch goes to, in the editor's words."""
+        if self.segment_id:
+            return f"segment “{self.segment}”"
+        if self.tag_id:
+            return f"tag “{self.tag}”"
+        return "everyone"
 
 
 class Delivery(models.Model):

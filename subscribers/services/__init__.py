@@ -2,7 +2,8 @@
 
 One module per job: ``addresses`` (spelling and fingerprints), ``limits`` (abuse limits),
 ``consent`` (subscribe, confirm, leave, preferences), ``mail`` (mail to one person),
-``privacy`` (download and erase), ``suppression`` (bounces and complaints). Reads live in
+``privacy`` (download and erase), ``suppression`` (bounces and complaints), ``tagging``
+(tags on many subscribers at once). Reads live in
 ``subscribers.selectors``. The names below are the public face other apps import
 (``from subscribers.services import recipients``).
 """
@@ -39,8 +40,11 @@ from .privacy import (
     set_no_tracking,
 )
 from .suppression import handle_delivery_event, suppress, unsuppress
+from .tagging import add_tag, remove_tag
 
 __all__ = [
+    "add_tag",
+    "remove_tag",
     "ALREADY_SUBSCRIBED",
     "CONFIRM",
     "MAX_EMAIL_LENGTH",

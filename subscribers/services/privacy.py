@@ -53,7 +53,12 @@ def set_no_tracking(subscriber: Subscriber, no_tracking: bool) -> None:
 
 
 def personal_data(subscriber: Subscriber) -> dict:
-    """Everything we hold about one person, as JSON-ready data (the "download my data")."""
+    """What we hold about one person, as JSON-ready data (the "download my data").
+
+    Tags are left out: they are the editors' working notes ("researchers", "met at the
+    conference"), never shown to subscribers. An operator answering a formal access request
+    adds them from ``export_subscribers``.
+    """
 
     def when(value):
         return value.isoformat() if value else None
@@ -67,7 +72,6 @@ def personal_data(subscriber: Subscriber) -> dict:
         "confirmed_at": when(subscriber.confirmed_at),
         "unsubscribed_at": when(subscriber.unsubscribed_at),
         "no_tracking": subscriber.no_tracking,
-        "tags": [tag.name for tag in subscriber.tags.all()],
         "subscriptions": [
             {
                 "newsletter": s.newsletter.name,

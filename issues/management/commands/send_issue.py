@@ -1,4 +1,4 @@
-"""``manage.py send_issue ISSUE [--test-to ADDR ...] [--wait]``."""
+"""``manage.py send_issue ISSUE [--tag NAME | --segment NAME] [--test-to ADDR ...] [--wait]``."""
 
 import time
 
@@ -8,6 +8,7 @@ from django.core.validators import validate_email
 
 from issues import delivery
 from issues.models import Dispatch, Issue
+from subscribers import segments
 
 
 def find_issue(reference: str) -> Issue:
@@ -25,6 +26,33 @@ def find_issue(reference: str) -> Issue:
     return issue
 
 
+def audience_of(issue: Issue, *, tag: str | None, segment: str | None) -> dict:
+    """``start_dispatch``'s keyword for ``--tag`` or ``--segment`` (names in any case)."""
+    if tag:
+        found = segments.find_tag(tag)
+        if found is None:
+            raise CommandError(f"No tag {tag!r}. Known: {known(segments.Tag.objects)}.")
+        return {"tag": found}
+    if segment:
+        found = segments.find_segment(segment)
+        if found is None:
+            raise CommandError(f"No segment {segment!r}. Known: {known(segments.Segment.objects)}.")
+        if found.newsletter_id not in (None, issue.newsletter_id):
+            raise CommandError(
+                f"The segment {found.name!r} is for {found.newsletter}, not {issue.newsletter}."
+            )
+        return {"segment": found}
+    return {}
+
+
+def known(manager, most: int = 20) -> str:
+    """Some of the names that exist, to help with a typo."""
+    names = [repr(name) for name in manager.values_list("name", flat=True)[: most + 1]]
+    if len(names) > most:
+        names[most:] = ["…"]
+    return ", ".join(names) or "none"
+
+
 class Command(BaseCommand):
     help = "Send an issue to its newsletter's subscribers (or a test copy to some addresses)."
 
@@ -33,12 +61,16 @@ class Command(BaseCommand):
         parser.add_argument(
             "--test-to", nargs="+", metavar="ADDR", help="Send a test copy to these addresses only."
         )
+        part = parser.add_mutually_exclusive_group()
+        part.add_argument("--tag", metavar="NAME", help="Send only to subscribers with this tag.")
+        part.add_argument("--segment", metavar="NAME", help="Send only to this saved segment.")
         parser.add_argument(
             "--wait", action="store_true", help="Print progress until the send is done."
         )
 
-    def handle(self, *args, issue, test_to=None, wait=False, **options):
+    def handle(self, *args, issue, test_to=None, wait=False, tag=None, segment=None, **options):
         issue = find_issue(issue)
+        audience = audience_of(issue, tag=tag, segment=segment)
         if test_to:
             for address in test_to:
                 try:
@@ -48,11 +80,14 @@ class Command(BaseCommand):
             sent = delivery.send_test(issue, test_to)
             self.stdout.write(f"Sent a test copy of {issue} to {sent} address(es).")
             return
-        count = delivery.recipient_count(issue)
-        dispatch = delivery.start_dispatch(issue)
+        try:
+            count = delivery.recipient_count(issue, **audience)
+        except ValidationError as error:
+            raise CommandError(" ".join(error.messages)) from None
+        dispatch = delivery.start_dispatch(issue, **audience)
         self.stdout.write(
-            f"Dispatch {dispatch.pk} of {issue}: {dispatch.get_status_display().lower()}, "
-            f"{count} recipient(s) to plan."
+            f"Dispatch {dispatch.pk} of {issue} to {dispatch.audience_label}: "
+            f"{dispatch.get_status_display().lower()}, {count} recipient(s) to plan."
         )
         if wait:
             self.wait_for(dispatch)
