@@ -74,6 +74,8 @@ class IssueSendingAdminMixin:
         issue = Issue.objects.select_related("newsletter").filter(pk=object_id).first()
         if issue is None:
             raise Http404("No such issue.")
+        if not issue.is_published_kind:
+            raise Http404("A welcome email is sent by its welcome sequence, not on its own.")
         return issue
 
     def sending_page(self, request, issue, template, **context):

@@ -289,6 +289,11 @@ SEND_AUTOPAUSE_FAILURE_RATE = env_float("SEND_AUTOPAUSE_FAILURE_RATE", 0.5)
 # API call per batch with per-recipient merge data. Unset: one message per recipient.
 SEND_ESP_MERGE_FIELD = env("SEND_ESP_MERGE_FIELD", "")
 
+# Welcome sequences (issues.sequences): how often beat plans the steps that came due, and
+# how late a step may still go out (later, it is skipped rather than sent weeks late).
+WELCOME_PLAN_INTERVAL_SECONDS = env_float("WELCOME_PLAN_INTERVAL_SECONDS", 60)
+WELCOME_STEP_LATE_LIMIT_SECONDS = env_int("WELCOME_STEP_LATE_LIMIT_SECONDS", 7 * 86400)
+
 # Celery. The embedded default is kombu's filesystem transport: no server to run.
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", "filesystem://")
 CELERY_BROKER_FOLDER = VAR_DIR / "broker"

@@ -322,6 +322,13 @@ class IssueForm(CheckedImagesForm):
         senders = {n.pk: n.from_name or n.name for n in newsletters}
         select.attrs["data-senders"] = json.dumps(senders)
 
+    def _get_validation_exclusions(self):
+        """Numbers are unique per newsletter and kind: the kind (not a form field) still
+        takes part in that check, so a taken number is a message, not a database error."""
+        exclusions = super()._get_validation_exclusions()
+        exclusions.discard("kind")
+        return exclusions
+
 
 class NewsletterForm(CheckedImagesForm):
     image_fields = ("logo",)

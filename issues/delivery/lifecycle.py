@@ -50,6 +50,8 @@ def active_dispatch(issue: Issue) -> Dispatch | None:
 
 def start_dispatch(issue: Issue, *, user=None, when=None) -> Dispatch:
     """Send ``issue`` now, or at ``when``. A second call while one is live returns that one."""
+    if not issue.is_published_kind:
+        raise ValueError("A welcome email is sent by its welcome sequence, not on its own.")
     with transaction.atomic():
         Issue.objects.select_for_update().filter(pk=issue.pk).first()
         existing = active_dispatch(issue)
@@ -131,7 +133,9 @@ def cancel(dispatch: Dispatch) -> bool:
     """Stop for good: rows not yet sent are marked cancelled, never sent."""
     if not transition(dispatch, LIVE, Dispatch.Status.CANCELLED, finished_at=timezone.now()):
         return False
-    dispatch.deliveries.filter(status=Status.PENDING).update(status=Status.CANCELLED)
+    dispatch.deliveries.filter(status__in=[Status.PENDING, Status.HELD]).update(
+        status=Status.CANCELLED
+    )
     issue = dispatch.issue
     if issue.status in {Issue.Status.SCHEDULED, Issue.Status.SENDING} and not (
         issue.deliveries.filter(status=Status.SENT).exists()
@@ -158,11 +162,14 @@ def retry_failed(dispatch: Dispatch) -> int:
 
 def finish_if_complete(dispatch: Dispatch) -> bool:
     """Mark the dispatch done (and the issue sent) once no row is pending or in flight."""
-    if dispatch.deliveries.filter(status__in=[Status.PENDING, Status.SENDING]).exists():
+    unfinished = [Status.PENDING, Status.HELD, Status.SENDING]
+    if dispatch.deliveries.filter(status__in=unfinished).exists():
         return False
     now = timezone.now()
     if transition(dispatch, {Dispatch.Status.SENDING}, Dispatch.Status.DONE, finished_at=now):
-        Issue.objects.filter(pk=dispatch.issue_id).update(
+        # A welcome email's dispatch is done until the next readers are due; the email
+        # itself stays editable, never "sent".
+        Issue.objects.filter(pk=dispatch.issue_id, kind=Issue.Kind.ISSUE).update(
             status=Issue.Status.SENT, published_at=Coalesce("published_at", Value(now))
         )
     return True

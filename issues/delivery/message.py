@@ -54,6 +54,8 @@ def with_consent_links(snapshot: Snapshot, markers: Markers, web_url: str) -> tu
         "Unsubscribe": markers.unsubscribe_url,
         "Preferences": markers.preferences_url,
     }
+    if not web_url:  # a welcome email has no public page
+        del links["View in your browser"]
     missing_html = [
         f'<a href="{url}">{label}</a>' for label, url in links.items() if url not in email_html
     ]
@@ -84,7 +86,8 @@ class IssueMessage:
         self.dispatch_id = dispatch.pk
         self.subject = snapshot.subject
         self.host = urlsplit(settings.SITE_URL).hostname or "localhost"
-        self.web_url = settings.SITE_URL + issue.get_absolute_url()
+        published = issue.is_published_kind  # a welcome email has no public page
+        self.web_url = settings.SITE_URL + issue.get_absolute_url() if published else ""
         self.markers = Markers(snapshot.marker_key)
         own = secrets.token_hex(12)  # the sender's markers: for the per-recipient headers
         self.to, self.message_id_marker, self.date_marker, self.mailto = (
@@ -221,7 +224,9 @@ _message_cache: dict[tuple, IssueMessage] = {}
 
 def issue_message(dispatch: Dispatch) -> IssueMessage:
     """Built once per dispatch and worker process, then reused for every batch."""
-    key = (dispatch.pk, dispatch.created_at, dispatch.snapshot_id)
+    # The marker key is new with every render: an edited welcome email, frozen again,
+    # reaches the rows still pending.
+    key = (dispatch.pk, dispatch.created_at, dispatch.snapshot_id, dispatch.snapshot.marker_key)
     if key not in _message_cache:
         _message_cache.clear()
         _message_cache[key] = IssueMessage(dispatch)

@@ -2,6 +2,7 @@
 
 from .content import Autosave, Block, Issue, LibraryBlock, Newsletter, Revision, Snapshot
 from .delivery import Delivery, Dispatch
+from .sequences import SequenceStep, WelcomeSequence
 
 __all__ = [
     "Autosave",
@@ -12,5 +13,7 @@ __all__ = [
     "LibraryBlock",
     "Newsletter",
     "Revision",
+    "SequenceStep",
     "Snapshot",
+    "WelcomeSequence",
 ]

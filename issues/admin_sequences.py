@@ -1,0 +1,224 @@
+"""The welcome sequence in the admin: its steps with their delays and figures, pause, resume.
+
+Each step's email is composed in the issue editor (the step links to it); saving it there
+freezes the new version for every reader not sent it yet. Pausing and resuming decide what
+readers receive, so they need the permission to send issues as well as to change the
+sequence.
+"""
+
+import re
+from datetime import timedelta
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import path, reverse
+from django.utils.html import format_html
+from django.views.decorators.http import require_POST
+
+from . import sequences
+from .admin_sending import SEND_PERMISSION
+from .models import Issue, SequenceStep, WelcomeSequence
+
+UNITS = {
+    "s": 1,
+    "sec": 1,
+    "second": 1,
+    "m": 60,
+    "min": 60,
+    "minute": 60,
+    "h": 3600,
+    "hour": 3600,
+    "d": 86400,
+    "day": 86400,
+    "w": 604800,
+    "week": 604800,
+}
+AMOUNT = re.compile(r"(\d+)\s*([a-z]*)")
+LONGEST_DELAY = timedelta(days=365)
+
+
+def parse_delay(raw: str) -> timedelta:
+    """``0``, ``90`` (seconds), ``90 s``, ``36 hours``, ``2 days``, ``1 day 6 hours``."""
+    text = raw.strip().lower().replace(",", " ")
+    if not text:
+        raise ValueError("Give a delay: 0 for at once, or e.g. “2 days”.")
+    seconds, position = 0, 0
+    for match in AMOUNT.finditer(text):
+        if text[position : match.start()].strip():
+            break
+        unit = match.group(2).removesuffix("s") if len(match.group(2)) > 1 else match.group(2)
+        if unit not in UNITS and match.group(2):
+            raise ValueError(f"“{match.group(2)}” is not a unit: use seconds, hours, days, weeks.")
+        seconds += int(match.group(1)) * UNITS.get(unit, 1)
+        position = match.end()
+    if position == 0 or text[position:].strip():
+        raise ValueError(f"“{raw}” is not a delay: write e.g. “0”, “36 hours” or “2 days”.")
+    delay = timedelta(seconds=seconds)
+    if delay > LONGEST_DELAY:
+        raise ValueError("A welcome email waits at most a year.")
+    return delay
+
+
+def format_delay(delay: timedelta) -> str:
+    seconds = int(delay.total_seconds())
+    if seconds == 0:
+        return "0"
+    parts = []
+    for name, size in (("week", 604800), ("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size and (name != "week" or seconds % size == 0):
+            amount, seconds = divmod(seconds, size)
+            parts.append(f"{amount} {name}{'s' if amount > 1 else ''}")
+    if seconds:
+        parts.append(f"{seconds} s")
+    return " ".join(parts)
+
+
+class DelayField(forms.CharField):
+    def prepare_value(self, value):
+        return format_delay(value) if isinstance(value, timedelta) else value
+
+    def to_python(self, value):
+        if isinstance(value, timedelta):
+            return value
+        try:
+            return parse_delay(str(value or ""))
+        except ValueError as error:
+            raise forms.ValidationError(str(error)) from error
+
+
+class StepForm(forms.ModelForm):
+    """A step: its place, its delay and, for a new one, the title of its welcome email."""
+
+    delay = DelayField(help_text="After confirmation: 0 for at once, “2 days”, “36 hours”, “90 s”.")
+    title = forms.CharField(
+        max_length=200, required=False, help_text="New step: the title of its email."
+    )
+
+    class Meta:
+        model = SequenceStep
+        fields = ["position", "delay"]
+
+    def clean(self):
+        cleaned = super().clean()
+        if not self.instance.pk and not cleaned.get("title", "").strip():
+            self.add_error("title", "Name the new step’s email.")
+        return cleaned
+
+    def save(self, commit=True):
+        step = super().save(commit=False)
+        if not step.pk:
+            step.issue = Issue.objects.create(
+                newsletter=step.sequence.newsletter,
+                kind=Issue.Kind.WELCOME,
+                title=self.cleaned_data["title"].strip(),
+            )
+        if commit:
+            step.save()
+        return step
+
+
+class StepInline(admin.TabularInline):
+    model = SequenceStep
+    form = StepForm
+    extra = 1
+    fields = ["position", "delay", "title", "email", "due", "sent", "failed"]
+    readonly_fields = ["email", "due", "sent", "failed"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("issue")
+
+    @admin.display(description="Email")
+    def email(self, step):
+        if not step.pk:
+            return "—"
+        url = reverse("admin:issues_issue_change", args=[step.issue_id])
+        return format_html('<a href="{}">{} (edit)</a>', url, step.issue.title)
+
+    @admin.display(description="Due")
+    def due(self, step):
+        return sequences.step_counts(step).due if step.pk else "—"
+
+    @admin.display(description="Sent")
+    def sent(self, step):
+        return sequences.step_counts(step).sent if step.pk else "—"
+
+    @admin.display(description="Failed")
+    def failed(self, step):
+        return sequences.step_counts(step).failed if step.pk else "—"
+
+
+@admin.register(WelcomeSequence)
+class WelcomeSequenceAdmin(admin.ModelAdmin):
+    change_form_template = "admin/issues/welcomesequence/change_form.html"
+    inlines = [StepInline]
+    list_display = ["newsletter", "state", "step_count", "starts_at"]
+    fields = ["newsletter", "starts_at", "state"]
+    readonly_fields = ["state"]
+    actions = ["pause_selected", "resume_selected"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["newsletter", "state"] if obj else ["state"]
+
+    @admin.display(description="State")
+    def state(self, obj):
+        if obj is None or obj.pk is None:
+            return "Running once saved"
+        return "Paused: nothing goes out" if obj.is_paused else "Running"
+
+    @admin.display(description="Steps")
+    def step_count(self, obj):
+        return obj.steps.count()
+
+    def has_send_permission(self, request):
+        return request.user.has_perm(SEND_PERMISSION)
+
+    def may_control(self, request, obj=None) -> bool:
+        return self.has_change_permission(request, obj) and self.has_send_permission(request)
+
+    @admin.action(description="Pause the selected sequences", permissions=["change", "send"])
+    def pause_selected(self, request, queryset):
+        paused = sum(sequences.pause_sequence(s) for s in queryset)
+        self.message_user(request, f"Paused {paused} sequence(s).")
+
+    @admin.action(description="Resume the selected sequences", permissions=["change", "send"])
+    def resume_selected(self, request, queryset):
+        resumed = sum(sequences.resume_sequence(s) for s in queryset)
+        self.message_user(request, f"Resumed {resumed} sequence(s).")
+
+    def get_urls(self):
+        control = self.admin_site.admin_view(require_POST(self.control_view))
+        return [
+            path("<int:pk>/control/", control, name="issues_welcomesequence_control"),
+            *super().get_urls(),
+        ]
+
+    def control_view(self, request, pk):
+        sequence = get_object_or_404(WelcomeSequence, pk=pk)
+        if not self.may_control(request, sequence):
+            raise PermissionDenied("Pausing a sequence needs change and send permissions.")
+        action = request.POST.get("action")
+        if action == "pause":
+            changed = sequences.pause_sequence(sequence)
+            done = "Paused: no welcome email goes out until you resume."
+        elif action == "resume":
+            changed = sequences.resume_sequence(sequence)
+            done = "Resumed: readers who came due meanwhile get their emails now."
+        else:
+            raise PermissionDenied("Unknown action.")
+        if changed:
+            self.message_user(request, done, messages.SUCCESS)
+        else:
+            self.message_user(request, "Nothing changed.", messages.WARNING)
+        return redirect(reverse("admin:issues_welcomesequence_change", args=[sequence.pk]))
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = extra_context or {}
+        found = WelcomeSequence.objects.filter(pk=object_id) if object_id.isdigit() else None
+        sequence = found.first() if found is not None else None
+        if sequence and self.may_control(request, sequence):
+            extra_context["control_url"] = reverse(
+                "admin:issues_welcomesequence_control", args=[sequence.pk]
+            )
+        return super().change_view(request, object_id, form_url, extra_context)
