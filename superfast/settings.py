@@ -293,6 +293,9 @@ SEND_ESP_MERGE_FIELD = env("SEND_ESP_MERGE_FIELD", "")
 # how late a step may still go out (later, it is skipped rather than sent weeks late).
 WELCOME_PLAN_INTERVAL_SECONDS = env_float("WELCOME_PLAN_INTERVAL_SECONDS", 60)
 WELCOME_STEP_LATE_LIMIT_SECONDS = env_int("WELCOME_STEP_LATE_LIMIT_SECONDS", 7 * 86400)
+# Each beat reads again this much before where the last one stopped: a confirmation that
+# committed late is still found.
+WELCOME_PLAN_OVERLAP_SECONDS = env_int("WELCOME_PLAN_OVERLAP_SECONDS", 300)
 
 # Celery. The embedded default is kombu's filesystem transport: no server to run.
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", "filesystem://")

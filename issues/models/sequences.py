@@ -56,6 +56,9 @@ class SequenceStep(models.Model):
         Dispatch, null=True, blank=True, on_delete=models.PROTECT, related_name="sequence_step"
     )
     created_at = models.DateTimeField(default=timezone.now)
+    # Readers confirmed up to this moment are settled for this step (planned, or not to be):
+    # each beat reads the confirmations after it (less an overlap), not the whole cohort.
+    planned_through = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["position", "id"]
