@@ -60,6 +60,32 @@ class NewsletterAdmin(admin.ModelAdmin):
     list_display = ["name", "slug", "from_email", "issue_count"]
     prepopulated_fields = {"slug": ["name"]}
     search_fields = ["name", "slug"]
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": [
+                    "name",
+                    "slug",
+                    "description",
+                    "from_name",
+                    "from_email",
+                    "reply_to",
+                    "footer_text",
+                    "brand_color",
+                    "logo",
+                    "language",
+                ]
+            },
+        ),
+        (
+            "Engagement",
+            {
+                "fields": ["track_clicks", "track_opens", "utm_parameters", "subscriber_history"],
+                "description": "What the reports may measure about readers of this newsletter.",
+            },
+        ),
+    ]
 
     @admin.display(description="Issues")
     def issue_count(self, obj):

@@ -35,5 +35,16 @@ class Markers:
         return marker("PREFERENCES_URL", self.key)
 
     @property
+    def reader(self) -> str:
+        """The reader part of tracked links and the open pixel (``issues.engagement``)."""
+        return marker("READER", self.key)
+
+    @property
     def all(self) -> tuple[str, ...]:
+        """The footer's consent links, which every email carries."""
         return (self.unsubscribe_url, self.preferences_url)
+
+    @property
+    def per_recipient(self) -> tuple[str, ...]:
+        """Every marker the sender substitutes (the reader's only where links are tracked)."""
+        return (*self.all, self.reader)

@@ -6,6 +6,7 @@
 from celery import shared_task
 
 from . import delivery, sequences
+from .engagement import recorder
 from .models import Dispatch, Issue
 
 
@@ -46,3 +47,9 @@ def send_test_copies(issue_id, addresses):
     """Test copies asked for in the admin (addresses and allowance checked there)."""
     issue = Issue.objects.select_related("newsletter").filter(pk=issue_id).first()
     return delivery.send_test(issue, addresses) if issue else 0
+
+
+@shared_task
+def flush_engagement():
+    """Beat: store buffered clicks and opens (acknowledged only once committed)."""
+    return recorder.flush()

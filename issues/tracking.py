@@ -1,24 +1,42 @@
 """ESP tracking events (anymail's normalized ``tracking`` signal) written to the ledger.
 
-The subscribers app listens to the same signal to suppress the address; this side only
-records what happened to the message, found by the ESP's message id.
+The subscribers app listens to the same signal to suppress the address; this side records
+what happened to the message, found by the ESP's message id: delivered, bounced and
+complained on the delivery row (each time kept once), opened and clicked as engagement
+(``issues.engagement.esp``, merged with our own tracking without counting twice).
 """
 
 from anymail.signals import EventType, tracking
 from django.dispatch import receiver
+from django.utils import timezone
 
+from .engagement.esp import record_esp_engagement
 from .models import Delivery
 
 UNDELIVERED = {EventType.BOUNCED, EventType.REJECTED, EventType.FAILED}
+ENGAGEMENT = {EventType.OPENED, EventType.CLICKED}
+FIRST_TIME = {
+    EventType.DELIVERED: "delivered_at",
+    EventType.BOUNCED: "bounced_at",
+    EventType.COMPLAINED: "complained_at",
+}
 
 
 @receiver(tracking, dispatch_uid="issues.tracking.record_delivery_event")
 def record_delivery_event(sender, event, esp_name, **kwargs):
+    if event.event_type in ENGAGEMENT:
+        if event.message_id:
+            record_esp_engagement(event, esp_name, clean_id(event.message_id))
+        return
     detail = event.description or event.mta_response or ""
-    record_event(event.message_id, event.event_type, detail)
+    record_event(event.message_id, event.event_type, detail, at=event.timestamp)
 
 
-def record_event(message_id: str | None, event_type: str, detail: str = "") -> int:
+def clean_id(message_id) -> str:
+    return str(message_id).strip().strip("<>")
+
+
+def record_event(message_id: str | None, event_type: str, detail: str = "", at=None) -> int:
     """Note the event on the delivery with this message id; returns how many rows changed.
 
     A bounce or rejection turns a ``sent`` row into ``failed`` with the ESP's reason, so
@@ -26,7 +44,9 @@ def record_event(message_id: str | None, event_type: str, detail: str = "") -> i
     """
     if not message_id:
         return 0
-    rows = Delivery.objects.filter(message_id=str(message_id).strip().strip("<>"))
+    rows = Delivery.objects.filter(message_id=clean_id(message_id))
+    if field := FIRST_TIME.get(event_type):
+        rows.filter(**{f"{field}__isnull": True}).update(**{field: at or timezone.now()})
     if event_type in UNDELIVERED:
         reason = f"{event_type} (ESP): {detail}".strip().rstrip(":")
         return rows.update(esp_event=event_type, status=Delivery.Status.FAILED, last_error=reason)

@@ -53,6 +53,10 @@ class PreferencesForm(forms.Form):
     newsletters = forms.ModelMultipleChoiceField(
         queryset=None, required=False, widget=forms.CheckboxSelectMultiple
     )
+    no_tracking = forms.BooleanField(
+        required=False,
+        label="Don't record what I open or click (links keep working)",
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -51,6 +51,10 @@ class Subscriber(models.Model):
     soft_bounces = models.PositiveIntegerField(
         default=0, help_text="Soft bounces in a row; reset by a confirmation."
     )
+    no_tracking = models.BooleanField(
+        default=False,
+        help_text="The reader asked for no tracking: links still work, nothing is recorded.",
+    )
 
     class Meta:
         ordering = ["email"]

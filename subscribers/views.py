@@ -195,6 +195,8 @@ def preferences(request, token):
                     newsletter_ids=[n.pk for n in form.cleaned_data["newsletters"]],
                     **client(request),
                 )
+                if form.cleaned_data["no_tracking"] != subscriber.no_tracking:
+                    services.set_no_tracking(subscriber, form.cleaned_data["no_tracking"])
             except services.RateLimited as error:
                 waiting, message = [], str(error)
             else:
@@ -202,13 +204,20 @@ def preferences(request, token):
             if waiting:
                 message += " We sent you a link to confirm the newsletters you added."
     subscriber.refresh_from_db()
-    context = {"subscriber": subscriber, "form": form, "message": message, "token": token}
+    context = {
+        "subscriber": subscriber,
+        "form": form,
+        "message": message,
+        "token": token,
+        "privacy_notices": services.privacy_notices(subscriber),
+    }
     return render(request, "subscribers/preferences.html", context)
 
 
 def preferences_initial(subscriber):
     return {
         "name": subscriber.name,
+        "no_tracking": subscriber.no_tracking,
         "newsletters": list(
             subscriber.subscriptions.exclude(status=Subscription.Status.UNSUBSCRIBED).values_list(
                 "newsletter_id", flat=True

@@ -68,6 +68,11 @@ app.conf.update(
             "task": "issues.tasks.plan_welcome_steps",
             "schedule": settings.WELCOME_PLAN_INTERVAL_SECONDS,
         },
+        # Moves buffered clicks and opens into the database (issues.engagement.recorder).
+        "engagement-flush": {
+            "task": "issues.tasks.flush_engagement",
+            "schedule": settings.ENGAGEMENT_FLUSH_SECONDS,
+        },
     },
 )
 app.autodiscover_tasks(["superfast", "subscribers", "issues"])

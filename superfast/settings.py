@@ -118,6 +118,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # The click redirect and open pixel: the hot path, answered before sessions and users.
+    "issues.engagement.middleware.TrackedLinkMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -296,6 +298,13 @@ WELCOME_STEP_LATE_LIMIT_SECONDS = env_int("WELCOME_STEP_LATE_LIMIT_SECONDS", 7 *
 # Each beat reads again this much before where the last one stopped: a confirmation that
 # committed late is still found.
 WELCOME_PLAN_OVERLAP_SECONDS = env_int("WELCOME_PLAN_OVERLAP_SECONDS", 300)
+
+# Engagement (issues.engagement): see the README's "Engagement" section.
+# A reader "clicking" every link this soon after delivery is a mail scanner, not a person.
+ENGAGEMENT_BURST_SECONDS = env_int("ENGAGEMENT_BURST_SECONDS", 30)
+# Beat flushes the click buffer (a Redis stream when REDIS_URL is set) this often.
+ENGAGEMENT_FLUSH_SECONDS = env_float("ENGAGEMENT_FLUSH_SECONDS", 5)
+ENGAGEMENT_FLUSH_BATCH = env_int("ENGAGEMENT_FLUSH_BATCH", 1000)  # entries per transaction
 
 # Celery. The embedded default is kombu's filesystem transport: no server to run.
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", "filesystem://")

@@ -19,6 +19,7 @@ from django.forms.formsets import DELETION_FIELD_NAME
 from django.forms.models import BaseInlineFormSet
 from django.utils.choices import BaseChoiceIterator
 
+from ..engagement.middleware import TRACKED_PATHS
 from ..images import cleaned_file
 from ..models import Block, Issue, LibraryBlock, Newsletter
 from .fields import PreloadedModelChoiceField
@@ -346,7 +347,21 @@ class NewsletterForm(CheckedImagesForm):
             "brand_color",
             "logo",
             "language",
+            "track_clicks",
+            "track_opens",
+            "utm_parameters",
+            "subscriber_history",
         ]
+
+    def clean_slug(self):
+        """``/c/`` and ``/o/`` are tracked links and the open pixel: a newsletter named so
+        would have its issue pages answered by them."""
+        slug = self.cleaned_data["slug"]
+        if slug in TRACKED_PATHS:
+            raise forms.ValidationError(
+                f"“{slug}” is taken by the site's tracked links; choose another slug."
+            )
+        return slug
 
 
 class SendTestForm(forms.Form):

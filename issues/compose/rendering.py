@@ -19,6 +19,7 @@ from django.utils.html import strip_tags
 from django.utils.safestring import mark_safe
 
 from .. import placeholders
+from ..engagement.links import prepare_for_sending
 from ..images import scaled_height
 from ..models import Block, Issue, Snapshot
 from .colours import email_colours
@@ -166,10 +167,15 @@ def unsaved_snapshot(issue: Issue) -> Snapshot:
 
 
 def freeze_snapshot(issue: Issue) -> Snapshot:
-    """Render once and store it as ``issue.snapshot``, replacing any earlier one."""
-    rendered = unsaved_snapshot(issue)
-    defaults = {name: getattr(rendered, name) for name in SNAPSHOT_FIELDS}
+    """Render once for sending and store it as ``issue.snapshot``, replacing any earlier one.
+
+    The email's links become tracked links here, and the issue's link table is written in
+    the same transaction (``issues.engagement.links``).
+    """
+    rendered = render_issue(issue)
     with transaction.atomic():
+        prepare_for_sending(issue, rendered)
+        defaults = {name: getattr(rendered, name) for name in SNAPSHOT_FIELDS}
         snapshot, _ = Snapshot.objects.update_or_create(issue=issue, defaults=defaults)
     issue.snapshot = snapshot
     return snapshot

@@ -64,7 +64,11 @@ def claim_batch(dispatch_id: int, size: int) -> tuple[str, list[Delivery]]:
     if not ids:
         return token, []
     rows = Delivery.objects.filter(claim_token=token).select_related("subscriber").order_by("id")
-    return token, list(rows.only("id", "attempts", "subscriber__email", "subscriber__name"))
+    return token, list(
+        rows.only(
+            "id", "attempts", "subscriber__email", "subscriber__name", "subscriber__no_tracking"
+        )
+    )
 
 
 class Heartbeat:

@@ -22,12 +22,15 @@ from django.core.mail.message import sanitize_address
 
 from subscribers.tokens import SubscriberLinks, list_unsubscribe
 
+from ..engagement.tokens import ReaderTokens
 from ..models import Dispatch, Snapshot
 from ..placeholders import Markers, marker
 from .outcomes import Recipient
 
 LONGEST_LINE = 990  # RFC 5322 allows 998 octets a line; 8bit bodies must stay under it
-LEADING_DOT = re.compile(rb"(?m)^\.")
+# A dot at the start of a line. A literal piece after a marker starts mid-line (values
+# have no line breaks), so only the message's first piece may have one at its very start.
+LEADING_DOT = re.compile(rb"(?<=\n)\.")
 
 
 def wrap_long_lines(text: str) -> str:
@@ -104,17 +107,20 @@ class IssueMessage:
             "|".join(
                 re.escape(m)
                 for m in (self.to, self.message_id_marker, self.date_marker, self.mailto)
-                + self.markers.all
+                + self.markers.per_recipient
             )
         )
         self.segments = self.serialize()
         self.fast = self.segments is not None
         if self.fast:
             self.stuffed_segments = [
-                LEADING_DOT.sub(b"..", piece) if i % 2 == 0 else piece
+                (b"." if i == 0 and piece.startswith(b".") else b"") + LEADING_DOT.sub(b"..", piece)
+                if i % 2 == 0
+                else piece
                 for i, piece in enumerate(self.segments)
             ]
         self.links = SubscriberLinks(newsletter)
+        self.readers = ReaderTokens.of(issue, self.markers, self.html + self.text)
 
     def serialize(self) -> list | None:
         """The whole message as bytes, split into literal pieces and marker names."""
@@ -153,6 +159,7 @@ class IssueMessage:
             self.markers.unsubscribe_url: unsubscribe,
             self.mailto: mailto,
             self.markers.preferences_url: self.links.preferences(recipient.subscriber_id),
+            self.markers.reader: self.readers.token(recipient),
         }
 
     def date(self) -> str:

@@ -27,6 +27,7 @@ class Recipient:
     email: str
     name: str = ""
     attempts: int = 1  # including the one being made
+    no_tracking: bool = False  # the reader asked for no tracking: their links record nothing
 
 
 @dataclass

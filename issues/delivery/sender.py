@@ -28,7 +28,14 @@ def send_next_batch(dispatch: Dispatch) -> int:
     batch = Batch(
         token,
         [
-            Recipient(r.pk, r.subscriber_id, r.subscriber.email, r.subscriber.name, r.attempts)
+            Recipient(
+                r.pk,
+                r.subscriber_id,
+                r.subscriber.email,
+                r.subscriber.name,
+                r.attempts,
+                r.subscriber.no_tracking,
+            )
             for r in rows
         ],
     )

@@ -1,19 +1,26 @@
-"""Content (newsletters, issues, blocks, snapshots) and delivery (dispatches, deliveries)."""
+"""Content (newsletters, issues, blocks, snapshots), delivery (dispatches, deliveries) and
+engagement (link tables, clicks, opens)."""
 
 from .content import Autosave, Block, Issue, LibraryBlock, Newsletter, Revision, Snapshot
 from .delivery import Delivery, Dispatch
+from .engagement import Click, IssueSalt, MachineReason, Open, TrackedLink
 from .sequences import SequenceStep, WelcomeSequence
 
 __all__ = [
     "Autosave",
     "Block",
+    "Click",
     "Delivery",
     "Dispatch",
     "Issue",
+    "IssueSalt",
     "LibraryBlock",
+    "MachineReason",
+    "Open",
     "Newsletter",
     "Revision",
     "SequenceStep",
     "Snapshot",
+    "TrackedLink",
     "WelcomeSequence",
 ]

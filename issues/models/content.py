@@ -28,6 +28,28 @@ class Newsletter(models.Model):
     logo = models.ImageField(upload_to="newsletters/", blank=True)
     language = models.CharField(max_length=10, default="en")
     created_at = models.DateTimeField(auto_now_add=True)
+    # Engagement: what is measured about readers (issues.engagement). Aggregate clicks by
+    # default; opens and per-person history only when an editor turns them on.
+    track_clicks = models.BooleanField(
+        default=True,
+        help_text="Links in the email go through a short tracked URL on this site, so the "
+        "report can count clicks (people and machines apart, readers not named).",
+    )
+    track_opens = models.BooleanField(
+        default=False,
+        help_text="Adds an invisible image to count opens. An estimate at best: Apple Mail "
+        "loads every image for its users, read or not.",
+    )
+    utm_parameters = models.BooleanField(
+        default=False,
+        help_text="Adds utm_source, utm_medium and utm_campaign to links, for the sites you "
+        "link to.",
+    )
+    subscriber_history = models.BooleanField(
+        default=False,
+        help_text="Keeps who clicked what, per subscriber (for segments). Readers see it on "
+        "their preferences page, get it in their data export, and erasing them removes it.",
+    )
 
     class Meta:
         ordering = ["name"]

@@ -79,6 +79,13 @@ class Delivery(models.Model):
     message_id = models.CharField(max_length=255, blank=True, db_index=True)
     # The latest ESP tracking event (delivered, bounced, complained, ...), from webhooks.
     esp_event = models.CharField(max_length=20, blank=True)
+    # What the ESP said happened, each kept once (the latest event alone would hide that
+    # a message that was later opened had been delivered).
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    bounced_at = models.DateTimeField(null=True, blank=True)
+    complained_at = models.DateTimeField(null=True, blank=True)
+    # The A/B subject variant (0..3) this recipient got; null when the issue has no test.
+    variant = models.PositiveSmallIntegerField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

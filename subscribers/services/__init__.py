@@ -29,7 +29,15 @@ from .mail import (
     queue_mail,
     send_subscriber_mail,
 )
-from .privacy import erase, is_erased, personal_data
+from .privacy import (
+    PersonalDataHolder,
+    erase,
+    is_erased,
+    personal_data,
+    privacy_notices,
+    register_personal_data,
+    set_no_tracking,
+)
 from .suppression import handle_delivery_event, suppress, unsuppress
 
 __all__ = [
@@ -39,6 +47,7 @@ __all__ = [
     "MAX_NAME_LENGTH",
     "WELCOME",
     "Confirmation",
+    "PersonalDataHolder",
     "RateLimited",
     "TransientMailError",
     "check_subscribe_limits",
@@ -54,12 +63,15 @@ __all__ = [
     "normalize_email",
     "personal_data",
     "preview_confirmation",
+    "privacy_notices",
     "queue_mail",
     "recipients",
     "record",
+    "register_personal_data",
     "require_client",
     "resend_confirmation",
     "send_subscriber_mail",
+    "set_no_tracking",
     "subscribe",
     "suppress",
     "unsubscribe",

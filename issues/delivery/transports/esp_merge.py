@@ -23,7 +23,7 @@ def merge_name(marker: str) -> str:
 
 def send(message: IssueMessage, backend, batch: Batch, pace) -> None:
     field = settings.SEND_ESP_MERGE_FIELD
-    markers = message.markers.all
+    markers = message.markers.per_recipient
 
     def with_fields(body: str) -> str:
         return message.fill(body, {m: field.format(merge_name(m)) for m in markers})

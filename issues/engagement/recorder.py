@@ -1,0 +1,189 @@
+"""The recorder: clicks and opens buffered fast and durably, then stored in bulk.
+
+The redirect must answer in a millisecond, so it only appends the event to a Redis stream
+(``XADD``: one round trip, no database). The worker's flush reads the stream through a
+consumer group, writes the rows in one transaction, and acknowledges the entries only after
+the commit:
+
+- the web server dies after ``XADD``: the event is in Redis; nothing lost;
+- the worker dies mid-flush (before commit): the entries stay pending in the group and the
+  next flush, which reads the pending entries first, stores them;
+- the worker dies after commit, before ``XACK``: the next flush reads them again, and the
+  unique ``event_id`` (the stream entry id) makes the second insert add nothing.
+
+Redis must persist its data (AOF) for the buffer to outlive a Redis restart. Without
+``REDIS_URL`` (the embedded default), or when Redis cannot be reached, the event is
+written straight to the database instead: slower, never lost.
+"""
+
+import hashlib
+import logging
+import time
+import uuid
+from collections import defaultdict
+from datetime import UTC, datetime
+
+from django.conf import settings
+from django.db import transaction
+
+from ..models import Click, Delivery, IssueSalt, Open, TrackedLink
+from .machines import burst_window, mark_bursts
+
+log = logging.getLogger(__name__)
+
+STREAM = "superfast:engagement:events"
+GROUP = "flush"
+# One consumer name for every flusher: a flush that died leaves its entries pending under
+# this name, and whichever flush comes next reads them first.
+CONSUMER = "flusher"
+
+_clients: dict[str, object] = {}
+
+
+def redis_client():
+    """This process's connection pool to ``REDIS_URL`` (None without one)."""
+    url = settings.REDIS_URL
+    if not url:
+        return None
+    if url not in _clients:
+        import redis
+
+        _clients[url] = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+    return _clients[url]
+
+
+def reader_hash(salt: str, subscriber_id: int) -> str:
+    """Who the reader is, for this issue only: the same person hashes differently elsewhere."""
+    return hashlib.sha256(f"reader:{salt}:{subscriber_id}".encode()).hexdigest()[:32]
+
+
+def record(kind: str, issue_id: int, delivery_id: int, position: int, machine: str) -> None:
+    """Buffer one click (``kind`` "c") or open ("o") of a tracked reader."""
+    event = {"k": kind, "i": issue_id, "d": delivery_id, "p": position, "m": machine}
+    event["t"] = f"{time.time():.3f}"
+    client = redis_client()
+    if client is not None:
+        try:
+            client.xadd(STREAM, event)
+            return
+        except Exception:  # Redis away: the database is slower, but the click is kept
+            log.exception("Click buffer unavailable; storing the event directly")
+    store([(f"direct:{uuid.uuid4().hex}", {k: str(v) for k, v in event.items()})])
+
+
+def ensure_group(client) -> None:
+    import redis
+
+    try:
+        client.xgroup_create(STREAM, GROUP, id="0", mkstream=True)
+    except redis.ResponseError as error:
+        if "BUSYGROUP" not in str(error):
+            raise
+
+
+def flush(budget_seconds: float = 20.0) -> int:
+    """Store what the buffer holds, oldest first; the number of entries handled."""
+    client = redis_client()
+    if client is None:
+        return 0
+    ensure_group(client)
+    handled, deadline = 0, time.monotonic() + budget_seconds
+    while time.monotonic() < deadline:
+        # Entries an earlier flush read and never acknowledged (it died) come first.
+        entries = read(client, "0") or read(client, ">")
+        if not entries:
+            break
+        store([(entry_id, fields) for entry_id, fields in entries])
+        ids = [entry_id for entry_id, _ in entries]
+        client.xack(STREAM, GROUP, *ids)
+        client.xdel(STREAM, *ids)
+        handled += len(ids)
+    return handled
+
+
+def read(client, start: str) -> list[tuple[str, dict]]:
+    answer = client.xreadgroup(
+        GROUP, CONSUMER, {STREAM: start}, count=settings.ENGAGEMENT_FLUSH_BATCH
+    )
+    if not answer:
+        return []
+    return [
+        (entry_id.decode(), {k.decode(): v.decode() for k, v in fields.items()})
+        for entry_id, fields in answer[0][1]
+        if fields  # an entry deleted while pending comes back empty
+    ]
+
+
+def store(entries: list[tuple[str, dict]]) -> int:
+    """Write buffered events as rows, in one transaction; repeating it adds nothing.
+
+    Events of readers who asked for no tracking since the mail left are dropped here; the
+    subscriber is linked only where the newsletter keeps per-subscriber history.
+    """
+    events = [
+        (entry_id if entry_id.startswith("direct:") else f"s:{entry_id}", fields)
+        for entry_id, fields in entries
+    ]
+    delivery_ids = {int(fields["d"]) for _, fields in events}
+    deliveries = {
+        row["pk"]: row
+        for row in Delivery.objects.filter(pk__in=delivery_ids).values(
+            "pk",
+            "issue_id",
+            "subscriber_id",
+            "variant",
+            "finished_at",
+            "subscriber__no_tracking",
+            "issue__newsletter__subscriber_history",
+        )
+    }
+    issue_ids = {row["issue_id"] for row in deliveries.values()}
+    salts = dict(IssueSalt.objects.filter(issue_id__in=issue_ids).values_list("issue_id", "salt"))
+    links = {
+        (issue_id, position): pk
+        for pk, issue_id, position in TrackedLink.objects.filter(
+            issue_id__in=issue_ids
+        ).values_list("pk", "issue_id", "position")
+    }
+    clicks, opens = [], []
+    soon_after_delivery: dict[int, dict] = defaultdict(dict)
+    for event_id, fields in events:
+        delivery = deliveries.get(int(fields["d"]))
+        issue_id = int(fields["i"])
+        if (
+            delivery is None
+            or delivery["issue_id"] != issue_id
+            or delivery["subscriber__no_tracking"]
+            or issue_id not in salts
+        ):
+            continue
+        at = datetime.fromtimestamp(float(fields["t"]), tz=UTC)
+        common = {
+            "issue_id": issue_id,
+            "reader": reader_hash(salts[issue_id], delivery["subscriber_id"]),
+            "variant": delivery["variant"],
+            "subscriber_id": (
+                delivery["subscriber_id"]
+                if delivery["issue__newsletter__subscriber_history"]
+                else None
+            ),
+            "at": at,
+            "is_machine": bool(fields["m"]),
+            "event_id": event_id,
+        }
+        if fields["k"] == "o":
+            opens.append(Open(source=Open.Source.PIXEL, **common))
+            continue
+        link_id = links.get((issue_id, int(fields["p"])))
+        if link_id is None:
+            continue
+        clicks.append(Click(link_id=link_id, machine_reason=fields["m"], **common))
+        sent_at = delivery["finished_at"] or at
+        if at <= sent_at + burst_window():
+            soon_after_delivery[issue_id][common["reader"]] = sent_at
+    with transaction.atomic():
+        Click.objects.bulk_create(clicks, ignore_conflicts=True)
+        Open.objects.bulk_create(opens, ignore_conflicts=True)
+        for issue_id, readers in soon_after_delivery.items():
+            mark_bursts(issue_id, readers)
+    return len(clicks) + len(opens)

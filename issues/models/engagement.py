@@ -1,0 +1,123 @@
+"""What readers did with a sent issue: its link table, clicks and opens.
+
+Aggregate by default: a click or open names its reader only by a hash salted per issue
+(``IssueSalt``), so figures count distinct readers without saying who. The subscriber is
+linked only where the newsletter turned per-subscriber history on and the reader did not
+ask for no tracking; erasing the subscriber then removes their rows with them.
+"""
+
+from django.db import models
+
+from .content import Issue
+
+
+class IssueSalt(models.Model):
+    """The secret salt of one issue's reader hashes: kept only for that issue."""
+
+    issue = models.OneToOneField(
+        Issue, on_delete=models.CASCADE, primary_key=True, related_name="reader_salt"
+    )
+    salt = models.CharField(max_length=64)
+
+    def __str__(self):
+        return f"Reader salt of {self.issue_id}"
+
+
+class TrackedLink(models.Model):
+    """One link of a sent issue: the redirect's only source of targets.
+
+    Written when the issue is rendered for sending and never changed after it was sent, so
+    the redirect may keep it in memory. ``url`` is the link the editor wrote; ``target``
+    is where the redirect sends readers (``url`` with the newsletter's UTM parameters when
+    it had them on at sending time).
+    """
+
+    issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="tracked_links")
+    position = models.PositiveIntegerField(help_text="Order of first appearance in the email.")
+    url = models.TextField()
+    target = models.TextField()
+    label = models.CharField(max_length=200, blank=True)
+    is_canary = models.BooleanField(
+        default=False, help_text="Hidden from people: whatever follows it is a machine."
+    )
+
+    class Meta:
+        ordering = ["issue", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["issue", "position"], name="tracked_link_position"),
+        ]
+
+    def __str__(self):
+        return self.url
+
+
+class MachineReason(models.TextChoices):
+    HEAD = "head", "HEAD request"
+    SCANNER = "scanner", "Security scanner user agent"
+    CANARY = "canary", "Hidden canary link"
+    BURST = "burst", "Every link within seconds of delivery"
+
+
+class Click(models.Model):
+    """One request for a tracked link (or one click an ESP reported)."""
+
+    class Source(models.TextChoices):
+        REDIRECT = "redirect", "Our redirect"
+        ESP = "esp", "The ESP's click tracking"
+
+    issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="clicks")
+    # Null only for an ESP-reported click on a URL the link table does not know.
+    link = models.ForeignKey(
+        TrackedLink, null=True, blank=True, on_delete=models.CASCADE, related_name="clicks"
+    )
+    reader = models.CharField(max_length=32, help_text="Salted per-issue hash of the recipient.")
+    variant = models.PositiveSmallIntegerField(null=True, blank=True)
+    subscriber = models.ForeignKey(
+        "subscribers.Subscriber",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        help_text="Only with the newsletter's per-subscriber history on.",
+    )
+    at = models.DateTimeField()
+    is_machine = models.BooleanField(default=False)
+    machine_reason = models.CharField(max_length=10, choices=MachineReason.choices, blank=True)
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.REDIRECT)
+    # The buffer entry (or ESP event) this row came from: a flush repeated after a crash
+    # finds it already written and adds nothing.
+    event_id = models.CharField(max_length=100, unique=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["issue", "is_machine", "link"], name="click_issue_figures"),
+            models.Index(fields=["issue", "reader", "at"], name="click_reader"),
+        ]
+
+    def __str__(self):
+        return f"Click on {self.link_id} at {self.at:%Y-%m-%d %H:%M}"
+
+
+class Open(models.Model):
+    """One load of the tracking pixel, or one open an ESP reported: an estimate at best."""
+
+    class Source(models.TextChoices):
+        PIXEL = "pixel", "Our pixel"
+        ESP = "esp", "The ESP's open tracking"
+
+    issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="opens")
+    reader = models.CharField(max_length=32)
+    variant = models.PositiveSmallIntegerField(null=True, blank=True)
+    subscriber = models.ForeignKey(
+        "subscribers.Subscriber", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    at = models.DateTimeField()
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.PIXEL)
+    is_machine = models.BooleanField(default=False)
+    event_id = models.CharField(max_length=100, unique=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["issue", "reader"], name="open_reader")]
+
+    def __str__(self):
+        return f"Open of {self.issue_id} at {self.at:%Y-%m-%d %H:%M}"
