@@ -18,7 +18,10 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from . import delivery
+from .delivery.subject_tests import SubjectTestRefused, SubjectTestSetup, validate_setup
+from .durations import parse_delay
 from .models import Dispatch, Issue
+from .models.subject_tests import MAX_SUBJECTS
 
 SEND_PERMISSION = "issues.send_issue"
 
@@ -105,15 +108,27 @@ class IssueSendingAdminMixin:
 
     def send_view(self, request, object_id):
         issue = self.sending_issue(request, object_id)
+        context = self.confirm_context(issue)
+        test_error, posted = "", {}
         if request.method == "POST":
-            return self.start(request, issue, when=None)
-        return self.sending_page(
+            posted = request.POST
+            try:
+                setup = subject_test_from(issue, context["subject"], request.POST)
+            except SubjectTestRefused as refusal:
+                test_error = str(refusal)
+            else:
+                return self.start(request, issue, when=None, subject_test=setup)
+        response = self.sending_page(
             request,
             issue,
             "send_confirm.html",
             title=f"Send “{issue.title}” now?",
-            **self.confirm_context(issue),
+            test_error=test_error,
+            test_form=subject_test_fields(issue, posted),
+            **context,
         )
+        response.status_code = 400 if test_error else 200
+        return response
 
     def schedule_view(self, request, object_id):
         issue = self.sending_issue(request, object_id)
@@ -132,8 +147,16 @@ class IssueSendingAdminMixin:
             **self.confirm_context(issue),
         )
 
-    def start(self, request, issue, when):
-        dispatch = delivery.start_dispatch(issue, user=request.user, when=when)
+    def start(self, request, issue, when, subject_test=None):
+        dispatch = delivery.start_dispatch(
+            issue, user=request.user, when=when, subject_test=subject_test
+        )
+        if subject_test:
+            self.message_user(
+                request,
+                f"Testing {len(subject_test.subjects)} subjects on "
+                f"{subject_test.test_percent}% of the list; the rest gets the winner.",
+            )
         if when:
             self.message_user(request, f"{issue} is scheduled for {when:%Y-%m-%d %H:%M} UTC.")
         else:
@@ -196,6 +219,38 @@ class IssueSendingAdminMixin:
             title=f"Delivery report: “{issue.title}”",
             report=delivery.report(issue),
         )
+
+
+def subject_test_from(issue: Issue, subject: str, posted) -> SubjectTestSetup | None:
+    """The A/B setup of the confirmation form; None when no other subject was given.
+
+    Subject A is the issue's own; the form posts the others as ``subject`` fields.
+    """
+    others = [s for s in posted.getlist("subject") if s.strip()]
+    if not others:
+        return None
+    try:
+        percent = int(posted.get("test_percent", ""))
+    except ValueError:
+        raise SubjectTestRefused("The test group is a whole percentage, e.g. 20.") from None
+    try:
+        wait = parse_delay(posted.get("test_wait", ""))
+    except ValueError as error:
+        raise SubjectTestRefused(f"The wait: {error}") from None
+    return validate_setup(issue, [subject, *others], percent, wait, posted.get("test_criterion"))
+
+
+def subject_test_fields(issue: Issue, posted) -> dict:
+    """What the form shows: the editor's input when it comes back with an error."""
+    others = posted.getlist("subject") if posted else []
+    return {
+        "others": [*others, "", "", ""][: MAX_SUBJECTS - 1],
+        "test_percent": posted.get("test_percent", "20") if posted else "20",
+        "test_wait": posted.get("test_wait", "4 hours") if posted else "4 hours",
+        "criterion": posted.get("test_criterion", "clicks") if posted else "clicks",
+        "opens_measured": issue.newsletter.track_opens,
+        "letters": "BCD",
+    }
 
 
 def human_duration(seconds: float | None) -> str:

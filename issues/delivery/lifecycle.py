@@ -18,6 +18,7 @@ from ..compose.rendering import freeze_snapshot
 from ..compose.revisions import mark_sent_revision
 from ..models import Delivery, Dispatch, Issue, Snapshot
 from .queue import enqueue_plan, enqueue_senders
+from .subject_tests import SubjectTestSetup, create_test
 
 Status = Delivery.Status
 
@@ -48,8 +49,13 @@ def active_dispatch(issue: Issue) -> Dispatch | None:
     return issue.dispatches.filter(status__in=LIVE).first()
 
 
-def start_dispatch(issue: Issue, *, user=None, when=None) -> Dispatch:
-    """Send ``issue`` now, or at ``when``. A second call while one is live returns that one."""
+def start_dispatch(
+    issue: Issue, *, user=None, when=None, subject_test: SubjectTestSetup | None = None
+) -> Dispatch:
+    """Send ``issue`` now, or at ``when``. A second call while one is live returns that one.
+
+    With ``subject_test``, part of the list gets each subject and the rest the winner.
+    """
     if not issue.is_published_kind:
         raise ValueError("A welcome email is sent by its welcome sequence, not on its own.")
     with transaction.atomic():
@@ -68,6 +74,8 @@ def start_dispatch(issue: Issue, *, user=None, when=None) -> Dispatch:
             status=Dispatch.Status.SCHEDULED if scheduled else Dispatch.Status.PLANNING,
             heartbeat_at=now,
         )
+        if subject_test is not None:
+            create_test(dispatch, subject_test)
         issue.status = Issue.Status.SCHEDULED if scheduled else Issue.Status.SENDING
         issue.save(update_fields=["status", "updated_at"])
         if not scheduled:

@@ -23,7 +23,7 @@ from django.core.mail.message import sanitize_address
 from subscribers.tokens import SubscriberLinks, list_unsubscribe
 
 from ..engagement.tokens import ReaderTokens
-from ..models import Dispatch, Snapshot
+from ..models import Dispatch, Snapshot, SubjectTest
 from ..placeholders import Markers, marker
 from .outcomes import Recipient
 
@@ -83,11 +83,11 @@ class IssueMessage:
     Django's mail API instead: slower, always correct.
     """
 
-    def __init__(self, dispatch: Dispatch):
+    def __init__(self, dispatch: Dispatch, subject: str | None = None):
         issue, snapshot = dispatch.issue, dispatch.snapshot
         self.newsletter = newsletter = issue.newsletter
         self.dispatch_id = dispatch.pk
-        self.subject = snapshot.subject
+        self.subject = subject or snapshot.subject
         self.host = urlsplit(settings.SITE_URL).hostname or "localhost"
         published = issue.is_published_kind  # a welcome email has no public page
         self.web_url = settings.SITE_URL + issue.get_absolute_url() if published else ""
@@ -176,7 +176,7 @@ class IssueMessage:
         return f"{recipient.delivery_id}{self.message_id_suffix(token)}"
 
     def message_id_suffix(self, token: str) -> str:
-        return f".{token}@{self.host}"
+        return message_id_suffix(token)
 
     def as_bytes(self, values: dict[str, str]) -> bytes:
         return b"".join(
@@ -226,15 +226,37 @@ class IssueMessage:
         return message
 
 
+def message_id_suffix(token: str) -> str:
+    """Our Message-IDs end with the claim's token and the site's host (``mark`` adds the row)."""
+    return f".{token}@{urlsplit(settings.SITE_URL).hostname or 'localhost'}"
+
+
 _message_cache: dict[tuple, IssueMessage] = {}
+MESSAGES_KEPT = 8  # a subject test's variants, and the steps of a welcome sequence
 
 
-def issue_message(dispatch: Dispatch) -> IssueMessage:
-    """Built once per dispatch and worker process, then reused for every batch."""
+def issue_message(dispatch: Dispatch, variant: int | None = None) -> IssueMessage:
+    """Built once per dispatch (and subject variant) and worker process, then reused for
+    every batch."""
     # The marker key is new with every render: an edited welcome email, frozen again,
     # reaches the rows still pending.
-    key = (dispatch.pk, dispatch.created_at, dispatch.snapshot_id, dispatch.snapshot.marker_key)
+    key = (
+        dispatch.pk,
+        dispatch.created_at,
+        dispatch.snapshot_id,
+        dispatch.snapshot.marker_key,
+        variant,
+    )
     if key not in _message_cache:
-        _message_cache.clear()
-        _message_cache[key] = IssueMessage(dispatch)
+        if len(_message_cache) >= MESSAGES_KEPT:
+            _message_cache.pop(next(iter(_message_cache)))
+        _message_cache[key] = IssueMessage(dispatch, subject=variant_subject(dispatch, variant))
     return _message_cache[key]
+
+
+def variant_subject(dispatch: Dispatch, variant: int | None) -> str | None:
+    """The subject of a test's variant; None (the snapshot's) without a test."""
+    if variant is None:
+        return None
+    test = SubjectTest.objects.filter(dispatch_id=dispatch.pk).first()
+    return test.subject(variant) if test else None

@@ -12,6 +12,7 @@ from subscribers import services as audience
 
 from ..models import Delivery, Dispatch, Issue
 from .lifecycle import finish_if_complete, transition
+from .subject_tests import split_test_group
 
 PLAN_CHUNK = 10_000
 
@@ -27,6 +28,7 @@ def plan_dispatch(dispatch: Dispatch) -> int:
     if dispatch.status != Dispatch.Status.PLANNING:
         return dispatch.planned_count
     insert_in_chunks(dispatch, audience.recipients(dispatch.issue.newsletter_id))
+    split_test_group(dispatch)
     planned = dispatch.deliveries.count()
     transition(
         dispatch,

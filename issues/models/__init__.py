@@ -5,6 +5,7 @@ from .content import Autosave, Block, Issue, LibraryBlock, Newsletter, Revision,
 from .delivery import Delivery, Dispatch
 from .engagement import Click, IssueSalt, MachineReason, Open, TrackedLink
 from .sequences import SequenceStep, WelcomeSequence
+from .subject_tests import SubjectTest
 
 __all__ = [
     "Autosave",
@@ -21,6 +22,7 @@ __all__ = [
     "Revision",
     "SequenceStep",
     "Snapshot",
+    "SubjectTest",
     "TrackedLink",
     "WelcomeSequence",
 ]
