@@ -47,6 +47,13 @@ class StepForm(forms.ModelForm):
         model = SequenceStep
         fields = ["position", "delay"]
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:  # its email's title is edited with the email
+            self.fields["title"].disabled = True
+            self.fields["title"].help_text = ""
+            self.initial["title"] = self.instance.issue.title
+
     def clean(self):
         cleaned = super().clean()
         if not self.instance.pk and not cleaned.get("title", "").strip():
@@ -75,6 +82,11 @@ class StepInline(admin.TabularInline):
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("issue")
+
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+        formset.form.base_fields["position"].initial = (obj.steps.count() if obj else 0) + 1
+        return formset
 
     @admin.display(description="Email")
     def email(self, step):
@@ -118,18 +130,16 @@ class WelcomeSequenceAdmin(admin.ModelAdmin):
     def step_count(self, obj):
         return obj.steps.count()
 
-    def has_send_permission(self, request):
-        return request.user.has_perm(SEND_PERMISSION)
+    def has_control_permission(self, request, obj=None) -> bool:
+        """Pausing and resuming decide what readers receive: change and send, both."""
+        return self.has_change_permission(request, obj) and request.user.has_perm(SEND_PERMISSION)
 
-    def may_control(self, request, obj=None) -> bool:
-        return self.has_change_permission(request, obj) and self.has_send_permission(request)
-
-    @admin.action(description="Pause the selected sequences", permissions=["change", "send"])
+    @admin.action(description="Pause the selected sequences", permissions=["control"])
     def pause_selected(self, request, queryset):
         paused = sum(sequences.pause_sequence(s) for s in queryset)
         self.message_user(request, f"Paused {paused} sequence(s).")
 
-    @admin.action(description="Resume the selected sequences", permissions=["change", "send"])
+    @admin.action(description="Resume the selected sequences", permissions=["control"])
     def resume_selected(self, request, queryset):
         resumed = sum(sequences.resume_sequence(s) for s in queryset)
         self.message_user(request, f"Resumed {resumed} sequence(s).")
@@ -143,7 +153,7 @@ class WelcomeSequenceAdmin(admin.ModelAdmin):
 
     def control_view(self, request, pk):
         sequence = get_object_or_404(WelcomeSequence, pk=pk)
-        if not self.may_control(request, sequence):
+        if not self.has_control_permission(request, sequence):
             raise PermissionDenied("Pausing a sequence needs change and send permissions.")
         action = request.POST.get("action")
         if action == "pause":
@@ -164,7 +174,7 @@ class WelcomeSequenceAdmin(admin.ModelAdmin):
         extra_context = extra_context or {}
         found = WelcomeSequence.objects.filter(pk=object_id) if object_id.isdigit() else None
         sequence = found.first() if found is not None else None
-        if sequence and self.may_control(request, sequence):
+        if sequence and self.has_control_permission(request, sequence):
             extra_context["control_url"] = reverse(
                 "admin:issues_welcomesequence_control", args=[sequence.pk]
             )
