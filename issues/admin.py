@@ -25,10 +25,11 @@ from django.views.decorators.clickjacking import xframe_options_sameorigin
 
 from subscribers.services import recipients
 
-from . import delivery
+from . import delivery, sequences
 from .admin_reports import IssueReportsAdminMixin, NewsletterDashboardAdminMixin
 from .admin_revisions import IssueRevisionsAdminMixin
 from .admin_sending import SEND_PERMISSION, IssueSendingAdminMixin, ObjectTool
+from .admin_sequences import WelcomeSequenceAdmin  # noqa: F401  (registers it)
 from .compose.corrections import correct_web_version
 from .compose.editing import duplicate_as_next_issue
 from .compose.forms import (
@@ -173,6 +174,27 @@ def safe_presend_warnings(issue: Issue) -> list[str]:
         return ["The pre-send checks could not run on this issue; preview it before sending."]
 
 
+class IssueKindFilter(admin.SimpleListFilter):
+    """Issues by default; welcome emails (composed here, sent by their sequence) on request."""
+
+    title = "kind"
+    parameter_name = "kind"
+
+    def lookups(self, request, model_admin):
+        return [(Issue.Kind.WELCOME, "Welcome emails")]
+
+    def choices(self, changelist):
+        yield {
+            "selected": self.value() is None,
+            "query_string": changelist.get_query_string(remove=[self.parameter_name]),
+            "display": "Issues",
+        }
+        yield from list(super().choices(changelist))[1:]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(kind=self.value() or Issue.Kind.ISSUE)
+
+
 @admin.register(Issue)
 class IssueAdmin(
     IssueReportsAdminMixin, IssueRevisionsAdminMixin, IssueSendingAdminMixin, admin.ModelAdmin
@@ -182,7 +204,12 @@ class IssueAdmin(
     inlines = [BlockInline]
     list_display = ["number", "title", "newsletter", "status", "published_at", "recipient_count"]
     list_display_links = ["number", "title"]
-    list_filter = ["newsletter", "status", ("published_at", admin.DateFieldListFilter)]
+    list_filter = [
+        IssueKindFilter,
+        "newsletter",
+        "status",
+        ("published_at", admin.DateFieldListFilter),
+    ]
     search_fields = ["title", "subject"]
     list_select_related = ["newsletter"]
     readonly_fields = ["status", "published_at", "created_at", "updated_at"]
@@ -258,6 +285,8 @@ class IssueAdmin(
         A sent issue cannot be sent or scheduled again from here (unless it went only to a
         segment or tag: then the rest may follow); its web page can be corrected instead.
         """
+        if not obj.is_published_kind:
+            return self.welcome_email_tools(request, obj)
         tools = [
             ObjectTool("Preview", self.tool_url("preview", obj)),
             *(
@@ -280,6 +309,28 @@ class IssueAdmin(
             correct = self.tool_url("correct_web", obj)
             tools.append(ObjectTool("Correct the web version", correct, post=True))
         return tools
+
+    def welcome_email_tools(self, request, obj) -> list[ObjectTool]:
+        """A welcome email is sent by its sequence: preview, test, and the way back to it."""
+        tools = [ObjectTool("Preview", self.tool_url("preview", obj))]
+        if self.may_send_tests(request, obj):
+            tools.append(ObjectTool("Send test", self.tool_url("send_test", obj)))
+        step = getattr(obj, "sequence_step", None)
+        if step is not None:
+            url = reverse("admin:issues_welcomesequence_change", args=[step.sequence_id])
+            tools.append(ObjectTool("Welcome sequence", url))
+        return tools
+
+    def save_related(self, request, form, formsets, change):
+        """Blocks first; then a welcome email already going out is frozen again, so readers
+        not sent it yet get this version."""
+        super().save_related(request, form, formsets, change)
+        if sequences.refreeze_step_email(form.instance):
+            self.message_user(
+                request,
+                "Readers not sent this welcome email yet will get this version.",
+                messages.INFO,
+            )
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if obj is not None and obj.status == Issue.Status.SENT:

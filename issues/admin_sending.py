@@ -22,7 +22,10 @@ from django.views.decorators.http import require_POST
 from subscribers.models import Segment, Tag
 
 from . import delivery
+from .delivery.subject_tests import SubjectTestRefused, SubjectTestSetup, validate_setup
+from .durations import parse_delay
 from .models import Dispatch, Issue
+from .models.subject_tests import MAX_SUBJECTS
 
 SEND_PERMISSION = "issues.send_issue"
 
@@ -87,6 +90,8 @@ class IssueSendingAdminMixin:
         issue = Issue.objects.select_related("newsletter").filter(pk=object_id).first()
         if issue is None:
             raise Http404("No such issue.")
+        if not issue.is_published_kind:
+            raise Http404("A welcome email is sent by its welcome sequence, not on its own.")
         return issue
 
     def sending_page(self, request, issue, template, **context):
@@ -135,15 +140,26 @@ class IssueSendingAdminMixin:
         issue = self.sending_issue(request, object_id)
         audience = AudienceForm(issue, request.POST if request.method == "POST" else request.GET)
         context = self.confirm_context(issue, audience)
+        test_error, posted = "", {}
         if request.method == "POST" and not context["audience_error"]:
-            return self.start(request, issue, when=None, audience=audience)
-        return self.sending_page(
+            posted = request.POST
+            try:
+                setup = subject_test_from(issue, context["subject"], request.POST)
+            except SubjectTestRefused as refusal:
+                test_error = str(refusal)
+            else:
+                return self.start(request, issue, when=None, audience=audience, subject_test=setup)
+        response = self.sending_page(
             request,
             issue,
             "send_confirm.html",
             title=f"Send “{issue.title}” now?",
+            test_error=test_error,
+            test_form=subject_test_fields(issue, posted),
             **context,
         )
+        response.status_code = 400 if test_error else 200
+        return response
 
     def schedule_view(self, request, object_id):
         issue = self.sending_issue(request, object_id)
@@ -165,10 +181,19 @@ class IssueSendingAdminMixin:
             **context,
         )
 
-    def start(self, request, issue, when, audience: "AudienceForm"):
+    def start(self, request, issue, when, audience: "AudienceForm", subject_test=None):
         chosen, _ = audience.chosen()
-        dispatch = delivery.start_dispatch(issue, user=request.user, when=when, **chosen)
+        dispatch = delivery.start_dispatch(
+            issue, user=request.user, when=when, subject_test=subject_test, **chosen
+        )
         to = f" to the {dispatch.audience_label}" if dispatch.segment_id or dispatch.tag_id else ""
+        if subject_test:
+            self.message_user(
+                request,
+                f"Testing {len(subject_test.subjects)} subjects on "
+                f"{subject_test.test_percent}% of the {dispatch.audience_label}; "
+                "the rest gets the winner.",
+            )
         if when:
             self.message_user(request, f"{issue} is scheduled{to} for {when:%Y-%m-%d %H:%M} UTC.")
         else:
@@ -280,6 +305,38 @@ class AudienceForm(forms.Form):
         if "tag" in chosen:
             return f"subscribers tagged “{chosen['tag']}”"
         return "everyone"
+
+
+def subject_test_from(issue: Issue, subject: str, posted) -> SubjectTestSetup | None:
+    """The A/B setup of the confirmation form; None when no other subject was given.
+
+    Subject A is the issue's own; the form posts the others as ``subject`` fields.
+    """
+    others = [s for s in posted.getlist("subject") if s.strip()]
+    if not others:
+        return None
+    try:
+        percent = int(posted.get("test_percent", ""))
+    except ValueError:
+        raise SubjectTestRefused("The test group is a whole percentage, e.g. 20.") from None
+    try:
+        wait = parse_delay(posted.get("test_wait", ""))
+    except ValueError as error:
+        raise SubjectTestRefused(f"The wait: {error}") from None
+    return validate_setup(issue, [subject, *others], percent, wait, posted.get("test_criterion"))
+
+
+def subject_test_fields(issue: Issue, posted) -> dict:
+    """What the form shows: the editor's input when it comes back with an error."""
+    others = posted.getlist("subject") if posted else []
+    return {
+        "others": [*others, "", "", ""][: MAX_SUBJECTS - 1],
+        "test_percent": posted.get("test_percent", "20") if posted else "20",
+        "test_wait": posted.get("test_wait", "4 hours") if posted else "4 hours",
+        "criterion": posted.get("test_criterion", "clicks") if posted else "clicks",
+        "opens_measured": issue.newsletter.track_opens,
+        "letters": "BCD",
+    }
 
 
 def human_duration(seconds: float | None) -> str:

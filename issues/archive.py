@@ -47,9 +47,13 @@ UNSHOWN_SNAPSHOT_FIELDS = ("snapshot__email_html", "snapshot__text", "snapshot__
 
 
 def public_issues() -> QuerySet[Issue]:
-    """Issues anyone may read: sent, kept in the archive, with their snapshot."""
+    """Issues anyone may read: sent, kept in the archive, with their snapshot (never a
+    welcome email, which is sent to each new reader and published nowhere)."""
     return Issue.objects.filter(
-        status=Issue.Status.SENT, show_in_archive=True, snapshot__isnull=False
+        kind=Issue.Kind.ISSUE,
+        status=Issue.Status.SENT,
+        show_in_archive=True,
+        snapshot__isnull=False,
     )
 
 

@@ -5,7 +5,7 @@
 
 from celery import shared_task
 
-from . import delivery
+from . import delivery, sequences
 from .engagement import recorder
 from .models import Dispatch, Issue
 
@@ -34,6 +34,12 @@ def send_dispatch(dispatch_id):
 def sweep():
     """Beat: start due schedules, return expired claims, restart stalled dispatches."""
     return delivery.sweep()
+
+
+@shared_task
+def plan_welcome_steps():
+    """Beat: plan the welcome emails that came due; their dispatches' senders send them."""
+    return sequences.plan_due_steps()
 
 
 @shared_task

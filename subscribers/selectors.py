@@ -26,6 +26,18 @@ def recipients(newsletter_id: int) -> QuerySet[Subscriber]:
     )
 
 
+def confirmed_between(newsletter_id: int, after, until) -> QuerySet[Subscriber]:
+    """Recipients of the newsletter whose subscription to it was confirmed in
+    [``after``, ``until``]: the readers a welcome email is due to (one join, as recipients)."""
+    return Subscriber.objects.filter(
+        status=Subscriber.Status.ACTIVE,
+        subscriptions__newsletter_id=newsletter_id,
+        subscriptions__status=Subscription.Status.ACTIVE,
+        subscriptions__confirmed_at__gte=after,
+        subscriptions__confirmed_at__lte=until,
+    )
+
+
 def find_subscriber(email: str) -> Subscriber | None:
     return Subscriber.objects.filter(email__iexact=email).first()
 

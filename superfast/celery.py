@@ -63,6 +63,11 @@ app.conf.update(
             "task": "issues.tasks.sweep",
             "schedule": settings.SEND_SWEEP_INTERVAL_SECONDS,
         },
+        # Plans the welcome emails that came due (one set-based statement per step).
+        "welcome-steps": {
+            "task": "issues.tasks.plan_welcome_steps",
+            "schedule": settings.WELCOME_PLAN_INTERVAL_SECONDS,
+        },
         # Moves buffered clicks and opens into the database (issues.engagement.recorder).
         "engagement-flush": {
             "task": "issues.tasks.flush_engagement",

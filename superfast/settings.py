@@ -291,6 +291,14 @@ SEND_AUTOPAUSE_FAILURE_RATE = env_float("SEND_AUTOPAUSE_FAILURE_RATE", 0.5)
 # API call per batch with per-recipient merge data. Unset: one message per recipient.
 SEND_ESP_MERGE_FIELD = env("SEND_ESP_MERGE_FIELD", "")
 
+# Welcome sequences (issues.sequences): how often beat plans the steps that came due, and
+# how late a step may still go out (later, it is skipped rather than sent weeks late).
+WELCOME_PLAN_INTERVAL_SECONDS = env_float("WELCOME_PLAN_INTERVAL_SECONDS", 60)
+WELCOME_STEP_LATE_LIMIT_SECONDS = env_int("WELCOME_STEP_LATE_LIMIT_SECONDS", 7 * 86400)
+# Each beat reads again this much before where the last one stopped: a confirmation that
+# committed late is still found.
+WELCOME_PLAN_OVERLAP_SECONDS = env_int("WELCOME_PLAN_OVERLAP_SECONDS", 300)
+
 # Engagement (issues.engagement): see the README's "Engagement" section.
 # A reader "clicking" every link this soon after delivery is a mail scanner, not a person.
 ENGAGEMENT_BURST_SECONDS = env_int("ENGAGEMENT_BURST_SECONDS", 30)

@@ -323,6 +323,13 @@ class IssueForm(CheckedImagesForm):
         senders = {n.pk: n.from_name or n.name for n in newsletters}
         select.attrs["data-senders"] = json.dumps(senders)
 
+    def _get_validation_exclusions(self):
+        """Numbers are unique per newsletter and kind: the kind (not a form field) still
+        takes part in that check, so a taken number is a message, not a database error."""
+        exclusions = super()._get_validation_exclusions()
+        exclusions.discard("kind")
+        return exclusions
+
 
 # What the reports may measure about a newsletter's readers (issues.engagement).
 ENGAGEMENT_FIELDS = ["track_clicks", "track_opens", "utm_parameters", "subscriber_history"]

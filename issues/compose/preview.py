@@ -36,7 +36,8 @@ def draft_issue(form: ModelForm) -> Issue | None:
     if issue.newsletter_id is None:
         return None
     if issue.number is None:
-        last = Issue.objects.filter(newsletter=issue.newsletter).aggregate(Max("number"))
+        same_kind = Issue.objects.filter(newsletter=issue.newsletter, kind=issue.kind)
+        last = same_kind.aggregate(Max("number"))
         issue.number = (last["number__max"] or 0) + 1
     issue.slug = issue.slug or slugify(issue.title) or f"issue-{issue.number}"
     return issue

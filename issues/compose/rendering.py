@@ -106,7 +106,8 @@ def render_issue(
     """
     newsletter = issue.newsletter
     blocks = stream(issue) if blocks is None else blocks
-    web_url = settings.SITE_URL + issue.get_absolute_url()
+    # A welcome email has no public page to view it on.
+    web_url = settings.SITE_URL + issue.get_absolute_url() if issue.is_published_kind else ""
     colour = newsletter.brand_color
     web_parts, _, headings = render_blocks(blocks, RenderContext(brand_color=colour), marks=marks)
     email_parts, text_parts, _ = render_blocks(

@@ -66,7 +66,12 @@ def claim_batch(dispatch_id: int, size: int) -> tuple[str, list[Delivery]]:
     rows = Delivery.objects.filter(claim_token=token).select_related("subscriber").order_by("id")
     return token, list(
         rows.only(
-            "id", "attempts", "subscriber__email", "subscriber__name", "subscriber__no_tracking"
+            "id",
+            "attempts",
+            "variant",
+            "subscriber__email",
+            "subscriber__name",
+            "subscriber__no_tracking",
         )
     )
 

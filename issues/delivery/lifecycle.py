@@ -20,6 +20,7 @@ from ..compose.rendering import freeze_snapshot
 from ..compose.revisions import mark_sent_revision
 from ..models import Delivery, Dispatch, Issue, Snapshot
 from .queue import enqueue_plan, enqueue_senders
+from .subject_tests import SubjectTestSetup, create_test
 
 Status = Delivery.Status
 
@@ -51,17 +52,26 @@ def active_dispatch(issue: Issue) -> Dispatch | None:
 
 
 def start_dispatch(
-    issue: Issue, *, user=None, when=None, segment: Segment | None = None, tag: Tag | None = None
+    issue: Issue,
+    *,
+    user=None,
+    when=None,
+    segment: Segment | None = None,
+    tag: Tag | None = None,
+    subject_test: SubjectTestSetup | None = None,
 ) -> Dispatch:
     """Send ``issue`` now, or at ``when``. A second call while one is live returns that one.
 
     With ``segment`` or ``tag`` only part of the list receives it; a later dispatch to
     everyone reaches only the rest (the ledger holds one row per issue and subscriber). An
     issue already sent to part of the list stays sent (its public page stays up) while the
-    rest goes out.
+    rest goes out. With ``subject_test``, part of the audience gets each subject and the
+    rest the winner.
     """
     if segment is not None and tag is not None:
         raise ValueError("A dispatch goes to a segment or a tag, not both.")
+    if not issue.is_published_kind:
+        raise ValueError("A welcome email is sent by its welcome sequence, not on its own.")
     with transaction.atomic():
         Issue.objects.select_for_update().filter(pk=issue.pk).first()
         existing = active_dispatch(issue)
@@ -80,6 +90,8 @@ def start_dispatch(
             segment=segment,
             tag=tag,
         )
+        if subject_test is not None:
+            create_test(dispatch, subject_test)
         if issue.status != Issue.Status.SENT:
             issue.status = Issue.Status.SCHEDULED if scheduled else Issue.Status.SENDING
             issue.save(update_fields=["status", "updated_at"])
@@ -146,7 +158,9 @@ def cancel(dispatch: Dispatch) -> bool:
     """Stop for good: rows not yet sent are marked cancelled, never sent."""
     if not transition(dispatch, LIVE, Dispatch.Status.CANCELLED, finished_at=timezone.now()):
         return False
-    dispatch.deliveries.filter(status=Status.PENDING).update(status=Status.CANCELLED)
+    dispatch.deliveries.filter(status__in=[Status.PENDING, Status.HELD]).update(
+        status=Status.CANCELLED
+    )
     issue = dispatch.issue
     if issue.status in {Issue.Status.SCHEDULED, Issue.Status.SENDING} and not (
         issue.deliveries.filter(status=Status.SENT).exists()
@@ -173,11 +187,14 @@ def retry_failed(dispatch: Dispatch) -> int:
 
 def finish_if_complete(dispatch: Dispatch) -> bool:
     """Mark the dispatch done (and the issue sent) once no row is pending or in flight."""
-    if dispatch.deliveries.filter(status__in=[Status.PENDING, Status.SENDING]).exists():
+    unfinished = [Status.PENDING, Status.HELD, Status.SENDING]
+    if dispatch.deliveries.filter(status__in=unfinished).exists():
         return False
     now = timezone.now()
     if transition(dispatch, {Dispatch.Status.SENDING}, Dispatch.Status.DONE, finished_at=now):
-        Issue.objects.filter(pk=dispatch.issue_id).update(
+        # A welcome email's dispatch is done until the next readers are due; the email
+        # itself stays editable, never "sent".
+        Issue.objects.filter(pk=dispatch.issue_id, kind=Issue.Kind.ISSUE).update(
             status=Issue.Status.SENT, published_at=Coalesce("published_at", Value(now))
         )
     return True

@@ -24,7 +24,7 @@ from subscribers.tokens import SubscriberLinks, list_unsubscribe
 
 from ..engagement.attribution import campaign_of
 from ..engagement.tokens import ReaderTokens
-from ..models import Dispatch, Snapshot
+from ..models import Dispatch, Snapshot, SubjectTest
 from ..placeholders import Markers, marker
 from .outcomes import Recipient
 
@@ -58,6 +58,8 @@ def with_consent_links(snapshot: Snapshot, markers: Markers, web_url: str) -> tu
         "Unsubscribe": markers.unsubscribe_url,
         "Preferences": markers.preferences_url,
     }
+    if not web_url:  # a welcome email has no public page
+        del links["View in your browser"]
     missing_html = [
         f'<a href="{url}">{label}</a>' for label, url in links.items() if url not in email_html
     ]
@@ -82,13 +84,14 @@ class IssueMessage:
     Django's mail API instead: slower, always correct.
     """
 
-    def __init__(self, dispatch: Dispatch):
+    def __init__(self, dispatch: Dispatch, subject: str | None = None):
         issue, snapshot = dispatch.issue, dispatch.snapshot
         self.newsletter = newsletter = issue.newsletter
         self.dispatch_id = dispatch.pk
-        self.subject = snapshot.subject
+        self.subject = subject or snapshot.subject
         self.host = urlsplit(settings.SITE_URL).hostname or "localhost"
-        self.web_url = settings.SITE_URL + issue.get_absolute_url()
+        published = issue.is_published_kind  # a welcome email has no public page
+        self.web_url = settings.SITE_URL + issue.get_absolute_url() if published else ""
         self.markers = Markers(snapshot.marker_key)
         own = secrets.token_hex(12)  # the sender's markers: for the per-recipient headers
         self.to, self.message_id_marker, self.date_marker, self.mailto = (
@@ -175,7 +178,7 @@ class IssueMessage:
         return f"{recipient.delivery_id}{self.message_id_suffix(token)}"
 
     def message_id_suffix(self, token: str) -> str:
-        return f".{token}@{self.host}"
+        return message_id_suffix(token)
 
     def as_bytes(self, values: dict[str, str]) -> bytes:
         return b"".join(
@@ -225,13 +228,37 @@ class IssueMessage:
         return message
 
 
+def message_id_suffix(token: str) -> str:
+    """Our Message-IDs end with the claim's token and the site's host (``mark`` adds the row)."""
+    return f".{token}@{urlsplit(settings.SITE_URL).hostname or 'localhost'}"
+
+
 _message_cache: dict[tuple, IssueMessage] = {}
+MESSAGES_KEPT = 8  # a subject test's variants, and the steps of a welcome sequence
 
 
-def issue_message(dispatch: Dispatch) -> IssueMessage:
-    """Built once per dispatch and worker process, then reused for every batch."""
-    key = (dispatch.pk, dispatch.created_at, dispatch.snapshot_id)
+def issue_message(dispatch: Dispatch, variant: int | None = None) -> IssueMessage:
+    """Built once per dispatch (and subject variant) and worker process, then reused for
+    every batch."""
+    # The marker key is new with every render: an edited welcome email, frozen again,
+    # reaches the rows still pending.
+    key = (
+        dispatch.pk,
+        dispatch.created_at,
+        dispatch.snapshot_id,
+        dispatch.snapshot.marker_key,
+        variant,
+    )
     if key not in _message_cache:
-        _message_cache.clear()
-        _message_cache[key] = IssueMessage(dispatch)
+        if len(_message_cache) >= MESSAGES_KEPT:
+            _message_cache.pop(next(iter(_message_cache)))
+        _message_cache[key] = IssueMessage(dispatch, subject=variant_subject(dispatch, variant))
     return _message_cache[key]
+
+
+def variant_subject(dispatch: Dispatch, variant: int | None) -> str | None:
+    """The subject of a test's variant; None (the snapshot's) without a test."""
+    if variant is None:
+        return None
+    test = SubjectTest.objects.filter(dispatch_id=dispatch.pk).first()
+    return test.subject(variant) if test else None

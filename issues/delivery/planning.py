@@ -15,6 +15,7 @@ from subscribers.models import Segment, Subscriber, Tag
 
 from ..models import Delivery, Dispatch, Issue
 from .lifecycle import finish_if_complete, transition
+from .subject_tests import split_test_group
 
 PLAN_CHUNK = 10_000
 
@@ -61,16 +62,8 @@ def plan_dispatch(dispatch: Dispatch) -> int:
             pause_reason=f"The {dispatch.audience_label} cannot be used: {reason}",
         )
         return 0
-    recipients_in_order = chosen.order_by("id")
-    last = 0
-    while True:
-        window = recipients_in_order.filter(id__gt=last)
-        bound = list(window.values_list("id", flat=True)[PLAN_CHUNK - 1 : PLAN_CHUNK])
-        chunk = window.filter(id__lte=bound[0]) if bound else window
-        insert_deliveries(dispatch, chunk, now)
-        if not bound:
-            break
-        last = bound[0]
+    insert_in_chunks(dispatch, chosen, now)
+    split_test_group(dispatch)
     planned = dispatch.deliveries.count()
     transition(
         dispatch,
@@ -84,8 +77,25 @@ def plan_dispatch(dispatch: Dispatch) -> int:
     return planned
 
 
-def insert_deliveries(dispatch: Dispatch, subscribers, now) -> None:
-    """One pending row per subscriber of the queryset, skipping those already planned."""
+def insert_in_chunks(dispatch: Dispatch, subscribers, now=None) -> int:
+    """Plan every subscriber of the queryset, in keyset chunks of ``PLAN_CHUNK`` ids;
+    returns how many rows were new."""
+    now = now or timezone.now()
+    subscribers = subscribers.order_by("id")
+    last = inserted = 0
+    while True:
+        window = subscribers.filter(id__gt=last)
+        bound = list(window.values_list("id", flat=True)[PLAN_CHUNK - 1 : PLAN_CHUNK])
+        chunk = window.filter(id__lte=bound[0]) if bound else window
+        inserted += insert_deliveries(dispatch, chunk, now)
+        if not bound:
+            return inserted
+        last = bound[0]
+
+
+def insert_deliveries(dispatch: Dispatch, subscribers, now) -> int:
+    """One pending row per subscriber of the queryset, skipping those already planned;
+    returns how many rows were new."""
     select, params = subscribers.order_by().values_list("id").query.sql_with_params()
     table = connection.ops.quote_name(Delivery._meta.db_table)
     columns = "dispatch_id, issue_id, subscriber_id, status, attempts, next_attempt_at, "
@@ -98,3 +108,4 @@ def insert_deliveries(dispatch: Dispatch, subscribers, now) -> None:
     due = connection.ops.adapt_datetimefield_value(now)
     with connection.cursor() as cursor:
         cursor.execute(sql, [dispatch.pk, dispatch.issue_id, Delivery.Status.PENDING, due, *params])
+        return cursor.rowcount

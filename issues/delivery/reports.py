@@ -6,6 +6,7 @@ from django.db.models import Count, Max, Min
 from django.utils import timezone
 
 from ..models import Delivery, Dispatch, Issue
+from .subject_tests import test_progress
 
 Status = Delivery.Status
 RATE_WINDOW_SECONDS = 60
@@ -35,6 +36,8 @@ def progress(dispatch: Dispatch) -> dict:
         "failed": counts.get(Status.FAILED, 0),
         "pending": pending,
         "cancelled": counts.get(Status.CANCELLED, 0),
+        # The rest of the list of a subject test, waiting for the winner.
+        "held": counts.get(Status.HELD, 0),
         "rate_per_second": 0.0,
         "eta_seconds": None,
         "started_at": dispatch.started_at.isoformat() if dispatch.started_at else None,
@@ -42,6 +45,7 @@ def progress(dispatch: Dispatch) -> dict:
         "duration_seconds": None,
         "average_rate_per_second": None,
         "done": done,
+        "subject_test": test_progress(dispatch),
     }
     if done and dispatch.started_at and dispatch.finished_at:
         duration = max((dispatch.finished_at - dispatch.started_at).total_seconds(), 0.001)
@@ -88,4 +92,8 @@ def report(issue: Issue) -> dict:
         "events": events,
         "bounced_subscribers": suppressed.get("bounced", 0),
         "complained_subscribers": suppressed.get("complained", 0),
+        "subject_test": next(
+            (test_progress(d) for d in issue.dispatches.filter(subject_test__isnull=False)[:1]),
+            None,
+        ),
     }

@@ -11,7 +11,7 @@ from ..models import Delivery, Dispatch
 from ..ratelimit import limiter
 from .ledger import Heartbeat, claim_batch, mark, persistently, sweep_expired_claims
 from .lifecycle import finish_if_complete, pause
-from .message import issue_message
+from .message import issue_message, message_id_suffix
 from .outcomes import Batch, ConnectionFailed, Recipient
 from .transports import send_batch
 
@@ -24,10 +24,10 @@ def send_next_batch(dispatch: Dispatch) -> int:
     token, rows = persistently(lambda: claim(dispatch), what="claiming a batch")
     if not rows:
         return 0
-    message = issue_message(dispatch)
-    batch = Batch(
-        token,
-        [
+    # One message per subject variant (one in all but a subject test), each serialized once.
+    by_variant: dict[int | None, list[Recipient]] = {}
+    for r in rows:
+        by_variant.setdefault(r.variant, []).append(
             Recipient(
                 r.pk,
                 r.subscriber_id,
@@ -36,9 +36,8 @@ def send_next_batch(dispatch: Dispatch) -> int:
                 r.attempts,
                 r.subscriber.no_tracking,
             )
-            for r in rows
-        ],
-    )
+        )
+    batch = Batch(token, [r for group in by_variant.values() for r in group])
     rate, heartbeat = limiter(), Heartbeat(token, dispatch.pk)
 
     def pace():
@@ -49,7 +48,10 @@ def send_next_batch(dispatch: Dispatch) -> int:
     # the mail server to come back when the connection failed.
     unsent_due = timezone.now()
     try:
-        send_batch(message, batch, pace)
+        for variant, recipients in by_variant.items():
+            # The group's outcomes go straight into the batch's own list.
+            group = Batch(token, recipients, batch.outcomes)
+            send_batch(issue_message(dispatch, variant), group, pace)
     except ConnectionFailed as failure:
         if failure.permanent:
             pause(dispatch, f"Paused: the mail server refused the connection ({failure}).")
@@ -62,7 +64,7 @@ def send_next_batch(dispatch: Dispatch) -> int:
                 batch.outcomes,
                 batch.untried(),
                 unsent_due,
-                message.message_id_suffix(token),
+                message_id_suffix(token),
             ),
             what=f"recording {len(batch.outcomes)} outcomes",
         )

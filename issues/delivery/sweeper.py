@@ -1,5 +1,6 @@
 """The periodic job (beat, every ``SEND_SWEEP_INTERVAL_SECONDS``): start due schedules,
-return expired claims, restart dispatches that went quiet."""
+return expired claims, restart dispatches that went quiet, decide subject tests whose wait
+is over."""
 
 from datetime import timedelta
 
@@ -10,6 +11,7 @@ from ..models import Dispatch
 from .ledger import sweep_expired_claims
 from .lifecycle import finish_if_complete, start_due_dispatches
 from .queue import enqueue_plan, enqueue_senders
+from .subject_tests import decide_due_tests
 
 
 def restart_stalled_dispatches(now=None) -> list[int]:
@@ -44,4 +46,5 @@ def sweep(now=None) -> dict:
         "started": [d.pk for d in start_due_dispatches(now)],
         "returned": sweep_expired_claims(now),
         "restarted": restart_stalled_dispatches(now),
+        "decided": decide_due_tests(now),
     }

@@ -4,6 +4,8 @@ engagement (link tables, clicks, opens)."""
 from .content import Autosave, Block, Issue, LibraryBlock, Newsletter, Revision, Snapshot
 from .delivery import Delivery, Dispatch
 from .engagement import Click, IssueSalt, MachineReason, Open, TrackedLink
+from .sequences import SequenceStep, WelcomeSequence
+from .subject_tests import SubjectTest
 
 __all__ = [
     "Autosave",
@@ -18,6 +20,9 @@ __all__ = [
     "Open",
     "Newsletter",
     "Revision",
+    "SequenceStep",
     "Snapshot",
+    "SubjectTest",
     "TrackedLink",
+    "WelcomeSequence",
 ]

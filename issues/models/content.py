@@ -66,7 +66,16 @@ class Newsletter(models.Model):
 
 
 class Issue(models.Model):
-    """One edition of a newsletter: an ordered stream of blocks until it is sent."""
+    """One edition of a newsletter: an ordered stream of blocks until it is sent.
+
+    A welcome email is an Issue too (``kind`` welcome), composed in the same editor and
+    rendered once the same way, but sent by its newsletter's welcome sequence and never
+    published: it has no public page and no number among the issues.
+    """
+
+    class Kind(models.TextChoices):
+        ISSUE = "issue", "Issue"
+        WELCOME = "welcome", "Welcome email"
 
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft"
@@ -75,6 +84,7 @@ class Issue(models.Model):
         SENT = "sent", "Sent"
 
     newsletter = models.ForeignKey(Newsletter, on_delete=models.PROTECT, related_name="issues")
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.ISSUE, editable=False)
     number = models.PositiveIntegerField(blank=True, help_text="Left blank: the next number.")
     title = models.CharField(max_length=200, validators=[refuse_control_characters])
     subject = models.CharField(
@@ -110,7 +120,9 @@ class Issue(models.Model):
     class Meta:
         ordering = ["-number"]
         constraints = [
-            models.UniqueConstraint(fields=["newsletter", "number"], name="issue_number_unique"),
+            models.UniqueConstraint(
+                fields=["newsletter", "kind", "number"], name="issue_number_unique_per_kind"
+            ),
             models.UniqueConstraint(fields=["newsletter", "slug"], name="issue_slug_unique"),
         ]
         indexes = [
@@ -129,7 +141,8 @@ class Issue(models.Model):
             self.subject = self.title
         with transaction.atomic():
             if self.number is None:
-                last = Issue.objects.filter(newsletter=self.newsletter).aggregate(Max("number"))
+                same_kind = Issue.objects.filter(newsletter=self.newsletter, kind=self.kind)
+                last = same_kind.aggregate(Max("number"))
                 self.number = (last["number__max"] or 0) + 1
             if not self.slug:
                 self.slug = self.unique_slug()
@@ -158,7 +171,16 @@ class Issue(models.Model):
 
     @property
     def is_public(self):
-        return self.status == self.Status.SENT and self.show_in_archive
+        return (
+            self.kind == self.Kind.ISSUE
+            and self.status == self.Status.SENT
+            and (self.show_in_archive)
+        )
+
+    @property
+    def is_published_kind(self) -> bool:
+        """Issues have a public page once sent; welcome emails never do."""
+        return self.kind == self.Kind.ISSUE
 
 
 class Snapshot(models.Model):

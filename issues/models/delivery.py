@@ -81,10 +81,13 @@ class Dispatch(models.Model):
 
 
 class Delivery(models.Model):
-    """One issue to one subscriber: ``pending → sending → sent | failed`` (or cancelled)."""
+    """One issue to one subscriber: ``pending → sending → sent | failed`` (or cancelled);
+    ``held → pending`` for the rest of the list of a subject test."""
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
+        # Held back until a subject test picks its winner: never claimed while held.
+        HELD = "held", "Held for the subject test's winner"
         SENDING = "sending", "Sending"
         SENT = "sent", "Sent"
         FAILED = "failed", "Failed"

@@ -8,7 +8,7 @@ One module per job: ``addresses`` (spelling and fingerprints), ``limits`` (abuse
 (``from subscribers.services import recipients``).
 """
 
-from ..selectors import find_subscriber, newsletter_model, recipients
+from ..selectors import confirmed_between, find_subscriber, newsletter_model, recipients
 from .addresses import MAX_EMAIL_LENGTH, MAX_NAME_LENGTH, email_hash, normalize_email
 from .consent import (
     Confirmation,
@@ -56,6 +56,7 @@ __all__ = [
     "TransientMailError",
     "check_subscribe_limits",
     "confirm",
+    "confirmed_between",
     "email_hash",
     "erase",
     "find_subscriber",

@@ -84,7 +84,10 @@ class Command(BaseCommand):
             count = delivery.recipient_count(issue, **audience)
         except ValidationError as error:
             raise CommandError(" ".join(error.messages)) from None
-        dispatch = delivery.start_dispatch(issue, **audience)
+        try:
+            dispatch = delivery.start_dispatch(issue, **audience)
+        except ValueError as refusal:  # a welcome email: its sequence sends it
+            raise CommandError(str(refusal)) from None
         self.stdout.write(
             f"Dispatch {dispatch.pk} of {issue} to {dispatch.audience_label}: "
             f"{dispatch.get_status_display().lower()}, {count} recipient(s) to plan."
