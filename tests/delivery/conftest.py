@@ -1,7 +1,10 @@
-"""Fixtures for delivery: a worker process that sends through the test's SMTP sink."""
+"""Fixtures for delivery: a worker process that sends through the test's SMTP sink, on the
+configured broker or, for tests marked ``both_brokers``, on RabbitMQ too."""
 
 import pytest
+from django.conf import settings
 
+from tests.support.brokers import publishing_to, rabbitmq_vhost, scheme
 from tests.support.processes import celery_worker
 
 # Fast retries and short leases, so the tests see backoff and recovery in seconds.
@@ -14,6 +17,32 @@ WORKER_SETTINGS = {
 }
 
 
+def pytest_generate_tests(metafunc):
+    """``both_brokers``: run the test once on the configured broker and once on RabbitMQ."""
+    if metafunc.definition.get_closest_marker("both_brokers"):
+        configured = scheme(settings.CELERY_BROKER_URL)
+        brokers = [configured] + (["amqp"] if configured not in {"amqp", "pyamqp"} else [])
+        metafunc.parametrize("broker", brokers, indirect=True)
+
+
+@pytest.fixture(scope="session")
+def rabbitmq_url():
+    """A RabbitMQ vhost of this test session's own."""
+    with rabbitmq_vhost() as url:
+        yield url
+
+
+@pytest.fixture
+def broker(request, monkeypatch):
+    """The broker URL the test and its workers use (``amqp``: a vhost of this session)."""
+    if getattr(request, "param", None) == "amqp":
+        url = request.getfixturevalue("rabbitmq_url")
+        with publishing_to(url, monkeypatch):
+            yield url
+    else:
+        yield settings.CELERY_BROKER_URL
+
+
 @pytest.fixture
 def fast_retries(settings):
     settings.VAR_DIR.mkdir(parents=True, exist_ok=True)  # beat keeps its schedule file there
@@ -22,7 +51,7 @@ def fast_retries(settings):
 
 
 @pytest.fixture
-def start_worker(transactional_db, tmp_path, smtp_sink, fast_retries):
+def start_worker(transactional_db, tmp_path, smtp_sink, fast_retries, broker):
     """Start real worker processes sending to ``smtp_sink``; all stop after the test."""
     from superfast.celery import app
 

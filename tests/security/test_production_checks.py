@@ -21,6 +21,8 @@ PRODUCTION = {
     "EMAIL_BACKEND": "anymail.backends.postmark.EmailBackend",
     "ANYMAIL_POSTMARK_SERVER_TOKEN": "postmark-server-token",
     "ANYMAIL_WEBHOOK_SECRET": "esp:a-long-random-webhook-secret",
+    "CELERY_BROKER_URL": "amqp://superfast:secret@127.0.0.1:5672/superfast",
+    "MEDIA_ROOT": "/srv/superfast/media",
     "PATH": "/usr/bin:/bin",
     "DJANGO_SETTINGS_MODULE": "superfast.settings",
 }
@@ -78,6 +80,12 @@ def test_check_deploy_is_clean_with_smtp_and_no_webhook_mounted():
         ("SECRET_KEY", {"SECRET_KEY": "short"}),
         ("SECRET_KEY", {"SECRET_KEY": "django-insecure-" + "x" * 50}),
         ("ALLOWED_HOSTS", {"ALLOWED_HOSTS": None}),
+        # No state in local files: several machines share only the services.
+        ("CELERY_BROKER_URL", {"CELERY_BROKER_URL": None}),
+        ("CELERY_BROKER_URL", {"CELERY_BROKER_URL": "filesystem://"}),
+        ("EMAIL_BACKEND", {"EMAIL_BACKEND": None}),
+        ("MEDIA_ROOT", {"MEDIA_ROOT": None}),
+        ("MEDIA_ROOT", {"MEDIA_ROOT": "/srv/superfast/var/media", "VAR_DIR": "/srv/superfast/var"}),
         (
             "ANYMAIL_MAILGUN_WEBHOOK_SIGNING_KEY",
             {
@@ -102,6 +110,27 @@ def test_check_deploy_names_each_missing_production_variable(variable, env):
     output = result.stdout + result.stderr
     assert "SystemCheckError" in output, output
     assert variable in output
+
+
+def test_production_is_clean_with_uploads_in_a_bucket_and_keeps_nothing_under_var_dir(tmp_path):
+    """Uploads in S3 and a broker, cache and mail server elsewhere: nothing needs VAR_DIR."""
+    var_dir = tmp_path / "var"
+    result = check_deploy(
+        MEDIA_ROOT=None,
+        VAR_DIR=str(var_dir),
+        STORAGE_BACKEND="storages.backends.s3.S3Storage",
+        STORAGE_BUCKET="superfast-media",
+        CELERY_BROKER_URL="redis://127.0.0.1:6379/5",
+        SEND_RATE_PER_SECOND="50",
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert not var_dir.exists()
+
+
+def test_the_send_rate_without_redis_names_redis_url_and_the_send_rate():
+    result = check_deploy(REDIS_URL=None, SEND_RATE_PER_SECOND="50")
+    assert result.returncode != 0
+    assert "REDIS_URL" in result.stderr and "send rate" in result.stderr
 
 
 def test_the_development_key_of_this_checkout_is_refused_in_production(tmp_path):
