@@ -24,7 +24,6 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 DATABASE_URL = os.environ.get(
@@ -45,16 +44,7 @@ os.environ.update(
 )
 sys.path.insert(0, str(ROOT))
 
-
-def ensure_database():
-    import psycopg
-
-    parts = urlsplit(DATABASE_URL)
-    name = parts.path.lstrip("/")
-    admin = parts._replace(path="/postgres").geturl().replace("postgres://", "postgresql://", 1)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
+from bench.support import ensure_database, reset_data  # noqa: E402
 
 
 def start_sink():
@@ -109,16 +99,6 @@ def peak_rss_mb(pid):
         kb = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM"))
         peak = max(peak, kb)
     return peak / 1024
-
-
-def reset_data():
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "TRUNCATE issues_delivery, issues_dispatch, issues_snapshot, issues_issue, "
-            "issues_newsletter, subscribers_subscription, subscribers_subscriber CASCADE"
-        )
 
 
 def run(size, port, log_dir):
@@ -187,7 +167,7 @@ def profile(port, size=5000):
 
 
 def main():
-    ensure_database()
+    ensure_database(DATABASE_URL)
     import django
 
     django.setup()

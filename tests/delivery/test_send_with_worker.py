@@ -4,7 +4,6 @@ import itertools
 import re
 from collections import Counter
 
-import pytest
 from django.core import signing
 
 from issues import delivery
@@ -17,7 +16,6 @@ def recipients_of(sink):
     return Counter(rcpt for message in sink.messages for rcpt in message.rcpt_tos)
 
 
-@pytest.mark.both_brokers
 def test_every_confirmed_subscriber_gets_exactly_one_message_with_their_own_links(
     start_worker, smtp_sink
 ):

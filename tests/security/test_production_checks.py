@@ -80,12 +80,6 @@ def test_check_deploy_is_clean_with_smtp_and_no_webhook_mounted():
         ("SECRET_KEY", {"SECRET_KEY": "short"}),
         ("SECRET_KEY", {"SECRET_KEY": "django-insecure-" + "x" * 50}),
         ("ALLOWED_HOSTS", {"ALLOWED_HOSTS": None}),
-        # No state in local files: several machines share only the services.
-        ("CELERY_BROKER_URL", {"CELERY_BROKER_URL": None}),
-        ("CELERY_BROKER_URL", {"CELERY_BROKER_URL": "filesystem://"}),
-        ("EMAIL_BACKEND", {"EMAIL_BACKEND": None}),
-        ("MEDIA_ROOT", {"MEDIA_ROOT": None}),
-        ("MEDIA_ROOT", {"MEDIA_ROOT": "/srv/superfast/var/media", "VAR_DIR": "/srv/superfast/var"}),
         (
             "ANYMAIL_MAILGUN_WEBHOOK_SIGNING_KEY",
             {
@@ -127,10 +121,27 @@ def test_production_is_clean_with_uploads_in_a_bucket_and_keeps_nothing_under_va
     assert not var_dir.exists()
 
 
-def test_the_send_rate_without_redis_names_redis_url_and_the_send_rate():
-    result = check_deploy(REDIS_URL=None, SEND_RATE_PER_SECOND="50")
+def test_check_deploy_names_each_variable_that_would_keep_state_in_local_files():
+    """Workers on several machines share only the services: a file under VAR_DIR (the
+    embedded broker, the development mailbox, uploads, the send rate's schedule) would be
+    one machine's alone."""
+    result = check_deploy(
+        CELERY_BROKER_URL="filesystem://",
+        EMAIL_BACKEND=None,
+        ANYMAIL_POSTMARK_SERVER_TOKEN=None,
+        ANYMAIL_WEBHOOK_SECRET=None,
+        VAR_DIR="/srv/superfast/var",
+        MEDIA_ROOT="/srv/superfast/var/media",
+        REDIS_URL=None,
+        SEND_RATE_PER_SECOND="50",
+    )
     assert result.returncode != 0
-    assert "REDIS_URL" in result.stderr and "send rate" in result.stderr
+    errors = [line for line in result.stderr.splitlines() if "superfast.E00" in line]
+    named = {line.split(") ", 1)[1].split()[0] for line in errors}
+    assert named == {"CELERY_BROKER_URL", "EMAIL_BACKEND", "MEDIA_ROOT", "REDIS_URL"}, errors
+    assert "send rate" in result.stderr
+    # Unset, the broker is the embedded one too.
+    assert "CELERY_BROKER_URL" in check_deploy(CELERY_BROKER_URL=None).stderr
 
 
 def test_the_development_key_of_this_checkout_is_refused_in_production(tmp_path):
