@@ -1,11 +1,15 @@
 """Fixtures for delivery: a worker process that sends through the test's SMTP sink, on the
 configured broker or, for tests marked ``both_brokers``, on RabbitMQ too."""
 
+import subprocess
+
 import pytest
 from django.conf import settings
+from kombu import Connection
 
 from tests.support.brokers import publishing_to, rabbitmq_vhost, scheme
-from tests.support.processes import celery_worker
+from tests.support.processes import celery_worker, free_port, stop_process
+from tests.support.waiting import wait_until
 
 # Fast retries and short leases, so the tests see backoff and recovery in seconds.
 WORKER_SETTINGS = {
@@ -72,3 +76,34 @@ def start_worker(transactional_db, tmp_path, smtp_sink, fast_retries, broker):
     yield start
     for context in reversed(stack):
         context.__exit__(None, None, None)
+
+
+@pytest.fixture
+def private_redis(tmp_path):
+    """A Redis server of this test's own, which the test may stop and start again."""
+    port = free_port()
+    command = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", ""]
+    command += ["--appendonly", "no", "--dir", str(tmp_path)]
+
+    class Server:
+        url = f"redis://127.0.0.1:{port}"
+
+        def start(self):
+            self.proc = subprocess.Popen(command, stdout=subprocess.DEVNULL)
+            wait_until(self.answers, timeout=10, what="redis-server answering")
+
+        def answers(self):
+            try:
+                with Connection(self.url + "/0", connect_timeout=0.5) as conn:
+                    conn.ensure_connection(max_retries=1)
+                return True
+            except Exception:
+                return False
+
+        def stop(self):
+            stop_process(self.proc)
+
+    server = Server()
+    server.start()
+    yield server
+    server.stop()
