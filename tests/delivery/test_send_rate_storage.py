@@ -30,9 +30,7 @@ def test_in_production_a_sender_waits_for_redis_instead_of_keeping_the_rate_in_a
     assert not settings.VAR_DIR.exists(), "the rate was kept in a local file"
 
 
-def test_in_development_without_redis_the_rate_is_kept_in_a_file_under_var_dir(
-    settings, tmp_path
-):
+def test_in_development_without_redis_the_rate_is_kept_in_a_file_under_var_dir(settings, tmp_path):
     settings.DEBUG = True
     settings.VAR_DIR = tmp_path / "var"
     settings.REDIS_URL = None

@@ -160,8 +160,8 @@ def outcome(arrivals: list[tuple[str, float]], expected: set[str], window: float
 
 def kill_and_restart_during_send(fleet: Fleet, sink: ArrivalLog, total: int, kills: list) -> None:
     """Kill each ``(name, fraction)`` once the sink has that share of ``total`` messages and
-    the worker holds a claimed batch (a kill between two batches would prove nothing), then
-    start it again under the same name, in the same directory."""
+    batches are claimed (with more sender tasks than pool processes, every worker is in the
+    middle of one), then start it again under the same name, in the same directory."""
     from issues.models import Delivery
 
     for name, fraction in kills:
