@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: demo test lint format bench venv browser wrk clean
+.PHONY: demo test lint format bench soak venv browser wrk clean
 
 venv: $(STAMP)
 
@@ -66,6 +66,11 @@ $(SMTP_SINK):
 
 bench: venv wrk $(SMTP_SINK)
 	SMTP_SINK=$(CURDIR)/$(SMTP_SINK) $(PY) -m bench
+
+# Three production workers, each killed with kill -9 once, during one send of 20,000 into a
+# loopback SMTP sink: prints one SOAK line (bench/soak.py says what it checks and its settings).
+soak: venv
+	$(PY) -m bench.soak
 
 clean:
 	rm -rf $(VENV) var staticfiles

@@ -31,7 +31,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench import ensure_database
+from bench.support import ensure_database
 
 ROOT = Path(__file__).resolve().parent.parent
 DATABASE_URL = os.environ.get(

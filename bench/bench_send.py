@@ -25,8 +25,6 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import ensure_database
-
 ROOT = Path(__file__).resolve().parent.parent
 DATABASE_URL = os.environ.get(
     "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/superfast_bench"
@@ -45,6 +43,8 @@ os.environ.update(
     VAR_DIR=str(ROOT / "var" / "bench"),
 )
 sys.path.insert(0, str(ROOT))
+
+from bench.support import ensure_database, reset_data  # noqa: E402
 
 
 def start_sink():
@@ -99,16 +99,6 @@ def peak_rss_mb(pid):
         kb = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM"))
         peak = max(peak, kb)
     return peak / 1024
-
-
-def reset_data():
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "TRUNCATE issues_delivery, issues_dispatch, issues_snapshot, issues_issue, "
-            "issues_newsletter, subscribers_subscription, subscribers_subscriber CASCADE"
-        )
 
 
 def run(size, port, log_dir):

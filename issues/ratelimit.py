@@ -4,6 +4,10 @@ Celery's ``rate_limit`` counts per worker; two workers would send twice as fast.
 process reserves its next slot in one shared schedule (GCRA, "virtual scheduling"): the
 schedule lives in Redis when ``REDIS_URL`` is set, else in a locked file under ``VAR_DIR``,
 which holds across the processes of the single machine the embedded default runs on.
+
+Production (``DEBUG`` off) keeps no file: workers on several machines would each keep their
+own and together send at a multiple of the rate. There, while Redis is away, senders wait
+for it (keeping their claims alive) instead of guessing.
 """
 
 import fcntl
@@ -66,27 +70,50 @@ class RedisSchedule:
         return int(self.script(keys=[self.key], args=[int(interval * 1_000_000)])) / 1_000_000
 
 
+class SharedScheduleUnavailable(Exception):
+    """Redis is away and production has no local schedule to fall back on."""
+
+
+REDIS_RETRY_SECONDS = 1.0
+
+
 class RateLimiter:
     """``wait()`` before each message; returns at once when no rate is set."""
 
     def __init__(self, rate_per_second: float):
         self.interval = 1 / rate_per_second if rate_per_second > 0 else 0.0
-        self.local = FileSchedule(Path(settings.VAR_DIR) / "send-rate.schedule")
         self.shared = RedisSchedule(settings.REDIS_URL) if settings.REDIS_URL else None
+        self.local = (
+            FileSchedule(Path(settings.VAR_DIR) / "send-rate.schedule") if settings.DEBUG else None
+        )
 
-    def wait(self) -> None:
+    def wait(self, while_waiting=lambda: None) -> None:
+        """Sleep until this process's next slot; ``while_waiting`` is called now and then
+        while Redis is away (the sender renews its claim with it)."""
         if not self.interval:
             return
-        time.sleep(max(self.reserve(), 0.0))
+        while True:
+            try:
+                delay = self.reserve()
+            except SharedScheduleUnavailable:
+                while_waiting()
+                time.sleep(REDIS_RETRY_SECONDS)
+                continue
+            time.sleep(max(delay, 0.0))
+            return
 
     def reserve(self) -> float:
         if self.shared is not None:
             try:
                 return self.shared.reserve(self.interval)
             except Exception as exc:  # redis raises several connection errors
-                # Redis is away (restarting): keep to the rate on this machine rather than
-                # stop, or race, until it is back.
-                log.warning("rate limiter: Redis unavailable (%s); using the local schedule", exc)
+                # Redis is away (restarting). In development, keep to the rate on this
+                # machine until it is back; in production, wait for it.
+                log.warning("rate limiter: Redis unavailable (%s)", exc)
+                if self.local is None:
+                    raise SharedScheduleUnavailable(str(exc)) from exc
+        if self.local is None:
+            raise SharedScheduleUnavailable("REDIS_URL is not set")
         return self.local.reserve(self.interval)
 
 

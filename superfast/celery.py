@@ -14,9 +14,10 @@ from django.conf import settings  # noqa: E402  (the settings module must be cho
 app = Celery("superfast")
 
 
-def broker_transport_options():
-    """Options for the configured transport: the filesystem one needs its folders."""
-    if settings.CELERY_BROKER_URL.startswith("filesystem://"):
+def broker_transport_options(url: str) -> dict:
+    """Options for the transport ``url`` names: Redis, RabbitMQ (amqp) or the embedded one."""
+    scheme = url.split("://", 1)[0].lower()
+    if scheme == "filesystem":
         folder = settings.CELERY_BROKER_FOLDER
         (folder / "control").mkdir(parents=True, exist_ok=True)
         return {
@@ -27,20 +28,35 @@ def broker_transport_options():
             # The transport polls the folder; kombu's 1 s default delays every mail a second.
             "polling_interval": 0.1,
         }
-    # Longer than any task may run: Redis hands an unacknowledged task to another worker
-    # after this long, so a shorter value would send a batch twice.
+    if scheme in {"amqp", "amqps", "pyamqp"}:
+        # Publisher confirms: enqueueing returns once RabbitMQ has the task, so a send the
+        # admin reported as started cannot vanish in a broker crash.
+        return {"confirm_publish": True}
+    # Redis: longer than any task may run: Redis hands an unacknowledged task to another
+    # worker after this long, so a shorter value would send a batch twice. (Sender tasks
+    # wait at most a minute for their countdown: issues.delivery.sender.)
     return {"visibility_timeout": settings.CELERY_TASK_TIME_LIMIT * 6}
 
 
 app.conf.update(
     broker_url=settings.CELERY_BROKER_URL,
-    broker_transport_options=broker_transport_options(),
+    broker_transport_options=broker_transport_options(settings.CELERY_BROKER_URL),
     broker_connection_retry_on_startup=True,
+    # Durable queues and persistent messages (Celery's defaults, stated because delivery
+    # relies on them): a RabbitMQ restart keeps the queued tasks. Classic queues: quorum
+    # queues refuse the per-consumer prefetch below.
+    task_default_queue="celery",
+    task_default_queue_type="classic",
+    task_default_delivery_mode="persistent",
+    # A task still running when the broker connection drops is not cancelled: its message
+    # comes back and a second sender task starts, which the ledger's claims make harmless.
+    worker_cancel_long_running_tasks_on_connection_loss=False,
     # Acknowledge after the task ran, so a task whose worker died is delivered again...
     task_acks_late=True,
     # ...including when the worker process was killed (SIGKILL, OOM) rather than raising.
     task_reject_on_worker_lost=True,
-    # Take one task at a time: prefetched tasks sit idle behind a slow batch.
+    # Take one task at a time per pool process (on both brokers: RabbitMQ's basic.qos, Redis's
+    # own count): prefetched tasks sit idle behind a slow batch, and die with their worker.
     worker_prefetch_multiplier=1,
     # JSON only: no pickle from the broker, and tasks carry ids, not objects.
     task_serializer="json",

@@ -5,6 +5,8 @@ the web container runs before gunicorn, ``runserver``) and when the WSGI applica
 (gunicorn runs no checks itself). Each message names the environment variable to set.
 """
 
+from pathlib import Path
+
 from django.conf import settings
 from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
@@ -86,10 +88,69 @@ def check_shared_cache(app_configs=None, **kwargs):
     return [
         checks.Error(
             "REDIS_URL is not set: the cache is per process, so every rate limit would be "
-            "multiplied by the number of web processes.",
-            hint="Set REDIS_URL to a Redis database all web processes share.",
+            "multiplied by the number of web processes, and the send rate would be kept in a "
+            "file under VAR_DIR, so every machine would send at the full rate.",
+            hint="Set REDIS_URL to a Redis database all web and worker processes share.",
             id="superfast.E004",
         )
+    ]
+
+
+def under_var_dir(path) -> bool:
+    return Path(path).resolve().is_relative_to(Path(settings.VAR_DIR).resolve())
+
+
+def local_file_state() -> list[tuple[str, str, str]]:
+    """What production would keep in files of one machine: (variable, what, how to fix).
+
+    Web, worker and beat processes on several machines share only PostgreSQL, the broker,
+    Redis and the mail endpoint; a file under ``VAR_DIR`` is seen by one machine only.
+    """
+    found = []
+    if settings.CELERY_BROKER_URL.startswith("filesystem://"):
+        found.append(
+            (
+                "CELERY_BROKER_URL",
+                "is the embedded filesystem broker under VAR_DIR: a worker on another machine "
+                "would never see the tasks",
+                "Set CELERY_BROKER_URL to redis://host:6379/0 or amqp://user:pass@host:5672/vhost.",
+            )
+        )
+    if settings.EMAIL_BACKEND == "superfast.mail.EmlFileBackend":
+        found.append(
+            (
+                "EMAIL_BACKEND",
+                "is the development backend: mail would be written to files under VAR_DIR "
+                "instead of sent",
+                "Set EMAIL_BACKEND to django.core.mail.backends.smtp.EmailBackend (with "
+                "EMAIL_HOST) or an anymail backend.",
+            )
+        )
+    file_storage = settings.STORAGES["default"]["BACKEND"].endswith("FileSystemStorage")
+    if file_storage and under_var_dir(settings.MEDIA_ROOT):
+        found.append(
+            (
+                "MEDIA_ROOT",
+                "is under VAR_DIR: uploaded images (which workers read to render scheduled "
+                "issues) would live on one machine's disk",
+                "Set STORAGE_BACKEND=storages.backends.s3.S3Storage (and STORAGE_BUCKET), or "
+                "MEDIA_ROOT to a volume every web and worker process mounts.",
+            )
+        )
+    return found
+
+
+@checks.register(TAG)
+def check_no_local_file_state(app_configs=None, **kwargs):
+    if settings.DEBUG:
+        return []
+    return [
+        checks.Error(
+            f"{variable} {what}.",
+            hint=fix + " Production keeps no state in local files.",
+            id="superfast.E005",
+        )
+        for variable, what, fix in local_file_state()
     ]
 
 

@@ -4,6 +4,8 @@ import ast
 import importlib
 import re
 import shlex
+import subprocess
+import sys
 
 import yaml
 
@@ -28,6 +30,20 @@ def settings_variables():
     }
 
 
+def interpolated(value, shell):
+    """docker compose's ``${NAME:-default}`` and ``${NAME:?error}`` with ``shell`` as the
+    variables the operator exported."""
+
+    def one(match):
+        name, operator, argument = match.groups()
+        if shell.get(name):
+            return shell[name]
+        assert operator != ":?", f"docker compose would stop: {argument}"
+        return argument or ""
+
+    return re.sub(r"\$\{(\w+)(?:(:[-?])([^}]*))?\}", one, str(value))
+
+
 def command_words(service):
     command = SERVICES[service]["command"]
     return shlex.split(command) if isinstance(command, str) else list(command)
@@ -48,7 +64,7 @@ def test_every_app_environment_variable_is_one_settings_reads():
 def test_app_services_point_at_the_compose_postgres_redis_and_mailpit():
     environment = SERVICES["web"]["environment"]
     assert "@postgres:5432/" in environment["DATABASE_URL"]
-    assert environment["CELERY_BROKER_URL"].startswith("redis://redis:6379/")
+    assert interpolated(environment["CELERY_BROKER_URL"], {}).startswith("redis://redis:6379/")
     assert "mailpit" in environment["EMAIL_HOST"]
     assert environment["DEBUG"] == "0"
 
@@ -111,3 +127,39 @@ def test_image_runs_with_debug_off_whatever_the_environment_forgets():
     dockerfile = (ROOT / "Dockerfile").read_text()
     env_block = re.search(r"^ENV ((?:.*\\\n)*.*)$", dockerfile, re.M).group(1)
     assert re.search(r"\bDEBUG=0\b", env_block)
+
+
+OPERATOR = {
+    "SECRET_KEY": "an-operator-secret-" + "x" * 40,
+    "ANYMAIL_WEBHOOK_SECRET": "esp:an-operator-webhook-secret",
+}
+
+
+def test_scaled_workers_keep_no_local_state_on_either_broker():
+    """``docker compose up --scale worker=N``: the worker's environment, as compose resolves
+    it, passes the production checks (no filesystem broker, mailbox or uploads under
+    VAR_DIR), on Redis and on the optional RabbitMQ service; and nothing in the worker's
+    service pins it to one replica."""
+    worker = SERVICES["worker"]
+    assert not {"container_name", "ports", "hostname"} & set(worker)
+    amqp = "amqp://superfast:superfast@rabbitmq:5672/superfast"
+    rabbitmq = SERVICES["rabbitmq"]["environment"]
+    assert amqp == (
+        f"amqp://{rabbitmq['RABBITMQ_DEFAULT_USER']}:{rabbitmq['RABBITMQ_DEFAULT_PASS']}"
+        f"@rabbitmq:5672/{rabbitmq['RABBITMQ_DEFAULT_VHOST']}"
+    )
+    for shell in [OPERATOR, {**OPERATOR, "CELERY_BROKER_URL": amqp}]:
+        environment = {name: interpolated(v, shell) for name, v in worker["environment"].items()}
+        environment.update(PATH="/usr/bin:/bin", DJANGO_SETTINGS_MODULE="superfast.settings")
+        environment["VAR_DIR"] = "/app/var"  # the image's
+        result = subprocess.run(
+            [sys.executable, "manage.py", "check", "--deploy"],
+            cwd=ROOT,
+            env=environment,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        media = next(v for v in worker["volumes"] if v.split(":")[1] == environment["MEDIA_ROOT"])
+        assert media.split(":")[0] in COMPOSE["volumes"]  # a named volume all replicas mount

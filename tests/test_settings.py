@@ -17,6 +17,9 @@ PRODUCTION = {
     "SITE_URL": "https://news.example.org",
     "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/superfast",
     "REDIS_URL": "redis://127.0.0.1:6379/6",
+    "CELERY_BROKER_URL": "amqp://superfast:secret@127.0.0.1:5672/superfast",
+    "MEDIA_ROOT": "/srv/superfast/media",
+    "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
     "PATH": "/usr/bin:/bin",
 }
 

@@ -42,7 +42,7 @@ def send_next_batch(dispatch: Dispatch) -> int:
 
     def pace():
         heartbeat.beat()
-        rate.wait()
+        rate.wait(while_waiting=heartbeat.beat)
 
     # Rows never tried go back without counting an attempt: now, or after a pause for
     # the mail server to come back when the connection failed.

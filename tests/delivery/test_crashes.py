@@ -23,7 +23,7 @@ from tests.support.delivery import (
     wait_for_dispatch,
 )
 from tests.support.postgres import PrivatePostgres
-from tests.support.processes import ROOT, celery_worker, child_env, free_port, stop_process
+from tests.support.processes import ROOT, celery_worker, child_env
 from tests.support.smtp import SmtpSink
 from tests.support.waiting import wait_until
 
@@ -122,37 +122,6 @@ def test_a_mail_server_away_for_a_while_costs_time_not_duplicates(start_worker, 
     assert duplicates <= 1, f"{duplicates} duplicates"
     assert dispatch.deliveries.filter(status="sent").count() == 1500
     print(f"mail server away for 5 s: {duplicates} duplicate(s)")
-
-
-@pytest.fixture
-def private_redis(tmp_path):
-    """A Redis server of this test's own, which the test may stop and start again."""
-    port = free_port()
-    command = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", ""]
-    command += ["--appendonly", "no", "--dir", str(tmp_path)]
-
-    class Server:
-        url = f"redis://127.0.0.1:{port}"
-
-        def start(self):
-            self.proc = subprocess.Popen(command, stdout=subprocess.DEVNULL)
-            wait_until(self.answers, timeout=10, what="redis-server answering")
-
-        def answers(self):
-            try:
-                with Connection(self.url + "/0", connect_timeout=0.5) as conn:
-                    conn.ensure_connection(max_retries=1)
-                return True
-            except Exception:
-                return False
-
-        def stop(self):
-            stop_process(self.proc)
-
-    server = Server()
-    server.start()
-    yield server
-    server.stop()
 
 
 def test_a_send_survives_a_redis_restart(transactional_db, tmp_path, private_redis, fast_retries):

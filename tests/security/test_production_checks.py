@@ -21,6 +21,8 @@ PRODUCTION = {
     "EMAIL_BACKEND": "anymail.backends.postmark.EmailBackend",
     "ANYMAIL_POSTMARK_SERVER_TOKEN": "postmark-server-token",
     "ANYMAIL_WEBHOOK_SECRET": "esp:a-long-random-webhook-secret",
+    "CELERY_BROKER_URL": "amqp://superfast:secret@127.0.0.1:5672/superfast",
+    "MEDIA_ROOT": "/srv/superfast/media",
     "PATH": "/usr/bin:/bin",
     "DJANGO_SETTINGS_MODULE": "superfast.settings",
 }
@@ -102,6 +104,44 @@ def test_check_deploy_names_each_missing_production_variable(variable, env):
     output = result.stdout + result.stderr
     assert "SystemCheckError" in output, output
     assert variable in output
+
+
+def test_production_is_clean_with_uploads_in_a_bucket_and_keeps_nothing_under_var_dir(tmp_path):
+    """Uploads in S3 and a broker, cache and mail server elsewhere: nothing needs VAR_DIR."""
+    var_dir = tmp_path / "var"
+    result = check_deploy(
+        MEDIA_ROOT=None,
+        VAR_DIR=str(var_dir),
+        STORAGE_BACKEND="storages.backends.s3.S3Storage",
+        STORAGE_BUCKET="superfast-media",
+        CELERY_BROKER_URL="redis://127.0.0.1:6379/5",
+        SEND_RATE_PER_SECOND="50",
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert not var_dir.exists()
+
+
+def test_check_deploy_names_each_variable_that_would_keep_state_in_local_files():
+    """Workers on several machines share only the services: a file under VAR_DIR (the
+    embedded broker, the development mailbox, uploads, the send rate's schedule) would be
+    one machine's alone."""
+    result = check_deploy(
+        CELERY_BROKER_URL="filesystem://",
+        EMAIL_BACKEND=None,
+        ANYMAIL_POSTMARK_SERVER_TOKEN=None,
+        ANYMAIL_WEBHOOK_SECRET=None,
+        VAR_DIR="/srv/superfast/var",
+        MEDIA_ROOT="/srv/superfast/var/media",
+        REDIS_URL=None,
+        SEND_RATE_PER_SECOND="50",
+    )
+    assert result.returncode != 0
+    errors = [line for line in result.stderr.splitlines() if "superfast.E00" in line]
+    named = {line.split(") ", 1)[1].split()[0] for line in errors}
+    assert named == {"CELERY_BROKER_URL", "EMAIL_BACKEND", "MEDIA_ROOT", "REDIS_URL"}, errors
+    assert "send rate" in result.stderr
+    # Unset, the broker is the embedded one too.
+    assert "CELERY_BROKER_URL" in check_deploy(CELERY_BROKER_URL=None).stderr
 
 
 def test_the_development_key_of_this_checkout_is_refused_in_production(tmp_path):

@@ -72,36 +72,53 @@ def stop_process(proc, sig=signal.SIGTERM, timeout=20):
 
 
 @contextmanager
-def celery_worker(log_dir, concurrency=1, env=None, extra_args=()):
-    """A real ``celery -A superfast worker`` process, ready to take tasks when this yields."""
-    log_path = Path(log_dir) / f"worker-{uuid.uuid4().hex[:8]}.log"
-    command = [
-        sys.executable,
-        "-m",
-        "celery",
-        "-A",
-        "superfast",
+def celery_worker(
+    log_dir, concurrency=1, env=None, extra_args=(), cwd=ROOT, hostname=None, wait=True
+):
+    """A real ``celery -A superfast worker`` process, ready to take tasks when this yields
+    (unless not ``wait``: then call ``proc.wait_ready()``, to start several at once).
+
+    ``cwd`` and ``hostname`` (the node name) stand for another machine's worker."""
+    arguments = [
         "worker",
         "--loglevel=INFO",
         f"--concurrency={concurrency}",
-        f"--hostname=test-{uuid.uuid4().hex[:8]}@%h",
+        f"--hostname={hostname or f'test-{uuid.uuid4().hex[:8]}@%h'}",
         "--without-gossip",
         "--without-mingle",
         *extra_args,
     ]
+    with celery_process(arguments, log_dir, env, cwd, ready=" ready.", wait=wait) as proc:
+        yield proc
+
+
+@contextmanager
+def celery_beat(log_dir, env=None, cwd=ROOT, wait=True):
+    """A real ``celery -A superfast beat`` process, its schedule file in ``cwd``."""
+    arguments = ["beat", "--loglevel=INFO", f"--schedule={Path(cwd) / 'celerybeat-schedule'}"]
+    with celery_process(arguments, log_dir, env, cwd, ready="beat: Starting", wait=wait) as proc:
+        yield proc
+
+
+@contextmanager
+def celery_process(arguments, log_dir, env, cwd, ready, wait=True):
+    log_path = Path(log_dir) / f"{arguments[0]}-{uuid.uuid4().hex[:8]}.log"
+    command = [sys.executable, "-m", "celery", "-A", "superfast", *arguments]
     with open(log_path, "wb") as log:
         # Its own process group, so that nothing it forks (pool, embedded beat) outlives it.
         proc = subprocess.Popen(
             command,
-            cwd=ROOT,
-            env=child_env(**(env or {})),
+            cwd=cwd,
+            env=child_env(**{"PYTHONPATH": str(ROOT), **(env or {})}),
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+    proc.log_path = log_path
+    proc.wait_ready = lambda: wait_for_line(log_path, ready, proc, timeout=60)
     try:
-        wait_for_line(log_path, " ready.", proc, timeout=60)
-        proc.log_path = log_path
+        if wait:
+            proc.wait_ready()
         yield proc
     finally:
         stop_process(proc)
