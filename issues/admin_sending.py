@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from . import delivery
-from .models import Dispatch, Issue
+from .models import DeliveryTally, Dispatch, Issue
 
 SEND_PERMISSION = "issues.send_issue"
 
@@ -131,7 +131,11 @@ class IssueSendingAdminMixin:
         )
 
     def start(self, request, issue, when):
-        dispatch = delivery.start_dispatch(issue, user=request.user, when=when)
+        try:
+            dispatch = delivery.start_dispatch(issue, user=request.user, when=when)
+        except delivery.LedgerCompacted as refused:
+            self.message_user(request, str(refused), messages.ERROR)
+            return redirect(self.sending_url("delivery", issue))
         if when:
             self.message_user(request, f"{issue} is scheduled for {when:%Y-%m-%d %H:%M} UTC.")
         else:
@@ -193,6 +197,7 @@ class IssueSendingAdminMixin:
             "delivery_report.html",
             title=f"Delivery report: “{issue.title}”",
             report=delivery.report(issue),
+            tally=DeliveryTally.objects.filter(issue=issue).first(),
         )
 
 

@@ -40,3 +40,9 @@ def send_test_copies(issue_id, addresses):
     """Test copies asked for in the admin (addresses and allowance checked there)."""
     issue = Issue.objects.select_related("newsletter").filter(pk=issue_id).first()
     return delivery.send_test(issue, addresses) if issue else 0
+
+
+@shared_task
+def compact_deliveries():
+    """Beat, daily: roll up the ledgers of issues sent longer ago than the retention period."""
+    return [(done.issue_id, done.rows) for done in delivery.compact_old_deliveries()]

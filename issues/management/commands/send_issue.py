@@ -49,7 +49,10 @@ class Command(BaseCommand):
             self.stdout.write(f"Sent a test copy of {issue} to {sent} address(es).")
             return
         count = delivery.recipient_count(issue)
-        dispatch = delivery.start_dispatch(issue)
+        try:
+            dispatch = delivery.start_dispatch(issue)
+        except delivery.LedgerCompacted as refused:
+            raise CommandError(str(refused)) from None
         self.stdout.write(
             f"Dispatch {dispatch.pk} of {issue}: {dispatch.get_status_display().lower()}, "
             f"{count} recipient(s) to plan."

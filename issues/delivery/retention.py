@@ -1,0 +1,105 @@
+"""Retention: an issue sent long ago keeps its counts, not one ledger row per recipient.
+
+One row per recipient per issue is what makes a send exactly-once and its report exact, and
+it grows without bound: a weekly issue to a million readers leaves 50 million rows a year.
+Once an issue's last send finished ``DELIVERY_RETENTION_DAYS`` ago nothing will claim, retry
+or resend those rows, so they are rolled up into one ``DeliveryTally`` (counts per dispatch
+and status, ESP events, failure reasons) and deleted in chunks, each its own short
+transaction. Reports and progress pages read the tally from then on. Who received the issue
+is gone with the rows, which is also what leaves erasure nothing to find; and because the
+ledger that stops duplicates is gone, a compacted issue cannot be sent again.
+
+A run stopped half-way is finished by the next: the tally is written, from all the rows,
+before the first one is deleted.
+"""
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Count, Exists, Max, OuterRef
+from django.utils import timezone
+
+from ..models import Delivery, DeliveryTally, Dispatch, Issue
+from .lifecycle import LIVE
+
+FAILURE_REASONS_KEPT = 50
+
+
+@dataclass(frozen=True)
+class Compacted:
+    issue_id: int
+    rows: int
+
+
+def compactable_issues(now=None, retention_days: float | None = None):
+    """Issues whose every send ended more than the retention period ago, with rows left."""
+    days = settings.DELIVERY_RETENTION_DAYS if retention_days is None else retention_days
+    cutoff = (now or timezone.now()) - timedelta(days=days)
+    live = Dispatch.objects.filter(issue=OuterRef("pk"), status__in=LIVE)
+    rows = Delivery.objects.filter(issue=OuterRef("pk"))
+    return (
+        Issue.objects.annotate(last_finished=Max("dispatches__finished_at"))
+        .filter(Exists(rows), ~Exists(live), last_finished__lt=cutoff)
+        .order_by("last_finished")
+    )
+
+
+def tally(issue: Issue) -> DeliveryTally:
+    """The issue's tally, computed from all its rows the first time and kept after."""
+    existing = DeliveryTally.objects.filter(issue=issue).first()
+    if existing:
+        return existing
+    rows = Delivery.objects.filter(issue=issue)
+    by_dispatch: dict[str, dict[str, int]] = {}
+    for dispatch_id, status, n in rows.values_list("dispatch", "status").annotate(n=Count("id")):
+        by_dispatch.setdefault(str(dispatch_id), {})[status] = n
+    events = dict(rows.exclude(esp_event="").values_list("esp_event").annotate(n=Count("id")))
+    failures = (
+        rows.filter(status=Delivery.Status.FAILED)
+        .values_list("last_error")
+        .annotate(n=Count("id"))
+        .order_by("-n")[:FAILURE_REASONS_KEPT]
+    )
+    suppressed = dict(
+        rows.filter(subscriber__status__in=["bounced", "complained"])
+        .values_list("subscriber__status")
+        .annotate(n=Count("id"))
+    )
+    return DeliveryTally.objects.create(
+        issue=issue,
+        by_dispatch=by_dispatch,
+        events=events,
+        failures=[[reason or "(no reason)", n] for reason, n in failures],
+        bounced_subscribers=suppressed.get("bounced", 0),
+        complained_subscribers=suppressed.get("complained", 0),
+        rows=sum(sum(counts.values()) for counts in by_dispatch.values()),
+    )
+
+
+def compact_issue(issue: Issue, *, chunk: int | None = None) -> Compacted:
+    """Roll the issue's ledger up into its tally, then delete the rows a chunk at a time."""
+    chunk = chunk or settings.DELIVERY_RETENTION_CHUNK
+    with transaction.atomic():
+        # Under the issue's row lock, as starting a send takes it: none can begin meanwhile.
+        Issue.objects.select_for_update().filter(pk=issue.pk).first()
+        if Dispatch.objects.filter(issue=issue, status__in=LIVE).exists():
+            return Compacted(issue.pk, 0)
+        kept = tally(issue)
+    deleted = 0
+    while True:
+        ids = list(Delivery.objects.filter(issue=issue).values_list("pk", flat=True)[:chunk])
+        if not ids:
+            break
+        deleted += Delivery.objects.filter(pk__in=ids).delete()[0]
+    DeliveryTally.objects.filter(pk=kept.pk).update(completed_at=timezone.now())
+    return Compacted(issue.pk, deleted)
+
+
+def compact_old_deliveries(now=None, retention_days: float | None = None) -> list[Compacted]:
+    """Compact every issue past the retention period (beat runs this daily)."""
+    days = settings.DELIVERY_RETENTION_DAYS if retention_days is None else retention_days
+    if days <= 0:
+        return []
+    return [compact_issue(issue) for issue in compactable_issues(now, days)]
