@@ -24,7 +24,7 @@ from subscribers.models import Segment, Tag
 from . import delivery
 from .delivery.subject_tests import SubjectTestRefused, SubjectTestSetup, validate_setup
 from .durations import parse_delay
-from .models import Dispatch, Issue
+from .models import DeliveryTally, Dispatch, Issue
 from .models.subject_tests import MAX_SUBJECTS
 
 SEND_PERMISSION = "issues.send_issue"
@@ -183,9 +183,13 @@ class IssueSendingAdminMixin:
 
     def start(self, request, issue, when, audience: "AudienceForm", subject_test=None):
         chosen, _ = audience.chosen()
-        dispatch = delivery.start_dispatch(
-            issue, user=request.user, when=when, subject_test=subject_test, **chosen
-        )
+        try:
+            dispatch = delivery.start_dispatch(
+                issue, user=request.user, when=when, subject_test=subject_test, **chosen
+            )
+        except delivery.LedgerCompacted as refused:
+            self.message_user(request, str(refused), messages.ERROR)
+            return redirect(self.sending_url("delivery", issue))
         to = f" to the {dispatch.audience_label}" if dispatch.segment_id or dispatch.tag_id else ""
         if subject_test:
             self.message_user(
@@ -255,6 +259,7 @@ class IssueSendingAdminMixin:
             "delivery_report.html",
             title=f"Delivery report: “{issue.title}”",
             report=delivery.report(issue),
+            tally=DeliveryTally.objects.filter(issue=issue).first(),
         )
 
 

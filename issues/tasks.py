@@ -53,3 +53,9 @@ def send_test_copies(issue_id, addresses):
 def flush_engagement():
     """Beat: store buffered clicks and opens (acknowledged only once committed)."""
     return recorder.flush()
+
+
+@shared_task
+def compact_deliveries():
+    """Beat, daily: roll up the ledgers of issues sent longer ago than the retention period."""
+    return [(done.issue_id, done.rows) for done in delivery.compact_old_deliveries()]

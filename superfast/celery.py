@@ -89,6 +89,8 @@ app.conf.update(
             "task": "issues.tasks.flush_engagement",
             "schedule": settings.ENGAGEMENT_FLUSH_SECONDS,
         },
+        # Keeps the ledger bounded: old issues keep their counts, not a row per recipient.
+        "compact-deliveries": {"task": "issues.tasks.compact_deliveries", "schedule": 86400.0},
     },
 )
 app.autodiscover_tasks(["superfast", "subscribers", "issues"])

@@ -290,6 +290,10 @@ SEND_AUTOPAUSE_FAILURE_RATE = env_float("SEND_AUTOPAUSE_FAILURE_RATE", 0.5)
 # An ESP's merge-field syntax ("%recipient.{}%" for Mailgun): with an anymail backend, one
 # API call per batch with per-recipient merge data. Unset: one message per recipient.
 SEND_ESP_MERGE_FIELD = env("SEND_ESP_MERGE_FIELD", "")
+# Retention: an issue whose last send finished this many days ago keeps its counts, not one
+# ledger row per recipient (issues.delivery.retention); 0 keeps every row for ever.
+DELIVERY_RETENTION_DAYS = env_int("DELIVERY_RETENTION_DAYS", 180)
+DELIVERY_RETENTION_CHUNK = env_int("DELIVERY_RETENTION_CHUNK", 50_000)
 
 # Welcome sequences (issues.sequences): how often beat plans the steps that came due, and
 # how late a step may still go out (later, it is skipped rather than sent weeks late).

@@ -7,12 +7,14 @@ runs) → ``ledger`` (claim under a lease, heartbeat, mark outcomes) → ``messa
 serialized once, per-recipient markers substituted as bytes) → ``transports`` (SMTP, any
 Django backend, an ESP's batch API) → ``outcomes`` (sent, failed, retry with backoff) →
 ``sweeper`` (due schedules, expired claims, stalled dispatches) → ``reports`` (progress and
-the report). ``proofs`` sends test copies; ``queue`` is the one place Celery tasks are
-enqueued, by name. This module is the public face used by the admin, tasks and commands.
+the report) → ``retention`` (old ledgers rolled up into counts). ``proofs`` sends test
+copies; ``queue`` is the one place Celery tasks are enqueued, by name. This module is the
+public face used by the admin, tasks and commands.
 """
 
 from .ledger import claim_batch, mark, sweep_expired_claims
 from .lifecycle import (
+    LedgerCompacted,
     active_dispatch,
     cancel,
     finish_if_complete,
@@ -29,17 +31,20 @@ from .planning import plan_dispatch, recipient_count, recipients
 from .proofs import ProofLimitReached, ProofRefused, queue_proofs, send_test
 from .queue import enqueue_senders
 from .reports import progress, report
+from .retention import compact_old_deliveries
 from .sender import run_sender, send_next_batch
 from .sweeper import sweep
 
 __all__ = [
     "IssueMessage",
+    "LedgerCompacted",
     "ProofLimitReached",
     "ProofRefused",
     "Recipient",
     "active_dispatch",
     "cancel",
     "claim_batch",
+    "compact_old_deliveries",
     "enqueue_senders",
     "finish_if_complete",
     "mark",

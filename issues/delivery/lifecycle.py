@@ -18,7 +18,7 @@ from subscribers.models import Segment, Tag
 
 from ..compose.rendering import freeze_snapshot
 from ..compose.revisions import mark_sent_revision
-from ..models import Delivery, Dispatch, Issue, Snapshot
+from ..models import Delivery, DeliveryTally, Dispatch, Issue, Snapshot
 from .queue import enqueue_plan, enqueue_senders
 from .subject_tests import SubjectTestSetup, create_test
 
@@ -32,6 +32,11 @@ LIVE = {
     Dispatch.Status.SENDING,
     Dispatch.Status.PAUSED,
 }
+
+
+class LedgerCompacted(Exception):
+    """The issue's ledger was rolled up by retention: sending it again could mail everyone
+    twice, since the rows that say who already has it are gone."""
 
 
 def frozen_snapshot(issue: Issue) -> Snapshot:
@@ -77,6 +82,11 @@ def start_dispatch(
         existing = active_dispatch(issue)
         if existing:
             return existing
+        if DeliveryTally.objects.filter(issue=issue).exists():
+            raise LedgerCompacted(
+                f"“{issue}” was sent long ago and its ledger is rolled up into counts: "
+                "sending it again could reach every reader twice."
+            )
         snapshot = frozen_snapshot(issue)
         now = timezone.now()
         scheduled = when is not None and when > now

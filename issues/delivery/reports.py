@@ -5,7 +5,7 @@ from datetime import timedelta
 from django.db.models import Count, Max, Min
 from django.utils import timezone
 
-from ..models import Delivery, Dispatch, Issue
+from ..models import Delivery, DeliveryTally, Dispatch, Issue
 from .subject_tests import test_progress
 
 Status = Delivery.Status
@@ -19,9 +19,11 @@ def progress(dispatch: Dispatch) -> dict:
     While sending: the rate over the last minute (from the first message sent in it) and
     the time left at that rate. Once done: start, end, duration and the average rate.
     """
-    counts = dict(
-        dispatch.deliveries.values_list("status").annotate(n=Count("id")).values_list("status", "n")
-    )
+    tally = DeliveryTally.objects.filter(issue_id=dispatch.issue_id).first()
+    if tally:  # retention rolled the rows up
+        counts = tally.counts(dispatch.pk)
+    else:
+        counts = dict(dispatch.deliveries.values_list("status").annotate(n=Count("id")))
     now = timezone.now()
     sent = counts.get(Status.SENT, 0)
     pending = counts.get(Status.PENDING, 0) + counts.get(Status.SENDING, 0)
@@ -71,7 +73,19 @@ def progress(dispatch: Dispatch) -> dict:
 
 
 def report(issue: Issue) -> dict:
-    """The per-issue delivery report: counts, failures by reason, bounces and complaints."""
+    """The per-issue delivery report: counts, failures by reason, bounces and complaints,
+    and the subject test; from the ledger, or from its tally once retention rolled it up."""
+    tally = DeliveryTally.objects.filter(issue=issue).first()
+    figures = tally_report(tally) if tally else ledger_report(issue)
+    figures["subject_test"] = next(
+        (test_progress(d) for d in issue.dispatches.filter(subject_test__isnull=False)[:1]),
+        None,
+    )
+    return figures
+
+
+def ledger_report(issue: Issue) -> dict:
+    """The report's delivery figures, counted from the ledger's rows."""
     deliveries = Delivery.objects.filter(issue=issue)
     counts = dict(deliveries.values_list("status").annotate(n=Count("id")))
     failures = (
@@ -92,8 +106,16 @@ def report(issue: Issue) -> dict:
         "events": events,
         "bounced_subscribers": suppressed.get("bounced", 0),
         "complained_subscribers": suppressed.get("complained", 0),
-        "subject_test": next(
-            (test_progress(d) for d in issue.dispatches.filter(subject_test__isnull=False)[:1]),
-            None,
-        ),
+    }
+
+
+def tally_report(tally: DeliveryTally) -> dict:
+    """The report of an issue whose ledger retention rolled up: the same figures, kept."""
+    counts = tally.counts()
+    return {
+        "counts": {status.label: counts.get(status.value, 0) for status in Status},
+        "failures": [tuple(pair) for pair in tally.failures],
+        "events": tally.events,
+        "bounced_subscribers": tally.bounced_subscribers,
+        "complained_subscribers": tally.complained_subscribers,
     }

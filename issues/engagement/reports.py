@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from django.db import connection
 from django.db.models import Count, Q, QuerySet
 
-from ..models import Click, Delivery, Issue, Newsletter, Open, TrackedLink
+from ..models import Click, Delivery, DeliveryTally, Issue, Newsletter, Open, TrackedLink
 from .attribution import unsubscribed_because_of
 
 Status = Delivery.Status
@@ -64,14 +64,23 @@ def measures_opens(issue: Issue) -> bool:
     return issue.newsletter.track_opens or Open.objects.filter(issue=issue).exists()
 
 
-def issue_engagement(issue: Issue) -> IssueEngagement:
-    """One issue's engagement, in a handful of aggregate queries whatever its size."""
-    deliveries = sent_deliveries(issue).aggregate(
+def delivery_outcomes(issue: Issue, *, from_rows: bool = False) -> dict[str, int]:
+    """How many messages left, were delivered, bounced, drew a complaint: counted from the
+    ledger, or kept in its tally once retention rolled the rows up."""
+    tally = None if from_rows else DeliveryTally.objects.filter(issue=issue).first()
+    if tally is not None:
+        return tally.outcomes
+    return sent_deliveries(issue).aggregate(
         sent=Count("id"),
         delivered=Count("id", filter=Q(delivered_at__isnull=False)),
         bounced=Count("id", filter=Q(bounced_at__isnull=False)),
         complained=Count("id", filter=Q(complained_at__isnull=False)),
     )
+
+
+def issue_engagement(issue: Issue) -> IssueEngagement:
+    """One issue's engagement, in a handful of aggregate queries whatever its size."""
+    deliveries = delivery_outcomes(issue)
     per_link = clicks_per_link(issue)
     unique_clickers = people_clicks(issue).values("reader").distinct().count()
     opens_estimated = unique_openers = None

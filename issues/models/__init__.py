@@ -2,7 +2,7 @@
 engagement (link tables, clicks, opens)."""
 
 from .content import Autosave, Block, Issue, LibraryBlock, Newsletter, Revision, Snapshot
-from .delivery import Delivery, Dispatch
+from .delivery import Delivery, DeliveryTally, Dispatch
 from .engagement import Click, IssueSalt, MachineReason, Open, TrackedLink
 from .sequences import SequenceStep, WelcomeSequence
 from .subject_tests import SubjectTest
@@ -12,6 +12,7 @@ __all__ = [
     "Block",
     "Click",
     "Delivery",
+    "DeliveryTally",
     "Dispatch",
     "Issue",
     "IssueSalt",

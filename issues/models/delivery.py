@@ -136,3 +136,37 @@ class Delivery(models.Model):
 
     def __str__(self):
         return f"{self.issue_id} → {self.subscriber_id}: {self.status}"
+
+
+class DeliveryTally(models.Model):
+    """What an issue's ledger leaves behind once retention has rolled its rows up.
+
+    Reports read these counts instead of the rows; who received the issue is gone, which is
+    what keeps the ledger bounded (and leaves nothing personal for erasure to find).
+    """
+
+    issue = models.OneToOneField(Issue, on_delete=models.CASCADE, related_name="delivery_tally")
+    # {"<dispatch id>": {"<status>": n}}: progress pages of old dispatches stay true.
+    by_dispatch = models.JSONField(default=dict)
+    events = models.JSONField(default=dict, help_text="ESP event → deliveries.")
+    failures = models.JSONField(default=list, help_text="[[reason, deliveries], ...]")
+    bounced_subscribers = models.PositiveIntegerField(default=0)
+    complained_subscribers = models.PositiveIntegerField(default=0)
+    # What the engagement report counts of the rows: sent, delivered, bounced, complained.
+    outcomes = models.JSONField(default=dict)
+    rows = models.PositiveBigIntegerField(default=0, help_text="Ledger rows rolled up.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    # Set once every row is deleted; a run stopped before that finishes the deletion.
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"Tally of {self.issue} ({self.rows} deliveries)"
+
+    def counts(self, dispatch_id: int | None = None) -> dict[str, int]:
+        """Deliveries by status, for one dispatch or the whole issue."""
+        totals: dict[str, int] = {}
+        for key, counts in self.by_dispatch.items():
+            if dispatch_id is None or key == str(dispatch_id):
+                for status, n in counts.items():
+                    totals[status] = totals.get(status, 0) + n
+        return totals

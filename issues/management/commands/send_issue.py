@@ -86,7 +86,8 @@ class Command(BaseCommand):
             raise CommandError(" ".join(error.messages)) from None
         try:
             dispatch = delivery.start_dispatch(issue, **audience)
-        except ValueError as refusal:  # a welcome email: its sequence sends it
+        except (ValueError, delivery.LedgerCompacted) as refusal:
+            # A welcome email (its sequence sends it), or an issue whose ledger was rolled up.
             raise CommandError(str(refusal)) from None
         self.stdout.write(
             f"Dispatch {dispatch.pk} of {issue} to {dispatch.audience_label}: "
