@@ -63,6 +63,10 @@ app.conf.update(
             "task": "issues.tasks.sweep",
             "schedule": settings.SEND_SWEEP_INTERVAL_SECONDS,
         },
+        "resume-stalled-imports": {
+            "task": "subscribers.tasks.resume_stalled_imports",
+            "schedule": settings.SUBSCRIBER_IMPORT_STALE_SECONDS / 2,
+        },
     },
 )
 app.autodiscover_tasks(["superfast", "subscribers", "issues"])
