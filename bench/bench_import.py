@@ -47,7 +47,7 @@ def main():
         from django.apps import apps
         from django.db import transaction
 
-        from subscribers.csv_io import import_csv
+        from subscribers.imports import import_csv
         from subscribers.models import ConsentEvent, Subscriber
 
         newsletter = apps.get_model("issues", "Newsletter").objects.create(

@@ -6,7 +6,7 @@ from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME, ActionForm
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Q
 from django.http import JsonResponse, StreamingHttpResponse
-from django.shortcuts import redirect
+from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
@@ -15,11 +15,13 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
 from . import services
-from .csv_io import ImportFileError, export_csv_lines, import_csv
+from .csv_io import export_csv_lines, rejection_csv_lines
 from .forms import ImportForm, SegmentForm, TagChoiceForm
+from .imports import import_progress, start_import
 from .models import (
     ConsentEvent,
     ErasedAddress,
+    ImportJob,
     Segment,
     Source,
     Subscriber,
@@ -131,6 +133,21 @@ class SubscriberAdmin(admin.ModelAdmin):
                 "import/",
                 self.admin_site.admin_view(self.import_view),
                 name="subscribers_subscriber_import",
+            ),
+            path(
+                "import/<int:job_id>/",
+                self.admin_site.admin_view(self.import_job_view),
+                name="subscribers_subscriber_import_job",
+            ),
+            path(
+                "import/<int:job_id>/progress/",
+                self.admin_site.admin_view(self.import_progress_view),
+                name="subscribers_subscriber_import_progress",
+            ),
+            path(
+                "import/<int:job_id>/rejections.csv",
+                self.admin_site.admin_view(self.import_rejections_view),
+                name="subscribers_subscriber_import_rejections",
             ),
             path(
                 "export/",
@@ -257,29 +274,56 @@ class SubscriberAdmin(admin.ModelAdmin):
         return response
 
     def import_view(self, request):
+        """Upload a file; a worker imports it while the editor watches its progress."""
         if not self.has_import_permission(request):
             raise PermissionDenied
         form = ImportForm(request.POST or None, request.FILES or None)
-        report = None
         if request.method == "POST" and form.is_valid():
-            try:
-                report = import_csv(
-                    form.cleaned_data["file"].read(), form.cleaned_data["newsletter"]
-                )
-            except (ImportFileError, ValidationError) as error:
-                form.add_error("file", str(error))
-            else:
-                self.message_user(request, report.summary())
-                if not report.rejected:
-                    return redirect(reverse("admin:subscribers_subscriber_changelist"))
+            job = start_import(
+                form.cleaned_data["file"], form.cleaned_data["newsletter"], user=request.user
+            )
+            return redirect("admin:subscribers_subscriber_import_job", job.pk)
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
             "title": "Import subscribers from CSV",
             "form": form,
-            "report": report,
+            "recent_jobs": ImportJob.objects.select_related("newsletter")[:10],
         }
         return TemplateResponse(request, "admin/subscribers/subscriber/import.html", context)
+
+    def import_job(self, request, job_id) -> ImportJob:
+        if not self.has_import_permission(request):
+            raise PermissionDenied
+        return get_object_or_404(ImportJob.objects.select_related("newsletter"), pk=job_id)
+
+    def import_job_view(self, request, job_id):
+        job = self.import_job(request, job_id)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": f"Import of {job.file_name or 'a CSV file'}",
+            "job": job,
+            "progress": import_progress(job),
+            "rejections": job.rejections.all()[:REJECTIONS_SHOWN],
+            "rejections_shown": REJECTIONS_SHOWN,
+        }
+        return TemplateResponse(request, "admin/subscribers/subscriber/import_job.html", context)
+
+    def import_progress_view(self, request, job_id):
+        return JsonResponse(import_progress(self.import_job(request, job_id)))
+
+    def import_rejections_view(self, request, job_id):
+        """Every rejected line with its reason, as CSV, however many there are."""
+        job = self.import_job(request, job_id)
+        response = StreamingHttpResponse(
+            rejection_csv_lines(job), content_type="text/csv; charset=utf-8"
+        )
+        response["Content-Disposition"] = f'attachment; filename="import-{job.pk}-rejected.csv"'
+        return response
+
+
+REJECTIONS_SHOWN = 1000
 
 
 @admin.register(Tag)

@@ -5,6 +5,8 @@ from django.core.exceptions import ValidationError
 
 from superfast.validators import refuse_control_characters
 
+from .csv_io import ImportFileError
+from .imports import check_header
 from .models import Segment, Tag, refuse_tag_separator
 from .segments import SegmentRule, tags_named
 from .selectors import newsletter_model
@@ -66,12 +68,23 @@ class PreferencesForm(forms.Form):
 
 
 class ImportForm(forms.Form):
-    file = forms.FileField(help_text="CSV with a header row: email (required), name (optional).")
+    file = forms.FileField(
+        help_text="CSV with a header row: email (required), name and tags (optional)."
+    )
     newsletter = forms.ModelChoiceField(queryset=None)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["newsletter"].queryset = newsletter_model().objects.order_by("name")
+
+    def clean_file(self):
+        """A file whose header is unusable is refused at once, not after a queue."""
+        upload = self.cleaned_data["file"]
+        try:
+            check_header(upload)
+        except ImportFileError as error:
+            raise forms.ValidationError(str(error)) from None
+        return upload
 
 
 class TagChoiceForm(forms.Form):

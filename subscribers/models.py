@@ -1,5 +1,6 @@
 """The audience: who subscribed to which newsletter, and the record of their consent."""
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Lower
@@ -284,3 +285,96 @@ class Segment(models.Model):
 
     def __str__(self):
         return self.name
+
+
+class ImportJob(models.Model):
+    """One CSV file being imported by a worker: its progress, its counts, who started it.
+
+    The file lives in the site's storage (shared by every worker machine), so any worker
+    can read it, and the rows it rejected stay here as the per-line report.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Importing"
+        DONE = "done", "Done"
+        FAILED = "failed", "Stopped"
+
+    newsletter = models.ForeignKey(
+        "issues.Newsletter", on_delete=models.CASCADE, related_name="import_jobs"
+    )
+    file = models.FileField(upload_to="imports/", blank=True)
+    file_name = models.CharField(max_length=255, blank=True)
+    size = models.PositiveBigIntegerField(default=0, help_text="Bytes in the file.")
+    read_bytes = models.PositiveBigIntegerField(default=0)
+    lines = models.PositiveIntegerField(default=0, help_text="Data lines read so far.")
+    # The last line whose batch is committed: a worker that dies resumes after it.
+    last_line = models.PositiveIntegerField(default=0)
+    imported = models.PositiveIntegerField(default=0)
+    added_to_newsletter = models.PositiveIntegerField(default=0)
+    rejected = models.PositiveIntegerField(default=0)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
+    error = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    # Renewed with every batch; one not renewed for a while belongs to a dead worker.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"Import of {self.file_name or 'a CSV file'} ({self.get_status_display()})"
+
+    def summary(self) -> str:
+        return (
+            f"{self.imported} imported, {self.added_to_newsletter} existing subscribers "
+            f"added to the newsletter, {self.rejected} rejected"
+        )
+
+
+class ImportRow(models.Model):
+    """A checked line of an import, staged for the set-based SQL that judges a batch.
+
+    Staged rows of earlier batches stay until the job ends: they are how a later line
+    learns it repeats an earlier one. ``reason`` is empty for a line that goes in.
+    """
+
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="+")
+    line = models.PositiveIntegerField()
+    email = models.CharField(max_length=254)
+    email_key = models.CharField(max_length=254, help_text="Lower-cased, as uniqueness sees it.")
+    email_hash = models.CharField(max_length=64)
+    name = models.CharField(max_length=200, blank=True)
+    tags = models.TextField(blank=True, help_text="Checked tag names, “;”-separated.")
+    subscriber_id = models.BigIntegerField(null=True)
+    reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["job", "email_key", "line"], name="import_row_key"),
+            models.Index(fields=["job", "line"], name="import_row_line"),
+        ]
+
+    def __str__(self):
+        return f"line {self.line}: {self.email}"
+
+
+class ImportRejection(models.Model):
+    """A line an import left out, and why: the per-line report editors read and download."""
+
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="rejections")
+    line = models.PositiveIntegerField()
+    email = models.CharField(max_length=254, blank=True)
+    reason = models.CharField(max_length=200)
+
+    class Meta:
+        ordering = ["line"]
+        indexes = [models.Index(fields=["job", "line"], name="import_rejection_line")]
+
+    def __str__(self):
+        return f"line {self.line}: {self.reason}"

@@ -91,6 +91,11 @@ app.conf.update(
         },
         # Keeps the ledger bounded: old issues keep their counts, not a row per recipient.
         "compact-deliveries": {"task": "issues.tasks.compact_deliveries", "schedule": 86400.0},
+        # Hands CSV imports whose worker died to a live one (they resume where they stopped).
+        "resume-stalled-imports": {
+            "task": "subscribers.tasks.resume_stalled_imports",
+            "schedule": settings.SUBSCRIBER_IMPORT_STALE_SECONDS / 2,
+        },
     },
 )
 app.autodiscover_tasks(["superfast", "subscribers", "issues"])

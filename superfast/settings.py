@@ -263,6 +263,10 @@ ANYMAIL = {
 SUBSCRIBE_LIMIT_PER_IP_PER_HOUR = env_int("SUBSCRIBE_LIMIT_PER_IP_PER_HOUR", 20)
 SUBSCRIBE_LIMIT_PER_ADDRESS_PER_DAY = env_int("SUBSCRIBE_LIMIT_PER_ADDRESS_PER_DAY", 5)
 SOFT_BOUNCE_LIMIT = env_int("SOFT_BOUNCE_LIMIT", 3)
+# CSV imports: lines judged and committed together (a crash loses at most these), and how
+# long an import may go without a committed batch before another worker takes it over.
+SUBSCRIBER_IMPORT_BATCH_ROWS = env_int("SUBSCRIBER_IMPORT_BATCH_ROWS", 20_000)
+SUBSCRIBER_IMPORT_STALE_SECONDS = env_int("SUBSCRIBER_IMPORT_STALE_SECONDS", 120)
 UNSUBSCRIBE_EMAIL = env("UNSUBSCRIBE_EMAIL", DEFAULT_FROM_EMAIL)
 # Reverse proxies in front of the site that append to X-Forwarded-For; 0 trusts none and
 # uses the connection's address (the right choice without a proxy: the header is forgeable).

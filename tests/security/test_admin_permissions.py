@@ -5,7 +5,7 @@ from django.contrib.auth.models import Permission, User
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from subscribers.models import Subscriber
-from tests.support.subscribers import active_reader
+from tests.support.subscribers import active_reader, finished_import
 
 pytestmark = pytest.mark.django_db
 
@@ -57,11 +57,24 @@ def test_import_needs_add_and_change_permissions(client, newsletter, codenames):
     assert not Subscriber.objects.filter(email="stranger@example.org").exists()
 
 
-def test_a_staff_member_who_may_add_and_change_imports(client, newsletter):
+def test_a_staff_member_who_may_add_and_change_imports(client, newsletter, worker):
     signed_in = staff_client(client, "add_subscriber", "change_subscriber", "view_subscriber")
     response = signed_in.post(IMPORT, {"file": csv_upload(), "newsletter": newsletter.pk})
     assert response.status_code == 302
+    assert finished_import(signed_in, response.url)["imported"] == 1
     assert Subscriber.objects.filter(email="stranger@example.org", status="active").exists()
+
+
+def test_an_import_job_and_its_report_need_the_import_permissions(client, newsletter):
+    importer = staff_client(client, "add_subscriber", "change_subscriber", "view_subscriber")
+    job_url = importer.post(IMPORT, {"file": csv_upload(), "newsletter": newsletter.pk}).url
+    assert importer.get(job_url).status_code == 200
+    importer.logout()
+    viewer = User.objects.create_user("viewer", password="a-long-test-password", is_staff=True)
+    viewer.user_permissions.set(Permission.objects.filter(codename="view_subscriber"))
+    client.force_login(viewer)
+    for page in ("", "progress/", "rejections.csv"):
+        assert client.get(job_url + page).status_code == 403
 
 
 def test_the_changelist_offers_only_the_buttons_the_user_may_press(client, reader):

@@ -7,9 +7,9 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from subscribers import services
-from subscribers.csv_io import import_csv
+from subscribers.imports import import_csv
 from subscribers.models import Subscriber, SuppressionEvent
-from tests.support.subscribers import wait_for_mails
+from tests.support.subscribers import finished_import, wait_for_mails
 
 pytestmark = pytest.mark.django_db
 
@@ -86,14 +86,17 @@ def test_resend_confirmation_action_mails_pending_subscribers_only(client, edito
     ]
 
 
-def test_import_page_reports_rejected_lines(client, editor, newsletter):
+def test_import_page_reports_rejected_lines(client, editor, newsletter, worker):
     page = client.get(CHANGELIST + "import/")
     assert page.status_code == 200
     upload = SimpleUploadedFile(
         "list.csv", b"email;name\nnew@example.org;New\nbroken;Broken\n", "text/csv"
     )
     response = client.post(CHANGELIST + "import/", {"file": upload, "newsletter": newsletter.pk})
-    text = response.content.decode()
+    job_url = response.url
+    figures = finished_import(client, job_url)
+    assert (figures["imported"], figures["rejected"], figures["percent"]) == (1, 1, 100.0)
+    text = client.get(job_url).content.decode()
     assert "1 imported" in text
     assert "broken" in text and "invalid address" in text
     assert Subscriber.objects.filter(email="new@example.org", status="active").exists()

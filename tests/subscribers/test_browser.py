@@ -90,7 +90,7 @@ def test_subscribe_form_include_works_on_any_page(client):
 
 
 def test_editor_imports_a_csv_and_sees_counts_in_the_admin(
-    live_server, page, artifacts_dir, django_user_model, tmp_path
+    live_server, page, artifacts_dir, django_user_model, tmp_path, worker
 ):
     make_newsletter()
     editor = django_user_model.objects.create_superuser("editor", "editor@example.org", "pw")
@@ -107,7 +107,9 @@ def test_editor_imports_a_csv_and_sees_counts_in_the_admin(
     page.set_input_files("input[name=file]", str(csv_file))
     page.select_option("select[name=newsletter]", label="The Weekly Byte")
     page.click("input[value=Import]")
-    page.wait_for_selector("text=2 imported")
+    page.wait_for_selector("#import-progress")  # the job's page, polling its progress
+    page.wait_for_selector("#import-summary", timeout=60_000)
+    assert "2 imported" in page.text_content("#import-summary")
     assert "invalid address" in page.text_content("table.import-rejections")
     page.screenshot(path=artifacts_dir / "subscribers-admin-import.png", full_page=True)
 

@@ -7,7 +7,8 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from subscribers import services
-from subscribers.csv_io import ImportFileError, import_csv, spreadsheet_safe
+from subscribers.csv_io import ImportFileError, spreadsheet_safe
+from subscribers.imports import import_csv
 from subscribers.models import ConsentEvent, Subscriber, SuppressionEvent
 
 pytestmark = pytest.mark.django_db

@@ -146,7 +146,7 @@ def test_download_my_data_is_json_with_everything_held(client, newsletter):
 
 
 def test_delete_my_data_erases_and_blocks_reimport_but_not_own_opt_in(client, newsletter):
-    from subscribers.csv_io import import_csv
+    from subscribers.imports import import_csv
 
     subscriber = join_directly("ada@example.org", [newsletter])
     url = path_of(tokens.preferences_url(subscriber.pk))

@@ -11,7 +11,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from subscribers import services, tokens
-from subscribers.csv_io import import_csv
+from subscribers.imports import import_csv
 from subscribers.models import Subscriber, Tag
 from tests.support.admin import STAFF_PASSWORD, staff
 from tests.support.forms import as_post_data, submitted_fields

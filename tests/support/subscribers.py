@@ -94,3 +94,13 @@ def owners_of_links(received):
     for url in links_in(received, "/preferences/"):
         owners.add(("preferences", tokens.read_preferences_token(token_in(url))))
     return owners
+
+
+def finished_import(client, job_url, timeout=120):
+    """Poll an import's progress as its page does until the worker is done; the figures."""
+
+    def done():
+        figures = client.get(job_url + "progress/").json()
+        return figures if figures["done"] else None
+
+    return wait_until(done, timeout=timeout, what="the import", interval=0.2)

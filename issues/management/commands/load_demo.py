@@ -16,7 +16,7 @@ from PIL import Image, ImageDraw, ImageFont
 from issues.compose.kinds import get_kind
 from issues.compose.rendering import freeze_snapshot
 from issues.models import Block, Issue, LibraryBlock, Newsletter
-from subscribers.csv_io import import_csv
+from subscribers.imports import import_csv
 
 NEWSLETTER = {
     "slug": "weekly-gradient",

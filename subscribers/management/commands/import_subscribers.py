@@ -4,7 +4,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from subscribers.csv_io import ImportFileError, import_csv
+from subscribers.csv_io import ImportFileError
+from subscribers.imports import import_csv
 from subscribers.selectors import newsletter_model
 
 
@@ -29,8 +30,9 @@ def choose_newsletter(slug):
 
 class Command(BaseCommand):
     help = (
-        "Import subscribers from a CSV file with a header row (email, optional name). "
-        "Imported addresses are active, with consent recorded as an import."
+        "Import subscribers from a CSV file with a header row (email; optional name and tags, "
+        "tags separated by ';'). Imported addresses are active, with consent recorded as an "
+        "import. The file is streamed: its size does not matter."
     )
 
     def add_arguments(self, parser):
@@ -43,9 +45,12 @@ class Command(BaseCommand):
             raise CommandError(f"{path} is not a file.")
         target = choose_newsletter(newsletter)
         try:
-            report = import_csv(path.read_bytes(), target)
+            with path.open("rb") as binary:
+                report = import_csv(binary, target, size=path.stat().st_size)
         except ImportFileError as error:
             raise CommandError(f"{path}: {error}") from None
-        for rejection in report.rejected:
+        for rejection in report.rejections():
             self.stderr.write(f"line {rejection.line}: {rejection.email!r}: {rejection.reason}")
         self.stdout.write(f"{target.slug}: {report.summary()}.")
+        if report.job.error:
+            raise CommandError(f"{path}: {report.job.error}")
