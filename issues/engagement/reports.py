@@ -14,6 +14,12 @@ from ..models import Click, Delivery, Issue, Newsletter, Open, TrackedLink
 
 Status = Delivery.Status
 
+# What every page showing open figures says beside them.
+OPENS_ESTIMATE_REASON = (
+    "Opens are estimates: Apple Mail Privacy Protection loads the images of every message "
+    "for its users, read or not, and many readers' mail apps block images."
+)
+
 
 @dataclass(frozen=True)
 class LinkFigures:
