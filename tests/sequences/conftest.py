@@ -7,10 +7,11 @@ from tests.delivery.conftest import WORKER_SETTINGS, fast_retries, start_worker 
 from tests.subscribers.conftest import fresh_rate_limits  # noqa: F401  (each test starts clean)
 from tests.support.delivery import add_blocks
 
-# Beat plans due steps (and decides tests) every second, so delays of seconds are honoured.
+# Beat plans due steps every two seconds and decides tests every second, so delays of
+# seconds are honoured.
 BEAT_SETTINGS = {
     **WORKER_SETTINGS,
-    "WELCOME_PLAN_INTERVAL_SECONDS": "1",
+    "WELCOME_PLAN_INTERVAL_SECONDS": "2",
     "WELCOME_PLAN_OVERLAP_SECONDS": "2",
 }
 

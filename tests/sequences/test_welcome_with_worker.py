@@ -55,6 +55,7 @@ def test_500_readers_confirm_and_get_each_step_once_in_order_and_a_leaver_gets_n
         ),
         timeout=60,
         what="the first welcome email",
+        interval=0.5,
     )
     unsubscribe = links_in(first, "/unsubscribe/")[0]
     assert post_one_click_unsubscribe(unsubscribe).status_code == 200
