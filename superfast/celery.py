@@ -79,10 +79,13 @@ app.conf.update(
             "task": "issues.tasks.sweep",
             "schedule": settings.SEND_SWEEP_INTERVAL_SECONDS,
         },
-        # Plans the welcome emails that came due (one set-based statement per step).
+        # Plans the welcome emails that came due (one set-based statement per step). A run
+        # still queued when the next is due is dropped: the next one plans the same rows,
+        # and a backlog of them would keep the senders waiting.
         "welcome-steps": {
             "task": "issues.tasks.plan_welcome_steps",
             "schedule": settings.WELCOME_PLAN_INTERVAL_SECONDS,
+            "options": {"expires": settings.WELCOME_PLAN_INTERVAL_SECONDS},
         },
         # Moves buffered clicks and opens into the database (issues.engagement.recorder).
         "engagement-flush": {

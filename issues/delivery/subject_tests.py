@@ -196,6 +196,8 @@ def test_progress(dispatch: Dispatch) -> dict | None:
         "test_percent": test.test_percent,
         "test_size": test.test_size,
         "decide_at": test.decide_at.isoformat() if test.decide_at else None,
+        "decide_at_label": f"{test.decide_at:%Y-%m-%d %H:%M:%S} UTC" if test.decide_at else "",
+        "held": dispatch.deliveries.filter(status=Status.HELD).count(),
         "winner": test.winner,
         "variants": [
             {

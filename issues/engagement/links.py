@@ -137,8 +137,15 @@ def prepare_for_sending(issue: Issue, rendered) -> list[Link]:
     """
     newsletter = issue.newsletter
     markers = Markers(rendered.marker_key)
-    web_url = settings.SITE_URL + issue.get_absolute_url()
+    # A welcome email has no page of its own; its canary points at the site.
+    published = issue.is_published_kind
+    web_url = settings.SITE_URL + (issue.get_absolute_url() if published else "/")
     rewriter = Rewriter(issue, markers, web_url, key_of(issue_salt(issue)), newsletter.track_clicks)
+    if not published:
+        # A welcome email is frozen again after each edit while earlier readers hold its
+        # links: a URL keeps its place in the table, a new one is added after the others.
+        for row in TrackedLink.objects.filter(issue=issue, is_canary=False).order_by("position"):
+            rewriter.by_url[row.url] = Link(row.position, row.url, row.label)
     email_html = rewriter.html(rendered.email_html)
     rendered.text = rewriter.text(rendered.text)
     links = list(rewriter.by_url.values())
@@ -148,16 +155,22 @@ def prepare_for_sending(issue: Issue, rendered) -> list[Link]:
     if newsletter.track_opens:
         email_html = rewriter.pixel(email_html)
     rendered.email_html = email_html
-    write_link_table(issue, links)
+    write_link_table(issue, links, replace=published)
     return links
 
 
-def write_link_table(issue: Issue, links: list[Link]) -> None:
+def write_link_table(issue: Issue, links: list[Link], *, replace: bool = True) -> None:
     """Replace the issue's link table: only ever before its first send (the snapshot is
-    frozen for good once a dispatch uses it, and so is this table)."""
+    frozen for good once a dispatch uses it, and so is this table). A welcome email's
+    table is only added to (``replace`` off): the links already sent keep working."""
     newsletter = issue.newsletter
     with transaction.atomic():
-        TrackedLink.objects.filter(issue=issue).delete()
+        table = TrackedLink.objects.filter(issue=issue)
+        if replace:
+            table.delete()
+        else:
+            taken = set(table.values_list("position", flat=True))
+            links = [link for link in links if link.position not in taken]
         TrackedLink.objects.bulk_create(
             TrackedLink(
                 issue=issue,

@@ -1,26 +1,19 @@
 """Fixtures for welcome sequences and subject tests: a worker with beat, sending to a sink."""
 
 import pytest
-from django.core.cache import cache
 
 from issues.models import Newsletter
 from tests.delivery.conftest import WORKER_SETTINGS, fast_retries, start_worker  # noqa: F401
+from tests.subscribers.conftest import fresh_rate_limits  # noqa: F401  (each test starts clean)
 from tests.support.delivery import add_blocks
 
-# Beat plans due steps (and decides tests) every second, so delays of seconds are honoured.
+# Beat plans due steps every two seconds and decides tests every second, so delays of
+# seconds are honoured.
 BEAT_SETTINGS = {
     **WORKER_SETTINGS,
-    "WELCOME_PLAN_INTERVAL_SECONDS": "1",
+    "WELCOME_PLAN_INTERVAL_SECONDS": "2",
     "WELCOME_PLAN_OVERLAP_SECONDS": "2",
 }
-
-
-@pytest.fixture(autouse=True)
-def fresh_rate_limits():
-    """Rate-limit counters live in the cache; each test starts with none."""
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture

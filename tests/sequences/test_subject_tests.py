@@ -3,11 +3,12 @@ durable across a killed worker, each recipient exactly once."""
 
 from collections import Counter
 
+import pytest
 from django.urls import reverse
 
 from issues.models import Delivery, Dispatch, SubjectTest
 from tests.engagement.conftest import click_buffer, site, targets  # noqa: F401
-from tests.support.admin import STAFF_PASSWORD, staff
+from tests.support.admin import STAFF_PASSWORD, log_into_admin, make_editor, staff
 from tests.support.delivery import children_of, kill_hard, make_subscribers, wait_for_dispatch
 from tests.support.engagement import issue_linking_to, request, tracked_links
 from tests.support.waiting import wait_until
@@ -134,3 +135,32 @@ def test_a_subject_test_needs_the_send_permission(client, db):
     client.login(username="writer", password=STAFF_PASSWORD)
     assert client.post(send_url(issue), ab_form()).status_code == 403
     assert not Dispatch.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_setting_up_a_subject_test_in_a_browser(
+    live_server, page, artifacts_dir, django_user_model
+):
+    from issues.delivery import plan_dispatch
+
+    issue = issue_linking_to("https://example.org")
+    make_subscribers(issue.newsletter, 50)
+    make_editor(django_user_model)
+    log_into_admin(page, live_server.url)
+    page.goto(f"{live_server.url}{send_url(issue)}")
+    page.fill("#subject-1", SUBJECT_B)
+    page.fill("#test-percent", "150")
+    page.fill("#test-wait", "1 day")
+    page.screenshot(path=artifacts_dir / "subject-test-setup.png", full_page=True)
+    page.evaluate("document.querySelector('#test-percent').removeAttribute('max')")
+    page.click("input[type=submit].default")
+    assert "between 1% and 50%" in page.text_content("#subject-test-error")
+    assert page.input_value("#subject-1") == SUBJECT_B  # nothing typed is lost
+    page.fill("#test-percent", "20")
+    page.click("input[type=submit].default")
+    page.wait_for_url("**/delivery/")
+    plan_dispatch(Dispatch.objects.get(issue=issue))  # what the worker's plan task runs
+    page.reload()
+    table = page.text_content("#subject-test")
+    assert SUBJECT_B in table and issue.subject in table and "10 readers" in table
+    page.screenshot(path=artifacts_dir / "subject-test-delivery.png", full_page=True)
