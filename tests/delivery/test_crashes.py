@@ -23,11 +23,9 @@ from tests.support.delivery import (
     wait_for_dispatch,
 )
 from tests.support.postgres import PrivatePostgres
-from tests.support.processes import ROOT, celery_worker, child_env
+from tests.support.processes import ROOT, WORKER_SETTINGS, celery_worker, child_env
 from tests.support.smtp import SmtpSink
 from tests.support.waiting import wait_until
-
-from .conftest import WORKER_SETTINGS
 
 BATCH = 50  # SEND_BATCH_SIZE in the workers of these tests
 
@@ -131,8 +129,8 @@ def test_a_send_survives_a_redis_restart(transactional_db, tmp_path, private_red
         readers = make_subscribers(issue.newsletter, 3000)
         env = {
             **sink.env(),
-            "CELERY_BROKER_URL": private_redis.url + "/0",
-            "REDIS_URL": private_redis.url + "/1",
+            "CELERY_BROKER_URL": private_redis.address + "/0",
+            "REDIS_URL": private_redis.address + "/1",
             "SEND_RATE_PER_SECOND": "300",
             "SEND_BATCH_SIZE": str(BATCH),
             "SEND_LEASE_SECONDS": "4",
@@ -143,7 +141,7 @@ def test_a_send_survives_a_redis_restart(transactional_db, tmp_path, private_red
             dispatch = Dispatch.objects.create(
                 issue=issue, snapshot=issue.snapshot, status=Dispatch.Status.PLANNING
             )
-            with Connection(private_redis.url + "/0") as conn:
+            with Connection(private_redis.address + "/0") as conn:
                 tasks.plan_dispatch.apply_async((dispatch.pk,), connection=conn)
             wait_until(lambda: len(sink.messages) >= 600, what="600 messages sent")
             private_redis.stop()

@@ -13,7 +13,7 @@ def test_in_production_a_sender_waits_for_redis_instead_of_keeping_the_rate_in_a
     rate while Redis is away. The sender waits, renewing its claim, until Redis is back."""
     settings.DEBUG = False
     settings.VAR_DIR = tmp_path / "var"
-    settings.REDIS_URL = private_redis.url + "/0"
+    settings.REDIS_URL = private_redis.address + "/0"
     limiter = RateLimiter(50)
     limiter.wait()  # Redis answers: the first slot is now
     private_redis.stop()

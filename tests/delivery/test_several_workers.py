@@ -11,8 +11,7 @@ import pytest
 from issues import delivery
 from tests.support.delivery import make_issue, make_subscribers, wait_for_dispatch
 from tests.support.fleet import ArrivalLog, Fleet, kill_and_restart_during_send, outcome
-
-from .conftest import WORKER_SETTINGS
+from tests.support.processes import WORKER_SETTINGS
 
 RATE = 120  # messages/s for the two together; each alone sends faster on an idle machine
 READERS = 2000

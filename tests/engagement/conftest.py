@@ -4,19 +4,16 @@ by a live server (tracked links point at it), link targets on loopback, a real w
 import pytest
 
 from issues.engagement.views import link_tables
-from tests.delivery.conftest import WORKER_SETTINGS, fast_retries, start_worker  # noqa: F401
-from tests.support.engagement import LinkTargets, PrivateRedis
+from tests.support.engagement import LinkTargets
 
 
 @pytest.fixture
-def click_buffer(tmp_path, settings):
+def click_buffer(private_redis, settings):
     """A private Redis as the click buffer of this process, the live server and workers."""
-    server = PrivateRedis(tmp_path).start()
-    settings.REDIS_URL = server.url
+    settings.REDIS_URL = private_redis.url
     link_tables.clear()
-    yield server
+    yield private_redis
     link_tables.clear()
-    server.stop()
 
 
 @pytest.fixture
@@ -34,7 +31,7 @@ def targets():
 
 
 @pytest.fixture
-def engagement_worker(start_worker, click_buffer):  # noqa: F811
+def engagement_worker(start_worker, click_buffer):
     """Start a worker whose click buffer is the test's Redis. Its burst window is wide, so a
     slow machine cannot make a reader's clicks miss it: the tests click at once anyway."""
 

@@ -3,9 +3,9 @@
 import pytest
 
 from issues.models import Newsletter
-from tests.delivery.conftest import WORKER_SETTINGS, fast_retries, start_worker  # noqa: F401
 from tests.subscribers.conftest import fresh_rate_limits  # noqa: F401  (each test starts clean)
 from tests.support.delivery import add_blocks
+from tests.support.processes import WORKER_SETTINGS
 
 # Beat plans due steps every two seconds and decides tests every second, so delays of
 # seconds are honoured.
@@ -27,7 +27,7 @@ def newsletter(db):
 
 
 @pytest.fixture
-def start_worker_and_beat(start_worker):  # noqa: F811
+def start_worker_and_beat(start_worker):
     """A real worker with its embedded beat, sweeping and planning every second."""
     return lambda: start_worker(concurrency=2, env=BEAT_SETTINGS, extra_args=["--beat"])
 

@@ -1,8 +1,7 @@
-"""Test helpers for engagement: a private Redis for the click buffer, link targets on
-loopback, and readers that click like browsers, scanners and link checkers."""
+"""Test helpers for engagement: link targets on loopback, and readers that click like
+browsers, scanners and link checkers."""
 
 import re
-import subprocess
 import threading
 import urllib.error
 import urllib.request
@@ -13,40 +12,8 @@ from django.conf import settings
 from issues.compose.kinds import get_kind
 from issues.models import Block, Issue, Newsletter
 
-from .processes import free_port, stop_process
-from .waiting import wait_until
-
 BROWSER = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0"
 SCANNER = "Mozilla/5.0 (compatible; Barracuda Sentinel URL Scanner)"
-
-
-class PrivateRedis:
-    """A redis-server of the test's own on a free loopback port (the click buffer)."""
-
-    def __init__(self, directory):
-        self.port = free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.command = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1"]
-        self.command += ["--save", "", "--appendonly", "no", "--dir", str(directory)]
-
-    def start(self):
-        self.proc = subprocess.Popen(self.command, stdout=subprocess.DEVNULL)
-        wait_until(self.answers, timeout=10, what="redis-server answering")
-        return self
-
-    def client(self):
-        import redis
-
-        return redis.Redis.from_url(self.url)
-
-    def answers(self):
-        try:
-            return self.client().ping()
-        except Exception:
-            return False
-
-    def stop(self):
-        stop_process(self.proc)
 
 
 class LinkTargets:

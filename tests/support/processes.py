@@ -14,7 +14,18 @@ from pathlib import Path
 from django.conf import settings
 from django.db import connection
 
+from .waiting import wait_until
+
 ROOT = Path(settings.BASE_DIR)
+
+# Fast retries and short leases, so the tests see backoff and recovery in seconds.
+WORKER_SETTINGS = {
+    "SEND_RETRY_BASE_SECONDS": "0.5",
+    "SEND_BATCH_SIZE": "50",
+    "SEND_PARALLEL_TASKS": "2",
+    "SEND_LEASE_SECONDS": "4",
+    "SEND_SWEEP_INTERVAL_SECONDS": "1",
+}
 
 
 def free_port():
@@ -134,3 +145,33 @@ def mailing_worker(log_dir, sink, **env):
     app.control.purge()
     with celery_worker(log_dir, env={**sink.env(), **env}) as proc:
         yield proc
+
+
+class PrivateRedis:
+    """A redis-server of the test's own on a free loopback port, which it may stop and start."""
+
+    def __init__(self, directory):
+        self.port = free_port()
+        self.address = f"redis://127.0.0.1:{self.port}"
+        self.url = self.address + "/0"
+        self.command = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1"]
+        self.command += ["--save", "", "--appendonly", "no", "--dir", str(directory)]
+
+    def start(self):
+        self.proc = subprocess.Popen(self.command, stdout=subprocess.DEVNULL)
+        wait_until(self.answers, timeout=10, what="redis-server answering")
+        return self
+
+    def client(self):
+        import redis
+
+        return redis.Redis.from_url(self.url)
+
+    def answers(self):
+        try:
+            return self.client().ping()
+        except Exception:
+            return False
+
+    def stop(self):
+        stop_process(self.proc)
