@@ -9,6 +9,7 @@ from .planning import plan_due_steps, plan_sequence
 from .steps import (
     StepCounts,
     add_step,
+    newsletters_greeting_at_once,
     pause_sequence,
     refreeze_step_email,
     resume_sequence,
@@ -19,6 +20,7 @@ from .steps import (
 __all__ = [
     "StepCounts",
     "add_step",
+    "newsletters_greeting_at_once",
     "pause_sequence",
     "plan_due_steps",
     "plan_sequence",

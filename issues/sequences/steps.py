@@ -1,5 +1,6 @@
 """Setting a welcome sequence up: its steps, their emails, pause and resume, their figures."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -17,6 +18,20 @@ Status = Delivery.Status
 def sequence_for(newsletter: Newsletter) -> WelcomeSequence:
     sequence, _ = WelcomeSequence.objects.get_or_create(newsletter=newsletter)
     return sequence
+
+
+def newsletters_greeting_at_once(newsletter_ids: Iterable[int]) -> set[int]:
+    """Of these newsletters, those whose running sequence sends its first email (written,
+    not empty) as soon as a reader confirms: the site's generic welcome would repeat it."""
+    greeting = set()
+    sequences = WelcomeSequence.objects.filter(
+        newsletter_id__in=list(newsletter_ids), is_paused=False, starts_at__lte=timezone.now()
+    ).prefetch_related("steps__issue")
+    for sequence in sequences:
+        first = next(iter(sequence.steps.all()), None)
+        if first and not first.delay and first.issue.blocks.exists():
+            greeting.add(sequence.newsletter_id)
+    return greeting
 
 
 def add_step(

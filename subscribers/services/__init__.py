@@ -27,6 +27,7 @@ from .mail import (
     WELCOME,
     TransientMailError,
     list_unsubscribe_headers,
+    provide_own_welcome,
     queue_mail,
     send_subscriber_mail,
 )
@@ -68,6 +69,7 @@ __all__ = [
     "personal_data",
     "preview_confirmation",
     "privacy_notices",
+    "provide_own_welcome",
     "queue_mail",
     "recipients",
     "record",

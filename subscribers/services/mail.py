@@ -8,6 +8,7 @@ name into the form, and the name would reach the victim as if we had written it.
 """
 
 import logging
+from collections.abc import Callable, Iterable
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
@@ -106,7 +107,22 @@ def already_subscribed_mail(subscriber: Subscriber, newsletter_ids: list[int]):
     )
 
 
+# Newsletters that greet a new reader at once with welcome emails of their own: the site's
+# generic welcome would only repeat them. ``issues`` knows which (its welcome sequences) and
+# says so through ``provide_own_welcome`` when it starts; this app never imports it.
+OwnWelcome = Callable[[Iterable[int]], set[int]]
+_own_welcome: OwnWelcome = lambda newsletter_ids: set()  # noqa: E731
+
+
+def provide_own_welcome(finder: OwnWelcome | None) -> None:
+    global _own_welcome
+    _own_welcome = finder or (lambda newsletter_ids: set())
+
+
 def welcome_mail(subscriber: Subscriber, newsletter_ids: list[int]):
+    """The site's welcome, naming the newsletters just confirmed that do not greet their
+    readers themselves; none left, no mail."""
+    newsletter_ids = set(newsletter_ids) - _own_welcome(newsletter_ids)
     newsletters = list(newsletter_model().objects.filter(pk__in=newsletter_ids).order_by("pk"))
     if not newsletters or subscriber.status != Subscriber.Status.ACTIVE:
         return None
