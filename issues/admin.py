@@ -322,10 +322,14 @@ class IssueAdmin(
         return tools
 
     def save_related(self, request, form, formsets, change):
-        """Blocks first; then a welcome email already going out is frozen again, so readers
-        not sent it yet get this version."""
+        """Blocks first; then a welcome email already going out is frozen again."""
         super().save_related(request, form, formsets, change)
-        if sequences.refreeze_step_email(form.instance):
+        self.refreeze_welcome_email(request, form.instance)
+
+    def refreeze_welcome_email(self, request, issue):
+        """After a save or a restore: readers not sent this welcome email yet get this
+        version."""
+        if sequences.refreeze_step_email(issue):
             self.message_user(
                 request,
                 "Readers not sent this welcome email yet will get this version.",

@@ -360,4 +360,6 @@ class IssueRevisionsAdminMixin:
             f"Restored revision {number} as revision {restored.number}.",
             messages.SUCCESS,
         )
+        issue.refresh_from_db()  # the restored fields, for the welcome email frozen again
+        self.refreeze_welcome_email(request, issue)
         return redirect(self.change_url(issue))

@@ -1,5 +1,7 @@
 """The welcome sequence in the admin: set up as an editor's browser posts it, guarded."""
 
+from datetime import timedelta
+
 import pytest
 from django.core.management import CommandError, call_command
 from django.urls import reverse
@@ -130,3 +132,33 @@ def test_the_sequence_page_in_a_browser(
     assert page.locator("text=Resume the sequence").is_visible()
     assert "7 days" in page.content() or "1 week" in page.content()
     page.screenshot(path=artifacts_dir / "welcome-sequence.png", full_page=True)
+
+
+def test_restoring_an_earlier_version_of_a_welcome_email_is_what_readers_get_next(
+    admin_client, newsletter
+):
+    from issues.sequences.steps import standing_dispatch
+
+    sequence = welcome_sequence(newsletter, timedelta(0))
+    step = sequence.steps.get()
+    standing_dispatch(step)  # as the first time it came due: frozen and going out
+    change = reverse("admin:issues_issue_change", args=[step.issue_id])
+
+    def save_body(text):
+        fields = submitted_fields(admin_client.get(change).content.decode(), "issue_form")
+        fields = [(n, text if n.endswith("body") else v) for n, v in fields]
+        saved = admin_client.post(change, {**as_post_data(fields), "_continue": "Save"})
+        assert saved.status_code == 302, saved.content.decode()[:2000]
+
+    def going_out():
+        step.dispatch.snapshot.refresh_from_db()
+        return step.dispatch.snapshot.email_html
+
+    save_body("Wombats dig the first version.")
+    first = step.issue.revisions.order_by("number").last().number
+    save_body("Quokkas smile in the second version.")
+    assert "Quokkas smile" in going_out()
+
+    restore = reverse("admin:issues_issue_restore", args=[step.issue_id, first])
+    assert admin_client.post(restore).status_code == 302
+    assert "Wombats dig" in going_out() and "Quokkas" not in going_out()
