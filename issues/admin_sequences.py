@@ -11,6 +11,7 @@ from datetime import timedelta
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.forms.models import BaseInlineFormSet
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import path, reverse
 from django.utils.html import format_html
@@ -23,12 +24,19 @@ from .models import Issue, SequenceStep, WelcomeSequence
 
 
 class DelayField(forms.CharField):
+    """A delay typed as people say it ("2 days"). Left blank it is empty, not an error: the
+    page's blank row for a new step is then unchanged, and saving the page skips it."""
+
+    default_error_messages = {"required": "Give a delay: 0 for at once, or e.g. “2 days”."}
+
     def prepare_value(self, value):
         return format_delay(value) if isinstance(value, timedelta) else value
 
     def to_python(self, value):
         if isinstance(value, timedelta):
             return value
+        if not str(value or "").strip():
+            return None
         try:
             return parse_delay(str(value or ""))
         except ValueError as error:
@@ -73,9 +81,17 @@ class StepForm(forms.ModelForm):
         return step
 
 
+class StepFormSet(BaseInlineFormSet):
+    def delete_existing(self, obj, commit=True):
+        """A deleted step stops sending; its email goes too unless it already went out."""
+        if commit:
+            sequences.remove_step(obj)
+
+
 class StepInline(admin.TabularInline):
     model = SequenceStep
     form = StepForm
+    formset = StepFormSet
     extra = 1
     fields = ["position", "delay", "title", "email", "due", "sent", "failed"]
     readonly_fields = ["email", "due", "sent", "failed"]

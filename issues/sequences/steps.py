@@ -75,6 +75,25 @@ def standing_dispatch(step: SequenceStep) -> Dispatch:
     return dispatch
 
 
+def remove_step(step: SequenceStep) -> None:
+    """Delete a step: nothing more of it goes out. An email that never went out goes with
+    it; one that did stays, with its rows, for the reports and the readers' data."""
+    with transaction.atomic():
+        dispatch, issue = step.dispatch, step.issue
+        step.delete()
+        if not issue.deliveries.exists():  # frozen perhaps, but due to nobody yet
+            issue.dispatches.all().delete()
+            issue.delete()
+            return
+        now = timezone.now()
+        Dispatch.objects.filter(pk=dispatch.pk).update(
+            status=Dispatch.Status.CANCELLED, finished_at=now, heartbeat_at=now
+        )
+        dispatch.deliveries.filter(status__in=[Status.PENDING, Status.HELD]).update(
+            status=Status.CANCELLED, last_error="The welcome step was deleted."
+        )
+
+
 def refreeze_step_email(issue: Issue) -> bool:
     """After an edit: freeze the welcome email again, so every reader not yet sent it gets
     the new version (rows already sent keep what they got). True if there was one to freeze.

@@ -162,3 +162,29 @@ def test_restoring_an_earlier_version_of_a_welcome_email_is_what_readers_get_nex
     restore = reverse("admin:issues_issue_restore", args=[step.issue_id, first])
     assert admin_client.post(restore).status_code == 302
     assert "Wombats dig" in going_out() and "Quokkas" not in going_out()
+
+
+def test_a_deleted_step_sends_nothing_more_and_an_email_never_sent_goes_with_it(
+    admin_client, newsletter
+):
+    from issues import sequences
+    from issues.models import Delivery
+    from tests.support.subscribers import join_directly
+
+    sequence = welcome_sequence(newsletter, timedelta(0), timedelta(days=2))
+    first, second = sequence.steps.all()
+    readers = [join_directly(f"held{n}@example.org", [newsletter]) for n in range(3)]
+    sequences.plan_sequence(sequence.pk)  # step 1 came due: its rows wait for a sender
+    assert first.issue.deliveries.filter(status="pending").count() == len(readers)
+
+    change = reverse("admin:issues_welcomesequence_change", args=[sequence.pk])
+    form = browser_form(admin_client, change, **{"steps-0-DELETE": "on", "steps-1-DELETE": "on"})
+    response = admin_client.post(change, form)
+    assert response.status_code == 302, response.context["errors"]
+    assert not sequence.steps.exists()
+    # The one that went out to readers stays, its rows cancelled; the other is gone.
+    assert set(Issue.objects.filter(kind=Issue.Kind.WELCOME)) == {first.issue}
+    statuses = set(first.issue.deliveries.values_list("status", flat=True))
+    assert statuses == {Delivery.Status.CANCELLED}
+    assert first.issue.dispatches.get().status == "cancelled"
+    assert sequences.plan_due_steps() == {}
