@@ -87,6 +87,8 @@ def personal_data(subscriber: Subscriber) -> dict:
                 "action": e.action,
                 "source": e.source,
                 "newsletter_id": e.newsletter_id,
+                # The mail an unsubscribe came through ("issue:<id>"), as the reader's link said.
+                "campaign": e.campaign,
                 "ip": e.ip,
                 "user_agent": e.user_agent,
                 "at": when(e.created_at),
