@@ -22,6 +22,7 @@ from django.views.decorators.http import require_POST
 from subscribers.models import Segment, Tag
 
 from . import delivery
+from .delivery.message import decided_subject
 from .delivery.subject_tests import SubjectTestRefused, SubjectTestSetup, validate_setup
 from .durations import parse_delay
 from .models import DeliveryTally, Dispatch, Issue
@@ -132,7 +133,9 @@ class IssueSendingAdminMixin:
             "audience_error": error,
             "recipient_count": count,
             "sent_to_part": delivery.sent_to_part_only(issue),
-            "subject": snapshot.subject if snapshot else issue.subject,
+            # After a subject test on part of the list, the rest gets the winner.
+            "subject": decided_subject(issue.pk)
+            or (snapshot.subject if snapshot else issue.subject),
             "active": delivery.active_dispatch(issue),
         }
 

@@ -257,8 +257,21 @@ def issue_message(dispatch: Dispatch, variant: int | None = None) -> IssueMessag
 
 
 def variant_subject(dispatch: Dispatch, variant: int | None) -> str | None:
-    """The subject of a test's variant; None (the snapshot's) without a test."""
+    """The subject of a test's variant. Without one, the subject an earlier test of the same
+    issue chose (``decided_subject``); else None (the snapshot's)."""
     if variant is None:
-        return None
+        return decided_subject(dispatch.issue_id, besides=dispatch.pk)
     test = SubjectTest.objects.filter(dispatch_id=dispatch.pk).first()
     return test.subject(variant) if test else None
+
+
+def decided_subject(issue_id: int, besides: int | None = None) -> str | None:
+    """The subject a decided test of this issue chose: the issue sent to a part with a test,
+    then "to the rest", goes out under the winner."""
+    earlier = (
+        SubjectTest.objects.filter(dispatch__issue_id=issue_id, status=SubjectTest.Status.DECIDED)
+        .exclude(dispatch_id=besides)
+        .order_by("-decided_at")
+        .first()
+    )
+    return earlier.subject(earlier.winner) if earlier else None

@@ -7,6 +7,8 @@ import pytest
 from django.urls import reverse
 
 from issues.models import Delivery, Dispatch, SubjectTest
+from subscribers.models import Subscriber, Tag
+from subscribers.services import add_tag
 from tests.engagement.conftest import click_buffer, site, targets  # noqa: F401
 from tests.support.admin import STAFF_PASSWORD, log_into_admin, make_editor, staff
 from tests.support.delivery import children_of, kill_hard, make_subscribers, wait_for_dispatch
@@ -41,7 +43,11 @@ def test_the_winner_goes_to_the_rest_and_a_worker_killed_during_the_wait_changes
     admin_client,
 ):
     issue = issue_linking_to(targets.url)
+    # The researchers get the issue first, with the test; everyone else after the verdict.
     readers = make_subscribers(issue.newsletter, 400)
+    others = make_subscribers(issue.newsletter, 100, prefix="other")
+    researchers = Tag.objects.create(name="researchers")
+    add_tag(Subscriber.objects.filter(pk__in=[r.pk for r in readers]), researchers)
 
     def worker_with_beat():
         env = {**BEAT_SETTINGS, "REDIS_URL": click_buffer.url}
@@ -50,7 +56,8 @@ def test_the_winner_goes_to_the_rest_and_a_worker_killed_during_the_wait_changes
     worker = worker_with_beat()
     pids = [*children_of(worker.pid), worker.pid]
 
-    assert admin_client.post(send_url(issue), ab_form()).status_code == 302
+    form = ab_form(audience=f"tag:{researchers.pk}")
+    assert admin_client.post(send_url(issue), form).status_code == 302
     dispatch = Dispatch.objects.get(issue=issue)
     test = SubjectTest.objects.get(dispatch=dispatch)
     assert test.subjects == [issue.subject, SUBJECT_B]
@@ -101,6 +108,15 @@ def test_the_winner_goes_to_the_rest_and_a_worker_killed_during_the_wait_changes
     ]
     report = admin_client.get(reverse("admin:issues_issue_report", args=[issue.pk]))
     assert "Winner: sent to the rest" in report.content.decode()
+
+    # Then everyone else, from the same page: under the winning subject, once each.
+    confirm = admin_client.get(send_url(issue)).context
+    assert (confirm["subject"], confirm["recipient_count"]) == (SUBJECT_B, 100)
+    assert admin_client.post(send_url(issue), {"audience": ""}).status_code == 302
+    wait_for_dispatch(Dispatch.objects.filter(issue=issue).latest("pk"), timeout=60)
+    later = smtp_sink.messages[400:]
+    assert sorted(m.rcpt_tos[0] for m in later) == sorted(o.email for o in others)
+    assert {m.message["Subject"] for m in later} == {SUBJECT_B}
 
 
 def test_hostile_subject_test_input_is_refused_with_a_message_and_nothing_is_sent(admin_client, db):
