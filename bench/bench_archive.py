@@ -69,8 +69,10 @@ def bench_database(var_dir: Path):
 
 
 def site_env(var_dir: Path, port: int, database_url: str) -> dict:
+    """Production settings (DEBUG off), with nothing kept in files of this one machine: the
+    site refuses to start otherwise (``superfast.checks``)."""
+    redis_url = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
     env = dict(os.environ)
-    env.pop("CELERY_BROKER_URL", None)  # pages never touch the broker
     env.update(
         DJANGO_SETTINGS_MODULE="superfast.settings",
         DEBUG="0",
@@ -78,14 +80,18 @@ def site_env(var_dir: Path, port: int, database_url: str) -> dict:
         ALLOWED_HOSTS="127.0.0.1",
         SITE_URL=f"http://127.0.0.1:{port}",
         SECURE_SSL_REDIRECT="0",
-        VAR_DIR=str(var_dir),
+        VAR_DIR=str(var_dir / "var"),
         DATABASE_URL=database_url,
         STATIC_ROOT=str(var_dir / "static"),
+        MEDIA_ROOT=str(var_dir / "media"),  # as a volume every process mounts
         LOG_LEVEL="WARNING",
-        # Production refuses a per-process cache (superfast.checks): the local Redis unless
-        # REDIS_URL names another, under a prefix of this run's own.
-        REDIS_URL=os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0",
+        # A per-process cache is refused too: the local Redis unless REDIS_URL names
+        # another, under a prefix of this run's own.
+        REDIS_URL=redis_url,
         CACHE_KEY_PREFIX=f"bench-archive-{os.getpid()}",
+        # Pages never queue a task or send mail; both still name real services.
+        CELERY_BROKER_URL=redis_url,
+        EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
     )
     return env
 
