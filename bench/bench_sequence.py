@@ -54,7 +54,7 @@ def confirmed_today(newsletter, size):
 
 
 def main():
-    ensure_database()
+    ensure_database(DATABASE_URL)
     import django
 
     django.setup()
