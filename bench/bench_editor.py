@@ -8,32 +8,16 @@ with the median wall time of several runs (``ok``: all three met their targets),
 median CPU time of each, which a machine busy with other work inflates far less.
 """
 
-import os
 import statistics
 import sys
 import tempfile
 import time
-from pathlib import Path
+
+from bench.support import setup_django
 
 BLOCKS = 100
 RUNS = 7
 TARGETS_MS = {"open": 300, "save": 500, "preview": 150}
-
-
-def setup_django(folder):
-    os.environ["VAR_DIR"] = str(folder)
-    os.environ["MEDIA_ROOT"] = str(Path(folder) / "media")
-    os.environ["DATABASE_URL"] = f"sqlite:///{Path(folder) / 'bench.sqlite3'}"
-    for name in ("CELERY_BROKER_URL", "REDIS_URL"):
-        os.environ.pop(name, None)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "superfast.settings")
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
 
 
 CPU_MS: dict[str, list[float]] = {"open": [], "save": [], "preview": []}

@@ -12,25 +12,11 @@ import os
 import sys
 import tempfile
 import time
-from pathlib import Path
+
+from bench.support import setup_django
 
 ROWS = int(os.environ.get("BENCH_IMPORT_ROWS", "100000"))
 LIMIT_SECONDS = 60
-
-
-def setup_django(folder):
-    os.environ["VAR_DIR"] = str(folder)
-    os.environ["DATABASE_URL"] = os.environ.get(
-        "BENCH_DATABASE_URL", f"sqlite:///{Path(folder) / 'bench.sqlite3'}"
-    )
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "superfast.settings")
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
 
 
 def csv_bytes(rows):
@@ -43,7 +29,7 @@ def csv_bytes(rows):
 
 def main():
     with tempfile.TemporaryDirectory() as folder:
-        setup_django(folder)
+        setup_django(folder, os.environ.get("BENCH_DATABASE_URL"))
         from django.apps import apps
         from django.db import transaction
 
@@ -63,7 +49,7 @@ def main():
         started = time.perf_counter()
         report = import_csv(data, newsletter)
         seconds = time.perf_counter() - started
-        assert report.imported == ROWS and report.rejected_count == 2, report.summary()
+        assert report.imported == ROWS and report.job.rejected == 2, report.summary()
 
         empty()
         started = time.perf_counter()

@@ -17,8 +17,8 @@ import statistics
 import sys
 import tempfile
 import time
-from pathlib import Path
-from urllib.parse import urlsplit
+
+from bench.support import ensure_database, setup_django
 
 RUNS = 7
 LIMIT_MS = 1000
@@ -26,33 +26,6 @@ SIZES = {"small": (200, 1_000), "large": (20_000, 100_000)}
 DATABASE_URL = os.environ.get(
     "BENCH_REPORT_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/superfast_bench_report"
 )
-
-
-def fresh_database():
-    import psycopg
-
-    parts = urlsplit(DATABASE_URL)
-    name = parts.path.lstrip("/")
-    admin = parts._replace(path="/postgres").geturl().replace("postgres://", "postgresql://", 1)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        conn.execute(f'CREATE DATABASE "{name}"')
-
-
-def setup_django(folder):
-    fresh_database()
-    os.environ["VAR_DIR"] = str(folder)
-    os.environ["DATABASE_URL"] = DATABASE_URL
-    for name in ("CELERY_BROKER_URL", "REDIS_URL"):
-        os.environ.pop(name, None)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "superfast.settings")
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
 
 
 def analyze():
@@ -122,7 +95,8 @@ def median_ms(function, runs=RUNS):
 
 
 def main():
-    setup_django(tempfile.mkdtemp(prefix="bench-report-"))
+    ensure_database(DATABASE_URL, fresh=True)
+    setup_django(tempfile.mkdtemp(prefix="bench-report-"), DATABASE_URL)
     from django.contrib.auth.models import User
     from django.db import connection
     from django.test import Client

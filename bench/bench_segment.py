@@ -31,7 +31,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench.support import ensure_database
+from bench.support import migrated_and_empty, reset_data
 
 ROOT = Path(__file__).resolve().parent.parent
 DATABASE_URL = os.environ.get(
@@ -47,17 +47,6 @@ os.environ.update(
 )
 os.environ.setdefault("CELERY_BROKER_URL", "memory://")
 sys.path.insert(0, str(ROOT))
-
-
-def reset_data():
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "TRUNCATE issues_delivery, issues_dispatch, issues_snapshot, issues_issue, "
-            "issues_newsletter, subscribers_subscription, subscribers_subscriber, "
-            "subscribers_tag, subscribers_segment CASCADE"
-        )
 
 
 def insert_select(model, given: dict, source: str, params: list) -> None:
@@ -119,13 +108,9 @@ def timed(func):
 
 
 def main():
-    ensure_database(DATABASE_URL)
-    import django
-
-    django.setup()
+    migrated_and_empty(DATABASE_URL)
     from datetime import timedelta
 
-    from django.core.management import call_command
     from django.utils import timezone
 
     from issues.delivery import plan_dispatch
@@ -135,8 +120,6 @@ def main():
     from subscribers.selectors import recipients
     from tests.support.delivery import make_issue
 
-    call_command("migrate", interactive=False, verbosity=0)
-    reset_data()
     issue = make_issue()
     researchers, press, vip = (Tag.objects.create(name=n) for n in ("researchers", "press", "vip"))
     load_audience(issue.newsletter, [(researchers, 30), (press, 10), (vip, 2)])

@@ -18,24 +18,14 @@ import sys
 import time
 from datetime import timedelta
 
-from bench.bench_send import DATABASE_URL, ROOT, ensure_database
+from bench.bench_send import DATABASE_URL, ROOT
+from bench.support import migrated_and_empty
 
 SIZE = int(os.environ.get("BENCH_SEQUENCE_SIZE", "100000"))
 
 os.environ.update(DATABASE_URL=DATABASE_URL, DJANGO_SETTINGS_MODULE="superfast.settings")
 os.environ.setdefault("DEBUG", "1")
 os.environ.setdefault("VAR_DIR", str(ROOT / "var" / "bench"))
-
-
-def reset_data():
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "TRUNCATE issues_delivery, issues_dispatch, issues_snapshot, issues_issue, "
-            "issues_newsletter, issues_welcomesequence, issues_sequencestep, "
-            "subscribers_subscription, subscribers_subscriber CASCADE"
-        )
 
 
 def confirmed_today(newsletter, size):
@@ -54,11 +44,7 @@ def confirmed_today(newsletter, size):
 
 
 def main():
-    ensure_database(DATABASE_URL)
-    import django
-
-    django.setup()
-    from django.core.management import call_command
+    migrated_and_empty(DATABASE_URL)
     from django.utils import timezone
 
     from issues import sequences
@@ -66,8 +52,6 @@ def main():
     from issues.models import Delivery, Dispatch, SequenceStep, WelcomeSequence
     from tests.support.delivery import add_blocks, make_issue
 
-    call_command("migrate", interactive=False, verbosity=0)
-    reset_data()
     issue = make_issue()
     newsletter = issue.newsletter
     confirmed_today(newsletter, SIZE)
