@@ -86,12 +86,13 @@ def run_import(job: ImportJob, binary: BinaryIO, *, batch_rows: int = 0) -> Impo
         for number, batch in enumerate(batches):
             import_batch(job, batch, read_bytes=binary.tell(), first=number == 0)
     except ImportFileError as error:
-        finish(job, ImportJob.Status.FAILED, str(error))
+        outcome = (ImportJob.Status.FAILED, str(error))
     else:
-        finish(job, ImportJob.Status.DONE)
+        outcome = (ImportJob.Status.DONE, "")
     finally:
         ImportRow.objects.filter(job=job).delete()
         text.detach()
+    finish(job, *outcome)  # after the staging rows are gone: a finished job left none
     job.refresh_from_db()
     return job
 

@@ -123,7 +123,10 @@ def test_a_large_file_imports_in_batches_with_the_exact_per_line_report(editor_c
     assert Subscriber.objects.get(email="bounced@example.org").status == "bounced"
     assert not Subscriber.objects.filter(email="gone@example.org").exists()
     assert not ImportRow.objects.exists()  # the staging rows are gone
-    assert not job.file and not default_storage.exists(f"imports/{job.pk}.csv")  # the file too
+    # The file goes once the job is done: every address in it is imported or reported.
+    wait_until(lambda: not default_storage.exists(f"imports/{job.pk}.csv"), what="the file deleted")
+    job.refresh_from_db()
+    assert not job.file
 
 
 def test_a_worker_killed_mid_import_is_taken_over_and_nothing_is_doubled(editor_client, tmp_path):
