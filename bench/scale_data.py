@@ -130,7 +130,10 @@ def fill_issue(issue, now) -> None:
         )
     links = TrackedLink.objects.bulk_create(
         TrackedLink(
-            issue=issue, position=n, url=f"https://example.org/{n}", target=f"https://example.org/{n}"
+            issue=issue,
+            position=n,
+            url=f"https://example.org/{n}",
+            target=f"https://example.org/{n}",
         )
         for n in range(LINKS_PER_ISSUE)
     )
