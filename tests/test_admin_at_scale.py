@@ -16,7 +16,8 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from issues.models import Issue
+from issues.models import Delivery, Issue
+from issues.tracking import record_event
 from subscribers.models import Subscriber, Subscription
 from tests.support.delivery import make_issue, make_subscribers
 from tests.support.engagement import send_in_process
@@ -217,3 +218,23 @@ def test_a_big_draft_audience_is_estimated_on_the_issue_list(
     else:
         assert recipients == "30"
     assert Subscription.objects.count() == 40
+
+
+def test_dashboard_counts_as_sent_what_left_including_later_bounces_not_failures(
+    client, editor, smtp_sink
+):
+    issue = make_issue(slug="counted", title="Counted")
+    readers = make_subscribers(issue.newsletter, 20, prefix="counted")
+    for refused in readers[:3]:  # the mail server refuses three addresses outright
+        smtp_sink.replies[refused.email] = "550 5.1.1 No such user"
+    dispatch = send_in_process(issue)
+    left = dispatch.deliveries.filter(status=Delivery.Status.SENT).order_by("pk")
+    record_event(left[0].message_id, "bounced", "mailbox full for good")  # left, then bounced
+    record_event(left[1].message_id, "rejected", "policy")  # the ESP never let it out
+
+    dashboard = client.get(f"/admin/issues/newsletter/{issue.newsletter_id}/dashboard/")
+    report = client.get(f"/admin/issues/issue/{issue.pk}/engagement/")
+
+    sent_on_dashboard = re.search(r"Counted</span></a></td>\s*<td>(\d+)</td>", dashboard.text)
+    assert sent_on_dashboard.group(1) == "16"  # 20 readers, 3 refused, 1 rejected
+    assert '<dd id="figure-sent">16</dd>' in report.text  # the report counts the rows
