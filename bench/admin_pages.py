@@ -2,10 +2,11 @@
 
 ``admin_page_times(client_or_base_url, newsletter_id=…, issue_id=…)`` asks each page a few
 times (after one warm-up request) and returns ``{page: median milliseconds}``: the
-subscriber changelist unfiltered, filtered by status, by newsletter and by tag, searched by
-an email prefix; the issue list; a sent issue's delivery page and engagement report; the
-newsletter's dashboard. It takes a logged-in Django test ``Client`` (server time, no
-network) or the base URL of a running server with a superuser's ``session_id``.
+subscriber changelist unfiltered, filtered by status, by newsletter and (given ``tag_id``)
+by tag, searched by an email prefix; the issue list; a sent issue's delivery page and
+engagement report; the newsletter's dashboard. It takes a logged-in Django test
+``Client`` (server time, no network) or the base URL of a running server with a
+superuser's ``session_id``.
 
 Run as ``python -m bench.admin_pages``: fills ``BENCH_ADMIN_DATABASE_URL`` (default
 ``superfast_bench_admin`` on the local server) with ``BENCH_ADMIN_SUBSCRIBERS`` readers
@@ -27,10 +28,13 @@ RUNS = 3
 SEARCH_PREFIX = "READER12345"  # typed in capitals: the search ignores case
 
 
-def admin_pages(newsletter_id: int, issue_id: int, search: str = SEARCH_PREFIX) -> dict[str, str]:
+def admin_pages(
+    newsletter_id: int, issue_id: int, search: str = SEARCH_PREFIX, tag_id: int | None = None
+) -> dict[str, str]:
     """The pages measured, by name: admin paths with their query strings."""
     subscribers = "/admin/subscribers/subscriber/"
     issue = f"/admin/issues/issue/{issue_id}"
+    tagged = {"subscribers_tag": f"{subscribers}?tags__id__exact={tag_id}"} if tag_id else {}
     return {
         "subscribers": subscribers,
         "subscribers_active": f"{subscribers}?status__exact=active",
@@ -38,6 +42,7 @@ def admin_pages(newsletter_id: int, issue_id: int, search: str = SEARCH_PREFIX) 
         "subscribers_newsletter": (
             f"{subscribers}?subscriptions__newsletter__id__exact={newsletter_id}"
         ),
+        **tagged,
         "subscribers_search": f"{subscribers}?q={search}",
         "issues": "/admin/issues/issue/",
         "delivery": f"{issue}/delivery/",
@@ -52,6 +57,7 @@ def admin_page_times(
     newsletter_id: int,
     issue_id: int,
     search: str = SEARCH_PREFIX,
+    tag_id: int | None = None,
     session_id: str = "",
     runs: int = RUNS,
 ) -> dict[str, float]:
@@ -61,7 +67,7 @@ def admin_page_times(
     """
     get = page_getter(client_or_base_url, session_id)
     times = {}
-    for name, path in admin_pages(newsletter_id, issue_id, search).items():
+    for name, path in admin_pages(newsletter_id, issue_id, search, tag_id).items():
         get(path)
         samples = []
         for _ in range(runs):
@@ -118,7 +124,7 @@ def filled(subscribers: int):
     """The data a previous run left, when it has the size asked for (else None)."""
     from bench.scale_data import ScaleData
     from issues.models import Issue, Newsletter
-    from subscribers.models import Subscriber
+    from subscribers.models import Subscriber, Tag
 
     newsletter = Newsletter.objects.filter(slug="scale").first()
     if newsletter is None or Subscriber.objects.count() != subscribers:
@@ -128,6 +134,7 @@ def filled(subscribers: int):
         newsletter_id=newsletter.pk,
         issue_ids=list(sent.order_by("number").values_list("pk", flat=True)),
         draft_id=Issue.objects.get(newsletter=newsletter, status=Issue.Status.DRAFT).pk,
+        tag_id=Tag.objects.get(name="early readers").pk,
         subscribers=subscribers,
         deliveries=subscribers * sent.count(),
     )
@@ -152,7 +159,9 @@ def main():
         "bench", "bench@example.org", "x"
     )
     client.force_login(user)
-    times = admin_page_times(client, newsletter_id=data.newsletter_id, issue_id=data.issue_ids[-1])
+    times = admin_page_times(
+        client, newsletter_id=data.newsletter_id, issue_id=data.issue_ids[-1], tag_id=data.tag_id
+    )
     worst = max(times.values())
     pages = " ".join(f"{name}_ms={ms}" for name, ms in times.items())
     print(

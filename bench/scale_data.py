@@ -1,9 +1,10 @@
 """A newsletter at scale, written fast: set-based SQL (``INSERT … SELECT generate_series``).
 
 ``fill_scale(subscribers, issues)`` gives one newsletter ``subscribers`` readers (most
-active, some pending, unsubscribed, bounced or complained), ``issues`` sent issues each
-delivered to every reader (so ``subscribers × issues`` delivery rows: 1M × 10 = 10M), a
-draft, a handful of links and clicks per issue, and fresh planner statistics. Rows are made
+active, some pending, unsubscribed, bounced or complained; one in fifty tagged), ``issues``
+sent issues each delivered to every reader (so ``subscribers × issues`` delivery rows:
+1M × 10 = 10M), a draft, a handful of links and clicks per issue, and fresh planner
+statistics. Rows are made
 in the database, never in Python: a million subscribers take seconds, ten million
 deliveries a few minutes. Run it inside a configured Django, on an empty database of its
 own (``bench.support.ensure_database`` and ``reset_data``).
@@ -16,6 +17,7 @@ STATUS_SHARES = [("active", 90), ("pending", 4), ("unsubscribed", 4), ("bounced"
 STATUS_REST = "complained"
 CLICKS_PER_ISSUE = 20_000
 LINKS_PER_ISSUE = 10
+TAGGED_EVERY = 50
 
 
 @dataclass(frozen=True)
@@ -23,6 +25,7 @@ class ScaleData:
     newsletter_id: int
     issue_ids: list[int]  # sent, oldest first
     draft_id: int
+    tag_id: int  # carried by one reader in TAGGED_EVERY
     subscribers: int
     deliveries: int
 
@@ -41,6 +44,7 @@ def fill_scale(subscribers: int = 1_000_000, issues: int = 10, log=print) -> Sca
     from django.utils import timezone
 
     from issues.models import Issue, Newsletter
+    from subscribers.models import Tag
 
     newsletter = Newsletter.objects.create(
         slug="scale", name="Scale", from_name="Scale", from_email="scale@example.org"
@@ -61,6 +65,7 @@ def fill_scale(subscribers: int = 1_000_000, issues: int = 10, log=print) -> Sca
     draft = Issue.objects.create(
         newsletter=newsletter, number=issues + 1, title="Next week", subject="Next week"
     )
+    tag = Tag.objects.create(name="early readers")
     with connection.cursor() as cursor:
         cursor.execute("SET synchronous_commit = off")
         log(f"subscribers: {subscribers}")
@@ -80,6 +85,11 @@ def fill_scale(subscribers: int = 1_000_000, issues: int = 10, log=print) -> Sca
             "FROM subscribers_subscriber",
             [newsletter.pk],
         )
+        cursor.execute(
+            "INSERT INTO subscribers_subscriber_tags (subscriber_id, tag_id) "
+            "SELECT id, %s FROM subscribers_subscriber WHERE id %% %s = 0",
+            [tag.pk, TAGGED_EVERY],
+        )
     for issue in sent:
         with transaction.atomic():
             fill_issue(issue, now)
@@ -91,6 +101,7 @@ def fill_scale(subscribers: int = 1_000_000, issues: int = 10, log=print) -> Sca
         newsletter_id=newsletter.pk,
         issue_ids=[issue.pk for issue in sent],
         draft_id=draft.pk,
+        tag_id=tag.pk,
         subscribers=subscribers,
         deliveries=subscribers * issues,
     )
