@@ -19,7 +19,7 @@ from django.db.models import QuerySet
 
 
 @dataclass(frozen=True)
-class Count:
+class RowCount:
     """A number of rows, and whether it is the planner's estimate rather than a count."""
 
     value: int
@@ -37,25 +37,23 @@ def planner_estimate(queryset: QuerySet) -> int | None:
     return int(plan[0]["Plan"]["Plan Rows"])
 
 
-def row_count(queryset: QuerySet, exact_limit: int | None = None) -> Count:
+def row_count(queryset: QuerySet, exact_limit: int | None = None) -> RowCount:
     """The exact count of a small result, the estimate of a large one (one or two queries)."""
     limit = settings.ADMIN_EXACT_COUNT_LIMIT if exact_limit is None else exact_limit
     estimate = planner_estimate(queryset)
     if estimate is None or estimate < limit:
-        return Count(queryset.count())
-    return Count(estimate, estimated=True)
+        return RowCount(queryset.count())
+    return RowCount(estimate, estimated=True)
 
 
-def counts_by(queryset: QuerySet, field: str, values, *, estimated: bool) -> dict[str, Count]:
-    """``{value: Count}`` of ``queryset`` split by ``field``: one grouped exact count, or
-    (for a large result) the planner's estimate of each part, one ``EXPLAIN`` per value."""
-    if estimated and connections[queryset.db].vendor == "postgresql":
-        return {
-            value: Count(planner_estimate(queryset.filter(**{field: value})), estimated=True)
-            for value in values
-        }
+def counts_by(queryset: QuerySet, field: str, values, *, estimated: bool) -> dict[str, RowCount]:
+    """``{value: RowCount}`` of ``queryset`` split by ``field``: one grouped count of a small
+    result; of a large one, each part on its own by ``row_count`` (its estimate, or its exact
+    count when the part itself is small, as a filter on ``field`` often makes it)."""
+    if estimated:
+        return {value: row_count(queryset.filter(**{field: value})) for value in values}
     exact = dict(queryset.order_by().values_list(field).annotate(n=models.Count("pk")))
-    return {value: Count(exact.get(value, 0)) for value in values}
+    return {value: RowCount(exact.get(value, 0)) for value in values}
 
 
 class EstimatedCountPaginator(Paginator):
@@ -66,7 +64,7 @@ class EstimatedCountPaginator(Paginator):
     """
 
     @cached_property
-    def row_count(self) -> Count:
+    def row_count(self) -> RowCount:
         return row_count(self.object_list)
 
     @cached_property
