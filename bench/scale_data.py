@@ -1,13 +1,13 @@
 """A newsletter at scale, written fast: set-based SQL (``INSERT … SELECT generate_series``).
 
 ``fill_scale(subscribers, issues)`` gives one newsletter ``subscribers`` readers (most
-active, some pending, unsubscribed, bounced or complained; one in fifty tagged), ``issues``
-sent issues each delivered to every reader (so ``subscribers × issues`` delivery rows:
-1M × 10 = 10M), a draft, a handful of links and clicks per issue, and fresh planner
-statistics. Rows are made
-in the database, never in Python: a million subscribers take seconds, ten million
-deliveries a few minutes. Run it inside a configured Django, on an empty database of its
-own (``bench.support.ensure_database`` and ``reset_data``).
+active, some pending, unsubscribed, bounced or complained; one in fifty tagged, one in a
+hundred also reading a second newsletter), ``issues`` sent issues each delivered to every
+reader (so ``subscribers × issues`` delivery rows: 1M × 10 = 10M), a draft, a handful of
+links and clicks per issue, and fresh planner statistics. Rows are made in the database,
+never in Python: a million subscribers take seconds, ten million deliveries a few minutes.
+Run it inside a configured Django, on an empty database of its own
+(``bench.support.ensure_database`` and ``reset_data``).
 """
 
 from dataclasses import dataclass
@@ -18,6 +18,7 @@ STATUS_REST = "complained"
 CLICKS_PER_ISSUE = 20_000
 LINKS_PER_ISSUE = 10
 TAGGED_EVERY = 50
+NOTES_EVERY = 100  # readers of the second newsletter
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,10 @@ def fill_scale(subscribers: int = 1_000_000, issues: int = 10, log=print) -> Sca
     draft = Issue.objects.create(
         newsletter=newsletter, number=issues + 1, title="Next week", subject="Next week"
     )
+    # A second, smaller newsletter: with one only, the admin offers no newsletter filter.
+    notes = Newsletter.objects.create(
+        slug="scale-notes", name="Scale notes", from_name="Scale", from_email="notes@example.org"
+    )
     tag = Tag.objects.create(name="early readers")
     with connection.cursor() as cursor:
         cursor.execute("SET synchronous_commit = off")
@@ -84,6 +89,13 @@ def fill_scale(subscribers: int = 1_000_000, issues: int = 10, log=print) -> Sca
             "THEN status ELSE 'active' END, created_at, confirmed_at, '' "
             "FROM subscribers_subscriber",
             [newsletter.pk],
+        )
+        cursor.execute(
+            "INSERT INTO subscribers_subscription (subscriber_id, newsletter_id, status, "
+            "created_at, confirmed_at, confirmation_nonce) "
+            "SELECT id, %s, 'active', created_at, confirmed_at, '' FROM subscribers_subscriber "
+            "WHERE id %% %s = 0",
+            [notes.pk, NOTES_EVERY],
         )
         cursor.execute(
             "INSERT INTO subscribers_subscriber_tags (subscriber_id, tag_id) "

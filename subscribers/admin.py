@@ -3,8 +3,9 @@
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME, ActionForm
+from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count, Q
+from django.db.models import Count, Exists, OuterRef, Q
 from django.http import JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -101,6 +102,23 @@ class SegmentFilter(admin.SimpleListFilter):
             return queryset.none()
 
 
+class SemiJoinChangeList(ChangeList):
+    """The changelist, filtering across relations (newsletter, tag) with EXISTS, not DISTINCT.
+
+    The admin makes such a list DISTINCT over every column, so counting it reads the whole
+    table (at a million subscribers, a third of a second for a tag twenty thousand carry).
+    An EXISTS per row lets PostgreSQL walk the list's order a page at a time, and count
+    the matches from the relation's side.
+    """
+
+    def get_queryset(self, request, exclude_parameters=None):
+        queryset = super().get_queryset(request, exclude_parameters)
+        if not queryset.query.distinct:
+            return queryset
+        matches = queryset.filter(pk=OuterRef("pk")).order_by()
+        return self.root_queryset.filter(Exists(matches)).order_by(*queryset.query.order_by)
+
+
 @admin.register(Subscriber)
 class SubscriberAdmin(admin.ModelAdmin):
     form = SubscriberForm
@@ -162,6 +180,9 @@ class SubscriberAdmin(admin.ModelAdmin):
             ),
         ]
         return own + super().get_urls()
+
+    def get_changelist(self, request, **kwargs):
+        return SemiJoinChangeList
 
     def has_export_permission(self, request):
         """Export hands out the whole audience: its own permission, not just a staff login."""
