@@ -3,8 +3,9 @@
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME, ActionForm
+from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count, Q
+from django.db.models import Count, Exists, OuterRef, Q
 from django.http import JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -13,6 +14,8 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
+
+from superfast.estimates import EstimatedCountPaginator, counts_by
 
 from . import services
 from .csv_io import export_csv_lines, rejection_csv_lines
@@ -99,12 +102,33 @@ class SegmentFilter(admin.SimpleListFilter):
             return queryset.none()
 
 
+class SemiJoinChangeList(ChangeList):
+    """The changelist, filtering across relations (newsletter, tag) with EXISTS, not DISTINCT.
+
+    The admin makes such a list DISTINCT over every column, so counting it reads the whole
+    table (at a million subscribers, a third of a second for a tag twenty thousand carry).
+    An EXISTS per row lets PostgreSQL walk the list's order a page at a time, and count
+    the matches from the relation's side.
+    """
+
+    def get_queryset(self, request, exclude_parameters=None):
+        queryset = super().get_queryset(request, exclude_parameters)
+        if not queryset.query.distinct:
+            return queryset
+        matches = queryset.filter(pk=OuterRef("pk")).order_by()
+        return self.root_queryset.filter(Exists(matches)).order_by(*queryset.query.order_by)
+
+
 @admin.register(Subscriber)
 class SubscriberAdmin(admin.ModelAdmin):
     form = SubscriberForm
     list_display = ["email", "name", "status", "source", "created_at"]
     list_filter = ["status", "subscriptions__newsletter", "tags", SegmentFilter, "source"]
-    search_fields = ["email", "name"]
+    # A prefix of the address (any case), answered by the index on UPPER(email); a name too.
+    search_fields = ["^email", "^name"]
+    # The list's count is estimated when large (superfast.estimates); no count of all rows.
+    paginator = EstimatedCountPaginator
+    show_full_result_count = False
     # ``no_tracking`` is the reader's own choice, made on their preferences page.
     readonly_fields = [
         "created_at",
@@ -157,6 +181,9 @@ class SubscriberAdmin(admin.ModelAdmin):
         ]
         return own + super().get_urls()
 
+    def get_changelist(self, request, **kwargs):
+        return SemiJoinChangeList
+
     def has_export_permission(self, request):
         """Export hands out the whole audience: its own permission, not just a staff login."""
         return request.user.has_perm("subscribers.export_subscribers")
@@ -176,13 +203,15 @@ class SubscriberAdmin(admin.ModelAdmin):
         response = super().changelist_view(request, extra_context)
         changelist = getattr(response, "context_data", {}).get("cl")
         if changelist is not None:
-            counts = dict(
-                changelist.queryset.order_by()
-                .values_list("status")
-                .annotate(n=Count("pk", distinct=True))
+            # Estimated like the list's own count when that is: never a count of a big table.
+            counts = counts_by(
+                changelist.queryset,
+                "status",
+                Subscriber.Status.values,
+                estimated=changelist.paginator.count_is_estimate,
             )
             response.context_data["status_counts"] = [
-                (label, counts.get(value, 0)) for value, label in Subscriber.Status.choices
+                (label, counts[value]) for value, label in Subscriber.Status.choices
             ]
             response.context_data["export_query"] = request.GET.urlencode()
         return response

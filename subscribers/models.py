@@ -79,6 +79,13 @@ class Subscriber(models.Model):
         constraints = [
             models.UniqueConstraint(Lower("email"), name="subscriber_email_unique_ci"),
         ]
+        # The admin's list in its order (the admin adds ``-id`` to make it total), whole or
+        # by status. Its prefix search has PostgreSQL-only indexes of its own (migration
+        # 0008): they need an operator class SQLite does not know.
+        indexes = [
+            models.Index(fields=["email", "-id"], name="subscriber_email_order"),
+            models.Index(fields=["status", "email", "-id"], name="subscriber_status_email"),
+        ]
 
     def __str__(self):
         return self.email
@@ -118,6 +125,10 @@ class Subscription(models.Model):
             models.UniqueConstraint(
                 fields=["subscriber", "newsletter"], name="subscription_unique"
             ),
+        ]
+        # Welcome sequences read who confirmed in a time window (``confirmed_between``).
+        indexes = [
+            models.Index(fields=["newsletter", "confirmed_at"], name="subscription_confirmed"),
         ]
 
     def __str__(self):

@@ -298,6 +298,9 @@ SEND_ESP_MERGE_FIELD = env("SEND_ESP_MERGE_FIELD", "")
 # ledger row per recipient (issues.delivery.retention); 0 keeps every row for ever.
 DELIVERY_RETENTION_DAYS = env_int("DELIVERY_RETENTION_DAYS", 180)
 DELIVERY_RETENTION_CHUNK = env_int("DELIVERY_RETENTION_CHUNK", 50_000)
+# Admin lists: a list the planner expects to hold more rows than this shows PostgreSQL's
+# estimate ("about …") instead of counting every row on each load (superfast.estimates).
+ADMIN_EXACT_COUNT_LIMIT = env_int("ADMIN_EXACT_COUNT_LIMIT", 10_000)
 
 # Welcome sequences (issues.sequences): how often beat plans the steps that came due, and
 # how late a step may still go out (later, it is skipped rather than sent weeks late).

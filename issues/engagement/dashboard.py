@@ -1,20 +1,20 @@
 """A newsletter's dashboard figures: its audience week by week, its issues one by one.
 
 Each figure is one aggregate query over the records other parts keep anyway (consent and
-suppression events, deliveries, clicks), grouped in the database, so the page costs the
-same few queries for ten readers or a million.
+suppression events, dispatches, deliveries, clicks), grouped in the database, so the page
+costs the same few queries for ten readers or a million; none reads every delivery row.
 """
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from django.db.models import Count, Q
+from django.db.models import Count, Sum
 from django.db.models.functions import TruncWeek
 from django.utils import timezone
 
 from subscribers.models import ConsentEvent, SuppressionEvent
 
-from ..models import Click, Delivery, Issue, Newsletter
+from ..models import Click, Delivery, DeliveryTally, Dispatch, Issue, Newsletter
 from .attribution import unsubscribed_by_issue
 from .charts import Series, bar_chart, line_chart, percent
 
@@ -110,13 +110,7 @@ def issue_rates(newsletter: Newsletter, last: int = 12) -> list[IssueRates]:
         .values_list("pk", "number", "title", "published_at")[:last]
     )[::-1]
     ids = [row[0] for row in issues]
-    sent = dict(
-        Delivery.objects.filter(issue_id__in=ids)
-        .filter(Q(status=Delivery.Status.SENT) | Q(bounced_at__isnull=False))
-        .values_list("issue_id")
-        .annotate(n=Count("id"))
-        .order_by()
-    )
+    sent = sent_per_issue(ids)
     clickers = dict(
         Click.objects.filter(issue_id__in=ids, is_machine=False)
         .values_list("issue_id")
@@ -136,6 +130,41 @@ def issue_rates(newsletter: Newsletter, last: int = 12) -> list[IssueRates]:
         )
         for pk, number, title, published_at in issues
     ]
+
+
+def sent_per_issue(ids: list[int]) -> dict[int, int]:
+    """Messages that left, per issue (sent, or sent and bounced later): what the issue's
+    dispatches planned, less their rows that did not leave (waiting, failed, cancelled).
+
+    Counting the rows that left would read nearly all of them, a million per issue at a
+    million readers and ten million for the dashboard's dozen issues; the rows that did not
+    leave are few, and the partial index ``delivery_not_left`` holds only those. A dispatch
+    still planning has no planned count yet: its rows count on neither side. An issue whose
+    rows retention rolled up reads its tally, as its report does.
+    """
+    planned = dict(
+        Dispatch.objects.filter(issue_id__in=ids)
+        .values_list("issue_id")
+        .annotate(n=Sum("planned_count"))
+        .order_by()
+    )
+    not_left = dict(
+        Delivery.objects.filter(issue_id__in=ids, bounced_at__isnull=True)
+        .exclude(status=Delivery.Status.SENT)
+        .exclude(dispatch__status=Dispatch.Status.PLANNING)
+        .values_list("issue_id")
+        .annotate(n=Count("*"))
+        .order_by()
+    )
+    tallied = dict(
+        DeliveryTally.objects.filter(issue_id__in=ids).values_list("issue_id", "outcomes")
+    )
+    return {
+        pk: tallied[pk].get("sent", 0)
+        if pk in tallied
+        else (planned.get(pk) or 0) - not_left.get(pk, 0)
+        for pk in ids
+    }
 
 
 WIDE, NARROW = 720, 340  # CSS pixels: the admin's content column, and a phone's
