@@ -249,28 +249,25 @@ def bench_user():
     return user
 
 
-def measure(count: int, work_dir: Path, limit_messages: int | None = None) -> dict:
-    """Every figure of the summary line for ``count`` subscribers (Django set up, the
-    database migrated and empty, the broker's queue purged)."""
+def measure(count: int, port: int, work_dir: Path, limit_messages: int = 0) -> dict:
+    """Every figure of the summary line for ``count`` subscribers, sending into the SMTP
+    server on ``port`` (Django set up, the database migrated and empty, the broker's queue
+    purged)."""
     from tests.support.delivery import make_issue
 
     started = time.perf_counter()
-    sink, port = start_sink()
-    try:
-        issue = make_issue()
-        newsletter = issue.newsletter
-        sample = sample_message(issue)
-        limit = measure_limit(port, sample, *([limit_messages] if limit_messages else []))
-        say(f"raw limit of the sink: {limit:.0f} messages/s")
-        csv_path = work_dir / "subscribers.csv"
-        size = write_csv(csv_path, count)
-        say(f"wrote {count} lines ({size / 1e6:.0f} MB) to {csv_path}")
-        figures = {"import_seconds": import_through_worker(csv_path, newsletter, work_dir)}
-        csv_path.unlink()
-        figures.update(plan_and_send(issue, port, work_dir))
-    finally:
-        sink.terminate()
-        sink.wait()
+    issue = make_issue()
+    newsletter = issue.newsletter
+    limit = measure_limit(
+        port, sample_message(issue), *([limit_messages] if limit_messages else [])
+    )
+    say(f"raw limit of the sink: {limit:.0f} messages/s")
+    csv_path = work_dir / "subscribers.csv"
+    size = write_csv(csv_path, count)
+    say(f"wrote {count} lines ({size / 1e6:.0f} MB) to {csv_path}")
+    figures = {"import_seconds": import_through_worker(csv_path, newsletter, work_dir)}
+    csv_path.unlink()
+    figures.update(plan_and_send(issue, port, work_dir))
     rows = fill_ledger(newsletter, LEDGER_ROWS_PER_SUBSCRIBER - 1)
     times = admin_page_times(admin_pages(issue, newsletter), bench_user())
     for name, ms in times.items():
@@ -329,10 +326,13 @@ def main() -> int:
     reset_data()
     current_app.control.purge()
     say(f"{count} subscribers on {database_url.rsplit('/', 1)[-1]}")
+    sink, port = start_sink()
     try:
         with tempfile.TemporaryDirectory(dir=ROOT / "var" / "bench") as work_dir:
-            figures = measure(count, Path(work_dir))
+            figures = measure(count, port, Path(work_dir))
     finally:
+        sink.terminate()
+        sink.wait()
         reset_data()
     print(summary(count, figures), flush=True)
     return 0
