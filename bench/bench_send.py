@@ -15,11 +15,7 @@ Redis dbs 14 and 15), ``BENCH_SIZES`` (default ``10000,100000``), ``SMTP_SINK`` 
 ``BENCH_PROFILE=1`` to also profile the send loop (cProfile, top items to var/bench).
 """
 
-import multiprocessing
 import os
-import shutil
-import smtplib
-import subprocess
 import sys
 import tempfile
 import time
@@ -32,8 +28,6 @@ DATABASE_URL = os.environ.get(
 BROKER_URL = os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/14")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
 SIZES = [int(n) for n in os.environ.get("BENCH_SIZES", "10000,100000").split(",")]
-CORES = os.cpu_count() or 1
-LIMIT_MESSAGES = 20_000
 
 os.environ.update(
     DATABASE_URL=DATABASE_URL,
@@ -44,67 +38,23 @@ os.environ.update(
 )
 sys.path.insert(0, str(ROOT))
 
-from bench.support import ensure_database, reset_data  # noqa: E402
-
-
-def start_sink():
-    binary = os.environ.get("SMTP_SINK") or shutil.which("smtp-sink")
-    if not binary:
-        sys.exit("smtp-sink is missing: `make bench` unpacks it from Debian's postfix package")
-    from tests.support.processes import free_port
-
-    port = free_port()
-    libs = Path(binary).resolve().parent.parent / "lib" / "postfix"
-    env = {**os.environ, "LD_LIBRARY_PATH": str(libs)}
-    user = ["-u", "nobody"] if os.geteuid() == 0 else []
-    proc = subprocess.Popen([binary, *user, f"127.0.0.1:{port}", "1024"], env=env)
-    for _ in range(100):
-        try:
-            smtplib.SMTP("127.0.0.1", port, timeout=1).quit()
-            return proc, port
-        except OSError:
-            time.sleep(0.05)
-    proc.kill()
-    sys.exit("smtp-sink did not start")
-
-
-def push(port, message, count, envelope_from, to):
-    connection = smtplib.SMTP("127.0.0.1", port)
-    for _ in range(count):
-        connection.sendmail(envelope_from, [to], message)
-    connection.quit()
-
-
-def measure_limit(port, message):
-    """The same message over one persistent connection per core: what the sink and
-    smtplib allow with nothing of ours in the way."""
-    per_core = LIMIT_MESSAGES // CORES
-    args = (port, message, per_core, "news@example.org", "reader@example.com")
-    workers = [multiprocessing.Process(target=push, args=args) for _ in range(CORES)]
-    started = time.perf_counter()
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join()
-    return per_core * CORES / (time.perf_counter() - started)
-
-
-def peak_rss_mb(pid):
-    """The highest resident set (VmHWM) of a process and its children, in MB."""
-    from tests.support.delivery import children_of
-
-    peak = 0
-    for each in [pid, *children_of(pid)]:
-        status = Path(f"/proc/{each}/status").read_text()
-        kb = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM"))
-        peak = max(peak, kb)
-    return peak / 1024
+from bench.support import (  # noqa: E402
+    CORES,
+    ensure_database,
+    measure_limit,
+    peak_rss_mb,
+    reset_data,
+    sample_message,
+    send_planned,
+    sending_env,
+    start_sink,
+)
 
 
 def run(size, port, log_dir):
     from celery import current_app
 
-    from issues import delivery, tasks
+    from issues import delivery
     from issues.models import Dispatch
     from tests.support.delivery import make_issue, make_subscribers
     from tests.support.processes import celery_worker
@@ -113,26 +63,12 @@ def run(size, port, log_dir):
     issue = make_issue()
     make_subscribers(issue.newsletter, size)
     current_app.control.purge()
-    env = {
-        "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
-        "EMAIL_HOST": "127.0.0.1",
-        "EMAIL_PORT": port,
-        "SEND_PARALLEL_TASKS": CORES * 2,
-        "SEND_BATCH_SIZE": 200,
-    }
-    with celery_worker(log_dir, concurrency=CORES, env=env) as worker:
+    with celery_worker(log_dir, concurrency=CORES, env=sending_env(port)) as worker:
         dispatch = Dispatch.objects.create(issue=issue, snapshot=issue.snapshot)
         started = time.perf_counter()
         delivery.plan_dispatch(dispatch)
         plan_seconds = time.perf_counter() - started
-        for _ in range(CORES * 2):
-            tasks.send_dispatch.delay(dispatch.pk)
-        while True:
-            dispatch.refresh_from_db()
-            if dispatch.status == Dispatch.Status.DONE:
-                break
-            time.sleep(0.2)
-        seconds = time.perf_counter() - started - plan_seconds
+        seconds = send_planned(dispatch)
         rss = peak_rss_mb(worker.pid)
     sent = dispatch.deliveries.filter(status="sent").count()
     if sent != size:
@@ -173,21 +109,13 @@ def main():
     django.setup()
     from django.core.management import call_command
 
-    from issues.delivery import IssueMessage, Recipient
-    from issues.models import Dispatch
-
     call_command("migrate", interactive=False, verbosity=0)
     sink, port = start_sink()
     try:
         reset_data()
         from tests.support.delivery import make_issue
 
-        issue = make_issue()
-        message = IssueMessage(Dispatch(issue=issue, snapshot=issue.snapshot, pk=0))
-        recipient = Recipient(1, 1, "reader@example.com", "Reader")
-        sample = message.as_bytes(
-            message.values(recipient, message.message_id(recipient, "0" * 32))
-        )
+        sample = sample_message(make_issue())
         limit = measure_limit(port, sample)
         with tempfile.TemporaryDirectory() as log_dir:
             for size in SIZES:

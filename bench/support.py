@@ -1,9 +1,21 @@
-"""What the benchmarks share: a PostgreSQL database of their own, Django set up on it."""
+"""What the benchmarks and the soak run share: a PostgreSQL database of their own, Django
+set up on it, Postfix's ``smtp-sink`` and the raw limit measured against it, a real worker
+sending a planned dispatch, and the worker's memory."""
 
+import multiprocessing
 import os
+import shutil
+import smtplib
+import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit
+
+CORES = os.cpu_count() or 1
+LIMIT_MESSAGES = 20_000
+
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -70,3 +82,100 @@ def migrated_and_empty(database_url: str) -> None:
     ensure_database(database_url)
     migrate()
     reset_data()
+
+
+def start_sink():
+    """Postfix's ``smtp-sink`` on a free loopback port: ``(process, port)``."""
+    binary = os.environ.get("SMTP_SINK") or shutil.which("smtp-sink")
+    if not binary:
+        sys.exit("smtp-sink is missing: `make bench` unpacks it from Debian's postfix package")
+    from tests.support.processes import free_port
+
+    port = free_port()
+    libs = Path(binary).resolve().parent.parent / "lib" / "postfix"
+    env = {**os.environ, "LD_LIBRARY_PATH": str(libs)}
+    user = ["-u", "nobody"] if os.geteuid() == 0 else []
+    proc = subprocess.Popen([binary, *user, f"127.0.0.1:{port}", "1024"], env=env)
+    for _ in range(100):
+        try:
+            smtplib.SMTP("127.0.0.1", port, timeout=1).quit()
+            return proc, port
+        except OSError:
+            time.sleep(0.05)
+    proc.kill()
+    sys.exit("smtp-sink did not start")
+
+
+def sample_message(issue) -> bytes:
+    """The bytes one reader gets of ``issue``, as the worker builds them."""
+    from issues.delivery import IssueMessage, Recipient
+    from issues.models import Dispatch
+
+    message = IssueMessage(Dispatch(issue=issue, snapshot=issue.snapshot, pk=0))
+    recipient = Recipient(1, 1, "reader@example.com", "Reader")
+    return message.as_bytes(message.values(recipient, message.message_id(recipient, "0" * 32)))
+
+
+def push(port, message, count, envelope_from, to):
+    connection = smtplib.SMTP("127.0.0.1", port)
+    for _ in range(count):
+        connection.sendmail(envelope_from, [to], message)
+    connection.quit()
+
+
+def measure_limit(port, message, messages=LIMIT_MESSAGES):
+    """The same message over one persistent connection per core: what the sink and
+    smtplib allow with nothing of ours in the way."""
+    per_core = messages // CORES
+    args = (port, message, per_core, "news@example.org", "reader@example.com")
+    workers = [multiprocessing.Process(target=push, args=args) for _ in range(CORES)]
+    started = time.perf_counter()
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    return per_core * CORES / (time.perf_counter() - started)
+
+
+def peak_rss_mb(pid):
+    """The highest resident set (VmHWM) of a process and its children, in MB."""
+    from tests.support.delivery import children_of
+
+    peak = 0
+    for each in [pid, *children_of(pid)]:
+        status = Path(f"/proc/{each}/status").read_text()
+        kb = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM"))
+        peak = max(peak, kb)
+    return peak / 1024
+
+
+def sending_env(port: int, concurrency: int = CORES) -> dict:
+    """A worker's settings to send into the sink on ``port`` as fast as it takes them."""
+    return {
+        "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "EMAIL_HOST": "127.0.0.1",
+        "EMAIL_PORT": port,
+        "SEND_PARALLEL_TASKS": concurrency * 2,
+        "SEND_BATCH_SIZE": 200,
+    }
+
+
+def send_planned(
+    dispatch, *, concurrency: int = CORES, watch: Callable[[], None] | None = None
+) -> float:
+    """Hand the planned ``dispatch`` to the running worker(s) with ``concurrency`` pool
+    processes in all, and wait until it is done: the seconds it took. ``watch`` is called
+    between looks at the dispatch."""
+    from issues import tasks
+    from issues.models import Dispatch
+
+    started = time.perf_counter()
+    for _ in range(concurrency * 2):
+        tasks.send_dispatch.delay(dispatch.pk)
+    while True:
+        dispatch.refresh_from_db()
+        if dispatch.status == Dispatch.Status.DONE:
+            return time.perf_counter() - started
+        if watch:
+            watch()
+        time.sleep(0.2)
