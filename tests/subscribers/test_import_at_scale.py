@@ -95,6 +95,11 @@ def test_a_large_file_imports_in_batches_with_the_exact_per_line_report(editor_c
     with celery_worker(tmp_path, env={"SUBSCRIBER_IMPORT_BATCH_ROWS": "700"}):
         job_url = upload(editor_client, weekly, listing.text)
         figures = finished_import(editor_client, job_url)
+        # The file goes once the job is done: every address in it is imported or reported.
+        job = ImportJob.objects.get()
+        wait_until(
+            lambda: not default_storage.exists(f"imports/{job.pk}.csv"), what="the file deleted"
+        )
 
     assert figures["status"] == "done" and figures["percent"] == 100.0
     assert figures["lines"] == len(listing.lines) - 1
@@ -123,8 +128,6 @@ def test_a_large_file_imports_in_batches_with_the_exact_per_line_report(editor_c
     assert Subscriber.objects.get(email="bounced@example.org").status == "bounced"
     assert not Subscriber.objects.filter(email="gone@example.org").exists()
     assert not ImportRow.objects.exists()  # the staging rows are gone
-    # The file goes once the job is done: every address in it is imported or reported.
-    wait_until(lambda: not default_storage.exists(f"imports/{job.pk}.csv"), what="the file deleted")
     job.refresh_from_db()
     assert not job.file
 
