@@ -63,7 +63,10 @@ def claim_batch(dispatch_id: int, size: int) -> tuple[str, list[Delivery]]:
             Delivery.objects.filter(id__in=ids, status=Status.PENDING).update(**claim)
     if not ids:
         return token, []
-    rows = Delivery.objects.filter(claim_token=token).select_related("subscriber").order_by("id")
+    # Read back by primary key (the token too, which on SQLite says which rows were ours):
+    # the token alone has no index, and a million-row ledger would be scanned per batch.
+    rows = Delivery.objects.filter(id__in=ids, claim_token=token)
+    rows = rows.select_related("subscriber").order_by("id")
     return token, list(
         rows.only(
             "id",

@@ -153,3 +153,29 @@ def test_lines_starting_with_a_dot_arrive_intact(smtp_sink):
     (received,) = smtp_sink.messages
     text = received.message.get_payload()[0].get_content().replace("\r\n", "\n")
     assert text.startswith(".A line that starts with a dot\n.\n..two\n")
+
+
+def test_every_query_of_a_batch_is_answered_by_an_index_on_a_big_ledger(smtp_sink, settings):
+    """At a million rows, one query per batch that reads the whole ledger makes the send
+    crawl (a claimed batch was once read back by its token, which no index holds)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    if connection.vendor != "postgresql":
+        return  # EXPLAIN plans are PostgreSQL's
+    settings.SEND_BATCH_SIZE = 50
+    dispatch = planned_dispatch(20_000)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE issues_delivery")
+    with CaptureQueriesContext(connection) as queries:
+        assert delivery.send_next_batch(dispatch) == 50
+    plans = {}
+    with connection.cursor() as cursor:
+        for query in queries.captured_queries:
+            sql = query["sql"]
+            if "issues_delivery" in sql and sql.split()[0] in {"SELECT", "UPDATE"}:
+                cursor.execute(f"EXPLAIN {sql}")
+                plans[sql] = "\n".join(row[0] for row in cursor.fetchall())
+    assert len(plans) >= 4  # sweep, claim, read back, mark
+    scans = [sql for sql, plan in plans.items() if "Seq Scan on issues_delivery" in plan]
+    assert scans == []

@@ -128,7 +128,8 @@ def test_the_sequence_page_in_a_browser(
     page.goto(f"{live_server.url}{reverse('admin:issues_welcomesequence_changelist')}")
     page.click("text=The Weekly Dispatch")
     page.click("text=Pause the sequence")
-    assert "Paused: no welcome email goes out" in page.text_content("body")
+    # The click posts and redirects: wait for the page it lands on before reading it.
+    page.wait_for_selector("text=Paused: no welcome email goes out")
     assert page.locator("text=Resume the sequence").is_visible()
     assert "7 days" in page.content() or "1 week" in page.content()
     page.screenshot(path=artifacts_dir / "welcome-sequence.png", full_page=True)
