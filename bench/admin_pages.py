@@ -42,10 +42,15 @@ def admin_pages(
         "subscribers_newsletter": (
             f"{subscribers}?subscriptions__newsletter__id__exact={newsletter_id}"
         ),
+        "subscribers_active_newsletter": (
+            f"{subscribers}?status__exact=active"
+            f"&subscriptions__newsletter__id__exact={newsletter_id}"
+        ),
         **tagged,
         "subscribers_search": f"{subscribers}?q={search}",
         "issues": "/admin/issues/issue/",
         "delivery": f"{issue}/delivery/",
+        "delivery_report": f"{issue}/report/",
         "report": f"{issue}/engagement/",
         "dashboard": f"/admin/issues/newsletter/{newsletter_id}/dashboard/",
     }
@@ -83,7 +88,8 @@ def admin_page_times(
 def page_getter(client_or_base_url, session_id: str):
     """A function fetching an admin path and returning its status code."""
     if not isinstance(client_or_base_url, str):
-        return lambda path: client_or_base_url.get(path).status_code
+        # Over HTTPS, as production serves it (plain HTTP would answer its redirect).
+        return lambda path: client_or_base_url.get(path, secure=True).status_code
     base = client_or_base_url.rstrip("/")
 
     def get(path):

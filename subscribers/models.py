@@ -103,12 +103,17 @@ class Subscription(models.Model):
         ACTIVE = "active", "Active"
         UNSUBSCRIBED = "unsubscribed", "Unsubscribed"
 
+    # Indexed by the unique (subscriber, newsletter) and by (newsletter, confirmed_at): a
+    # foreign key index of their own would be one more write per imported row.
     subscriber = models.ForeignKey(
-        Subscriber, on_delete=models.CASCADE, related_name="subscriptions"
+        Subscriber, on_delete=models.CASCADE, related_name="subscriptions", db_index=False
     )
     # By name, not import: the audience knows newsletters exist, nothing of their content.
     newsletter = models.ForeignKey(
-        "issues.Newsletter", on_delete=models.CASCADE, related_name="subscriptions"
+        "issues.Newsletter",
+        on_delete=models.CASCADE,
+        related_name="subscriptions",
+        db_index=False,
     )
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -156,8 +161,13 @@ class ConsentEvent(models.Model):
     subscriber = models.ForeignKey(
         Subscriber, null=True, on_delete=models.SET_NULL, related_name="consent_events"
     )
-    newsletter = models.ForeignKey(
-        "issues.Newsletter", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    newsletter = models.ForeignKey(  # indexed by consent_growth, which starts with it
+        "issues.Newsletter",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
     )
     action = models.CharField(max_length=12, choices=Action.choices)
     source = models.CharField(max_length=10, choices=Source.choices)
@@ -355,7 +365,11 @@ class ImportRow(models.Model):
     learns it repeats an earlier one. ``reason`` is empty for a line that goes in.
     """
 
-    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="+")
+    # No foreign key constraint in the database: its check ran for every staged line at
+    # each batch's commit. The rows live for one job, which the ORM's cascade still cleans.
+    job = models.ForeignKey(
+        ImportJob, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
     line = models.PositiveIntegerField()
     email = models.CharField(max_length=254)
     email_key = models.CharField(max_length=254, help_text="Lower-cased, as uniqueness sees it.")
@@ -378,7 +392,9 @@ class ImportRow(models.Model):
 class ImportRejection(models.Model):
     """A line an import left out, and why: the per-line report editors read and download."""
 
-    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="rejections")
+    job = models.ForeignKey(
+        ImportJob, on_delete=models.CASCADE, related_name="rejections", db_index=False
+    )
     line = models.PositiveIntegerField()
     email = models.CharField(max_length=254, blank=True)
     reason = models.CharField(max_length=200)
