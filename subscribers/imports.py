@@ -28,6 +28,8 @@ from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from superfast.estimates import refresh_statistics
+
 from .csv_io import TAG_SEPARATOR, ImportFileError, check_row, read_rows
 from .models import (
     ConsentEvent,
@@ -93,6 +95,7 @@ def run_import(job: ImportJob, binary: BinaryIO, *, batch_rows: int = 0) -> Impo
         ImportRow.objects.filter(job=job).delete()
         text.detach()
     finish(job, *outcome)  # after the staging rows are gone: a finished job left none
+    refresh_statistics(Subscriber, Subscription)
     job.refresh_from_db()
     return job
 

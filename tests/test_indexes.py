@@ -96,3 +96,24 @@ def test_a_planned_row_is_written_into_no_message_id_index_and_webhooks_still_fi
     lookup = Delivery.objects.filter(message_id="<1.abc@example.org>")
     assert "delivery_message_id" in lookup.explain()
     assert lookup.get().pk == row.pk
+
+
+def test_a_ledger_row_still_needs_a_real_dispatch_and_subscriber_and_keeps_its_issue():
+    """The issue's own check is gone from the ledger (a third of planning's time); what
+    made it redundant must hold: a row needs its dispatch and subscriber, and an issue
+    with a dispatch cannot be deleted from under its rows."""
+    from django.db import IntegrityError, transaction
+    from django.db.models import ProtectedError
+
+    dispatch = planned_dispatch(3)
+    row = dispatch.deliveries.first()
+    with connection.cursor() as cursor:  # checked now, not when the test's transaction ends
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    for field, missing in (("dispatch_id", 10**9), ("subscriber_id", 10**9)):
+        with pytest.raises(IntegrityError), transaction.atomic():
+            Delivery.objects.filter(pk=row.pk).update(**{field: missing})
+    with pytest.raises(ProtectedError):
+        dispatch.issue.delete()
+    with pytest.raises(IntegrityError), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("DELETE FROM issues_issue WHERE id = %s", [dispatch.issue_id])
+    assert Delivery.objects.filter(issue=dispatch.issue).count() == 3

@@ -1,6 +1,6 @@
 """Planning: one pending Delivery per recipient, written inside the database.
 
-Recipients are copied in keyset chunks by INSERT … SELECT (no subscriber passes through
+Recipients are copied in chunks of subscriber ids by INSERT … SELECT (no subscriber passes through
 Python memory), with ON CONFLICT DO NOTHING on (issue, subscriber): a retried task, a second
 click or a later dispatch of the same issue never plans anyone twice.
 """
@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from subscribers import segments
 from subscribers.models import Segment, Subscriber, Tag
+from superfast.estimates import refresh_statistics
 
 from ..models import Delivery, Dispatch, Issue
 from .lifecycle import finish_if_complete, transition
@@ -62,7 +63,8 @@ def plan_dispatch(dispatch: Dispatch) -> int:
             pause_reason=f"The {dispatch.audience_label} cannot be used: {reason}",
         )
         return 0
-    insert_in_chunks(dispatch, chosen, now)
+    if insert_in_chunks(dispatch, chosen, now) >= PLAN_CHUNK:
+        refresh_statistics(Delivery)  # the senders' claims are planned on what was added
     split_test_group(dispatch)
     planned = dispatch.deliveries.count()
     transition(
@@ -78,19 +80,23 @@ def plan_dispatch(dispatch: Dispatch) -> int:
 
 
 def insert_in_chunks(dispatch: Dispatch, subscribers, now=None) -> int:
-    """Plan every subscriber of the queryset, in keyset chunks of ``PLAN_CHUNK`` ids;
-    returns how many rows were new."""
+    """Plan every subscriber of the queryset, ``PLAN_CHUNK`` subscriber ids at a time;
+    returns how many rows were new.
+
+    Chunks are ranges of ids between the queryset's first and last, not runs of N
+    recipients: finding where the next N end costs a scan of every recipient left, and
+    that at each chunk made a million-reader plan quadratic.
+    """
     now = now or timezone.now()
-    subscribers = subscribers.order_by("id")
-    last = inserted = 0
-    while True:
-        window = subscribers.filter(id__gt=last)
-        bound = list(window.values_list("id", flat=True)[PLAN_CHUNK - 1 : PLAN_CHUNK])
-        chunk = window.filter(id__lte=bound[0]) if bound else window
+    ids = subscribers.order_by("id").values_list("id", flat=True)
+    first, last = ids.first(), ids.last()
+    if first is None:
+        return 0
+    inserted = 0
+    for start in range(first, last + 1, PLAN_CHUNK):
+        chunk = subscribers.filter(id__gte=start, id__lt=start + PLAN_CHUNK)
         inserted += insert_deliveries(dispatch, chunk, now)
-        if not bound:
-            return inserted
-        last = bound[0]
+    return inserted
 
 
 def insert_deliveries(dispatch: Dispatch, subscribers, now) -> int:
