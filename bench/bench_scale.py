@@ -14,13 +14,13 @@ on loopback as the mail endpoint:
    run (``limit_msgs_per_s``, ``bench.support.measure_limit``). ``worker_peak_rss_mb`` is
    the worker's peak resident set (VmHWM, its largest process) at the end, ``rss_10k_mb`` the
    same once 10,000 were sent: equal figures mean memory stays flat as the send grows.
-4. ``admin_ms_max``: the slowest admin page (median of 3 after one warm-up, Django's test
-   client in this process, ``DEBUG`` off, logged in as a superuser): the subscriber list
-   plain, filtered (status and newsletter) and searched by an address prefix, the issue list,
-   the delivery page, the delivery report, the engagement report and the dashboard. Before
-   it the ledger is filled to 10 rows per subscriber (10M at a million, as the issue asks):
-   9 more sent issues, their delivery rows added with one ``INSERT … SELECT`` each. Each
-   page's time is printed as a ``# admin`` line.
+4. ``admin_ms_max``: the slowest admin page of ``bench.admin_pages`` (median of 3 after
+   one warm-up, Django's test client in this process, ``DEBUG`` off, logged in as a
+   superuser): the subscriber list plain, filtered by status, by newsletter and by both,
+   searched by an address prefix; the issue list; the delivery page, the delivery report,
+   the engagement report and the dashboard. Before it the ledger is filled to 10 rows per
+   subscriber (10M at a million, as the issue asks): 9 more sent issues, their delivery rows
+   added with one ``INSERT … SELECT`` each. Each page's time is printed as a ``# admin`` line.
 
 Prints ``# `` progress lines, then last:
 
@@ -40,7 +40,6 @@ PostgreSQL, created when missing and emptied: never a real database),
 """
 
 import os
-import statistics
 import sys
 import tempfile
 import time
@@ -197,47 +196,17 @@ def fill_ledger(newsletter, back_issues: int) -> int:
     return Delivery.objects.count()
 
 
-def admin_pages(issue, newsletter) -> dict[str, str]:
-    """The admin pages the issue names, by name: their URLs for ``issue``."""
-    from django.urls import reverse
-
-    subscribers = reverse("admin:subscribers_subscriber_changelist")
-    return {
-        "subscribers": subscribers,
-        "subscribers_filtered": (
-            f"{subscribers}?status__exact=active&subscriptions__newsletter__id__exact="
-            f"{newsletter.pk}"
-        ),
-        "subscribers_search": f"{subscribers}?q=reader4242",
-        "issues": reverse("admin:issues_issue_changelist"),
-        "delivery": reverse("admin:issues_issue_delivery", args=[issue.pk]),
-        "delivery_report": reverse("admin:issues_issue_report", args=[issue.pk]),
-        "engagement": reverse("admin:issues_issue_engagement", args=[issue.pk]),
-        "dashboard": reverse("admin:issues_newsletter_dashboard", args=[newsletter.pk]),
-    }
-
-
-def admin_page_times(pages: dict[str, str], user, repeat: int = 3) -> dict[str, float]:
-    """Milliseconds each page takes (median of ``repeat`` after one warm-up), fetched in
-    this process by Django's test client logged in as ``user``, over HTTPS as production
-    serves it."""
+def admin_times(issue, newsletter) -> dict[str, float]:
+    """``bench.admin_pages``' pages and timing, through Django's test client in this process
+    logged in as a superuser (HTTPS, as production serves them)."""
     from django.test import Client, override_settings
 
+    from bench.admin_pages import admin_page_times
+
     client = Client()
-    client.force_login(user)
-    times = {}
+    client.force_login(bench_user())
     with override_settings(ALLOWED_HOSTS=["testserver"]):
-        for name, url in pages.items():
-            response = client.get(url, secure=True)
-            if response.status_code != 200:
-                sys.exit(f"{url} answered {response.status_code}")
-            samples = []
-            for _ in range(repeat):
-                started = time.perf_counter()
-                client.get(url, secure=True)
-                samples.append((time.perf_counter() - started) * 1000)
-            times[name] = statistics.median(samples)
-    return times
+        return admin_page_times(client, newsletter_id=newsletter.pk, issue_id=issue.pk)
 
 
 def bench_user():
@@ -269,7 +238,7 @@ def measure(count: int, port: int, work_dir: Path, limit_messages: int = 0) -> d
     csv_path.unlink()
     figures.update(plan_and_send(issue, port, work_dir))
     rows = fill_ledger(newsletter, LEDGER_ROWS_PER_SUBSCRIBER - 1)
-    times = admin_page_times(admin_pages(issue, newsletter), bench_user())
+    times = admin_times(issue, newsletter)
     for name, ms in times.items():
         say(f"admin {name}: {ms:.0f} ms")
     figures.update(
