@@ -291,12 +291,17 @@ class SubscriberAdmin(admin.ModelAdmin):
         self.message_user(request, f"Queued {sent} confirmation mails (only pending subscribers).")
 
     def export_view(self, request):
-        """The changelist as CSV, with the same filters and search as on screen."""
+        """The changelist as CSV, with the same filters and search as on screen.
+
+        Rows stream in the list's order as the address index yields them. The list is
+        already free of repeats (``SemiJoinChangeList`` filters across relations with
+        EXISTS): a DISTINCT here would sort or hash every row before the first one left.
+        """
         if not self.has_export_permission(request):
             raise PermissionDenied
-        queryset = self.get_changelist_instance(request).get_queryset(request)
+        queryset = self.get_changelist_instance(request).queryset
         response = StreamingHttpResponse(
-            export_csv_lines(queryset.distinct()), content_type="text/csv; charset=utf-8"
+            export_csv_lines(queryset), content_type="text/csv; charset=utf-8"
         )
         stamp = timezone.now().strftime("%Y%m%d-%H%M")
         response["Content-Disposition"] = f'attachment; filename="subscribers-{stamp}.csv"'
