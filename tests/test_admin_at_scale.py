@@ -368,3 +368,78 @@ def test_the_export_streams_its_first_rows_before_reading_the_whole_list(
             assert "Index Scan using subscriber_email_order" in plan, plan
             for full_pass in ("Sort", "Unique", "HashAggregate"):
                 assert f"-> {full_pass}" not in plan and not plan.startswith(full_pass), plan
+
+
+TAGS = "/admin/subscribers/tag/"
+
+
+def tag_list(client) -> tuple[str, list[str]]:
+    reset_queries()  # the request resets the log: capture it from its start
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get(TAGS)
+    assert page.status_code == 200
+    return page.text, [q["sql"] for q in queries.captured_queries]
+
+
+def tagged(count: int, readers: list[Subscriber], start: int = 0) -> list[Tag]:
+    """``count`` tags, the n-th carried by the first n % 4 + 1 readers."""
+    tags = Tag.objects.bulk_create(Tag(name=f"tag {n:02}") for n in range(start, start + count))
+    Subscriber.tags.through.objects.bulk_create(
+        Subscriber.tags.through(tag=tag, subscriber=reader)
+        for n, tag in enumerate(tags, start)
+        for reader in readers[: n % 4 + 1]
+    )
+    return tags
+
+
+def member_cells(page: str, tag: Tag) -> tuple[str, str]:
+    row = re.search(rf'tags__id__exact={tag.pk}">([^<]+)</a>.*?</tr>', page, re.S)
+    active = re.search(r'<td class="field-active_count">([^<]+)</td>', row.group(0))
+    return row.group(1), active.group(1)
+
+
+def test_the_tag_list_counts_only_the_members_of_the_tags_on_its_page(client, editor, monkeypatch):
+    from subscribers.admin import TagAdmin
+
+    monkeypatch.setattr(TagAdmin, "list_per_page", 10)
+    newsletter = make_issue().newsletter
+    readers = [*make_subscribers(newsletter, 2), *make_subscribers(newsletter, 2, "p", "pending")]
+    first = tagged(3, readers)
+    few_page, few = tag_list(client)
+    tagged(27, readers, start=3)
+    many_page, many = tag_list(client)
+
+    assert len(many) == len(few)
+    assert [member_cells(few_page, tag) for tag in first] == [("1", "1"), ("2", "2"), ("3", "2")]
+    assert [member_cells(many_page, tag) for tag in first] == [("1", "1"), ("2", "2"), ("3", "2")]
+    assert "tag 10" not in many_page  # the second page
+    # Memberships are read for the page's ten tags only, never for every tag.
+    memberships = [sql for sql in many if "subscribers_subscriber_tags" in sql]
+    assert memberships
+    for sql in memberships:
+        (ids,) = re.findall(r'"tag_id" IN \(([^()]*)\)', sql)
+        assert len(ids.split(",")) == 10, sql
+
+
+def test_big_tags_show_estimates_without_counting_their_members(client, editor, settings):
+    settings.ADMIN_EXACT_COUNT_LIMIT = 5
+    newsletter = make_issue().newsletter
+    readers = [*make_subscribers(newsletter, 6), *make_subscribers(newsletter, 2, "p", "pending")]
+    big, small = Tag.objects.create(name="big"), Tag.objects.create(name="small")
+    Subscriber.tags.through.objects.bulk_create(
+        [
+            *(Subscriber.tags.through(tag=big, subscriber=reader) for reader in readers),
+            Subscriber.tags.through(tag=small, subscriber=readers[0]),
+        ]
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE subscribers_subscriber_tags, subscribers_subscriber")
+
+    page, queries = tag_list(client)
+
+    if connection.vendor == "postgresql":
+        assert member_cells(page, big) == ("about 8", "about 6")
+        assert member_cells(page, small) == ("about 1", "about 1")
+        assert not [sql for sql in queries if "COUNT(" in sql.upper() and "_tags" in sql]
+    else:  # no planner statistics to read: SQLite counts
+        assert member_cells(page, big) == ("8", "6")
