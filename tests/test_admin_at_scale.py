@@ -443,3 +443,31 @@ def test_big_tags_show_estimates_without_counting_their_members(client, editor, 
         assert not [sql for sql in queries if "COUNT(" in sql.upper() and "_tags" in sql]
     else:  # no planner statistics to read: SQLite counts
         assert member_cells(page, big) == ("8", "6")
+
+
+def test_a_sent_issue_says_how_many_it_went_to_from_the_few_rows_that_did_not_leave(
+    client, editor, smtp_sink
+):
+    issue = make_issue(slug="counted", title="Counted")
+    readers = make_subscribers(issue.newsletter, 2000, prefix="counted")
+    for refused in readers[:3]:  # the mail server refuses three addresses outright
+        smtp_sink.replies[refused.email] = "550 5.1.1 No such user"
+    dispatch = send_in_process(issue)
+    left = dispatch.deliveries.filter(status=Delivery.Status.SENT).order_by("pk")
+    record_event(left[0].message_id, "bounced", "mailbox full for good")  # left, then bounced
+    record_event(left[1].message_id, "rejected", "policy")  # the ESP never let it out
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE issues_delivery, issues_dispatch")
+
+    reset_queries()  # the request resets the log: capture it from its start
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get(f"/admin/issues/issue/{issue.pk}/change/")
+    ledger = [q["sql"] for q in queries.captured_queries if 'FROM "issues_delivery"' in q["sql"]]
+
+    banner = re.search(r'<div class="sf-sent-banner".*?</div>', page.text, re.S).group(0)
+    assert "to 1996 subscribers." in banner  # 2000 readers, 3 refused, 1 rejected
+    assert len(ledger) == 1, ledger
+    if connection.vendor == "postgresql":
+        plan = explain(ledger[0])
+        assert "delivery_not_left" in plan, plan
+        assert "Seq Scan on issues_delivery" not in plan, plan
