@@ -297,9 +297,17 @@ def test_a_filtered_export_lists_each_match_once_without_distinct(client, editor
     sql = [q["sql"] for q in queries.captured_queries]  # the next request resets them
     by_tag = exported(client.get(EXPORT, {"tags__id__exact": press.pk, "q": "BOTH"}))
 
-    assert list(rows[0]) == ["email", "name", "status", "source", "newsletters", "tags"] + [
-        "created_at"
-    ]
+    columns = ["email", "name", "status", "source", "newsletters", "tags", "created_at"]
+    assert list(rows[0]) == columns  # the columns the export always had
+    assert {**rows[0], "created_at": "…"} == {
+        "email": "both0@example.com",
+        "name": "Reader 0",
+        "status": "active",
+        "source": "form",
+        "newsletters": "notes weekly",
+        "tags": "other;press",  # by name, ";"-separated, as the import reads them
+        "created_at": "…",
+    }
     assert [(r["email"], r["newsletters"], r["tags"]) for r in rows] == [
         ("both0@example.com", "notes weekly", "other;press"),
         ("both1@example.com", "notes weekly", "other;press"),
@@ -329,6 +337,10 @@ def statistics_left_small():
     with connection.cursor() as cursor:
         for table in LIST_TABLES.split(", "):
             cursor.execute(f"DELETE FROM {table}")
+        # The deletes' deferred foreign-key checks, now: the statistics of empty tables would
+        # have them scan every dead row once per row deleted.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute("SET CONSTRAINTS ALL DEFERRED")
         cursor.execute(f"ANALYZE {LIST_TABLES}")
 
 
