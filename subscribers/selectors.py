@@ -112,25 +112,27 @@ def tag_members(tag_ids: list[int]) -> dict[int, TagMembers]:
         return {}
     memberships = Subscriber.tags.through.objects.filter(tag_id__in=tag_ids)
     estimate = planner_estimate(memberships)
-    if estimate is None or estimate < settings.ADMIN_EXACT_COUNT_LIMIT:
-        counted = {
-            tag_id: (carrying, active)
-            for tag_id, carrying, active in memberships.values("tag_id")
-            .annotate(
-                carrying=Count("pk"),
-                active=Count("pk", filter=Q(subscriber__status=Subscriber.Status.ACTIVE)),
-            )
-            .values_list("tag_id", "carrying", "active")
-            .order_by()
-        }
-        return {pk: TagMembers(*(RowCount(n) for n in counted.get(pk, (0, 0)))) for pk in tag_ids}
-    rows, shares = value_estimates(Subscriber.tags.through, "tag", tag_ids)
-    _, active_share = value_estimates(Subscriber, "status", [Subscriber.Status.ACTIVE])
-    active = active_share[Subscriber.Status.ACTIVE]
-    return {
-        pk: TagMembers(
-            RowCount(round(rows * shares[str(pk)]), estimated=True),
-            RowCount(round(rows * shares[str(pk)] * active), estimated=True),
+    if estimate is not None and estimate >= settings.ADMIN_EXACT_COUNT_LIMIT:
+        by_tag = value_estimates(Subscriber.tags.through, "tag", tag_ids)
+        by_status = value_estimates(Subscriber, "status", [Subscriber.Status.ACTIVE])
+        if by_tag and by_status:  # None: tables never analyzed, nothing to estimate from
+            rows, shares = by_tag
+            active = by_status[1][Subscriber.Status.ACTIVE]
+            return {
+                pk: TagMembers(
+                    RowCount(round(rows * shares[str(pk)]), estimated=True),
+                    RowCount(round(rows * shares[str(pk)] * active), estimated=True),
+                )
+                for pk in tag_ids
+            }
+    counted = {
+        tag_id: (carrying, active)
+        for tag_id, carrying, active in memberships.values("tag_id")
+        .annotate(
+            carrying=Count("pk"),
+            active=Count("pk", filter=Q(subscriber__status=Subscriber.Status.ACTIVE)),
         )
-        for pk in tag_ids
+        .values_list("tag_id", "carrying", "active")
+        .order_by()
     }
+    return {pk: TagMembers(*(RowCount(n) for n in counted.get(pk, (0, 0)))) for pk in tag_ids}

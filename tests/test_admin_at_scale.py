@@ -189,6 +189,8 @@ def test_a_list_too_big_to_count_shows_the_estimate_without_counting(
         assert re.search(r'class="estimated-count"[^>]*>about 40 subscribers', page)
         assert "<strong>Active</strong>: about " in page
         assert "<strong>Pending confirmation</strong>: about " in page
+        # No one has complained: the planner's floor of one row is not shown as one reader.
+        assert "<strong>Complained</strong>: about 0" in page
         assert not [q for q in queries.captured_queries if "COUNT(" in q["sql"].upper()]
     else:  # no planner estimate to read: SQLite counts
         assert "40 subscribers" in page and "about" not in page
