@@ -66,15 +66,64 @@ def counts_by(queryset: QuerySet, field: str, values, *, estimated: bool) -> dic
     result, the planner's estimate of each part of a large one (one ``EXPLAIN`` each).
 
     Parts of a large list are never counted, not even those expected to be small: proving
-    a part empty can cost as much as reading the whole filtered list.
+    a part empty can cost as much as reading the whole filtered list. A value the table's
+    statistics never saw is estimated at none, without an ``EXPLAIN``: the planner would
+    say one row, its floor, and "about 1 complained" would be one reader too many.
     """
     if estimated and connections[queryset.db].vendor == "postgresql":
+        seen = value_estimates(queryset.model, field, values) if "__" not in field else None
+        unseen = {v for v in values if seen and seen[0] * seen[1][str(v)] < 0.5}
         return {
-            value: RowCount(planner_estimate(queryset.filter(**{field: value})), estimated=True)
+            value: RowCount(
+                0 if value in unseen else planner_estimate(queryset.filter(**{field: value})),
+                estimated=True,
+            )
             for value in values
         }
     exact = dict(queryset.order_by().values_list(field).annotate(n=models.Count("pk")))
     return {value: RowCount(exact.get(value, 0)) for value in values}
+
+
+# What PostgreSQL assumes of "column = value" when it has no statistics (DEFAULT_EQ_SEL).
+DEFAULT_EQUALITY_SHARE = 0.005
+
+
+def value_estimates(model, field: str, values) -> tuple[int, dict[str, float]] | None:
+    """The rows of ``model``'s table, and the share of them with each of ``values`` in
+    ``field``, as the planner reckons them; None on databases other than PostgreSQL, and
+    for a table never analyzed.
+
+    One query for any number of values, where an ``EXPLAIN`` each would cost one per
+    value: the statistics ``ANALYZE`` keeps (``pg_stats``) are read the way the planner
+    reads them for ``field = value``. A value among the most common has its measured
+    share; any other value, an even part of what the most common leave.
+    """
+    if connections[model.objects.db].vendor != "postgresql":
+        return None
+    column = model._meta.get_field(field).column
+    with connections[model.objects.db].cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT c.reltuples, s.null_frac, s.n_distinct,
+                   to_json(s.most_common_vals::text::text[]), to_json(s.most_common_freqs)
+            FROM pg_class c
+            LEFT JOIN pg_stats s ON s.schemaname = current_schema()
+                AND s.tablename = c.relname AND s.attname = %s
+            WHERE c.oid = %s::regclass
+            """,
+            [column, model._meta.db_table],
+        )
+        rows, null_share, distinct, common, frequencies = cursor.fetchone()
+    if rows < 0:  # never analyzed: nothing known
+        return None
+    rows = int(rows)
+    if distinct is None:  # analyzed empty, or the column left out
+        return rows, {str(value): DEFAULT_EQUALITY_SHARE for value in values}
+    common = dict(zip(common or [], frequencies or [], strict=True))
+    distinct = -distinct * rows if distinct < 0 else distinct  # negative: a share of the rows
+    others = max(distinct - len(common), 1)
+    rest = max(1.0 - sum(common.values()) - null_share, 0.0) / others
+    return rows, {str(value): common.get(str(value), rest) for value in values}
 
 
 class EstimatedCountPaginator(Paginator):
