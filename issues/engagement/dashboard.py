@@ -132,7 +132,7 @@ def issue_rates(newsletter: Newsletter, last: int = 12) -> list[IssueRates]:
     ]
 
 
-def sent_per_issue(ids: list[int]) -> dict[int, int]:
+def sent_per_issue(ids: list[int], *, from_rows: bool = False) -> dict[int, int]:
     """Messages that left, per issue (sent, or sent and bounced later): what the issue's
     dispatches planned, less their rows that did not leave (waiting, failed, cancelled).
 
@@ -140,7 +140,8 @@ def sent_per_issue(ids: list[int]) -> dict[int, int]:
     million readers and ten million for the dashboard's dozen issues; the rows that did not
     leave are few, and the partial index ``delivery_not_left`` holds only those. A dispatch
     still planning has no planned count yet: its rows count on neither side. An issue whose
-    rows retention rolled up reads its tally, as its report does.
+    rows retention rolled up reads its tally, as its report does (unless ``from_rows``:
+    retention itself, writing that tally).
     """
     planned = dict(
         Dispatch.objects.filter(issue_id__in=ids)
@@ -156,8 +157,12 @@ def sent_per_issue(ids: list[int]) -> dict[int, int]:
         .annotate(n=Count("*"))
         .order_by()
     )
-    tallied = dict(
-        DeliveryTally.objects.filter(issue_id__in=ids).values_list("issue_id", "outcomes")
+    tallied = (
+        {}
+        if from_rows
+        else dict(
+            DeliveryTally.objects.filter(issue_id__in=ids).values_list("issue_id", "outcomes")
+        )
     )
     return {
         pk: tallied[pk].get("sent", 0)

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, Min, OuterRef, Q
+from django.db.models import Exists, F, Min, OuterRef, Q
 from django.utils import timezone
 
 from subscribers import services as audience
@@ -82,6 +82,8 @@ def plan_step(
     SequenceStep.objects.filter(pk=step.pk).update(planned_through=settled)
     step.planned_through = settled
     if inserted:
+        # Reports count a dispatch's plainly sent rows as planned less the rest.
+        Dispatch.objects.filter(pk=dispatch.pk).update(planned_count=F("planned_count") + inserted)
         sources = {Dispatch.Status.DONE, Dispatch.Status.SENDING}
         transition(dispatch, sources, Dispatch.Status.SENDING, finished_at=None)
         transaction.on_commit(lambda: enqueue_senders(dispatch.pk))
