@@ -140,15 +140,18 @@ def start_of_day(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min))
 
 
-def members(rule: SegmentRule) -> QuerySet[Subscriber]:
-    """The active subscribers matching ``rule``: one query, every condition an EXISTS.
+def members(rule: SegmentRule, ids: range | None = None) -> QuerySet[Subscriber]:
+    """The active subscribers matching ``rule``: one query, every condition an EXISTS; with
+    ``ids``, only those whose id is in that range, each condition bounded by it too (see
+    ``selectors.recipients``).
 
     Raises ValidationError for a rule that cannot be evaluated (see ``SegmentRule.problems``):
     a send must never go to "everyone" because a condition was silently dropped.
     """
     rule.validate()
+    chunk = {"subscriber_id__gte": ids.start, "subscriber_id__lt": ids.stop} if ids else {}
     subscription = Subscription.objects.filter(
-        subscriber=OuterRef("pk"), status=Subscription.Status.ACTIVE
+        subscriber=OuterRef("pk"), status=Subscription.Status.ACTIVE, **chunk
     )
     if rule.newsletter_id:
         subscription = subscription.filter(newsletter_id=rule.newsletter_id)
@@ -157,7 +160,9 @@ def members(rule: SegmentRule) -> QuerySet[Subscriber]:
     if rule.signed_up_before:
         subscription = subscription.filter(created_at__lt=start_of_day(rule.signed_up_before))
     found = Subscriber.objects.filter(status=Subscriber.Status.ACTIVE).filter(Exists(subscription))
-    tagged = SubscriberTag.objects.filter(subscriber_id=OuterRef("pk"))
+    if ids:
+        found = found.filter(id__gte=ids.start, id__lt=ids.stop)
+    tagged = SubscriberTag.objects.filter(subscriber_id=OuterRef("pk"), **chunk)
     if rule.tags_any:
         found = found.filter(Exists(tagged.filter(tag_id__in=rule.tags_any)))
     for tag_id in sorted(rule.tags_all):
@@ -197,16 +202,21 @@ def tags_named(names) -> dict[str, Tag]:
 
 
 def audience(
-    newsletter_id: int, *, segment: Segment | None = None, tag: Tag | None = None
+    newsletter_id: int,
+    *,
+    segment: Segment | None = None,
+    tag: Tag | None = None,
+    ids: range | None = None,
 ) -> QuerySet[Subscriber]:
-    """Who may receive an issue of this newsletter, narrowed to a segment or a tag.
+    """Who may receive an issue of this newsletter, narrowed to a segment or a tag (and with
+    ``ids``, to that range of subscriber ids: a chunk of a send plan).
 
     The same set of people ``members`` counts in the segment's admin page, so its live count
     is what a send delivers (less anyone who already received the issue).
     """
     if segment is None and tag is None:
-        return recipients(newsletter_id)
+        return recipients(newsletter_id, ids)
     rule = SegmentRule.of(segment) if segment else SegmentRule(tags_any=frozenset([tag.pk]))
     if rule.newsletter_id not in (None, newsletter_id):
         raise ValidationError(f"The segment “{segment}” is for another newsletter.")
-    return members(replace(rule, newsletter_id=newsletter_id))
+    return members(replace(rule, newsletter_id=newsletter_id), ids)

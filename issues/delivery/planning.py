@@ -5,6 +5,9 @@ Python memory), with ON CONFLICT DO NOTHING on (issue, subscriber): a retried ta
 click or a later dispatch of the same issue never plans anyone twice.
 """
 
+from collections.abc import Callable
+from functools import partial
+
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.db.models import QuerySet
@@ -22,13 +25,18 @@ PLAN_CHUNK = 10_000
 
 
 def recipients(
-    issue: Issue, *, segment: Segment | None = None, tag: Tag | None = None
+    issue: Issue,
+    *,
+    segment: Segment | None = None,
+    tag: Tag | None = None,
+    ids: range | None = None,
 ) -> QuerySet[Subscriber]:
-    """Everyone who may receive the issue, or only a segment or tag of them.
+    """Everyone who may receive the issue, or only a segment or tag of them (and with
+    ``ids``, those of them in that range of subscriber ids).
 
     Raises ValidationError when the segment cannot be evaluated for this issue's newsletter.
     """
-    return segments.audience(issue.newsletter_id, segment=segment, tag=tag)
+    return segments.audience(issue.newsletter_id, segment=segment, tag=tag, ids=ids)
 
 
 def recipient_count(issue: Issue, *, segment: Segment | None = None, tag: Tag | None = None) -> int:
@@ -52,8 +60,9 @@ def plan_dispatch(dispatch: Dispatch) -> int:
     if dispatch.status != Dispatch.Status.PLANNING:
         return dispatch.planned_count
     now = timezone.now()
+    audience = partial(recipients, dispatch.issue, segment=dispatch.segment, tag=dispatch.tag)
     try:
-        chosen = recipients(dispatch.issue, segment=dispatch.segment, tag=dispatch.tag)
+        chosen = audience()
     except ValidationError as error:
         reason = " ".join(error.messages)
         transition(
@@ -63,7 +72,7 @@ def plan_dispatch(dispatch: Dispatch) -> int:
             pause_reason=f"The {dispatch.audience_label} cannot be used: {reason}",
         )
         return 0
-    if insert_in_chunks(dispatch, chosen, now) >= PLAN_CHUNK:
+    if insert_in_chunks(dispatch, chosen, now, chunk=lambda ids: audience(ids=ids)) >= PLAN_CHUNK:
         refresh_statistics(Delivery)  # the senders' claims are planned on what was added
     split_test_group(dispatch)
     planned = dispatch.deliveries.count()
@@ -79,9 +88,17 @@ def plan_dispatch(dispatch: Dispatch) -> int:
     return planned
 
 
-def insert_in_chunks(dispatch: Dispatch, subscribers, now=None) -> int:
+def insert_in_chunks(
+    dispatch: Dispatch,
+    subscribers: QuerySet[Subscriber],
+    now=None,
+    *,
+    chunk: Callable[[range], QuerySet[Subscriber]] | None = None,
+) -> int:
     """Plan every subscriber of the queryset, ``PLAN_CHUNK`` subscriber ids at a time;
-    returns how many rows were new.
+    returns how many rows were new. ``chunk(ids)`` gives the same people within a range of
+    ids, bounding each of its tables (see ``selectors.recipients``); by default the range
+    filters the queryset's subscribers.
 
     Chunks are ranges of ids between the queryset's first and last, not runs of N
     recipients: finding where the next N end costs a scan of every recipient left, and
@@ -92,10 +109,14 @@ def insert_in_chunks(dispatch: Dispatch, subscribers, now=None) -> int:
     first, last = ids.first(), ids.last()
     if first is None:
         return 0
+    if chunk is None:
+
+        def chunk(ids: range) -> QuerySet[Subscriber]:
+            return subscribers.filter(id__gte=ids.start, id__lt=ids.stop)
+
     inserted = 0
     for start in range(first, last + 1, PLAN_CHUNK):
-        chunk = subscribers.filter(id__gte=start, id__lt=start + PLAN_CHUNK)
-        inserted += insert_deliveries(dispatch, chunk, now)
+        inserted += insert_deliveries(dispatch, chunk(range(start, start + PLAN_CHUNK)), now)
     return inserted
 
 

@@ -179,3 +179,42 @@ def test_every_query_of_a_batch_is_answered_by_an_index_on_a_big_ledger(smtp_sin
     assert len(plans) >= 4  # sweep, claim, read back, mark
     scans = [sql for sql, plan in plans.items() if "Seq Scan on issues_delivery" in plan]
     assert scans == []
+
+
+@pytest.mark.parametrize("audience", ["everyone", "tag"])
+def test_each_chunk_of_a_plan_reads_only_its_own_range_of_the_list(audience, settings):
+    """At a million readers, each chunk of 10,000 hashed all million subscriptions: a
+    range of subscriber ids does not cross a join by itself. Each table is bounded."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from issues.delivery import planning
+    from subscribers.models import Subscriber, Tag
+    from tests.support.delivery import make_subscribers
+
+    if connection.vendor != "postgresql":
+        return  # EXPLAIN plans are PostgreSQL's
+    issue = make_issue()
+    readers = make_subscribers(issue.newsletter, 20_000)
+    tag = Tag.objects.create(name="everyone tagged")
+    Subscriber.tags.through.objects.bulk_create(
+        Subscriber.tags.through(subscriber=reader, tag=tag) for reader in readers
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    dispatch = Dispatch.objects.create(
+        issue=issue, snapshot=issue.snapshot, tag=tag if audience == "tag" else None
+    )
+    settings.DEBUG = True  # keep the statements' text
+    planning.PLAN_CHUNK, chunk = 2_000, planning.PLAN_CHUNK
+    try:
+        with CaptureQueriesContext(connection) as queries:
+            assert delivery.plan_dispatch(dispatch) == 20_000
+    finally:
+        planning.PLAN_CHUNK = chunk
+    inserts = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("INSERT")]
+    assert len(inserts) == 10
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN {inserts[4]}")
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "Seq Scan" not in plan, plan
