@@ -10,11 +10,21 @@ def staging_unlogged(apps, schema_editor):
     an earlier line is still refused, as already subscribed."""
     if schema_editor.connection.vendor == "postgresql":
         schema_editor.execute("ALTER TABLE subscribers_importrow SET UNLOGGED")
+        # Each batch re-samples the growing table (``imports.stage``): a small sample is
+        # enough to see where its lines lie, and ten times quicker than the default.
+        for column in ("job_id", "line", "email_key"):
+            schema_editor.execute(
+                f"ALTER TABLE subscribers_importrow ALTER COLUMN {column} SET STATISTICS 10"
+            )
 
 
 def staging_logged(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
         schema_editor.execute("ALTER TABLE subscribers_importrow SET LOGGED")
+        for column in ("job_id", "line", "email_key"):
+            schema_editor.execute(
+                f"ALTER TABLE subscribers_importrow ALTER COLUMN {column} SET STATISTICS -1"
+            )
 
 
 class Migration(migrations.Migration):
