@@ -34,7 +34,7 @@ unless something broke.
 
 Settings: ``BENCH_SCALE`` (subscribers, default 1,000,000; 200,000 for a quicker run),
 ``BENCH_SCALE_DATABASE_URL`` (default a ``superfast_bench_scale`` database on the local
-PostgreSQL, created when missing and emptied: never a real database),
+PostgreSQL, dropped and created again at each run: never a real database),
 ``BENCH_SCALE_BROKER_URL`` / ``BENCH_SCALE_REDIS_URL`` (default local Redis dbs 14 and 15),
 ``SMTP_SINK`` (the binary; ``make bench`` unpacks it).
 """
@@ -284,7 +284,7 @@ def main() -> int:
     )
     # Production settings (DEBUG off) need a key to sign with; this one signs bench data only.
     os.environ.setdefault("SECRET_KEY", "bench-scale-key-for-throwaway-data-only")
-    ensure_database(database_url)
+    ensure_database(database_url, fresh=True)  # no statistics left from an earlier run
     import django
 
     django.setup()

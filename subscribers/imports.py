@@ -95,7 +95,7 @@ def run_import(job: ImportJob, binary: BinaryIO, *, batch_rows: int = 0) -> Impo
         ImportRow.objects.filter(job=job).delete()
         text.detach()
     finish(job, *outcome)  # after the staging rows are gone: a finished job left none
-    refresh_statistics(Subscriber, Subscription, ConsentEvent)
+    refresh_statistics(Subscriber, Subscription, ConsentEvent, vacuum=True)
     job.refresh_from_db()
     return job
 

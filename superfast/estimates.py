@@ -29,19 +29,23 @@ class RowCount:
         return f"about {self.value:,}" if self.estimated else str(self.value)
 
 
-def refresh_statistics(*loaded: type[models.Model]) -> None:
-    """``ANALYZE`` the models' tables after a bulk load (an import, a send plan).
+def refresh_statistics(*loaded: type[models.Model], vacuum: bool = False) -> None:
+    """``ANALYZE`` the models' tables after a bulk load (an import, a send plan); with
+    ``vacuum``, ``VACUUM (ANALYZE)``, outside a transaction only (PostgreSQL's rule).
 
     Autovacuum gets there too, minutes later; until then the planner takes a table that
     just grew by a million rows for the small one it last sampled, and picks plans (and
-    shows estimates) for that. Sampling costs well under a second even at a million rows.
+    shows estimates) for that. Vacuuming new rows marks their pages all-visible, which lets
+    a count answer from an index alone instead of visiting a million rows: under a second
+    each for a million freshly imported subscribers.
     """
     connection = connections["default"]
     if connection.vendor != "postgresql":
         return
+    command = "VACUUM (ANALYZE)" if vacuum and not connection.in_atomic_block else "ANALYZE"
     with connection.cursor() as cursor:
         for model in loaded:
-            cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
+            cursor.execute(f"{command} {connection.ops.quote_name(model._meta.db_table)}")
 
 
 def planner_estimate(queryset: QuerySet) -> int | None:

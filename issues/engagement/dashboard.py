@@ -81,7 +81,7 @@ def subscriber_growth(
             queryset.filter(created_at__gte=since, **filters)
             .annotate(week=TruncWeek("created_at"))
             .values_list("week")
-            .annotate(n=Count("id"))
+            .annotate(n=Count("*"))  # no column: the growth index alone can answer
             .order_by()
         )
         return {
