@@ -164,7 +164,7 @@ def test_every_query_of_a_batch_is_answered_by_an_index_on_a_big_ledger(smtp_sin
     if connection.vendor != "postgresql":
         return  # EXPLAIN plans are PostgreSQL's
     settings.SEND_BATCH_SIZE = 50
-    dispatch = planned_dispatch(20_000)
+    dispatch = planned_dispatch(5_000)
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE issues_delivery")
     with CaptureQueriesContext(connection) as queries:
