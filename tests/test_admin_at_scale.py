@@ -226,15 +226,21 @@ def test_a_big_draft_audience_is_estimated_on_the_issue_list(
     assert Subscription.objects.count() == 40
 
 
+def sent_with_three_refused(smtp_sink, slug: str, readers: int):
+    """An issue sent in process to ``readers`` new readers, the first three refused outright
+    by the mail server: the issue, its dispatch, and its sent rows in order."""
+    issue = make_issue(slug=slug, title=slug.title())
+    subscribers = make_subscribers(issue.newsletter, readers, prefix=slug)
+    for refused in subscribers[:3]:
+        smtp_sink.replies[refused.email] = "550 5.1.1 No such user"
+    dispatch = send_in_process(issue)
+    return issue, dispatch, dispatch.deliveries.filter(status=Delivery.Status.SENT).order_by("pk")
+
+
 def test_dashboard_counts_as_sent_what_left_including_later_bounces_not_failures(
     client, editor, smtp_sink
 ):
-    issue = make_issue(slug="counted", title="Counted")
-    readers = make_subscribers(issue.newsletter, 20, prefix="counted")
-    for refused in readers[:3]:  # the mail server refuses three addresses outright
-        smtp_sink.replies[refused.email] = "550 5.1.1 No such user"
-    dispatch = send_in_process(issue)
-    left = dispatch.deliveries.filter(status=Delivery.Status.SENT).order_by("pk")
+    issue, dispatch, left = sent_with_three_refused(smtp_sink, "counted", 20)
     record_event(left[0].message_id, "bounced", "mailbox full for good")  # left, then bounced
     record_event(left[1].message_id, "rejected", "policy")  # the ESP never let it out
 
@@ -462,12 +468,7 @@ def test_big_tags_show_estimates_without_counting_their_members(client, editor, 
 def test_a_sent_issue_says_how_many_it_went_to_from_the_few_rows_that_did_not_leave(
     client, editor, smtp_sink
 ):
-    issue = make_issue(slug="counted", title="Counted")
-    readers = make_subscribers(issue.newsletter, 2000, prefix="counted")
-    for refused in readers[:3]:  # the mail server refuses three addresses outright
-        smtp_sink.replies[refused.email] = "550 5.1.1 No such user"
-    dispatch = send_in_process(issue)
-    left = dispatch.deliveries.filter(status=Delivery.Status.SENT).order_by("pk")
+    issue, dispatch, left = sent_with_three_refused(smtp_sink, "counted", 2000)
     record_event(left[0].message_id, "bounced", "mailbox full for good")  # left, then bounced
     record_event(left[1].message_id, "rejected", "policy")  # the ESP never let it out
     with connection.cursor() as cursor:
@@ -511,12 +512,7 @@ def test_the_pages_of_a_sent_issue_read_only_the_rows_that_did_not_plainly_go_ou
     """At a million readers, a page reading each of an issue's rows took 0.7-1.7 s right
     after the send. The delivery page, its report and the engagement report read the
     few rows that failed, bounced or drew an ESP event, and take the rest from the plan."""
-    issue = make_issue(slug="few", title="Few")
-    readers = make_subscribers(issue.newsletter, 2000, prefix="few")
-    for refused in readers[:3]:
-        smtp_sink.replies[refused.email] = "550 5.1.1 No such user"
-    dispatch = send_in_process(issue)
-    left = dispatch.deliveries.filter(status=Delivery.Status.SENT).order_by("pk")
+    issue, dispatch, left = sent_with_three_refused(smtp_sink, "few", 2000)
     record_event(left[0].message_id, "bounced", "mailbox full for good")
     record_event(left[1].message_id, "complained", "")
     record_event(left[2].message_id, "delivered", "")
