@@ -124,7 +124,7 @@ def ledger_report(issue: Issue) -> dict:
     reasons: Counter[str] = Counter()
     for part in (failed.filter(bounced_at__isnull=True), failed.filter(bounced_at__isnull=False)):
         reasons.update(dict(part.values_list("last_error").annotate(n=Count("id")).order_by()))
-    failures = [{"last_error": error, "n": n} for error, n in reasons.most_common(50)]
+
     events = dict(
         deliveries.exclude(esp_event="").values_list("esp_event").annotate(n=Count("id")).order_by()
     )
@@ -135,7 +135,7 @@ def ledger_report(issue: Issue) -> dict:
     )
     return {
         "counts": {status.label: counts.get(status.value, 0) for status in Status},
-        "failures": [(row["last_error"] or "(no reason)", row["n"]) for row in failures],
+        "failures": [(error or "(no reason)", n) for error, n in reasons.most_common(50)],
         "events": events,
         "bounced_subscribers": suppressed.get("bounced", 0),
         "complained_subscribers": suppressed.get("complained", 0),
