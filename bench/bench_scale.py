@@ -261,8 +261,8 @@ def summary(count: int, figures: dict) -> str:
     )
     f = figures
     return (
-        f"BENCH scale subscribers={count} import_seconds={f['import_seconds']:.1f} "
-        f"plan_seconds={f['plan_seconds']:.1f} send_msgs_per_s={f['send_msgs_per_s']:.0f} "
+        f"BENCH scale subscribers={count} import_seconds={f['import_seconds']:.2f} "
+        f"plan_seconds={f['plan_seconds']:.2f} send_msgs_per_s={f['send_msgs_per_s']:.0f} "
         f"ratio={f['ratio']:.2f} worker_peak_rss_mb={f['worker_peak_rss_mb']:.0f} "
         f"admin_ms_max={f['admin_ms_max']:.0f} rss_10k_mb={f['rss_10k_mb']:.0f} "
         f"limit_msgs_per_s={f['limit_msgs_per_s']:.0f} delivery_rows={f['delivery_rows']} "
