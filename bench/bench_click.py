@@ -61,11 +61,11 @@ def seed(paths_file: str):
     from django.conf import settings
     from django.core.management import call_command
 
-    from issues.compose.kinds import get_kind
-    from issues.compose.rendering import freeze_snapshot
+    from issues.compose.blocks import get_kind
     from issues.delivery import plan_dispatch
     from issues.delivery.message import IssueMessage
     from issues.delivery.outcomes import Recipient
+    from issues.delivery.snapshot import freeze_snapshot
     from issues.models import Block, Dispatch, Issue, Newsletter
     from subscribers.models import Subscriber, Subscription
 

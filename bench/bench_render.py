@@ -31,10 +31,10 @@ def main():
     with open(os.devnull, "w") as quiet:
         call_command("load_demo", stdout=quiet)
 
+    from issues.compose.examples import example_links, fill
+    from issues.compose.markers import Markers
     from issues.compose.rendering import render_issue
     from issues.models import Issue
-    from issues.placeholders import Markers
-    from issues.testsend import example_links, fill
 
     issue = Issue.objects.get(status=Issue.Status.SENT)
     rendered = render_issue(issue)

@@ -40,7 +40,7 @@ def sent_issue(slug, deliveries, clicks):
     """A sent 25-block issue, its link table, deliveries and people's and machines' clicks."""
     from django.utils import timezone
 
-    from issues.compose.rendering import freeze_snapshot
+    from issues.delivery.snapshot import freeze_snapshot
     from issues.models import Click, Delivery, Dispatch, Issue, Newsletter, TrackedLink
     from subscribers.models import Subscriber
     from tests.support.delivery import add_blocks

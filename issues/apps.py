@@ -8,7 +8,7 @@ class IssuesConfig(AppConfig):
         from subscribers.segments import provide_engagement
         from subscribers.services import provide_own_welcome, register_personal_data
 
-        from . import tracking  # noqa: F401  (connects the ESP tracking receiver)
+        from .delivery import esp_events  # noqa: F401  (connects the ESP tracking receiver)
         from .engagement.history import EngagementHistory
         from .engagement.segments import PROVIDER
         from .sequences import newsletters_greeting_at_once

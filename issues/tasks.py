@@ -8,6 +8,7 @@ from celery import shared_task
 from . import delivery, sequences
 from .engagement import recorder
 from .models import Dispatch, Issue
+from .reports.retention import compact_old_deliveries
 
 
 @shared_task
@@ -58,4 +59,4 @@ def flush_engagement():
 @shared_task
 def compact_deliveries():
     """Beat, daily: roll up the ledgers of issues sent longer ago than the retention period."""
-    return [(done.issue_id, done.rows) for done in delivery.compact_old_deliveries()]
+    return [(done.issue_id, done.rows) for done in compact_old_deliveries()]

@@ -1,9 +1,9 @@
 from django.contrib.sitemaps.views import sitemap
 from django.urls import path
 
-from . import views
-from .feeds import IssuesAtomFeed, IssuesFeed
-from .sitemaps import sitemaps
+from .archive import views
+from .archive.feeds import IssuesAtomFeed, IssuesFeed
+from .archive.sitemaps import sitemaps
 
 app_name = "issues"
 

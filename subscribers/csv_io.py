@@ -8,17 +8,17 @@ the lines that pass into the database; export writes cells no spreadsheet runs a
 
 import csv
 import itertools
-import re
 from collections.abc import Iterable, Iterator
 
 from django.core.exceptions import ValidationError
+
+from superfast.validators import has_control_characters
 
 from .models import Subscription, Tag
 from .services import MAX_NAME_LENGTH, normalize_email
 
 DELIMITERS = ",;\t"
 TAG_SEPARATOR = ";"
-CONTROL_CHARACTERS = re.compile("[\x00-\x1f\x7f-\x9f]")  # Unicode's category Cc
 MAX_TAG_LENGTH = Tag._meta.get_field("name").max_length
 # A cell starting with one of these is a formula to spreadsheet programs (CSV injection).
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -92,10 +92,6 @@ def check_row(row: dict) -> tuple[str, str, list[str]] | str:
         if has_control_characters(tag):
             return "tag contains control characters"
     return email, name, tags
-
-
-def has_control_characters(text: str) -> bool:
-    return CONTROL_CHARACTERS.search(text) is not None
 
 
 # Export ----------------------------------------------------------------------------------

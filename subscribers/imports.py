@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import BinaryIO
 
-from celery import current_app
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F, Q
@@ -41,6 +40,7 @@ from .models import (
     Subscriber,
     Subscription,
 )
+from .queue import enqueue_import
 from .segments import tags_named
 from .services.addresses import normalized_email_hash
 
@@ -421,7 +421,7 @@ def resume_stalled_imports() -> list[int]:
 
 
 def queue_import(job_id: int) -> None:
-    current_app.send_task("subscribers.tasks.import_subscribers", args=[job_id])
+    enqueue_import(job_id)
 
 
 @dataclass

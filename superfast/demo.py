@@ -17,6 +17,8 @@ import django
 from django.conf import settings
 from django.core.management import call_command, get_commands
 
+from superfast.queue import HEARTBEAT, enqueue
+
 ADMIN_USERNAME = "admin"
 
 
@@ -97,9 +99,7 @@ def main(argv=None):
         for name, command in child_commands(args.host, args.port).items():
             children[name] = subprocess.Popen(command, cwd=settings.BASE_DIR)
             print(f"started {name} (pid {children[name].pid})", flush=True)
-        from superfast.tasks import heartbeat
-
-        heartbeat.delay("demo")
+        enqueue(HEARTBEAT, "demo")
         base = f"http://{args.host}:{args.port}"
         print(
             "\nSuperfast is running:\n"

@@ -142,7 +142,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "superfast.context_processors.site",
+                "issues.archive.context.site",
             ],
         },
     },

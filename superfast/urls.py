@@ -9,7 +9,7 @@ admin.site.site_title = "Superfast"
 admin.site.index_title = "Newsletters"
 
 # The public archive's "not found" page, named after the site; 500 is Django's own view.
-handler404 = "issues.views.page_not_found"
+handler404 = "issues.archive.views.page_not_found"
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),

@@ -18,8 +18,8 @@ import pytest
 from django.db import connection, reset_queries
 from django.test.utils import CaptureQueriesContext
 
+from issues.delivery.esp_events import record_event
 from issues.models import Delivery, Issue
-from issues.tracking import record_event
 from subscribers import csv_io
 from subscribers.models import Subscriber, Subscription, Tag
 from tests.support.delivery import make_issue, make_subscribers
@@ -535,15 +535,15 @@ def test_the_pages_of_a_sent_issue_read_only_the_rows_that_did_not_plainly_go_ou
             read = {sql: rows_read(sql) for sql in ledger}
             assert sum(read.values()) <= 20, (name, read)  # 4 failed, 3 ESP events: not 2,000
 
-    from issues import delivery
-    from issues.engagement.reports import issue_engagement
+    from issues.reports import delivery as delivery_reports
+    from issues.reports.engagement import issue_engagement
 
-    figures = delivery.report(issue)
+    figures = delivery_reports.report(issue)
     assert figures["counts"]["Sent"] == 1997 - 1  # the bounce turned one sent row failed
     assert figures["counts"]["Failed"] == 4
     assert sum(n for _, n in figures["failures"]) == 4
     assert figures["events"] == {"bounced": 1, "complained": 1, "delivered": 1}
-    progress = delivery.progress(dispatch)
+    progress = delivery_reports.progress(dispatch)
     assert (progress["sent"], progress["failed"], progress["pending"]) == (1996, 4, 0)
     engagement = issue_engagement(issue)
     assert (engagement.sent, engagement.bounced, engagement.complained) == (1997, 1, 1)

@@ -8,30 +8,11 @@ the backgrounds it sits on. The brand stays recognisable; the text stays readabl
 
 from dataclasses import dataclass
 
-AA_CONTRAST = 4.5
+from superfast.contrast import AA_CONTRAST, best_ink, channels, contrast
+
 LIGHT_BACKGROUNDS = ("#fdfdfb", "#eef3fb", "#f6f1e7")  # page, callout, quiz (email.html)
 DARK_BACKGROUNDS = ("#242427", "#2e2f35", "#1b1b1d")  # the same in dark mode
 WHITE, BLACK = "#ffffff", "#000000"
-
-
-def channels(colour: str) -> tuple[int, int, int]:
-    return tuple(int(colour[i : i + 2], 16) for i in (1, 3, 5))
-
-
-def luminance(colour: str) -> float:
-    """Relative luminance, as WCAG 2 defines it."""
-
-    def linear(value: int) -> float:
-        c = value / 255
-        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
-
-    red, green, blue = (linear(c) for c in channels(colour))
-    return 0.2126 * red + 0.7152 * green + 0.0722 * blue
-
-
-def contrast(one: str, other: str) -> float:
-    light, dark = sorted((luminance(one), luminance(other)), reverse=True)
-    return (light + 0.05) / (dark + 0.05)
 
 
 def mix(colour: str, towards: str, share: float) -> str:
@@ -60,8 +41,7 @@ class EmailColours:
 
 def text_colour_on(background: str) -> str:
     """White or black, whichever reads better on ``background`` (a button's brand colour)."""
-    background = background.lower()
-    return WHITE if contrast(WHITE, background) >= contrast(BLACK, background) else BLACK
+    return best_ink(background, (WHITE, BLACK))
 
 
 def email_colours(brand: str) -> EmailColours:

@@ -6,7 +6,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import Model
 
-from ..images import StoredImage, store_upload
+from .images import StoredImage, store_upload
 from .widgets import CurrentImageInput, ItemRowsWidget
 
 
@@ -116,7 +116,7 @@ class ItemRowsField(forms.Field):
 
 
 class ImageUploadField(forms.FileField):
-    """An upload checked and stored by ``issues.images``; cleans to the stored image's dict.
+    """An upload checked and stored by ``issues.compose.images``; cleans to the stored image's dict.
 
     With no new file the image already stored stays (Django passes it as ``initial``).
     """

@@ -19,11 +19,11 @@ from django.forms.formsets import DELETION_FIELD_NAME
 from django.forms.models import BaseInlineFormSet
 from django.utils.choices import BaseChoiceIterator
 
-from ..engagement.middleware import TRACKED_PATHS
-from ..images import cleaned_file
 from ..models import Block, Issue, LibraryBlock, Newsletter
+from ..models.content import RESERVED_SLUGS
+from .blocks import KINDS, get_kind, kind_choices
 from .fields import PreloadedModelChoiceField
-from .kinds import KINDS, get_kind, kind_choices
+from .images import cleaned_file
 from .widgets import StreamHiddenInput, StreamSelect, StreamTextInput, one_step
 
 SEPARATOR = "__"
@@ -355,12 +355,12 @@ class NewsletterForm(CheckedImagesForm):
         ]
 
     def clean_slug(self):
-        """``/c/`` and ``/o/`` are tracked links and the open pixel: a newsletter named so
-        would have its issue pages answered by them."""
+        """A slug the site uses at the top level would have the newsletter's pages answered
+        by something else (``RESERVED_SLUGS``)."""
         slug = self.cleaned_data["slug"]
-        if slug in TRACKED_PATHS:
+        if slug in RESERVED_SLUGS:
             raise forms.ValidationError(
-                f"“{slug}” is taken by the site's tracked links; choose another slug."
+                f"“{slug}” is taken by the site's own addresses; choose another slug."
             )
         return slug
 

@@ -27,11 +27,11 @@ from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from .. import images
-from ..images import UPLOAD_FOLDER, StoredImage, open_checked
 from ..models import Block, Issue, LibraryBlock
+from . import images
+from .blocks import KINDS, get_kind
 from .fields import ImageUploadField, ItemRowsField
-from .kinds import KINDS, get_kind
+from .images import UPLOAD_FOLDER, StoredImage, open_checked
 
 LINK_ITEM = re.compile(
     r"^\s*[-*+]\s+\[(?P<title>[^\]]+)\]\((?P<url>[^)\s]+)\)\s*(?:[—–:-]+\s*(?P<note>.*))?$"

@@ -13,7 +13,7 @@ from django.forms import BaseFormSet, ModelForm
 from django.utils.text import slugify
 
 from ..models import Block, Issue
-from ..testsend import example_email
+from .examples import example_email
 from .rendering import RenderedIssue, render_issue
 
 DARK_MEDIA = re.compile(r"@media\s*\(\s*prefers-color-scheme\s*:\s*dark\s*\)")

@@ -1,9 +1,9 @@
 """An issue rendered once into everything readers get: web body, email, plain text.
 
 ``render_issue`` is pure (it reads the issue and its blocks, writes nothing);
-``freeze_snapshot`` stores its result as the issue's snapshot at send time, after which the
+``issues.delivery.snapshot`` stores its result as the issue's snapshot at send time, after which the
 archive and every delivery use the snapshot and later edits change nothing that was sent.
-The email and text carry the markers of ``issues.placeholders`` where each recipient's own
+The email and text carry the markers of ``issues.compose.markers`` where each recipient's own
 links go, so sending never renders a template per recipient.
 """
 
@@ -13,18 +13,16 @@ from urllib.parse import urlsplit
 
 import css_inline
 from django.conf import settings
-from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils.html import strip_tags
 from django.utils.safestring import mark_safe
 
-from .. import placeholders
-from ..engagement.links import prepare_for_sending
-from ..images import scaled_height
 from ..models import Block, Issue, Snapshot
+from .blocks import KINDS, RenderContext
 from .colours import email_colours
 from .emoji_presentation import html_in_colour
-from .kinds import KINDS, RenderContext
+from .images import scaled_height
+from .markers import Markers, new_key
 
 GMAIL_CLIP_BYTES = 102 * 1024
 INLINER = css_inline.CSSInliner(keep_at_rules=True, load_remote_stylesheets=False)
@@ -39,7 +37,7 @@ class RenderedIssue:
     text: str
     headings: list = field(default_factory=list)
     search_text: str = ""
-    marker_key: str = ""  # names this render's per-recipient markers (issues.placeholders)
+    marker_key: str = ""  # names this render's per-recipient markers (issues.compose.markers)
 
 
 SNAPSHOT_FIELDS = (
@@ -114,7 +112,7 @@ def render_issue(
         blocks, RenderContext(email=True, web_url=web_url, brand_color=colour), marks=marks
     )
     subject = issue.subject or issue.title
-    markers = placeholders.Markers(placeholders.new_key())
+    markers = Markers(new_key())
     context = {
         "issue": issue,
         "newsletter": newsletter,
@@ -164,21 +162,6 @@ def unsaved_snapshot(issue: Issue) -> Snapshot:
     """The issue rendered now, as a Snapshot not stored: for test sends and previews."""
     rendered = render_issue(issue)
     return Snapshot(issue=issue, **{name: getattr(rendered, name) for name in SNAPSHOT_FIELDS})
-
-
-def freeze_snapshot(issue: Issue) -> Snapshot:
-    """Render once for sending and store it as ``issue.snapshot``, replacing any earlier one.
-
-    The email's links become tracked links here, and the issue's link table is written in
-    the same transaction (``issues.engagement.links``).
-    """
-    rendered = render_issue(issue)
-    with transaction.atomic():
-        prepare_for_sending(issue, rendered)
-        defaults = {name: getattr(rendered, name) for name in SNAPSHOT_FIELDS}
-        snapshot, _ = Snapshot.objects.update_or_create(issue=issue, defaults=defaults)
-    issue.snapshot = snapshot
-    return snapshot
 
 
 def presend_warnings(issue: Issue, rendered: RenderedIssue | None = None) -> list[str]:

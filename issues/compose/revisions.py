@@ -27,7 +27,7 @@ from django.utils import timezone
 from django.utils.text import Truncator
 
 from ..models import Autosave, Block, Issue, LibraryBlock, Revision
-from .kinds import KINDS, RenderContext
+from .blocks import KINDS, RenderContext
 
 # Issue fields a revision keeps and a restore brings back. Number, slug and newsletter are
 # the issue's identity (its public address), not its content.

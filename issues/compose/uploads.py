@@ -1,7 +1,7 @@
 """Uploads that survive a form coming back with errors: the editor never chooses a file twice.
 
 A file input cannot be refilled by a server, so an image is stored as soon as its field is
-valid (``issues.images.store_upload``) and the form carries a signed reference to the stored
+valid (``issues.compose.images.store_upload``) and the form carries a signed reference to the stored
 image in a hidden input. Posted back without a new file, the reference stands for the
 upload. The signature means only images this site stored and checked can come back this way:
 a forged or edited reference is ignored.
@@ -9,7 +9,7 @@ a forged or edited reference is ignored.
 
 from django.core import signing
 
-from ..images import StoredImage
+from .images import StoredImage
 
 SALT = "issues.compose.uploads.kept-image"
 

@@ -7,8 +7,8 @@ from django.forms.utils import flatatt
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
-from ..images import StoredImage
 from . import uploads
+from .images import StoredImage
 
 
 class ItemRowsWidget(forms.Widget):

@@ -6,10 +6,10 @@ Read the files in the order of a send:
 runs) → ``ledger`` (claim under a lease, heartbeat, mark outcomes) → ``message`` (the issue
 serialized once, per-recipient markers substituted as bytes) → ``transports`` (SMTP, any
 Django backend, an ESP's batch API) → ``outcomes`` (sent, failed, retry with backoff) →
-``sweeper`` (due schedules, expired claims, stalled dispatches) → ``reports`` (progress and
-the report) → ``retention`` (old ledgers rolled up into counts). ``proofs`` sends test
+``sweeper`` (due schedules, expired claims, stalled dispatches). ``proofs`` sends test
 copies; ``queue`` is the one place Celery tasks are enqueued, by name. This module is the
-public face used by the admin, tasks and commands.
+public face used by the admin, tasks and commands. Progress, reports and the retention that
+rolls old ledgers into counts are the read side, in ``issues.reports``.
 """
 
 from .ledger import claim_batch, mark, sweep_expired_claims
@@ -30,8 +30,6 @@ from .outcomes import Recipient
 from .planning import plan_dispatch, recipient_count, recipients
 from .proofs import ProofLimitReached, ProofRefused, queue_proofs, send_test
 from .queue import enqueue_senders
-from .reports import progress, report
-from .retention import compact_old_deliveries
 from .sender import run_sender, send_next_batch
 from .sweeper import sweep
 
@@ -44,17 +42,14 @@ __all__ = [
     "active_dispatch",
     "cancel",
     "claim_batch",
-    "compact_old_deliveries",
     "enqueue_senders",
     "finish_if_complete",
     "mark",
     "pause",
     "plan_dispatch",
-    "progress",
     "queue_proofs",
     "recipient_count",
     "recipients",
-    "report",
     "resume",
     "retry_failed",
     "run_sender",

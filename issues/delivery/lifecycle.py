@@ -16,10 +16,10 @@ from django.utils import timezone
 
 from subscribers.models import Segment, Tag
 
-from ..compose.rendering import freeze_snapshot
 from ..compose.revisions import mark_sent_revision
 from ..models import Delivery, DeliveryTally, Dispatch, Issue, Snapshot
 from .queue import enqueue_plan, enqueue_senders
+from .snapshot import freeze_snapshot
 from .subject_tests import SubjectTestSetup, create_test
 
 Status = Delivery.Status

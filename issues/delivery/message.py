@@ -1,7 +1,7 @@
 """The issue's message, serialized once per dispatch and worker; per recipient only the
 marker bytes change.
 
-The renderer wrote its markers (``issues.placeholders``, named with the snapshot's random
+The renderer wrote its markers (``issues.compose.markers``, named with the snapshot's random
 key) where each recipient's own links go; the sender adds its own, named with a key of its
 own, for the headers that differ per recipient. Only those exact strings are ever replaced:
 anything else that looks like a marker (an editor's ``%%UNSUBSCRIBE_URL%%`` in a link, the
@@ -22,10 +22,10 @@ from django.core.mail.message import sanitize_address
 
 from subscribers.tokens import SubscriberLinks, list_unsubscribe
 
+from ..compose.markers import Markers, marker
 from ..engagement.attribution import campaign_of
 from ..engagement.tokens import ReaderTokens
 from ..models import Dispatch, Snapshot, SubjectTest
-from ..placeholders import Markers, marker
 from .outcomes import Recipient
 
 LONGEST_LINE = 990  # RFC 5322 allows 998 octets a line; 8bit bodies must stay under it

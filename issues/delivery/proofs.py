@@ -15,9 +15,9 @@ from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.core.mail import get_connection
 
+from ..compose.examples import TEST_PREFIX, example_links
 from ..compose.rendering import unsaved_snapshot
 from ..models import Dispatch, Issue
-from ..testsend import TEST_PREFIX, example_links
 from .message import IssueMessage
 from .outcomes import Recipient
 from .queue import enqueue_test_copies

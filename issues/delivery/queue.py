@@ -1,4 +1,4 @@
-"""The one seam between delivery and Celery: tasks are enqueued by name.
+"""The one seam between delivery and Celery: tasks are enqueued by name (``superfast.queue``).
 
 Nothing in ``issues.delivery`` imports ``issues.tasks`` (which wraps this package), so there
 is no import cycle; the task names below are the contract.
@@ -6,15 +6,11 @@ is no import cycle; the task names below are the contract.
 
 from django.conf import settings
 
+from superfast.queue import enqueue
+
 PLAN = "issues.tasks.plan_dispatch"
 SEND = "issues.tasks.send_dispatch"
 TEST_COPIES = "issues.tasks.send_test_copies"
-
-
-def enqueue(name: str, *args, countdown: float = 0) -> None:
-    from superfast.celery import app
-
-    app.send_task(name, args=args, countdown=countdown or None)
 
 
 def enqueue_plan(dispatch_id: int) -> None:

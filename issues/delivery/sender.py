@@ -8,11 +8,11 @@ from django.conf import settings
 from django.utils import timezone
 
 from ..models import Delivery, Dispatch
-from ..ratelimit import limiter
 from .ledger import Heartbeat, claim_batch, mark, persistently, sweep_expired_claims
 from .lifecycle import finish_if_complete, pause
 from .message import issue_message, message_id_suffix
 from .outcomes import Batch, ConnectionFailed, Recipient
+from .ratelimit import limiter
 from .transports import send_batch
 
 Status = Delivery.Status

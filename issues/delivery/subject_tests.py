@@ -15,15 +15,16 @@ conditional updates under the test's row lock. A worker killed at any point leav
 the sweeper and the next beat take up; each recipient still has one row, sent once.
 """
 
-import re
 from dataclasses import asdict, dataclass
 from datetime import timedelta
 
 from django.db import connection, transaction
 from django.utils import timezone
 
+from superfast.validators import has_control_characters
+
 from ..engagement import recorder
-from ..engagement.reports import VariantFigures, variant_engagement
+from ..engagement.variants import VariantFigures, variant_engagement
 from ..models import Delivery, Dispatch, Issue, SubjectTest
 from ..models.subject_tests import MAX_SUBJECTS
 from .queue import enqueue_senders
@@ -31,7 +32,6 @@ from .queue import enqueue_senders
 Status = Delivery.Status
 LONGEST_WAIT = timedelta(days=7)
 LARGEST_TEST_PERCENT = 50
-CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class SubjectTestRefused(ValueError):
@@ -50,7 +50,7 @@ def validate_setup(
     issue: Issue, subjects: list[str], test_percent: int, wait: timedelta, criterion: str
 ) -> SubjectTestSetup:
     """A setup the editor asked for, checked; ``SubjectTestRefused`` names what is wrong."""
-    if any(CONTROL_CHARACTERS.search(s or "") for s in subjects):
+    if any(has_control_characters(s) for s in subjects):
         raise SubjectTestRefused("A subject is one line, without control characters.")
     subjects = [" ".join(s.split()) for s in subjects if s and s.strip()]
     if len(subjects) < 2:

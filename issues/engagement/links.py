@@ -2,7 +2,7 @@
 
 Every http(s) link of the email (HTML and plain text) becomes
 ``SITE_URL/c/<link part>/<reader marker>``: the link part is signed here, once; the reader
-marker is substituted per recipient like the unsubscribe URL (``issues.placeholders``). The
+marker is substituted per recipient like the unsubscribe URL (``issues.compose.markers``). The
 unsubscribe, preferences and view-in-browser links stay as they are, and so do mailto links.
 One row per distinct URL goes into ``TrackedLink``, the redirect's only source of targets.
 
@@ -21,8 +21,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils.html import strip_tags
 
+from ..compose.markers import Markers
 from ..models import Issue, IssueSalt, TrackedLink
-from ..placeholders import Markers
 from .middleware import CLICK_PREFIX, OPEN_PREFIX
 from .tokens import base36, key_of, link_token
 

@@ -11,6 +11,14 @@ from superfast.validators import refuse_control_characters
 
 hex_colour = RegexValidator(r"^#[0-9a-fA-F]{6}$", "Use a hex colour such as #1a73e8.")
 
+# Words the site uses at the top level of its URLs: a newsletter named so would have its issue
+# pages answered by them (``c`` and ``o`` are tracked links and the open pixel, ``p`` and ``q``
+# are kept for old platforms' addresses and the quiz).
+RESERVED_SLUGS = frozenset(
+    {"admin", "anymail", "archive", "c", "feed", "healthz", "media", "o", "p", "preferences", "q"}
+    | {"search", "static", "subscribe", "unsubscribe"}
+)
+
 
 class Newsletter(models.Model):
     """A publication with its own sender, look and audience; a site can run several."""
@@ -186,7 +194,7 @@ class Issue(models.Model):
 class Snapshot(models.Model):
     """An issue rendered once, frozen: what was sent and what the archive shows, forever.
 
-    ``email_html`` and ``text`` hold the per-recipient markers of ``issues.placeholders``,
+    ``email_html`` and ``text`` hold the per-recipient markers of ``issues.compose.markers``,
     named with ``marker_key`` (random per render, so content cannot write one); the sender
     substitutes exactly those for each recipient instead of rendering again.
     """
@@ -240,7 +248,7 @@ class LibraryBlock(models.Model):
 class Block(models.Model):
     """One block in an issue's stream: its own content, or a placement of a library block.
 
-    ``kind`` names a class in ``issues.compose.kinds``; ``data`` is that kind's validated content.
+    ``kind`` names a class in ``issues.compose.blocks``; ``data`` is that kind's validated content.
     Kinds are code, not schema: adding one needs no migration.
     """
 

@@ -8,8 +8,8 @@ from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
 
-from ..compose.rendering import freeze_snapshot
 from ..delivery.lifecycle import pause, resume
+from ..delivery.snapshot import freeze_snapshot
 from ..models import Delivery, Dispatch, Issue, Newsletter, SequenceStep, WelcomeSequence
 
 Status = Delivery.Status

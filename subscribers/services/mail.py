@@ -19,6 +19,7 @@ from superfast.mail import is_transient
 
 from .. import tokens
 from ..models import Subscriber, Subscription
+from ..queue import enqueue_mail
 from ..selectors import newsletter_model
 
 logger = logging.getLogger(__name__)
@@ -34,10 +35,8 @@ class TransientMailError(Exception):
 
 def queue_mail(kind: str, subscriber: Subscriber, newsletter_ids=()) -> None:
     """Have the worker send mail ``kind`` to ``subscriber`` once this transaction commits."""
-    from ..tasks import send_subscriber_mail  # tasks wrap this module
-
     ids = sorted(newsletter_ids)
-    transaction.on_commit(lambda: send_subscriber_mail.delay(kind, subscriber.pk, ids))
+    transaction.on_commit(lambda: enqueue_mail(kind, subscriber.pk, ids))
 
 
 def send_subscriber_mail(kind: str, subscriber_id: int, newsletter_ids=()) -> bool:

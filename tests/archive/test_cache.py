@@ -3,7 +3,7 @@
 import pytest
 from django.utils import timezone
 
-from issues import archive
+from issues.archive import queries as archive
 from issues.models import Issue, Snapshot
 from tests.support.archive import freeze, make_issue, make_newsletter
 

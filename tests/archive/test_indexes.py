@@ -10,9 +10,9 @@ from datetime import timedelta
 from django.db import connection
 from django.utils import timezone
 
-from issues.archive import archive_order, public_issues
+from issues.archive.queries import archive_order, public_issues
+from issues.archive.search import search_issues
 from issues.models import Issue, Snapshot
-from issues.search import search_issues
 
 SEARCH_INDEX = "snapshot_search_document"
 LISTING_INDEX = "issue_archive_listing"

@@ -6,7 +6,7 @@ from django.core.cache import cache
 from django.core.files.storage import default_storage
 from PIL import Image
 
-from issues import sharing
+from issues.archive import sharing
 from tests.support.archive import make_issue, make_newsletter
 
 

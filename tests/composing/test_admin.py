@@ -4,10 +4,10 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from issues.compose.examples import example_links, fill
+from issues.compose.markers import Markers
 from issues.compose.rendering import render_issue
 from issues.models import Block, Issue
-from issues.placeholders import Markers
-from issues.testsend import example_links, fill
 from subscribers.models import Subscriber, Subscription
 from tests.support.composing import (
     QUIZ_FORM_VALUES,

@@ -3,7 +3,7 @@
 import pytest
 from django.core.exceptions import ValidationError
 
-from issues.compose.kinds import KINDS, get_kind
+from issues.compose.blocks import KINDS, get_kind
 from issues.compose.rendering import render_issue
 from tests.support.composing import QUIZ_FORM_VALUES, STORED_CONTENT, add_block, upload
 

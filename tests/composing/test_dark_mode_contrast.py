@@ -9,23 +9,10 @@ import re
 import pytest
 
 from issues.compose.rendering import render_issue
+from superfast.contrast import contrast
 from tests.support.composing import add_block
 
 AA = 4.5
-
-
-def luminance(hex_colour: str) -> float:
-    red, green, blue = (int(hex_colour[i : i + 2], 16) / 255 for i in (1, 3, 5))
-
-    def linear(c):
-        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
-
-    return 0.2126 * linear(red) + 0.7152 * linear(green) + 0.0722 * linear(blue)
-
-
-def contrast(one: str, other: str) -> float:
-    light, dark = sorted((luminance(one), luminance(other)), reverse=True)
-    return (light + 0.05) / (dark + 0.05)
 
 
 def css_rules(css: str) -> list[tuple[str, dict]]:

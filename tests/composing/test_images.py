@@ -8,7 +8,7 @@ from django.core.files.storage import default_storage
 from django.urls import reverse
 from PIL import Image
 
-from issues import images
+from issues.compose import images
 from issues.models import Block
 from tests.support.composing import image_bytes, upload
 

@@ -3,7 +3,8 @@
 from django.urls import reverse
 
 from issues.compose.editing import duplicate_as_next_issue
-from issues.compose.rendering import freeze_snapshot, render_issue
+from issues.compose.rendering import render_issue
+from issues.delivery.snapshot import freeze_snapshot
 from issues.models import Block, Issue
 from tests.support.composing import (
     add_block,

@@ -6,8 +6,9 @@ import re
 import pytest
 from django.core.management import call_command
 
-from issues.compose.kinds import get_kind
-from issues.compose.rendering import freeze_snapshot, render_issue
+from issues.compose.blocks import get_kind
+from issues.compose.rendering import render_issue
+from issues.delivery.snapshot import freeze_snapshot
 from issues.models import Issue
 from tests.support.archive import fresh_archive_pages
 from tests.support.composing import FOUR_HEADLINE_QUIZ, add_block, upload

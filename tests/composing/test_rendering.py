@@ -4,14 +4,14 @@ import re
 
 from django.core.management import call_command
 
-from issues import placeholders
-from issues.compose.kinds import KINDS
+from issues.compose import markers as placeholders
+from issues.compose.blocks import KINDS
 from issues.compose.rendering import (
     GMAIL_CLIP_BYTES,
-    freeze_snapshot,
     presend_warnings,
     render_issue,
 )
+from issues.delivery.snapshot import freeze_snapshot
 from issues.models import Block, Issue
 from tests.support.composing import QUIZ_FORM_VALUES, add_block, make_issue, upload
 

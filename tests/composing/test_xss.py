@@ -14,7 +14,7 @@ import markdown
 import pytest
 from django.utils.feedgenerator import Rss201rev2Feed
 
-from issues.compose.kinds import KINDS
+from issues.compose.blocks import KINDS
 from issues.compose.rendering import render_issue
 from tests.support.composing import STORED_CONTENT, add_block
 

@@ -6,6 +6,7 @@ from django.core import mail
 
 from issues import delivery
 from issues.models import Dispatch
+from issues.reports import delivery as delivery_reports
 from tests.support.delivery import make_issue, make_subscribers
 
 pytestmark = pytest.mark.django_db
@@ -55,7 +56,7 @@ def test_a_bounce_webhook_marks_the_delivery_failed_with_the_reason(esp):
     assert (bounced.status, bounced.esp_event) == ("failed", "bounced")
     assert "Mailbox does not exist" in bounced.last_error
     assert (delivered.status, delivered.esp_event) == ("sent", "delivered")
-    report = delivery.report(issue)
+    report = delivery_reports.report(issue)
     assert report["events"] == {"bounced": 1, "delivered": 1}
 
 

@@ -3,8 +3,8 @@
 import re
 
 from issues import delivery
-from issues.compose.kinds import get_kind
-from issues.compose.rendering import freeze_snapshot
+from issues.compose.blocks import get_kind
+from issues.delivery.snapshot import freeze_snapshot
 from issues.models import Block
 from tests.support.composing import upload
 from tests.support.delivery import make_issue, make_subscribers, wait_for_dispatch

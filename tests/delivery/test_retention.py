@@ -9,9 +9,10 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from issues import delivery
-from issues.delivery.retention import compact_old_deliveries
-from issues.engagement.reports import issue_engagement
 from issues.models import Delivery, DeliveryTally, Dispatch
+from issues.reports import delivery as delivery_reports
+from issues.reports.engagement import issue_engagement
+from issues.reports.retention import compact_old_deliveries
 from tests.support.admin import staff
 from tests.support.delivery import make_issue, make_subscribers, wait_for_dispatch
 
@@ -37,8 +38,8 @@ def test_reports_of_an_old_issue_read_the_same_after_its_rows_are_rolled_up(
 ):
     start_worker()
     old, old_dispatch = sent_issue(smtp_sink, "spring")
-    report_before = delivery.report(old)
-    progress_before = delivery.progress(old_dispatch)
+    report_before = delivery_reports.report(old)
+    progress_before = delivery_reports.progress(old_dispatch)
     engagement_before = issue_engagement(old)
     publisher = staff("publisher", "send_issue", "change_issue", "view_issue")
     client.force_login(publisher)
@@ -55,8 +56,8 @@ def test_reports_of_an_old_issue_read_the_same_after_its_rows_are_rolled_up(
     assert not Delivery.objects.filter(issue=old).exists()
     assert DeliveryTally.objects.get(issue=old).completed_at is not None
 
-    assert delivery.report(old) == report_before
-    assert delivery.progress(old_dispatch) == progress_before
+    assert delivery_reports.report(old) == report_before
+    assert delivery_reports.progress(old_dispatch) == progress_before
     assert issue_engagement(old) == engagement_before
     assert engagement_before.sent == 293
     assert report_page(client, old) == page_before
@@ -78,7 +79,7 @@ def test_the_command_lists_then_compacts_in_chunks(start_worker, smtp_sink, sett
     settings.DELIVERY_RETENTION_CHUNK = 64
     start_worker()
     old, _ = sent_issue(smtp_sink, "autumn", readers=200, rejected=3)
-    report_before = delivery.report(old)
+    report_before = delivery_reports.report(old)
     time.sleep(1.5)
     second = str(1 / 86400)
 
@@ -91,7 +92,7 @@ def test_the_command_lists_then_compacts_in_chunks(start_worker, smtp_sink, sett
     call_command("compact_deliveries", "--older-than", second)
     out = capsys.readouterr().out
     assert f"Issue {old.pk}: 200 delivery row(s) rolled up." in out
-    assert delivery.report(old) == report_before
+    assert delivery_reports.report(old) == report_before
     with pytest.raises(CommandError, match="positive number of days"):
         call_command("compact_deliveries", "--older-than", "0")
 

@@ -2,7 +2,7 @@
 
 import threading
 
-from issues.ratelimit import RateLimiter
+from issues.delivery.ratelimit import RateLimiter
 from tests.support.waiting import wait_until
 
 

@@ -3,8 +3,8 @@
 from issues import delivery
 from issues.delivery.queue import enqueue
 from issues.engagement.recorder import reader_hash
-from issues.engagement.reports import issue_engagement
 from issues.models import Click, IssueSalt, TrackedLink
+from issues.reports.engagement import issue_engagement
 from subscribers.models import Subscriber
 from tests.support.delivery import make_subscribers, wait_for_dispatch
 from tests.support.engagement import SCANNER, issue_linking_to, request, tracked_links

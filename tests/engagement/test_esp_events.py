@@ -9,8 +9,8 @@ import pytest
 from django.core import mail
 from django.test import override_settings
 
-from issues.engagement.reports import issue_engagement
 from issues.models import Delivery, Open
+from issues.reports.engagement import issue_engagement
 from tests.support.delivery import make_subscribers
 from tests.support.engagement import issue_linking_to, send_in_process
 

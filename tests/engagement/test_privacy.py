@@ -7,8 +7,8 @@ import re
 import pytest
 
 from issues.engagement import recorder
-from issues.engagement.reports import issue_engagement
 from issues.models import Click
+from issues.reports.engagement import issue_engagement
 from subscribers.models import Subscriber
 from tests.support.delivery import make_subscribers
 from tests.support.engagement import issue_linking_to, links_by_reader, request, send_in_process

@@ -4,7 +4,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from issues.engagement.charts import (
+from issues.reports.charts import (
     Series,
     axis_labeller,
     bar_chart,

@@ -3,9 +3,9 @@
 import csv
 import io
 
-from issues.engagement.clickmap import click_map
-from issues.engagement.reports import IssueEngagement, LinkFigures
-from issues.engagement.tables import links_csv
+from issues.reports.clickmap import click_map
+from issues.reports.engagement import IssueEngagement, LinkFigures
+from issues.reports.tables import links_csv
 
 WEB_HTML = (
     '<p>Start with <a href="https://example.org/a?x=1&amp;y=2">the paper</a>, then '

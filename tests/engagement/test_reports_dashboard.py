@@ -12,7 +12,7 @@ from django.core.cache import cache
 from django.core.management import call_command
 from freezegun import freeze_time
 
-from issues.engagement.dashboard import subscriber_growth
+from issues.reports.dashboard import subscriber_growth
 from subscribers import tokens
 from subscribers.models import Subscriber
 from tests.subscribers.test_webhooks import basic_auth, postmark_bounce, sending_through

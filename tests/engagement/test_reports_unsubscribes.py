@@ -9,7 +9,7 @@ from django.core import signing
 from django.test import Client
 
 from issues.engagement.attribution import campaign_of, unsubscribed_by_issue
-from issues.engagement.reports import issue_engagement
+from issues.reports.engagement import issue_engagement
 from subscribers import tokens
 from subscribers.models import ConsentEvent, Subscriber
 from tests.support.delivery import make_issue, make_subscribers

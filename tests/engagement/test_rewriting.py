@@ -5,8 +5,8 @@ import re
 import pytest
 
 from issues.engagement import recorder
-from issues.engagement.reports import issue_engagement
 from issues.models import Newsletter, Open, TrackedLink
+from issues.reports.engagement import issue_engagement
 from tests.support.delivery import make_subscribers
 from tests.support.engagement import BROWSER, issue_linking_to, send_in_process
 from tests.support.forms import as_post_data, submitted_fields
@@ -92,7 +92,7 @@ def test_editors_set_tracking_in_the_newsletter_admin_and_cannot_take_a_tracked_
     data |= {"name": "Field Notes", "from_name": "Field Notes", "from_email": "notes@example.org"}
     data |= {"slug": "c", "track_opens": "on", "subscriber_history": "on"}
     refused = admin_client.post("/admin/issues/newsletter/add/", data)
-    assert "is taken by the site&#x27;s tracked links" in refused.content.decode()
+    assert "is taken by the site&#x27;s own addresses" in refused.content.decode()
     data["slug"] = "field-notes"
     assert admin_client.post("/admin/issues/newsletter/add/", data).status_code == 302
     saved = Newsletter.objects.get(slug="field-notes")

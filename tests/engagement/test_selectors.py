@@ -3,7 +3,8 @@
 import re
 
 from issues.engagement import recorder
-from issues.engagement.reports import subscribers_who_clicked, variant_engagement
+from issues.engagement.segments import subscribers_who_clicked
+from issues.engagement.variants import variant_engagement
 from issues.models import Delivery
 from tests.support.delivery import make_subscribers
 from tests.support.engagement import BROWSER, issue_linking_to, send_in_process

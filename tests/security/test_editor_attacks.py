@@ -352,7 +352,7 @@ def test_import_reads_no_image_outside_the_markdowns_folder(tmp_path, db, where)
 
 
 def test_import_refuses_a_huge_image_without_reading_it(tmp_path, db, monkeypatch):
-    from issues import images
+    from issues.compose import images
 
     make_issue()
     monkeypatch.setattr(images, "MAX_UPLOAD_BYTES", 1000)

@@ -65,7 +65,7 @@ CHILD = """
 import django, json, re, sys
 django.setup()
 from django.core.files.uploadedfile import SimpleUploadedFile
-from issues import images
+from issues.compose import images
 data = open(sys.argv[1], "rb").read()
 try:
     images.store_upload(SimpleUploadedFile("bomb.gif", data))
@@ -116,7 +116,7 @@ def test_an_image_stored_before_the_check_breaks_no_page(editor_client, issue, s
     from django.core.files.base import ContentFile
     from django.core.files.storage import default_storage
 
-    from issues import images
+    from issues.compose import images
 
     path = default_storage.save("images/legacy-strip.png", ContentFile(long_strip()))
     stored = images.StoredImage(path=path, width=1_000_000, height=30)
@@ -133,7 +133,7 @@ def test_a_failing_presend_check_leaves_the_change_page_working(editor_client, i
     def broken(issue, rendered=None):
         raise ZeroDivisionError("a check that fails on its own")
 
-    monkeypatch.setattr("issues.admin.presend_warnings", broken)
+    monkeypatch.setattr("issues.admin.issues.presend_warnings", broken)
     response = editor_client.get(reverse("admin:issues_issue_change", args=[issue.pk]))
     assert response.status_code == 200
     assert "could not" in response.content.decode()

@@ -119,7 +119,7 @@ def test_drafts_do_not_leak(client, newsletter):
 
 
 def test_upload_names_cannot_climb_out_of_the_media_folder(client, newsletter, settings, tmp_path):
-    from issues import images
+    from issues.compose import images
     from tests.support.composing import image_bytes, upload
 
     settings.MEDIA_ROOT = tmp_path / "media"

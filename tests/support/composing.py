@@ -5,7 +5,7 @@ import io
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
-from issues.compose.kinds import KINDS, get_kind
+from issues.compose.blocks import KINDS, get_kind
 from issues.models import Block, Issue, LibraryBlock, Newsletter
 
 # Valid content of every kind, as stored.
@@ -239,6 +239,6 @@ def as_readers_see(rendered) -> tuple[str, str, str]:
     Every render names its per-recipient markers afresh, so two renders of the same content
     are compared as a reader would see them.
     """
-    from issues.testsend import example_email
+    from issues.compose.examples import example_email
 
     return (rendered.web_html, *example_email(rendered))

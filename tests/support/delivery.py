@@ -6,8 +6,8 @@ import signal
 import time
 from pathlib import Path
 
-from issues.compose.kinds import get_kind
-from issues.compose.rendering import freeze_snapshot
+from issues.compose.blocks import get_kind
+from issues.delivery.snapshot import freeze_snapshot
 from issues.models import Block, Dispatch, Issue, Newsletter
 from subscribers.models import Subscriber, Subscription
 

@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from issues.delivery.retention import compact_old_deliveries, compactable_issues
+from issues.reports.retention import compact_old_deliveries, compactable_issues
 
 
 class Command(BaseCommand):

@@ -4,8 +4,8 @@ import json
 
 from django.core.management.base import BaseCommand
 
-from issues.engagement.reports import issue_engagement
-from issues.engagement.tables import report_data, report_text
+from issues.reports.engagement import issue_engagement
+from issues.reports.tables import report_data, report_text
 
 from .send_issue import find_issue
 

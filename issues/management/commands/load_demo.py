@@ -13,8 +13,8 @@ from django.db import transaction
 from django.utils import timezone
 from PIL import Image, ImageDraw, ImageFont
 
-from issues.compose.kinds import get_kind
-from issues.compose.rendering import freeze_snapshot
+from issues.compose.blocks import get_kind
+from issues.delivery.snapshot import freeze_snapshot
 from issues.models import Block, Issue, LibraryBlock, Newsletter
 from subscribers.imports import import_csv
 

@@ -8,6 +8,7 @@ from django.core.validators import validate_email
 
 from issues import delivery
 from issues.models import Dispatch, Issue
+from issues.reports import delivery as delivery_reports
 from subscribers import segments
 
 
@@ -100,7 +101,7 @@ class Command(BaseCommand):
         last = None
         while True:
             dispatch.refresh_from_db()
-            figures = delivery.progress(dispatch)
+            figures = delivery_reports.progress(dispatch)
             line = (
                 f"{figures['status_label']}: {figures['sent']} sent, {figures['failed']} failed, "
                 f"{figures['pending']} pending of {figures['planned']}"

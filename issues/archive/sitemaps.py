@@ -5,7 +5,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.contrib.sitemaps import Sitemap
 
-from .archive import archive_order, public_issues
+from .queries import archive_order, public_issues
 
 
 class IssueSitemap(Sitemap):

@@ -30,7 +30,7 @@ from django.utils.http import http_date
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.timezone import is_aware, make_aware
 
-from .models import Issue, Newsletter
+from ..models import Issue, Newsletter
 from .sharing import card_url
 
 # Bump when templates change in a way that must not wait for cached pages to expire.

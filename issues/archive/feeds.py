@@ -12,8 +12,8 @@ from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed
 
-from .archive import absolute_url, absolutize_links, archive_order, public_issues, site_name
-from .models import Issue, Newsletter
+from ..models import Issue, Newsletter
+from .queries import absolute_url, absolutize_links, archive_order, public_issues, site_name
 
 FEED_SIZE = 20
 

@@ -16,7 +16,9 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from PIL import Image, ImageDraw, ImageFont
 
-from .models import Issue
+from superfast.contrast import best_ink, channels
+
+from ..models import Issue
 
 WIDTH, HEIGHT = 1200, 630
 MARGIN = 80
@@ -62,27 +64,7 @@ def card_url(issue: Issue) -> str:
     return default_storage.url(name)
 
 
-def rgb(colour: str) -> tuple[int, int, int]:
-    return tuple(int(colour[i : i + 2], 16) for i in (1, 3, 5))
-
-
-def relative_luminance(colour: tuple[int, int, int]) -> float:
-    """WCAG 2 relative luminance."""
-
-    def linear(channel):
-        c = channel / 255
-        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
-
-    r, g, b = (linear(c) for c in colour)
-    return 0.2126 * r + 0.7152 * g + 0.0722 * b
-
-
-def text_colour(background: tuple[int, int, int]) -> tuple[int, int, int]:
-    """White or near-black, whichever contrasts more with ``background``."""
-    luminance = relative_luminance(background)
-    on_white = 1.05 / (luminance + 0.05)
-    on_black = (luminance + 0.05) / (relative_luminance((17, 17, 17)) + 0.05)
-    return (255, 255, 255) if on_white >= on_black else (17, 17, 17)
+CARD_INKS = ("#ffffff", "#111111")  # white or near-black, whichever reads better
 
 
 def font(size: int) -> ImageFont.FreeTypeFont:
@@ -140,8 +122,8 @@ def line_height(face: ImageFont.FreeTypeFont) -> int:
 
 def draw_card(text: CardText) -> bytes:
     """The card as PNG bytes, WIDTH × HEIGHT: name and rule on top, number and title below."""
-    background = rgb(text.colour)
-    ink = text_colour(background)
+    background = channels(text.colour)
+    ink = channels(best_ink(text.colour, CARD_INKS))
     image = Image.new("RGB", (WIDTH, HEIGHT), background)
     draw = ImageDraw.Draw(image)
     inner = WIDTH - 2 * MARGIN

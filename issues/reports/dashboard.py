@@ -14,8 +14,8 @@ from django.utils import timezone
 
 from subscribers.models import ConsentEvent, SuppressionEvent
 
+from ..engagement.attribution import unsubscribed_by_issue
 from ..models import Click, Delivery, DeliveryTally, Dispatch, Issue, Newsletter
-from .attribution import unsubscribed_by_issue
 from .charts import Series, bar_chart, line_chart, percent
 
 # Each of these means a person now receives the newsletter (after double opt-in, an

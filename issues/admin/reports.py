@@ -13,13 +13,13 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 
-from .admin_sending import SEND_PERMISSION
-from .engagement import dashboard
-from .engagement.charts import percent
-from .engagement.clickmap import click_map
-from .engagement.reports import issue_engagement, link_figures
-from .engagement.tables import link_rows, links_csv
-from .models import Issue, Newsletter
+from ..models import Issue, Newsletter
+from ..reports import dashboard
+from ..reports.charts import percent
+from ..reports.clickmap import click_map
+from ..reports.engagement import issue_engagement, link_figures
+from ..reports.tables import link_rows, links_csv
+from .sending import SEND_PERMISSION
 
 OPENS_ARE_ESTIMATES = (
     "Apple Mail Privacy Protection loads every image of every message it "

@@ -6,8 +6,8 @@ from datetime import timedelta
 from django.db.models import Count, Max, Min, QuerySet
 from django.utils import timezone
 
+from ..delivery.subject_tests import test_progress
 from ..models import Delivery, DeliveryTally, Dispatch, Issue
-from .subject_tests import test_progress
 
 Status = Delivery.Status
 RATE_WINDOW_SECONDS = 60

@@ -26,14 +26,13 @@ from django.views.decorators.clickjacking import xframe_options_sameorigin
 from subscribers.services import recipients
 from superfast.estimates import row_count
 
-from . import delivery, sequences
-from .admin_reports import IssueReportsAdminMixin, NewsletterDashboardAdminMixin
-from .admin_revisions import IssueRevisionsAdminMixin
-from .admin_sending import SEND_PERMISSION, IssueSendingAdminMixin, ObjectTool
-from .admin_sequences import WelcomeSequenceAdmin  # noqa: F401  (registers it)
-from .compose.corrections import correct_web_version
-from .compose.editing import duplicate_as_next_issue
-from .compose.forms import (
+from .. import delivery, sequences
+from ..archive.views import issue_context
+from ..compose.blocks import KINDS, RenderContext, kind_choices
+from ..compose.corrections import correct_web_version
+from ..compose.editing import duplicate_as_next_issue
+from ..compose.examples import example_email
+from ..compose.forms import (
     ENGAGEMENT_FIELDS,
     BlockFormSet,
     IssueBlockForm,
@@ -44,13 +43,14 @@ from .compose.forms import (
     block_part_fieldsets,
     issue_block_kinds,
 )
-from .compose.kinds import KINDS, RenderContext, kind_choices
-from .compose.preview import email_document, preview_draft
-from .compose.rendering import presend_warnings, render_issue
-from .engagement.dashboard import sent_per_issue
-from .models import Block, Dispatch, Issue, LibraryBlock, Newsletter
-from .testsend import example_email
-from .views import issue_context
+from ..compose.preview import email_document, preview_draft
+from ..compose.rendering import presend_warnings, render_issue
+from ..models import Block, Dispatch, Issue, LibraryBlock, Newsletter
+from ..reports.dashboard import sent_per_issue
+from .reports import IssueReportsAdminMixin, NewsletterDashboardAdminMixin
+from .revisions import IssueRevisionsAdminMixin
+from .sending import SEND_PERMISSION, IssueSendingAdminMixin, ObjectTool
+from .sequences import WelcomeSequenceAdmin  # noqa: F401  (registers it)
 
 logger = logging.getLogger(__name__)
 

@@ -3,8 +3,8 @@
 from django.conf import settings
 from django.utils.html import escape
 
-from .compose.rendering import RenderedIssue
-from .placeholders import Markers
+from .markers import Markers
+from .rendering import RenderedIssue
 
 TEST_PREFIX = "[TEST] "
 

@@ -14,9 +14,9 @@ from django.utils.cache import add_never_cache_headers
 from django.utils.http import urlencode
 from django.views.decorators.http import require_safe
 
-from . import archive as public
-from .compose.rendering import render_issue
-from .models import Issue, Newsletter
+from ..compose.rendering import render_issue
+from ..models import Issue, Newsletter
+from . import queries as public
 from .search import clean_query, hits, search_issues
 
 PAGE_SIZE = 20

@@ -22,10 +22,10 @@ from django.db import transaction
 from django.db.models import Count, Exists, Max, OuterRef
 from django.utils import timezone
 
-from ..engagement.reports import delivery_outcomes
+from ..delivery.lifecycle import LIVE
 from ..models import Delivery, DeliveryTally, Dispatch, Issue
-from .lifecycle import LIVE
-from .reports import ledger_report
+from .delivery import ledger_report
+from .engagement import delivery_outcomes
 
 
 @dataclass(frozen=True)

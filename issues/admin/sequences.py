@@ -17,10 +17,10 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
-from . import sequences
-from .admin_sending import SEND_PERMISSION
+from .. import sequences
+from ..models import Issue, SequenceStep, WelcomeSequence
 from .durations import format_delay, parse_delay
-from .models import Issue, SequenceStep, WelcomeSequence
+from .sending import SEND_PERMISSION
 
 
 class DelayField(forms.CharField):

@@ -21,12 +21,13 @@ from django.views.decorators.http import require_POST
 
 from subscribers.models import Segment, Tag
 
-from . import delivery
-from .delivery.message import decided_subject
-from .delivery.subject_tests import SubjectTestRefused, SubjectTestSetup, validate_setup
+from .. import delivery
+from ..delivery.message import decided_subject
+from ..delivery.subject_tests import SubjectTestRefused, SubjectTestSetup, validate_setup
+from ..models import DeliveryTally, Dispatch, Issue
+from ..models.subject_tests import MAX_SUBJECTS
+from ..reports import delivery as delivery_reports
 from .durations import parse_delay
-from .models import DeliveryTally, Dispatch, Issue
-from .models.subject_tests import MAX_SUBJECTS
 
 SEND_PERMISSION = "issues.send_issue"
 
@@ -210,7 +211,7 @@ class IssueSendingAdminMixin:
     def delivery_view(self, request, object_id):
         issue = self.sending_issue(request, object_id)
         dispatch = issue.dispatches.first()
-        figures = delivery.progress(dispatch) if dispatch else None
+        figures = delivery_reports.progress(dispatch) if dispatch else None
         return self.sending_page(
             request,
             issue,
@@ -226,7 +227,7 @@ class IssueSendingAdminMixin:
         dispatch = issue.dispatches.first()
         if dispatch is None:
             raise Http404("This issue was never sent.")
-        return JsonResponse(delivery.progress(dispatch))
+        return JsonResponse(delivery_reports.progress(dispatch))
 
     def control_view(self, request, object_id):
         return require_POST(self.control)(request, object_id)
@@ -261,7 +262,7 @@ class IssueSendingAdminMixin:
             issue,
             "delivery_report.html",
             title=f"Delivery report: “{issue.title}”",
-            report=delivery.report(issue),
+            report=delivery_reports.report(issue),
             tally=DeliveryTally.objects.filter(issue=issue).first(),
         )
 

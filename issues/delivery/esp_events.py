@@ -10,8 +10,8 @@ from anymail.signals import EventType, tracking
 from django.dispatch import receiver
 from django.utils import timezone
 
-from .engagement.esp import record_esp_engagement
-from .models import Delivery
+from ..engagement.esp import record_esp_engagement
+from ..models import Delivery
 
 UNDELIVERED = {EventType.BOUNCED, EventType.REJECTED, EventType.FAILED}
 ENGAGEMENT = {EventType.OPENED, EventType.CLICKED}
@@ -22,7 +22,7 @@ FIRST_TIME = {
 }
 
 
-@receiver(tracking, dispatch_uid="issues.tracking.record_delivery_event")
+@receiver(tracking, dispatch_uid="issues.delivery.esp_events.record_delivery_event")
 def record_delivery_event(sender, event, esp_name, **kwargs):
     if event.event_type in ENGAGEMENT:
         if event.message_id:

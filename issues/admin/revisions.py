@@ -19,8 +19,8 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 
-from .compose import revisions
-from .models import Issue, Revision
+from ..compose import revisions
+from ..models import Issue, Revision
 
 DRAFT = "draft"  # the compare page's name for the editor's own unsaved draft
 

@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from django.db import connection
 from django.db.models import Count, Q, QuerySet
 
-from ..models import Click, Delivery, DeliveryTally, Issue, Newsletter, Open, TrackedLink
-from .attribution import unsubscribed_because_of
+from ..engagement.attribution import unsubscribed_because_of
+from ..engagement.variants import measures_opens
+from ..models import Click, Delivery, DeliveryTally, Issue, Open, TrackedLink
 from .dashboard import sent_per_issue
 
 Status = Delivery.Status
@@ -50,25 +51,6 @@ class IssueEngagement:
     opens_estimated: int | None  # None: nothing measures opens for this issue
     unique_openers_estimated: int | None
     links: list[LinkFigures]  # most clicked first
-
-
-@dataclass(frozen=True)
-class VariantFigures:
-    variant: int
-    sent: int
-    unique_clickers: int
-    unique_openers_estimated: int | None
-
-
-def sent_deliveries(issue: Issue) -> QuerySet:
-    """Messages that left: sent, or sent and bounced later (the bounce marks them failed)."""
-    return Delivery.objects.filter(issue=issue).filter(
-        Q(status=Status.SENT) | Q(bounced_at__isnull=False)
-    )
-
-
-def measures_opens(issue: Issue) -> bool:
-    return issue.newsletter.track_opens or Open.objects.filter(issue=issue).exists()
 
 
 def delivery_outcomes(issue: Issue, *, from_rows: bool = False) -> dict[str, int]:
@@ -176,52 +158,3 @@ def link_figures(issue: Issue, per_link=None) -> list[LinkFigures]:
         ).values_list("pk", "position", "url", "label")
     ]
     return sorted(figures, key=lambda link: (-link.clicks, link.position))
-
-
-def variant_engagement(issue: Issue) -> dict[int, VariantFigures]:
-    """Figures per A/B subject variant (deliveries without one are left out)."""
-    sent = dict(
-        sent_deliveries(issue)
-        .filter(variant__isnull=False)
-        .values_list("variant")
-        .annotate(n=Count("id"))
-    )
-    clickers = dict(
-        Click.objects.filter(issue=issue, is_machine=False, variant__isnull=False)
-        .values_list("variant")
-        .annotate(n=Count("reader", distinct=True))
-    )
-    openers = None
-    if measures_opens(issue):
-        openers = dict(
-            Open.objects.filter(issue=issue, is_machine=False, variant__isnull=False)
-            .values_list("variant")
-            .annotate(n=Count("reader", distinct=True))
-        )
-    return {
-        variant: VariantFigures(
-            variant=variant,
-            sent=n,
-            unique_clickers=clickers.get(variant, 0),
-            unique_openers_estimated=None if openers is None else openers.get(variant, 0),
-        )
-        for variant, n in sorted(sent.items())
-    }
-
-
-def subscribers_who_clicked(newsletter: Newsletter, last_issues: int) -> QuerySet:
-    """Ids of subscribers with a person's click in the newsletter's last sent issues.
-
-    Only knowable where the newsletter keeps per-subscriber history: elsewhere clicks name
-    no one, and this is empty.
-    """
-    issues = (
-        Issue.objects.filter(newsletter=newsletter, status=Issue.Status.SENT)
-        .order_by("-published_at", "-number")
-        .values("pk")[:last_issues]
-    )
-    return (
-        Click.objects.filter(issue__in=issues, is_machine=False, subscriber__isnull=False)
-        .values_list("subscriber_id", flat=True)
-        .distinct()
-    )

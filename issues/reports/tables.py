@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from subscribers.csv_io import spreadsheet_safe
 
 from .charts import percent
-from .reports import IssueEngagement, LinkFigures
+from .engagement import IssueEngagement, LinkFigures
 
 CSV_HEADER = ["rank", "position", "url", "label", "clicks", "unique", "share", "machine_clicks"]
 

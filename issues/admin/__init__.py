@@ -1,0 +1,7 @@
+"""The admin over every part of the flow: issues, library, newsletters, sending, reports.
+
+Importing the package registers every ModelAdmin with the admin site (Django's autodiscover
+imports ``issues.admin``).
+"""
+
+from . import issues, sequences  # noqa: F401  (register their ModelAdmins)

@@ -1,0 +1,88 @@
+"""The "3 headlines and a lie" quiz."""
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from ..fields import EMPTY_ROWS_HELP, ItemRowsField, link_lines
+from ..plain_text import markdown_text
+from .base import BlockKind, link_text, register
+from .sanitizer import markdown_html, safe_url
+
+
+@register
+class HeadlineQuiz(BlockKind):
+    name, label = "quiz", "Headline quiz"
+    help = "“3 headlines and a lie”: readers guess which headline is made up."
+
+    def fields(self):
+        return {
+            "title": forms.CharField(max_length=200, initial="3 headlines and a lie"),
+            "intro": forms.CharField(
+                max_length=300,
+                required=False,
+                help_text="Optional line under the title, e.g. “Three happened. One did not.”",
+            ),
+            "headlines": ItemRowsField(
+                parts={"title": "Headline", "url": "Source link"},
+                pick_label="The lie",
+                min_rows=4,  # three true headlines and a lie
+                help_text="Mark the made-up headline as the lie; it needs no link. "
+                + EMPTY_ROWS_HELP,
+            ),
+            "reveal": forms.CharField(
+                widget=forms.Textarea(attrs={"rows": 3, "class": "vLargeTextField"}),
+                help_text="Shown after the guess, in your words: which one and why. Markdown.",
+            ),
+        }
+
+    def form_values(self, data):
+        """Stored data names the lie by number (``fake``); the form marks its row."""
+        headlines = data.get("headlines") or []
+        headlines = link_lines(headlines) if isinstance(headlines, str) else headlines
+        try:
+            fake = int(data.get("fake") or 0)
+        except (TypeError, ValueError):
+            fake = 0
+        marked = [{**h, "pick": h.get("pick") or n == fake} for n, h in enumerate(headlines, 1)]
+        return {**data, "headlines": marked}
+
+    def clean(self, data):
+        headlines = data["headlines"]
+        if len(headlines) < 2:
+            raise ValidationError({"headlines": "A quiz needs at least two headlines."})
+        lies = [n for n, h in enumerate(headlines, start=1) if h.get("pick")]
+        if not lies:
+            raise ValidationError({"headlines": "Mark which headline is the lie."})
+        if len(lies) > 1:
+            raise ValidationError({"headlines": "Only one headline can be the lie."})
+        items = [{k: v for k, v in h.items() if k != "pick"} for h in headlines]
+        return {**data, "intro": data.get("intro") or "", "headlines": items, "fake": lies[0]}
+
+    def context(self, data, ctx):
+        return {
+            **data,
+            "anchor": ctx.anchor(data["title"], "quiz"),
+            "intro_html": markdown_html(data.get("intro") or ""),
+            "headlines": [{**h, "url": safe_url(h["url"])} for h in data["headlines"]],
+            "reveal_html": markdown_html(data["reveal"]),
+            "web_url": ctx.web_url,
+        }
+
+    def text(self, data, ctx):
+        """Headlines, then the editor's reveal below a gap of dots: no answer at a glance."""
+        intro = f"{markdown_text(data['intro'])}\n" if data.get("intro") else ""
+        questions = "\n".join(f"{n}. {h['title']}" for n, h in enumerate(data["headlines"], 1))
+        sources = "\n".join(
+            f"- {link_text(h['title'], h['url'])}"
+            for n, h in enumerate(data["headlines"], 1)
+            if n != data["fake"] and h["url"]
+        )
+        gap = "\n".join(["Spoiler below.", *["."] * 8])
+        real = f"\n\nThe real ones:\n{sources}" if sources else ""
+        return (
+            f"{data['title']}\n{intro}\n{questions}\n\n{gap}\n\n"
+            f"{markdown_text(data['reveal'])}{real}"
+        )
+
+    def links(self, data):
+        return [h["url"] for h in data["headlines"] if h["url"]]
