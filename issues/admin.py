@@ -538,11 +538,11 @@ class IssueAdmin(
         )
 
     def duplicate_view(self, request, pk):
-        if request.method != "POST":
-            return redirect(reverse("admin:issues_issue_change", args=[pk]))
         issue = self.issue_or_404(request, pk)
         if not self.has_add_permission(request):
             raise PermissionDenied
+        if request.method != "POST":
+            return redirect(reverse("admin:issues_issue_change", args=[pk]))
         copy = duplicate_as_next_issue(issue, author=request.user)
         self.message_user(request, f"Created draft {copy} from {issue}.", messages.SUCCESS)
         return redirect(reverse("admin:issues_issue_change", args=[copy.pk]))
@@ -553,11 +553,11 @@ class IssueAdmin(
         return self.has_change_permission(request, issue) and request.user.has_perm(SEND_PERMISSION)
 
     def correct_web_view(self, request, pk):
-        if request.method != "POST":
-            return redirect(reverse("admin:issues_issue_change", args=[pk]))
         issue = self.issue_or_404(request, pk, change=True)
         if not self.may_publish_corrections(request, issue):
             raise PermissionDenied("Correcting a published page needs change and send permissions.")
+        if request.method != "POST":
+            return redirect(reverse("admin:issues_issue_change", args=[pk]))
         try:
             correct_web_version(issue)
         except ValueError as error:
