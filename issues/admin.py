@@ -284,6 +284,14 @@ class IssueAdmin(
         """Only sent issues have a public page."""
         return obj.get_absolute_url() if obj.is_public else None
 
+    def has_change_permission(self, request, obj=None):
+        """A welcome email already going out takes what sending takes (change and send):
+        saving it sends the new version to every reader not sent it yet."""
+        allowed = super().has_change_permission(request, obj)
+        if allowed and obj is not None and sequences.is_going_out(obj):
+            return request.user.has_perm(SEND_PERMISSION)
+        return allowed
+
     def save_model(self, request, obj, form, change):
         if not change and obj.author_id is None:
             obj.author = request.user
