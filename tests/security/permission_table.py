@@ -83,6 +83,7 @@ def standard_urls(
     delete: frozenset,
     add_form: dict | None = None,
     change_form: dict | None = None,
+    change_note: str = "",
     added: Callable[[Any], bool] | None = None,
     changed: Callable[[Any], bool] | None = None,
     target: str = "",
@@ -108,8 +109,11 @@ def standard_urls(
             form=form,
             edit=change_form or {},
             effect=changed,
+            note=change_note,
         ),
-        f"{prefix}<path:object_id>/": Row(EVERY_STAFF, target=target, note="redirects"),
+        f"{prefix}<path:object_id>/": Row(
+            EVERY_STAFF, target=target, note="redirects to the change page (which checks)"
+        ),
     }
 
 
@@ -280,6 +284,7 @@ ISSUES = {
         add_form={"newsletter": "@second_newsletter", "steps-0-title": "Hi", "steps-0-delay": "0"},
         added=lambda d: d.exists("issues.WelcomeSequence", newsletter=d.second_newsletter),
         change_form={"steps-1-title": "A new step", "steps-1-delay": "2 days"},
+        change_note="steps; the start (who gets the sequence) only with send_issue",
         changed=lambda d: d.exists("issues.SequenceStep", issue__title="A new step"),
         gone=lambda d: d.gone("sequence"),
     ),
@@ -382,6 +387,7 @@ ISSUES = {
         add_form={"newsletter": "@newsletter", "title": "A brand new issue"},
         added=lambda d: d.exists("issues.Issue", title="A brand new issue"),
         change_form={"title": "Plans, revised"},
+        change_note="a welcome email already going out: also send_issue",
         changed=lambda d: d.exists("issues.Issue", title="Plans, revised"),
         gone=lambda d: d.gone("draft"),
     ),
@@ -514,10 +520,13 @@ def markdown() -> str:
         "| --- | --- | --- | --- |",
     ]
     for route, row in URLS.items():
+        shown = route if route.startswith(("^", "(")) else f"/admin/{route}"
+        shown = shown.replace("|", "\\|")  # a bar would end the Markdown cell
+        get = role_marks(row.get) + (", visitors" if row.public and row.get != REFUSED else "")
         post = (
             role_marks(row.post_roles) if row.post is not None or row.get == REFUSED else "as GET"
         )
-        lines.append(f"| `{route}` | {role_marks(row.get)} | {post} | {row.note} |")
+        lines.append(f"| `{shown}` | {get} | {post} | {row.note} |")
     lines += [
         "",
         "## List actions",
