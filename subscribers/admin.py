@@ -272,14 +272,18 @@ class SubscriberAdmin(admin.ModelAdmin):
         }
         return TemplateResponse(request, "admin/subscribers/subscriber/tag_action.html", context)
 
-    @admin.action(description="Suppress selected subscribers (no more mail)")
+    @admin.action(
+        description="Suppress selected subscribers (no more mail)", permissions=["change"]
+    )
     def suppress_selected(self, request, queryset):
         reason = request.POST.get("reason", "").strip() or f"by {request.user}"
         for subscriber in queryset:
             services.suppress(subscriber, SuppressionEvent.Kind.MANUAL, reason=reason)
         self.message_user(request, f"Suppressed {queryset.count()} subscribers.")
 
-    @admin.action(description="Unsuppress selected subscribers (give a reason)")
+    @admin.action(
+        description="Unsuppress selected subscribers (give a reason)", permissions=["change"]
+    )
     def unsuppress_selected(self, request, queryset):
         reason = request.POST.get("reason", "").strip()
         if not reason:
@@ -292,7 +296,7 @@ class SubscriberAdmin(admin.ModelAdmin):
             lifted += after.status != before
         self.message_user(request, f"Unsuppressed {lifted} subscribers.")
 
-    @admin.action(description="Resend the confirmation mail")
+    @admin.action(description="Resend the confirmation mail", permissions=["change"])
     def resend_confirmation(self, request, queryset):
         sent = sum(services.resend_confirmation(s) for s in queryset)
         self.message_user(request, f"Queued {sent} confirmation mails (only pending subscribers).")

@@ -284,6 +284,14 @@ class IssueAdmin(
         """Only sent issues have a public page."""
         return obj.get_absolute_url() if obj.is_public else None
 
+    def has_change_permission(self, request, obj=None):
+        """A welcome email already going out takes what sending takes (change and send):
+        saving it sends the new version to every reader not sent it yet."""
+        allowed = super().has_change_permission(request, obj)
+        if allowed and obj is not None and sequences.is_going_out(obj):
+            return request.user.has_perm(SEND_PERMISSION)
+        return allowed
+
     def save_model(self, request, obj, form, change):
         if not change and obj.author_id is None:
             obj.author = request.user
@@ -538,11 +546,11 @@ class IssueAdmin(
         )
 
     def duplicate_view(self, request, pk):
-        if request.method != "POST":
-            return redirect(reverse("admin:issues_issue_change", args=[pk]))
         issue = self.issue_or_404(request, pk)
         if not self.has_add_permission(request):
             raise PermissionDenied
+        if request.method != "POST":
+            return redirect(reverse("admin:issues_issue_change", args=[pk]))
         copy = duplicate_as_next_issue(issue, author=request.user)
         self.message_user(request, f"Created draft {copy} from {issue}.", messages.SUCCESS)
         return redirect(reverse("admin:issues_issue_change", args=[copy.pk]))
@@ -553,11 +561,11 @@ class IssueAdmin(
         return self.has_change_permission(request, issue) and request.user.has_perm(SEND_PERMISSION)
 
     def correct_web_view(self, request, pk):
-        if request.method != "POST":
-            return redirect(reverse("admin:issues_issue_change", args=[pk]))
         issue = self.issue_or_404(request, pk, change=True)
         if not self.may_publish_corrections(request, issue):
             raise PermissionDenied("Correcting a published page needs change and send permissions.")
+        if request.method != "POST":
+            return redirect(reverse("admin:issues_issue_change", args=[pk]))
         try:
             correct_web_version(issue)
         except ValueError as error:

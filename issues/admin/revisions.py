@@ -244,9 +244,9 @@ class IssueRevisionsAdminMixin:
         return JsonResponse(self.saved_at_json(draft))
 
     def discard_draft_view(self, request, pk):
-        if request.method != "POST":
-            return redirect(reverse("admin:issues_issue_change", args=[pk]))
         issue = self.editable_issue(request, pk)
+        if request.method != "POST":
+            return redirect(self.change_url(issue))
         revisions.discard_draft(issue, request.user)
         self.message_user(request, "Your unsaved changes were discarded.", messages.INFO)
         return redirect(self.change_url(issue))
@@ -346,9 +346,9 @@ class IssueRevisionsAdminMixin:
 
     def restore_view(self, request, pk, number):
         """Restore revision ``number`` as a new revision (POST, change permission)."""
+        issue = self.editable_issue(request, pk)
         if request.method != "POST":
             return redirect(reverse("admin:issues_issue_history", args=[pk]))
-        issue = self.editable_issue(request, pk)
         revision = get_object_or_404(Revision, issue=issue, number=number)
         try:
             restored = revisions.restore_revision(revision, author=request.user)

@@ -134,7 +134,12 @@ class WelcomeSequenceAdmin(admin.ModelAdmin):
     actions = ["pause_selected", "resume_selected"]
 
     def get_readonly_fields(self, request, obj=None):
-        return ["newsletter", "state"] if obj else ["state"]
+        """The start decides which readers get the sequence: editors add and arrange steps,
+        those who may send move it."""
+        readonly = ["newsletter", "state"] if obj else ["state"]
+        if not self.has_control_permission(request, obj):
+            readonly.append("starts_at")
+        return readonly
 
     @admin.display(description="State")
     def state(self, obj):

@@ -20,6 +20,7 @@ from . import queries as public
 from .search import clean_query, hits, search_issues
 
 PAGE_SIZE = 20
+VIEW_ISSUE_PERMISSION = "issues.view_issue"
 
 
 def page_meta(title, description, path, *, image=None, kind="website", noindex=False):
@@ -71,9 +72,16 @@ def load_issue(newsletter, slug) -> Issue:
     return issue
 
 
+def may_preview_unpublished(user) -> bool:
+    """Drafts and welcome emails are shown to staff who may view issues, as the admin's own
+    preview is; to anyone else they do not exist (404, not 403: nothing to learn)."""
+    return user.is_staff and user.has_perm(VIEW_ISSUE_PERMISSION)
+
+
 @require_safe
 def issue_page(request, newsletter, slug):
-    """A sent issue as it was sent (its snapshot); staff also see unsent ones, marked.
+    """A sent issue as it was sent (its snapshot); staff who may view issues also see
+    unsent ones and welcome emails, marked, never cached.
 
     A cached page costs one small query (its cache facts); a miss adds the full load.
     """
@@ -87,7 +95,7 @@ def issue_page(request, newsletter, slug):
             ),
         )
     # Checked only here, so public pages never touch the session (and stay cacheable).
-    if not request.user.is_staff:
+    if not may_preview_unpublished(request.user):
         raise Http404("No such issue.")
     issue = load_issue(newsletter, slug)
     response = render(request, "archive/issue.html", issue_context(issue, preview=True))

@@ -9,6 +9,7 @@ from .planning import plan_due_steps, plan_sequence
 from .steps import (
     StepCounts,
     add_step,
+    is_going_out,
     newsletters_greeting_at_once,
     pause_sequence,
     refreeze_step_email,
@@ -21,6 +22,7 @@ from .steps import (
 __all__ = [
     "StepCounts",
     "add_step",
+    "is_going_out",
     "newsletters_greeting_at_once",
     "pause_sequence",
     "plan_due_steps",

@@ -94,6 +94,14 @@ def remove_step(step: SequenceStep) -> None:
         )
 
 
+def is_going_out(issue: Issue) -> bool:
+    """A welcome email whose step was due at least once: every edit reaches the next readers
+    (``refreeze_step_email``), with no further step, as a send does."""
+    if issue.kind != Issue.Kind.WELCOME:
+        return False
+    return SequenceStep.objects.filter(issue=issue, dispatch__isnull=False).exists()
+
+
 def refreeze_step_email(issue: Issue) -> bool:
     """After an edit: freeze the welcome email again, so every reader not yet sent it gets
     the new version (rows already sent keep what they got). True if there was one to freeze.

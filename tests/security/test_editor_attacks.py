@@ -204,7 +204,8 @@ def test_get_requests_change_nothing(issue, editor):
         ("correct_web", [issue.pk]),
         ("live_preview", [issue.pk]),
     ):
-        assert client.get(url(name, *args)).status_code in (302, 400, 405), name
+        # 403 where the editor may not use the page at all (correcting needs send_issue).
+        assert client.get(url(name, *args)).status_code in (302, 400, 403, 405), name
     assert Autosave.objects.get(user=editor).data["title"] == ["Kept draft"]
     assert Revision.objects.filter(issue=issue).count() == 1
     assert Issue.objects.get(pk=issue.pk).title == "Second title"

@@ -1,0 +1,138 @@
+"""The role groups draw the line between composing and reaching readers.
+
+An editor composes welcome emails and steps; once a welcome email is going out, changing
+it changes what the next readers get at once, and the sequence's start decides who gets
+it at all: those take a publisher (``send_issue``), as sending does.
+"""
+
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth.models import Group
+from django.utils import timezone
+
+from issues import sequences
+from issues.sequences.steps import standing_dispatch
+from tests.support.admin import staff
+from tests.support.composing import add_block, change_form_data, make_newsletter
+from tests.support.forms import as_post_data, submitted_fields
+
+pytestmark = pytest.mark.django_db
+
+
+def member_of(group_name, client):
+    user = staff(group_name.lower())
+    user.groups.add(Group.objects.get(name=group_name))
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def sequence():
+    return sequences.sequence_for(make_newsletter())
+
+
+def welcome_email(sequence, *, going_out):
+    step = sequences.add_step(sequence, title="Welcome aboard", delay=timedelta(0))
+    add_block(step.issue, "markdown", {"body": "Glad you are here."})
+    if going_out:
+        standing_dispatch(step)  # what the planner does the first time the step is due
+    return step.issue
+
+
+def save_as(client, issue, title):
+    data = change_form_data(issue, list(issue.blocks.all())) | {"title": title}
+    return client.post(f"/admin/issues/issue/{issue.pk}/change/", data)
+
+
+def test_an_editor_may_not_change_a_welcome_email_already_going_out(client, sequence):
+    email = welcome_email(sequence, going_out=True)
+    frozen = email.snapshot.web_html
+    response = save_as(member_of("Editor", client), email, "Welcome, new title")
+    assert response.status_code == 403
+    email.refresh_from_db()
+    assert email.title == "Welcome aboard"
+    assert email.snapshot.web_html == frozen
+    restore = f"/admin/issues/issue/{email.pk}/history/1/restore/"
+    assert client.post(restore).status_code == 403
+
+
+def test_a_publisher_changes_a_welcome_email_going_out(client, sequence):
+    email = welcome_email(sequence, going_out=True)
+    response = save_as(member_of("Publisher", client), email, "Welcome, new title")
+    assert response.status_code == 302
+    email.refresh_from_db()
+    assert email.title == "Welcome, new title"
+
+
+def test_an_editor_composes_a_welcome_email_not_yet_sent(client, sequence):
+    email = welcome_email(sequence, going_out=False)
+    response = save_as(member_of("Editor", client), email, "Welcome, draft two")
+    assert response.status_code == 302
+    email.refresh_from_db()
+    assert email.title == "Welcome, draft two"
+
+
+def post_sequence_page(client, sequence, **changes):
+    url = f"/admin/issues/welcomesequence/{sequence.pk}/change/"
+    data = as_post_data(submitted_fields(client.get(url).content.decode(), "welcomesequence_form"))
+    return client.post(url, data | changes)
+
+
+def test_an_editor_adds_steps_but_cannot_move_the_sequence_start(client, sequence):
+    started = sequence.starts_at
+    earlier = timezone.localtime(started - timedelta(days=365))
+    response = post_sequence_page(
+        member_of("Editor", client),
+        sequence,
+        starts_at_0=earlier.strftime("%Y-%m-%d"),
+        starts_at_1=earlier.strftime("%H:%M:%S"),
+        **{"steps-0-title": "Day two", "steps-0-delay": "2 days"},
+    )
+    assert response.status_code == 302
+    sequence.refresh_from_db()
+    assert sequence.starts_at == started
+    assert sequence.steps.get().issue.title == "Day two"
+
+
+def test_a_publisher_moves_the_sequence_start(client, sequence):
+    earlier = timezone.localtime(sequence.starts_at - timedelta(days=365))
+    response = post_sequence_page(
+        member_of("Publisher", client),
+        sequence,
+        starts_at_0=earlier.strftime("%Y-%m-%d"),
+        starts_at_1=earlier.strftime("%H:%M:%S"),
+    )
+    assert response.status_code == 302
+    sequence.refresh_from_db()
+    assert sequence.starts_at.date() == earlier.date()
+
+
+def test_the_groups_hold_exactly_the_roles_permissions():
+    """The migration's groups, read back from the database: nothing more, nothing less."""
+
+    def codenames(name):
+        return {
+            f"{p.content_type.app_label}.{p.codename}"
+            for p in Group.objects.get(name=name).permissions.select_related("content_type")
+        }
+
+    assert codenames("Staff") == set()
+    viewer, editor, publisher = codenames("Viewer"), codenames("Editor"), codenames("Publisher")
+    assert viewer and all(c.split(".")[1].startswith("view_") for c in viewer)
+    assert "issues.view_issue" in viewer and "auth.view_user" not in viewer
+    assert editor - viewer == {
+        "issues.add_issue",
+        "issues.change_issue",
+        "issues.add_block",
+        "issues.change_block",
+        "issues.delete_block",
+        "issues.add_libraryblock",
+        "issues.change_libraryblock",
+        "issues.change_welcomesequence",
+        "issues.add_sequencestep",
+        "issues.change_sequencestep",
+    }
+    assert "issues.send_issue" in publisher - editor
+    assert "subscribers.export_subscribers" in publisher - editor
+    assert viewer <= editor <= publisher
