@@ -212,20 +212,39 @@ MEDIA_ROOT = Path(env("MEDIA_ROOT", str(VAR_DIR / "media")))
 # Uploads: local files by default; STORAGE_BACKEND=storages.backends.s3.S3Storage (install the
 # `s3` extra) puts them in a bucket, configured by these variables alone (boto3 reads the
 # AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY variables itself).
-_storage_options = {
-    option: value
-    for option, value in {
-        "bucket_name": env("STORAGE_BUCKET"),
-        "region_name": env("STORAGE_REGION"),
-        "endpoint_url": env("STORAGE_ENDPOINT_URL"),
-        "custom_domain": env("STORAGE_CUSTOM_DOMAIN"),
-    }.items()
-    if value
-}
+_FILE_SYSTEM_STORAGE = "django.core.files.storage.FileSystemStorage"
+
+
+def bucket_options(prefix, **fixed):
+    """A bucket's options from ``<prefix>_BUCKET``, ``_REGION`` and ``_ENDPOINT_URL``, with
+    ``fixed`` added; none of them set: {} (a folder, not a bucket)."""
+    options = {
+        option: value
+        for option, value in {
+            "bucket_name": env(f"{prefix}_BUCKET"),
+            "region_name": env(f"{prefix}_REGION"),
+            "endpoint_url": env(f"{prefix}_ENDPOINT_URL"),
+        }.items()
+        if value
+    }
+    return {**options, **fixed} if options else {}
+
+
+_storage_options = bucket_options("STORAGE", custom_domain=env("STORAGE_CUSTOM_DOMAIN"))
+# Uploaded subscriber lists: a storage of their own that nothing serves, read by the worker
+# that imports them, so every web and worker process must share it. A folder outside
+# MEDIA_ROOT by default; PRIVATE_STORAGE_BACKEND=storages.backends.s3.S3Storage with
+# PRIVATE_STORAGE_BUCKET puts them in a private bucket (objects private, never a public URL).
+PRIVATE_ROOT = Path(env("PRIVATE_ROOT", str(VAR_DIR / "private")))
+_private_options = bucket_options("PRIVATE_STORAGE", default_acl="private")
 STORAGES = {
     "default": {
-        "BACKEND": env("STORAGE_BACKEND", "django.core.files.storage.FileSystemStorage"),
+        "BACKEND": env("STORAGE_BACKEND", _FILE_SYSTEM_STORAGE),
         **({"OPTIONS": _storage_options} if _storage_options else {}),
+    },
+    "private": {
+        "BACKEND": env("PRIVATE_STORAGE_BACKEND", _FILE_SYSTEM_STORAGE),
+        "OPTIONS": _private_options or {"location": str(PRIVATE_ROOT)},
     },
     "staticfiles": {
         "BACKEND": (
@@ -267,10 +286,14 @@ ANYMAIL = {
 SUBSCRIBE_LIMIT_PER_IP_PER_HOUR = env_int("SUBSCRIBE_LIMIT_PER_IP_PER_HOUR", 20)
 SUBSCRIBE_LIMIT_PER_ADDRESS_PER_DAY = env_int("SUBSCRIBE_LIMIT_PER_ADDRESS_PER_DAY", 5)
 SOFT_BOUNCE_LIMIT = env_int("SOFT_BOUNCE_LIMIT", 3)
-# CSV imports: lines judged and committed together (a crash loses at most these), and how
-# long an import may go without a committed batch before another worker takes it over.
+# CSV imports (uploaded files live in STORAGES["private"]): lines judged and committed
+# together (a crash loses at most these), and how long an import may go without a committed
+# batch before another worker takes it over.
 SUBSCRIBER_IMPORT_BATCH_ROWS = env_int("SUBSCRIBER_IMPORT_BATCH_ROWS", 20_000)
 SUBSCRIBER_IMPORT_STALE_SECONDS = env_int("SUBSCRIBER_IMPORT_STALE_SECONDS", 120)
+# An import with no progress for this long is not resumed: it stops, and its uploaded file
+# (every address in it) is deleted from the private storage.
+SUBSCRIBER_IMPORT_GIVE_UP_SECONDS = env_int("SUBSCRIBER_IMPORT_GIVE_UP_SECONDS", 24 * 3600)
 UNSUBSCRIBE_EMAIL = env("UNSUBSCRIBE_EMAIL", DEFAULT_FROM_EMAIL)
 # Reverse proxies in front of the site that append to X-Forwarded-For; 0 trusts none and
 # uses the connection's address (the right choice without a proxy: the header is forgeable).
