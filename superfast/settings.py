@@ -215,28 +215,23 @@ MEDIA_ROOT = Path(env("MEDIA_ROOT", str(VAR_DIR / "media")))
 _FILE_SYSTEM_STORAGE = "django.core.files.storage.FileSystemStorage"
 
 
-def bucket_options(prefix, **fixed):
-    """A bucket's options from ``<prefix>_BUCKET``, ``_REGION`` and ``_ENDPOINT_URL``, with
-    ``fixed`` added; none of them set: {} (a folder, not a bucket)."""
-    options = {
-        option: value
-        for option, value in {
-            "bucket_name": env(f"{prefix}_BUCKET"),
-            "region_name": env(f"{prefix}_REGION"),
-            "endpoint_url": env(f"{prefix}_ENDPOINT_URL"),
-        }.items()
-        if value
-    }
-    return {**options, **fixed} if options else {}
+def bucket_options(bucket, **fixed):
+    """The options of a bucket at the configured region and endpoint, ``fixed`` added; no
+    bucket: {} (a folder)."""
+    if not bucket:
+        return {}
+    place = {"region_name": env("STORAGE_REGION"), "endpoint_url": env("STORAGE_ENDPOINT_URL")}
+    return {"bucket_name": bucket, **{k: v for k, v in place.items() if v}, **fixed}
 
 
-_storage_options = bucket_options("STORAGE", custom_domain=env("STORAGE_CUSTOM_DOMAIN"))
+_storage_options = bucket_options(env("STORAGE_BUCKET"), custom_domain=env("STORAGE_CUSTOM_DOMAIN"))
 # Uploaded subscriber lists: a storage of their own that nothing serves, read by the worker
 # that imports them, so every web and worker process must share it. A folder outside
 # MEDIA_ROOT by default; PRIVATE_STORAGE_BACKEND=storages.backends.s3.S3Storage with
-# PRIVATE_STORAGE_BUCKET puts them in a private bucket (objects private, never a public URL).
+# PRIVATE_STORAGE_BUCKET puts them in a bucket of their own (same region and endpoint as
+# STORAGE_BUCKET's), its objects private.
 PRIVATE_ROOT = Path(env("PRIVATE_ROOT", str(VAR_DIR / "private")))
-_private_options = bucket_options("PRIVATE_STORAGE", default_acl="private")
+_private_options = bucket_options(env("PRIVATE_STORAGE_BUCKET"), default_acl="private")
 STORAGES = {
     "default": {
         "BACKEND": env("STORAGE_BACKEND", _FILE_SYSTEM_STORAGE),

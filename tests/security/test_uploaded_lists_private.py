@@ -6,6 +6,9 @@ served (``/media/`` in the demo; ``MEDIA_ROOT`` or its bucket in production), an
 when the job ends: done, failed, or given up after ``SUBSCRIBER_IMPORT_GIVE_UP_SECONDS``.
 """
 
+import json
+import subprocess
+import sys
 import urllib.error
 import urllib.request
 from datetime import timedelta
@@ -20,7 +23,7 @@ from freezegun import freeze_time
 from subscribers import imports, tasks
 from subscribers.models import ImportJob, Subscriber
 from tests.support.admin import staff
-from tests.support.processes import web_server
+from tests.support.processes import ROOT, child_env, web_server
 from tests.support.subscribers import finished_import
 
 IMPORT = "/admin/subscribers/subscriber/import/"
@@ -165,9 +168,64 @@ def test_a_stalled_import_is_resumed_until_the_give_up_time_then_failed_and_dele
     ]
 
 
-def test_the_private_storage_is_never_the_public_one(settings):
-    """Both are configured, separately: the private one is a folder of its own by default."""
+def test_the_private_storage_is_a_folder_of_its_own_by_default(settings):
     public, private = storages["default"], storages["private"]
     assert type(private).__name__ == "FileSystemStorage"
     assert Path(private.location).resolve() == (Path(settings.VAR_DIR) / "private").resolve()
     assert Path(private.location).resolve() != Path(public.location).resolve()
+
+
+def test_a_private_bucket_is_configured_by_its_own_variables():
+    probe = (
+        "import django, json; django.setup(); from django.core.files.storage import storages; "
+        "s = storages['private']; print(json.dumps([type(s).__name__, s.bucket_name, "
+        "s.default_acl, s.querystring_auth, s.custom_domain]))"
+    )
+    env = child_env(
+        STORAGE_BACKEND="storages.backends.s3.S3Storage",
+        STORAGE_BUCKET="weekly-media",
+        STORAGE_CUSTOM_DOMAIN="media.example.org",
+        PRIVATE_STORAGE_BACKEND="storages.backends.s3.S3Storage",
+        PRIVATE_STORAGE_BUCKET="weekly-lists",
+        AWS_ACCESS_KEY_ID="test-key",
+        AWS_SECRET_ACCESS_KEY="test-secret",
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    kind, bucket, acl, signed, domain = json.loads(result.stdout.strip().splitlines()[-1])
+    assert (kind, bucket, acl, signed, domain) == (
+        "S3Storage",
+        "weekly-lists",
+        "private",
+        True,
+        None,
+    )
+
+
+@pytest.mark.parametrize(
+    "place",
+    [
+        {"PRIVATE_ROOT": "{media}/private"},
+        {"PRIVATE_ROOT": "{media}"},
+        {
+            "STORAGE_BACKEND": "storages.backends.s3.S3Storage",
+            "STORAGE_BUCKET": "weekly-media",
+            "PRIVATE_STORAGE_BACKEND": "storages.backends.s3.S3Storage",
+            "PRIVATE_STORAGE_BUCKET": "weekly-media",
+        },
+    ],
+)
+def test_a_private_storage_inside_a_public_one_stops_even_the_demo(place, tmp_path):
+    media = tmp_path / "media"
+    env = {name: value.format(media=media) for name, value in place.items()}
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=ROOT,
+        env=child_env(DEBUG="1", MEDIA_ROOT=media, **env),
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode != 0
+    assert "superfast.E006" in result.stderr and "PRIVATE_ROOT" in result.stderr
