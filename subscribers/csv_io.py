@@ -20,8 +20,12 @@ DELIMITERS = ",;\t"
 TAG_SEPARATOR = ";"
 CONTROL_CHARACTERS = re.compile("[\x00-\x1f\x7f-\x9f]")  # Unicode's category Cc
 MAX_TAG_LENGTH = Tag._meta.get_field("name").max_length
-# A cell starting with one of these is a formula to spreadsheet programs (CSV injection).
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+# A cell starting with "=", "+", "-", "@", tab or CR is a formula to spreadsheet programs
+# (CSV injection). A spreadsheet may also start a cell inside ours: its import dialog splits
+# on ";", "," or tab (tags are ";"-separated too), and a line break starts a row. Each place
+# where a piece (after any spaces) would start a formula gets a quote; tab and CR count only
+# at the very beginning, since anywhere else they are separators themselves.
+FORMULA_START = re.compile(r"^(?=[ ]*[=+\-@\t\r])|(?<=[;,\t\r\n])(?=[ ]*[=+\-@])")
 EXPORT_FIELDS = ["email", "name", "status", "source", "newsletters", "tags", "created_at"]
 # Rows read from the database at a time: memory stays flat however long the list.
 EXPORT_CHUNK_SIZE = 2000
@@ -134,9 +138,10 @@ def has_control_characters(text: str) -> bool:
 
 
 def spreadsheet_safe(value):
-    """A cell value no spreadsheet will run as a formula (OWASP: prefix with a quote)."""
+    """A cell value no spreadsheet will run as a formula, however it splits the cell: a
+    quote before every piece that would start one (OWASP's advice, applied per piece)."""
     text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
+    return FORMULA_START.sub("'", text)
 
 
 def export_rows(subscribers):
