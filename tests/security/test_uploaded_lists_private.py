@@ -229,3 +229,35 @@ def test_a_private_storage_inside_a_public_one_stops_even_the_demo(place, tmp_pa
     )
     assert result.returncode != 0
     assert "superfast.E006" in result.stderr and "PRIVATE_ROOT" in result.stderr
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_takes_earlier_uploads_out_of_public_media(newsletter, settings, tmp_path):
+    """Before, a list sat in public media as imports/<id>.csv: an unfinished job's file
+    moves to the private storage under a random name, every other one there is deleted."""
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    before, after = (
+        ("subscribers", "0009_drop_redundant_indexes"),
+        (
+            "subscribers",
+            "0010_import_lists_in_private_storage",
+        ),
+    )
+    executor = MigrationExecutor(connection)
+    executor.migrate([before])
+    old_jobs = executor.loader.project_state([before]).apps.get_model("subscribers", "ImportJob")
+    running = old_jobs.objects.create(newsletter_id=newsletter.pk, status="running")
+    old_jobs.objects.filter(pk=running.pk).update(file=f"imports/{running.pk}.csv")
+    default_storage.save(f"imports/{running.pk}.csv", ContentFile(LIST.encode()))
+    default_storage.save("imports/999.csv", ContentFile(b"email\nleft@example.org\n"))
+
+    MigrationExecutor(connection).migrate([after])
+
+    job = ImportJob.objects.get(pk=running.pk)
+    assert job.file.name.startswith("imports/") and len(PurePosixPath(job.file.name).stem) >= 22
+    assert private_path(job.file.name).read_text() == LIST
+    assert default_storage.listdir("imports") == ([], [])
+    storages["private"].delete(job.file.name)
