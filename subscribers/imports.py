@@ -27,7 +27,7 @@ from typing import BinaryIO
 from celery import current_app
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, QuerySet
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.timesince import timesince
@@ -406,13 +406,19 @@ def import_stored_file(job_id: int) -> ImportJob | None:
         with job.file.open("rb") as binary:
             return run_import(job, binary)
     except FileNotFoundError:
-        job.refresh_from_db()
-        finish(job, ImportJob.Status.FAILED, MISSING_FILE)
-        return job
+        return stop(job, MISSING_FILE)
     except Exception as error:
-        job.refresh_from_db()
-        finish(job, ImportJob.Status.FAILED, f"The import stopped on an unexpected error: {error}")
+        stop(job, f"The import stopped on an unexpected error: {error}")
         raise
+
+
+def stop(job: ImportJob, error: str) -> ImportJob:
+    """Fail a job an error interrupted (one that ended already stays as it ended)."""
+    job.refresh_from_db()
+    if job.status == ImportJob.Status.RUNNING:
+        finish(job, ImportJob.Status.FAILED, error)
+        job.refresh_from_db()
+    return job
 
 
 MISSING_FILE = (
@@ -453,7 +459,7 @@ def resume_stalled_imports() -> list[int]:
     return stalled
 
 
-def give_up_stalled_imports(jobs) -> list[int]:
+def give_up_stalled_imports(jobs: QuerySet[ImportJob]) -> list[int]:
     """End the unfinished ``jobs`` nothing worked on for ``SUBSCRIBER_IMPORT_GIVE_UP_SECONDS``
     (queued ones whose task was lost too), deleting their files; their ids.
 

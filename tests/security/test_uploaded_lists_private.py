@@ -23,7 +23,7 @@ from freezegun import freeze_time
 from subscribers import imports, tasks
 from subscribers.models import ImportJob, Subscriber
 from tests.support.admin import staff
-from tests.support.processes import ROOT, child_env, web_server
+from tests.support.processes import ROOT, celery_worker, child_env, web_server
 from tests.support.subscribers import finished_import
 
 IMPORT = "/admin/subscribers/subscriber/import/"
@@ -117,6 +117,19 @@ def test_an_import_stopped_by_an_error_is_failed_and_its_list_deleted(
     assert not stored.exists()
     job.refresh_from_db()
     assert not job.file
+
+
+def test_a_worker_that_does_not_share_the_private_folder_says_so(importer, newsletter, tmp_path):
+    """Web and worker on different folders: the job stops naming the variable to fix."""
+    from superfast.celery import app
+
+    app.control.purge()  # tasks earlier tests left queued
+    with celery_worker(tmp_path, env={"PRIVATE_ROOT": tmp_path / "elsewhere"}):
+        job, job_url = upload(importer, newsletter)
+        figures = finished_import(importer, job_url)
+    assert figures["status"] == "failed" and "PRIVATE_ROOT" in figures["error"]
+    assert not Subscriber.objects.exists()
+    storages["private"].delete(job.file.name)
 
 
 class WorkerKilled(BaseException):
