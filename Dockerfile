@@ -23,7 +23,8 @@ COPY manage.py ./
 RUN pip install --no-cache-dir -e . \
     && DEBUG=0 ALLOWED_HOSTS=build SECRET_KEY=collectstatic-only-not-a-secret-0123456789abcdefghijklmnop \
        DATABASE_URL=sqlite:////tmp/build.sqlite3 python manage.py collectstatic --noinput \
-    && mkdir -p /app/var /media && chown -R superfast /app/var /media
+    && mkdir -p /app/var /media /private && chown -R superfast /app/var /media /private \
+    && chmod 700 /private
 
 USER superfast
 EXPOSE 8000

@@ -11,7 +11,9 @@ or erased their data is ever brought back.
 
 Imports from the admin run in the worker (``subscribers.tasks.import_subscribers``) and
 report progress as they go; ``manage.py import_subscribers`` runs the same code in its own
-process.
+process. An uploaded file waits in the private storage (``STORAGES["private"]``, served by
+nothing) under a random name, and is deleted when its job ends: done, stopped by an error,
+or given up after ``SUBSCRIBER_IMPORT_GIVE_UP_SECONDS`` without progress.
 """
 
 import codecs
@@ -24,8 +26,10 @@ from typing import BinaryIO
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, QuerySet
+from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.timesince import timesince
 
 from superfast.estimates import refresh_statistics
 
@@ -101,11 +105,22 @@ def run_import(job: ImportJob, binary: BinaryIO, *, batch_rows: int = 0) -> Impo
 
 
 def finish(job: ImportJob, status: str, error: str = "") -> None:
+    """End the job. Its uploaded file goes first, so a job shown as ended holds no list."""
     if error and job.lines:
         error += " The lines before it were imported."
+    if job.file:
+        job.file.delete(save=False)
     ImportJob.objects.filter(pk=job.pk).update(
-        status=status, error=error, finished_at=timezone.now(), read_bytes=F("size")
+        status=status, error=error, finished_at=timezone.now(), read_bytes=F("size"), file=""
     )
+
+
+def discard_file(job: ImportJob) -> None:
+    """Delete an ended job's uploaded file: every address in it is imported, in the report,
+    or (given up) to be uploaded again. Nothing of the list is kept beyond the job."""
+    if job.file:
+        job.file.delete(save=False)
+        ImportJob.objects.filter(pk=job.pk).update(file="")
 
 
 def import_batch(job: ImportJob, batch: list[tuple[int, dict]], *, read_bytes: int) -> None:
@@ -359,7 +374,7 @@ def start_import(upload, newsletter, *, user=None) -> ImportJob:
     job = ImportJob.objects.create(
         newsletter=newsletter, created_by=user, file_name=upload.name[:255], size=upload.size
     )
-    job.file.save(f"{job.pk}.csv", upload, save=True)
+    job.file.save(upload.name, upload, save=True)  # under a random name: ImportJob.file
     transaction.on_commit(lambda: queue_import(job.pk))
     return job
 
@@ -369,8 +384,11 @@ def import_stored_file(job_id: int) -> ImportJob | None:
 
     Claimed by one worker at a time; a job whose worker died (no committed batch for
     ``SUBSCRIBER_IMPORT_STALE_SECONDS``) is taken over by the next delivery of its task
-    (``resume_stalled_imports`` sends one) and resumes after its last committed line.
+    (``resume_stalled_imports`` sends one) and resumes after its last committed line, until
+    ``SUBSCRIBER_IMPORT_GIVE_UP_SECONDS`` without progress: then it is given up instead. An
+    error (not a death) stops the job for good: it would stop the next attempt the same way.
     """
+    give_up_stalled_imports(ImportJob.objects.filter(pk=job_id))
     now = timezone.now()
     stale = now - timedelta(seconds=settings.SUBSCRIBER_IMPORT_STALE_SECONDS)
     claimed = (
@@ -384,10 +402,29 @@ def import_stored_file(job_id: int) -> ImportJob | None:
     job = ImportJob.objects.filter(pk=job_id).first()
     if not claimed or job is None:
         return job
-    with job.file.open("rb") as binary:
-        job = run_import(job, binary)
-    job.file.delete(save=True)  # every address in it is imported or in the report
+    try:
+        with job.file.open("rb") as binary:
+            return run_import(job, binary)
+    except FileNotFoundError:
+        return stop(job, MISSING_FILE)
+    except Exception as error:
+        stop(job, f"The import stopped on an unexpected error: {error}")
+        raise
+
+
+def stop(job: ImportJob, error: str) -> ImportJob:
+    """Fail a job an error interrupted (one that ended already stays as it ended)."""
+    job.refresh_from_db()
+    if job.status == ImportJob.Status.RUNNING:
+        finish(job, ImportJob.Status.FAILED, error)
+        job.refresh_from_db()
     return job
+
+
+MISSING_FILE = (
+    "The uploaded file is not in the private storage this worker reads: every web and worker "
+    "process must share PRIVATE_ROOT (or PRIVATE_STORAGE_BUCKET). Upload the file again."
+)
 
 
 def import_progress(job: ImportJob) -> dict:
@@ -408,7 +445,9 @@ def import_progress(job: ImportJob) -> dict:
 
 
 def resume_stalled_imports() -> list[int]:
-    """Queue again the imports whose worker stopped renewing them (beat runs this)."""
+    """Queue again the imports whose worker stopped renewing them (beat runs this); give up
+    on those stalled for longer than ``SUBSCRIBER_IMPORT_GIVE_UP_SECONDS`` first."""
+    give_up_stalled_imports(ImportJob.objects.all())
     stale = timezone.now() - timedelta(seconds=settings.SUBSCRIBER_IMPORT_STALE_SECONDS)
     stalled = list(
         ImportJob.objects.filter(status=ImportJob.Status.RUNNING, heartbeat_at__lt=stale)
@@ -418,6 +457,43 @@ def resume_stalled_imports() -> list[int]:
     for job_id in stalled:
         queue_import(job_id)
     return stalled
+
+
+def give_up_stalled_imports(jobs: QuerySet[ImportJob]) -> list[int]:
+    """End the unfinished ``jobs`` nothing worked on for ``SUBSCRIBER_IMPORT_GIVE_UP_SECONDS``
+    (queued ones whose task was lost too), deleting their files; their ids.
+
+    Then the files of jobs that ended while their storage could not delete them go as well.
+    """
+    now = timezone.now()
+    cutoff = now - timedelta(seconds=settings.SUBSCRIBER_IMPORT_GIVE_UP_SECONDS)
+    waited = timesince(cutoff, now)  # "1 day"
+    unfinished = [ImportJob.Status.QUEUED, ImportJob.Status.RUNNING]
+    abandoned = jobs.filter(status__in=unfinished).alias(
+        last_progress=Coalesce("heartbeat_at", "created_at")
+    )
+    given_up = []
+    for job in abandoned.filter(last_progress__lt=cutoff):
+        # Only if no worker renewed it meanwhile: a live import is never given up.
+        ended = ImportJob.objects.filter(
+            pk=job.pk, status=job.status, heartbeat_at=job.heartbeat_at
+        ).update(
+            status=ImportJob.Status.FAILED,
+            finished_at=now,
+            error=(
+                f"No worker made progress on this import for {waited}, "
+                f"so it was given up and the uploaded file deleted after {job.lines} lines "
+                "(imported or in the report). To import the rest, upload the file again: "
+                "addresses already imported are reported as already subscribed."
+            ),
+        )
+        if ended:
+            discard_file(job)
+            given_up.append(job.pk)
+    ended = jobs.exclude(status__in=unfinished).exclude(file="")
+    for job in ended:
+        discard_file(job)
+    return given_up
 
 
 def queue_import(job_id: int) -> None:

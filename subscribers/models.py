@@ -1,7 +1,10 @@
 """The audience: who subscribed to which newsletter, and the record of their consent."""
 
+import secrets
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.files.storage import storages
 from django.db import models
 from django.db.models.functions import Lower
 
@@ -308,11 +311,23 @@ class Segment(models.Model):
         return self.name
 
 
+def private_storage():
+    """Where uploaded subscriber lists wait for their import: never served, shared by every
+    web and worker process (``STORAGES["private"]``)."""
+    return storages["private"]
+
+
+def random_list_name(job, filename) -> str:
+    """A name nobody can guess or count up to (256 random bits), whatever was uploaded."""
+    return f"imports/{secrets.token_urlsafe(32)}.csv"
+
+
 class ImportJob(models.Model):
     """One CSV file being imported by a worker: its progress, its counts, who started it.
 
-    The file lives in the site's storage (shared by every worker machine), so any worker
-    can read it, and the rows it rejected stay here as the per-line report.
+    The file lives in the private storage (shared by every worker machine, served by
+    nothing) until the job ends, so any worker can read it; the rows it rejected stay here
+    as the per-line report.
     """
 
     class Status(models.TextChoices):
@@ -324,7 +339,7 @@ class ImportJob(models.Model):
     newsletter = models.ForeignKey(
         "issues.Newsletter", on_delete=models.CASCADE, related_name="import_jobs"
     )
-    file = models.FileField(upload_to="imports/", blank=True)
+    file = models.FileField(storage=private_storage, upload_to=random_list_name, blank=True)
     file_name = models.CharField(max_length=255, blank=True)
     size = models.PositiveBigIntegerField(default=0, help_text="Bytes in the file.")
     read_bytes = models.PositiveBigIntegerField(default=0)

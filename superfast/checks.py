@@ -137,7 +137,49 @@ def local_file_state() -> list[tuple[str, str, str]]:
                 "MEDIA_ROOT to a volume every web and worker process mounts.",
             )
         )
+    if folder_of(settings.STORAGES["private"]) is not None and under_var_dir(settings.PRIVATE_ROOT):
+        found.append(
+            (
+                "PRIVATE_ROOT",
+                "is under VAR_DIR: an uploaded subscriber list would be on the disk of the web "
+                "process that took it, where the worker importing it cannot read it",
+                "Set PRIVATE_ROOT to a volume every web and worker process mounts (never "
+                "inside MEDIA_ROOT), or PRIVATE_STORAGE_BACKEND=storages.backends.s3.S3Storage "
+                "with PRIVATE_STORAGE_BUCKET.",
+            )
+        )
     return found
+
+
+def folder_of(storage: dict) -> Path | None:
+    """The folder a FileSystemStorage configuration writes to (None for a bucket)."""
+    if not storage["BACKEND"].endswith("FileSystemStorage"):
+        return None
+    return Path(storage.get("OPTIONS", {}).get("location") or settings.MEDIA_ROOT).resolve()
+
+
+@checks.register(TAG)
+def check_private_storage_is_not_served(app_configs=None, **kwargs):
+    """Uploaded subscriber lists must never sit where public files are served from."""
+    private, public = settings.STORAGES["private"], settings.STORAGES["default"]
+    folder = folder_of(private)
+    if folder is not None:
+        served = [Path(settings.MEDIA_ROOT).resolve(), Path(settings.STATIC_ROOT).resolve()]
+        exposed = any(folder.is_relative_to(root) for root in served)
+    else:
+        bucket = private.get("OPTIONS", {}).get("bucket_name")
+        exposed = not bucket or bucket == public.get("OPTIONS", {}).get("bucket_name")
+    if not exposed:
+        return []
+    return [
+        checks.Error(
+            "The private storage of uploaded subscriber lists is (inside) a public one: "
+            "every address in a list being imported could be downloaded.",
+            hint="Set PRIVATE_ROOT to a folder outside MEDIA_ROOT and STATIC_ROOT, or "
+            "PRIVATE_STORAGE_BUCKET to a bucket of its own, not STORAGE_BUCKET.",
+            id="superfast.E006",
+        )
+    ]
 
 
 @checks.register(TAG)

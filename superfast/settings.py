@@ -212,20 +212,34 @@ MEDIA_ROOT = Path(env("MEDIA_ROOT", str(VAR_DIR / "media")))
 # Uploads: local files by default; STORAGE_BACKEND=storages.backends.s3.S3Storage (install the
 # `s3` extra) puts them in a bucket, configured by these variables alone (boto3 reads the
 # AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY variables itself).
-_storage_options = {
-    option: value
-    for option, value in {
-        "bucket_name": env("STORAGE_BUCKET"),
-        "region_name": env("STORAGE_REGION"),
-        "endpoint_url": env("STORAGE_ENDPOINT_URL"),
-        "custom_domain": env("STORAGE_CUSTOM_DOMAIN"),
-    }.items()
-    if value
-}
+_FILE_SYSTEM_STORAGE = "django.core.files.storage.FileSystemStorage"
+
+
+def bucket_options(bucket, **fixed):
+    """The options of a bucket at the configured region and endpoint, ``fixed`` added; no
+    bucket: {} (a folder)."""
+    if not bucket:
+        return {}
+    place = {"region_name": env("STORAGE_REGION"), "endpoint_url": env("STORAGE_ENDPOINT_URL")}
+    return {"bucket_name": bucket, **{k: v for k, v in place.items() if v}, **fixed}
+
+
+_storage_options = bucket_options(env("STORAGE_BUCKET"), custom_domain=env("STORAGE_CUSTOM_DOMAIN"))
+# Uploaded subscriber lists: a storage of their own that nothing serves, read by the worker
+# that imports them, so every web and worker process must share it. A folder outside
+# MEDIA_ROOT by default; PRIVATE_STORAGE_BACKEND=storages.backends.s3.S3Storage with
+# PRIVATE_STORAGE_BUCKET puts them in a bucket of their own (same region and endpoint as
+# STORAGE_BUCKET's), its objects private.
+PRIVATE_ROOT = Path(env("PRIVATE_ROOT", str(VAR_DIR / "private")))
+_private_options = bucket_options(env("PRIVATE_STORAGE_BUCKET"), default_acl="private")
 STORAGES = {
     "default": {
-        "BACKEND": env("STORAGE_BACKEND", "django.core.files.storage.FileSystemStorage"),
+        "BACKEND": env("STORAGE_BACKEND", _FILE_SYSTEM_STORAGE),
         **({"OPTIONS": _storage_options} if _storage_options else {}),
+    },
+    "private": {
+        "BACKEND": env("PRIVATE_STORAGE_BACKEND", _FILE_SYSTEM_STORAGE),
+        "OPTIONS": _private_options or {"location": str(PRIVATE_ROOT)},
     },
     "staticfiles": {
         "BACKEND": (
@@ -267,10 +281,14 @@ ANYMAIL = {
 SUBSCRIBE_LIMIT_PER_IP_PER_HOUR = env_int("SUBSCRIBE_LIMIT_PER_IP_PER_HOUR", 20)
 SUBSCRIBE_LIMIT_PER_ADDRESS_PER_DAY = env_int("SUBSCRIBE_LIMIT_PER_ADDRESS_PER_DAY", 5)
 SOFT_BOUNCE_LIMIT = env_int("SOFT_BOUNCE_LIMIT", 3)
-# CSV imports: lines judged and committed together (a crash loses at most these), and how
-# long an import may go without a committed batch before another worker takes it over.
+# CSV imports (uploaded files live in STORAGES["private"]): lines judged and committed
+# together (a crash loses at most these), and how long an import may go without a committed
+# batch before another worker takes it over.
 SUBSCRIBER_IMPORT_BATCH_ROWS = env_int("SUBSCRIBER_IMPORT_BATCH_ROWS", 20_000)
 SUBSCRIBER_IMPORT_STALE_SECONDS = env_int("SUBSCRIBER_IMPORT_STALE_SECONDS", 120)
+# An import with no progress for this long is not resumed: it stops, and its uploaded file
+# (every address in it) is deleted from the private storage.
+SUBSCRIBER_IMPORT_GIVE_UP_SECONDS = env_int("SUBSCRIBER_IMPORT_GIVE_UP_SECONDS", 24 * 3600)
 UNSUBSCRIBE_EMAIL = env("UNSUBSCRIBE_EMAIL", DEFAULT_FROM_EMAIL)
 # Reverse proxies in front of the site that append to X-Forwarded-For; 0 trusts none and
 # uses the connection's address (the right choice without a proxy: the header is forgeable).

@@ -163,3 +163,19 @@ def test_scaled_workers_keep_no_local_state_on_either_broker():
         assert result.returncode == 0, result.stdout + result.stderr
         media = next(v for v in worker["volumes"] if v.split(":")[1] == environment["MEDIA_ROOT"])
         assert media.split(":")[0] in COMPOSE["volumes"]  # a named volume all replicas mount
+
+
+def test_web_and_workers_share_a_private_folder_for_uploaded_lists_outside_media():
+    """The web process stores an uploaded list, a worker reads it: one named volume both
+    mount, set as PRIVATE_ROOT, that is not the served media folder nor inside it."""
+    mounts = []
+    for service in ["web", "worker"]:
+        environment = SERVICES[service]["environment"]
+        private_root = environment["PRIVATE_ROOT"]
+        assert not f"{private_root}/".startswith(f"{environment['MEDIA_ROOT']}/")
+        volume = next(v for v in SERVICES[service]["volumes"] if v.split(":")[1] == private_root)
+        assert volume.split(":")[0] in COMPOSE["volumes"]
+        mounts.append(volume)
+    assert mounts[0] == mounts[1]
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert f"chown -R superfast /app/var /media {mounts[0].split(':')[1]}" in dockerfile

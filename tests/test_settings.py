@@ -19,6 +19,7 @@ PRODUCTION = {
     "REDIS_URL": "redis://127.0.0.1:6379/6",
     "CELERY_BROKER_URL": "amqp://superfast:secret@127.0.0.1:5672/superfast",
     "MEDIA_ROOT": "/srv/superfast/media",
+    "PRIVATE_ROOT": "/srv/superfast/private",
     "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
     "PATH": "/usr/bin:/bin",
 }

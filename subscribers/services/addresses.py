@@ -21,6 +21,19 @@ SAME_MAILBOXES = {"googlemail.com": "gmail.com"}
 
 
 def normalize_email(raw: str) -> str:
+    """A new address in its canonical form (``canonical_email``), or ValidationError with
+    a message for people; also refused: address literals and hosts without a dot.
+
+    Every way a new address comes in (the public form, the admin, imports) goes through
+    here; finding one already stored (ESP events, erasure) uses ``canonical_email``.
+    """
+    refuse_address_literal((raw or "").strip().rpartition("@")[2])
+    email = canonical_email(raw)
+    refuse_dotless_host(email.rpartition("@")[2])
+    return email
+
+
+def canonical_email(raw: str) -> str:
     """The canonical form of an address, or ValidationError with a message for people.
 
     Trimmed; the domain lower-cased and, when international, turned into punycode so one
@@ -51,6 +64,29 @@ def checked_domain(domain: str) -> str:
     return ascii_domain
 
 
+# Django's validator lets these through, but no reader's mailbox lives there: an address
+# literal (x@[127.0.0.1]) or a host without a dot (x@localhost) sends the confirmation to
+# wherever the sending server reaches by that name (itself, a host of its own network).
+
+
+def refuse_address_literal(domain: str) -> None:
+    if domain.startswith("["):
+        raise ValidationError(
+            "An address literal like name@[127.0.0.1] is not accepted: "
+            "give an address at a domain name, like name@example.org.",
+            code="address_literal",
+        )
+
+
+def refuse_dotless_host(domain: str) -> None:
+    if "." not in domain.strip("."):
+        raise ValidationError(
+            f"“{domain}” is not a full domain name: "
+            "give an address at a domain name, like name@example.org.",
+            code="dotless_domain",
+        )
+
+
 def mailbox_identity(email: str) -> str:
     """The mailbox an address reaches, for counting requests per person, never for sending.
 
@@ -67,7 +103,7 @@ def mailbox_identity(email: str) -> str:
 def email_hash(email: str) -> str:
     """An anonymous, stable fingerprint of an address (it is normalized first when valid)."""
     try:
-        email = normalize_email(email)
+        email = canonical_email(email)
     except ValidationError:
         email = (email or "").strip()
     return normalized_email_hash(email)

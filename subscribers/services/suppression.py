@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from ..models import ProcessedWebhookEvent, Source, Subscriber, Subscription, SuppressionEvent
 from ..selectors import find_subscriber
-from .addresses import normalize_email
+from .addresses import canonical_email
 from .consent import unsubscribe
 
 # ESP events that stop mail at once, and the kind of suppression each records.
@@ -92,7 +92,7 @@ def handle_delivery_event(
     if kind is None and event_type not in {EventType.DEFERRED, EventType.DELIVERED}:
         return "ignored"
     try:
-        email = normalize_email(recipient)
+        email = canonical_email(recipient)  # one stored before literals were refused too
     except ValidationError:
         return "ignored"
     if event_type == EventType.DELIVERED:

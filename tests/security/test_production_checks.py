@@ -23,6 +23,7 @@ PRODUCTION = {
     "ANYMAIL_WEBHOOK_SECRET": "esp:a-long-random-webhook-secret",
     "CELERY_BROKER_URL": "amqp://superfast:secret@127.0.0.1:5672/superfast",
     "MEDIA_ROOT": "/srv/superfast/media",
+    "PRIVATE_ROOT": "/srv/superfast/private",
     "PATH": "/usr/bin:/bin",
     "DJANGO_SETTINGS_MODULE": "superfast.settings",
 }
@@ -111,9 +112,12 @@ def test_production_is_clean_with_uploads_in_a_bucket_and_keeps_nothing_under_va
     var_dir = tmp_path / "var"
     result = check_deploy(
         MEDIA_ROOT=None,
+        PRIVATE_ROOT=None,
         VAR_DIR=str(var_dir),
         STORAGE_BACKEND="storages.backends.s3.S3Storage",
         STORAGE_BUCKET="superfast-media",
+        PRIVATE_STORAGE_BACKEND="storages.backends.s3.S3Storage",
+        PRIVATE_STORAGE_BUCKET="superfast-private-lists",
         CELERY_BROKER_URL="redis://127.0.0.1:6379/5",
         SEND_RATE_PER_SECOND="50",
     )
@@ -132,13 +136,20 @@ def test_check_deploy_names_each_variable_that_would_keep_state_in_local_files()
         ANYMAIL_WEBHOOK_SECRET=None,
         VAR_DIR="/srv/superfast/var",
         MEDIA_ROOT="/srv/superfast/var/media",
+        PRIVATE_ROOT="/srv/superfast/var/private",
         REDIS_URL=None,
         SEND_RATE_PER_SECOND="50",
     )
     assert result.returncode != 0
     errors = [line for line in result.stderr.splitlines() if "superfast.E00" in line]
     named = {line.split(") ", 1)[1].split()[0] for line in errors}
-    assert named == {"CELERY_BROKER_URL", "EMAIL_BACKEND", "MEDIA_ROOT", "REDIS_URL"}, errors
+    assert named == {
+        "CELERY_BROKER_URL",
+        "EMAIL_BACKEND",
+        "MEDIA_ROOT",
+        "PRIVATE_ROOT",
+        "REDIS_URL",
+    }, errors
     assert "send rate" in result.stderr
     # Unset, the broker is the embedded one too.
     assert "CELERY_BROKER_URL" in check_deploy(CELERY_BROKER_URL=None).stderr

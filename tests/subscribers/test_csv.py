@@ -129,7 +129,8 @@ def test_import_command_refuses_bad_input_with_a_clear_message(
         ("+CMD|' /C calc'!A0", "'+CMD|' /C calc'!A0"),
         ("-2+3", "'-2+3"),
         ("@SUM(A1)", "'@SUM(A1)"),
-        ("\t=1", "'\t=1"),
+        ("\t=1", "'\t'=1"),  # a tab splits cells too: "=1" would start one
+        ("Ann;=cmd", "Ann;'=cmd"),
         ("Ada", "Ada"),
         ("", ""),
     ],

@@ -66,7 +66,12 @@ class Fleet:
 
     def __init__(self, base: Path, names: list[str], env: dict, concurrency: int = 1):
         self.base, self.names, self.concurrency = Path(base), names, concurrency
-        self.env = {**PRODUCTION, "MEDIA_ROOT": str(self.base / "shared-media"), **env}
+        self.env = {
+            **PRODUCTION,
+            "MEDIA_ROOT": str(self.base / "shared-media"),
+            "PRIVATE_ROOT": str(self.base / "shared-private"),
+            **env,
+        }
         self.stack = ExitStack()
         self.running = {}
         self.started = Counter()

@@ -178,3 +178,26 @@ class PrivateRedis:
 
     def stop(self):
         stop_process(self.proc)
+
+
+@contextmanager
+def web_server(log_dir, env=None):
+    """``manage.py runserver`` as ``make demo`` runs it (DEBUG on, so it serves ``/media/``),
+    on a free loopback port and the test database; yields its base URL."""
+    port = free_port()
+    log_path = Path(log_dir) / f"runserver-{port}.log"
+    command = [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"]
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env=child_env(DEBUG="1", **(env or {})),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        wait_for_line(log_path, "Quit the server", proc, timeout=60)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        stop_process(proc)

@@ -104,3 +104,11 @@ def finished_import(client, job_url, timeout=120):
         return figures if figures["done"] else None
 
     return wait_until(done, timeout=timeout, what="the import", interval=0.2)
+
+
+def stored_lists():
+    """The uploaded lists waiting in the private storage now (their names)."""
+    from django.core.files.storage import storages
+
+    private = storages["private"]
+    return set(private.listdir("imports")[1]) if private.exists("imports") else set()
