@@ -7,7 +7,6 @@ the lines that pass into the database; export writes cells no spreadsheet runs a
 """
 
 import csv
-import itertools
 import re
 import threading
 from collections.abc import Iterable, Iterator
