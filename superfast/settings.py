@@ -296,7 +296,7 @@ NUM_PROXIES = env_int("NUM_PROXIES", 0)
 
 SEND_RATE_PER_SECOND = env_float("SEND_RATE_PER_SECOND", 0)  # 0: as fast as the channel allows
 
-# Delivery (issues.delivery): see the README's "Delivery" section for what each one bounds.
+# Delivery (issues.delivery): docs/delivery.md says what each one bounds.
 SEND_BATCH_SIZE = env_int("SEND_BATCH_SIZE", 100)  # rows per claim: also the crash-duplicate bound
 SEND_PARALLEL_TASKS = env_int("SEND_PARALLEL_TASKS", 4)  # sender tasks per dispatch
 # A live sender renews its claim every third of the lease; one not renewed for a lease died.
@@ -332,7 +332,7 @@ WELCOME_STEP_LATE_LIMIT_SECONDS = env_int("WELCOME_STEP_LATE_LIMIT_SECONDS", 7 *
 # committed late is still found.
 WELCOME_PLAN_OVERLAP_SECONDS = env_int("WELCOME_PLAN_OVERLAP_SECONDS", 300)
 
-# Engagement (issues.engagement): see the README's "Engagement" section.
+# Engagement (issues.engagement): see docs/engagement.md.
 # A reader "clicking" every link this soon after delivery is a mail scanner, not a person.
 ENGAGEMENT_BURST_SECONDS = env_int("ENGAGEMENT_BURST_SECONDS", 30)
 # Beat flushes the click buffer (a Redis stream when REDIS_URL is set) this often.

@@ -216,9 +216,11 @@ def test_export_of_an_unknown_issue_is_refused(db):
         export("nope/nothing")
 
 
-def test_the_readme_example_imports_as_documented(db, tmp_path, newsletter):
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
-    example = re.search(r"````markdown\n(.*?)````", readme, re.S).group(1)
+def test_the_editing_guides_example_imports_as_documented(db, tmp_path, newsletter):
+    guide = Path(__file__).resolve().parents[2] / "docs" / "editing.md"
+    example = re.search(r"````markdown\n(.*?)````", guide.read_text(encoding="utf-8"), re.S).group(
+        1
+    )
     (tmp_path / "chart.png").write_bytes(image_bytes((800, 400)))
     (tmp_path / "logo.png").write_bytes(image_bytes((200, 100)))
     make_library_block("Sign-off")

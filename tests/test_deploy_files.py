@@ -1,4 +1,5 @@
-"""docker-compose.yml cannot run here; read it and hold it to the settings and the code."""
+"""The files that deploy and run Superfast (docker-compose.yml, the Dockerfile, the Makefile)
+hold to the settings and the code; docker cannot run here, so they are read."""
 
 import ast
 import importlib
@@ -109,10 +110,10 @@ def test_makefile_has_the_targets_the_readme_promises():
     assert "DEBUG=1 $(PY) -m superfast.demo" in makefile
 
 
-def test_readme_configuration_table_lists_every_variable_settings_reads():
-    readme = (ROOT / "README.md").read_text()
-    missing = [name for name in sorted(settings_variables()) if f"`{name}`" not in readme]
-    assert not missing, f"README's configuration table lacks {missing}"
+def test_the_operations_guide_lists_every_variable_settings_reads():
+    guide = (ROOT / "docs" / "operations.md").read_text()
+    missing = [name for name in sorted(settings_variables()) if f"`{name}`" not in guide]
+    assert not missing, f"docs/operations.md's configuration table lacks {missing}"
 
 
 def test_compose_refuses_to_start_without_the_secrets_production_requires():
