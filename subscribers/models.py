@@ -124,6 +124,11 @@ class Subscription(models.Model):
     # so confirms only what its own request asked for, and an old one cannot bring back
     # a subscription that was left since.
     confirmation_nonce = models.CharField(max_length=32, blank=True, editable=False)
+    # The name that request gave: anyone may type any address into the form, so it names
+    # nobody until the mailbox owner confirms the request (then it fills an empty name).
+    pending_name = models.CharField(
+        max_length=200, blank=True, editable=False, validators=[refuse_control_characters]
+    )
 
     class Meta:
         constraints = [
