@@ -28,8 +28,9 @@ def refuse_tag_separator(value: str) -> None:
 class Tag(models.Model):
     """A label editors put on subscribers to find, filter and send to them.
 
-    Tags are the editors' own notes: subscribers never see them (not on their preferences
-    page, not in their data download, not in any mail).
+    Tags are the editors' own notes: subscribers never see them on their preferences page
+    or in any mail. Their data download lists them (they are data about the person, and
+    erasure removes them).
     """
 
     name = models.CharField(

@@ -100,4 +100,24 @@ class Migration(migrations.Migration):
                 max_length=32,
             ),
         ),
+        migrations.AlterField(
+            model_name="newsletter",
+            name="subscriber_history",
+            field=models.BooleanField(
+                default=False,
+                help_text="Keeps who clicked what, per subscriber (for segments). Readers see it "
+                "on their preferences page and get it in their data export; erasing them, or "
+                "their asking for no tracking, detaches it from them (the counts stay).",
+            ),
+        ),
+        migrations.AlterField(
+            model_name="newsletter",
+            name="track_clicks",
+            field=models.BooleanField(
+                default=True,
+                help_text="Links in the email go through a short tracked URL on this site, so "
+                "the report can count clicks (people and machines apart; each reader under a "
+                "per-issue code that can no longer be traced to them once the counts are final).",
+            ),
+        ),
     ]
