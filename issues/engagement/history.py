@@ -57,8 +57,14 @@ def salt_lifetime() -> str:
 
 
 def ledger_lifetime() -> str:
+    """How long deliveries name the reader (retention never rolls up welcome emails)."""
     days = settings.DELIVERY_RETENTION_DAYS
-    return f"for {days} days after each send" if days > 0 else "for as long as this site runs"
+    if days <= 0:
+        return "until you delete your data"
+    return (
+        f"for {days} days after each issue is sent, then only totals per issue remain "
+        "(welcome emails: until you delete your data)"
+    )
 
 
 class EngagementHistory:
@@ -67,7 +73,7 @@ class EngagementHistory:
     def notices(self, subscriber) -> list[str]:
         notes = [
             "We keep which of our emails were sent to you and whether your mail server "
-            f"accepted them, {ledger_lifetime()}; then only totals per email remain."
+            f"accepted them, {ledger_lifetime()}."
         ]
         if subscriber.no_tracking:
             return notes + [

@@ -101,6 +101,7 @@ def own_hashes(issue, reader) -> list[str]:
 
 def test_the_preferences_page_says_what_is_kept_and_for_how_long(client, smtp_sink, settings):
     settings.ENGAGEMENT_READER_SALT_DAYS = 30
+    settings.DELIVERY_RETENTION_DAYS = 180
     issue = issue_linking_to(TARGET, sections=1, track_opens=True)
     (reader,) = make_subscribers(issue.newsletter, 1)
     page = client.get(path_of(tokens.preferences_url(reader.pk))).content.decode()
@@ -109,6 +110,7 @@ def test_the_preferences_page_says_what_is_kept_and_for_how_long(client, smtp_si
     assert "under a code that differs in every issue and is kept apart from your address" in page
     assert "30 days after an issue was last sent, its key is deleted" in page
     assert "stay only in anonymous counts" in page
+    assert "whether your mail server accepted them, for 180 days after each issue is sent" in page
 
     settings.ENGAGEMENT_READER_SALT_DAYS = 0  # kept for good: and the page says so
     page = client.get(path_of(tokens.preferences_url(reader.pk))).content.decode()
