@@ -10,7 +10,8 @@ The merge rule, per kind of event, for one issue: exactly one source counts.
 - Opens: when the newsletter's own pixel is on, the ESP's "opened" is the same open (both
   images load together) and is not counted; otherwise it is stored as an estimate.
 
-ESP events count once however often the webhook is retried (``event_id``), follow the
+ESP events count once however often the webhook is retried (``event_id``, keyed with the
+issue's reader salt so that it names no message once the salt is gone), follow the
 newsletter's privacy settings like our own, and record nothing for a reader who asked for
 no tracking.
 """
@@ -40,14 +41,15 @@ def record_esp_engagement(event, esp_name: str, message_id: str) -> bool:
     key = event.event_id or f"{message_id}:{event.event_type}:{event.timestamp}"
     agent = event.user_agent or ""
     at = event.timestamp or timezone.now()
+    reader = pseudonyms.of(issue.pk, delivery.subscriber_id, delivery.finished_at or at)
     common = {
         "issue": issue,
-        "reader": pseudonyms.of(issue.pk, delivery.subscriber_id, delivery.finished_at or at),
+        "reader": reader,
         "variant": delivery.variant,
         "subscriber_id": delivery.subscriber_id if newsletter.subscriber_history else None,
         "at": at,
         "is_machine": bool(agent and SCANNER_AGENTS.search(agent)),
-        "event_id": f"esp:{esp_name}:{key}"[:100],
+        "event_id": pseudonyms.event_id(issue.pk, f"{esp_name}:{key}"),
     }
     if event.event_type == EventType.OPENED:
         if newsletter.track_opens:

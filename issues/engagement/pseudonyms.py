@@ -14,6 +14,7 @@ the email before that never use, so nobody is counted twice.
 """
 
 import hashlib
+import hmac
 import secrets
 from datetime import datetime, timedelta
 
@@ -67,6 +68,16 @@ class Pseudonyms:
         if keys.reader_salt and (since is None or finished_at >= since):
             return reader_hash(keys.reader_salt, subscriber_id)
         return LATE_READER
+
+    def event_id(self, issue_id: int, raw: str) -> str:
+        """How an ESP's event is stored: keyed with the reader salt, so a retried webhook
+        finds it (the same id), while the raw one (the ESP's id, or our message id) would
+        tie the row to a delivery, and so to a person, for as long as the ledger keeps it.
+        Once the salt is gone the id is random: a late event names nobody. Ask after ``of``."""
+        salt = self.keys[issue_id].reader_salt
+        if not salt:
+            return f"esp:late:{random_pseudonym()}"
+        return "esp:" + hmac.new(salt.encode(), raw.encode(), hashlib.sha256).hexdigest()[:40]
 
 
 def restart_salt(keys: IssueSalt) -> IssueSalt:
