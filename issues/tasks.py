@@ -6,7 +6,7 @@
 from celery import shared_task
 
 from . import delivery, sequences
-from .engagement import recorder
+from .engagement import pseudonyms, recorder
 from .models import Dispatch, Issue
 from .reports.retention import compact_old_deliveries
 
@@ -60,3 +60,9 @@ def flush_engagement():
 def compact_deliveries():
     """Beat, daily: roll up the ledgers of issues sent longer ago than the retention period."""
     return [(done.issue_id, done.rows) for done in compact_old_deliveries()]
+
+
+@shared_task
+def drop_reader_salts():
+    """Beat, hourly: delete the reader salts of issues whose unique counts are final."""
+    return pseudonyms.drop_final_salts()

@@ -7,8 +7,15 @@ class SubscribersConfig(AppConfig):
 
     def ready(self):
         from anymail.signals import tracking
+        from django.db.models.signals import pre_delete
 
+        from .models import Subscriber
+        from .services.privacy import forget_before_deletion
         from .tracking import handle_tracking
 
         # Other apps (the delivery ledger) connect their own receivers to the same signal.
         tracking.connect(handle_tracking, dispatch_uid="subscribers.handle_tracking")
+        # However a subscriber is deleted (erasure, the admin), other apps detach their rows.
+        pre_delete.connect(
+            forget_before_deletion, sender=Subscriber, dispatch_uid="subscribers.forget"
+        )

@@ -31,8 +31,9 @@ def refuse_tag_separator(value: str) -> None:
 class Tag(models.Model):
     """A label editors put on subscribers to find, filter and send to them.
 
-    Tags are the editors' own notes: subscribers never see them (not on their preferences
-    page, not in their data download, not in any mail).
+    Tags are the editors' own notes: subscribers never see them on their preferences page
+    or in any mail. Their data download lists them (they are data about the person, and
+    erasure removes them).
     """
 
     name = models.CharField(
@@ -127,6 +128,11 @@ class Subscription(models.Model):
     # so confirms only what its own request asked for, and an old one cannot bring back
     # a subscription that was left since.
     confirmation_nonce = models.CharField(max_length=32, blank=True, editable=False)
+    # The name that request gave: anyone may type any address into the form, so it names
+    # nobody until the mailbox owner confirms the request (then it fills an empty name).
+    pending_name = models.CharField(
+        max_length=200, blank=True, editable=False, validators=[refuse_control_characters]
+    )
 
     class Meta:
         constraints = [

@@ -94,6 +94,9 @@ app.conf.update(
         },
         # Keeps the ledger bounded: old issues keep their counts, not a row per recipient.
         "compact-deliveries": {"task": "issues.tasks.compact_deliveries", "schedule": 86400.0},
+        # Makes clicks and opens anonymous once an issue's unique counts are final: deletes
+        # the salt that turns a subscriber into their pseudonym (docs/privacy.md).
+        "drop-reader-salts": {"task": "issues.tasks.drop_reader_salts", "schedule": 3600.0},
         # Hands CSV imports whose worker died to a live one (they resume where they stopped).
         "resume-stalled-imports": {
             "task": "subscribers.tasks.resume_stalled_imports",

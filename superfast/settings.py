@@ -338,6 +338,10 @@ ENGAGEMENT_BURST_SECONDS = env_int("ENGAGEMENT_BURST_SECONDS", 30)
 # Beat flushes the click buffer (a Redis stream when REDIS_URL is set) this often.
 ENGAGEMENT_FLUSH_SECONDS = env_float("ENGAGEMENT_FLUSH_SECONDS", 5)
 ENGAGEMENT_FLUSH_BATCH = env_int("ENGAGEMENT_FLUSH_BATCH", 1000)  # entries per transaction
+# Days after an issue's last send ended that its readers' pseudonyms can still be worked out
+# (unique readers are counted over them); then the salt is deleted (docs/privacy.md). 0 keeps
+# it for good, and the preferences page says so.
+ENGAGEMENT_READER_SALT_DAYS = env_int("ENGAGEMENT_READER_SALT_DAYS", 30)
 
 # Celery. The embedded default is kombu's filesystem transport: no server to run.
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", "filesystem://")

@@ -18,6 +18,7 @@ from subscribers.models import Segment, Tag
 
 from ..compose.revisions import mark_sent_revision
 from ..models import Delivery, DeliveryTally, Dispatch, Issue, Snapshot
+from ..models.delivery import LIVE_DISPATCH
 from .queue import enqueue_plan, enqueue_senders
 from .snapshot import freeze_snapshot
 from .subject_tests import SubjectTestSetup, create_test
@@ -25,13 +26,7 @@ from .subject_tests import SubjectTestSetup, create_test
 Status = Delivery.Status
 
 # Dispatches that may still send something: at most one per issue.
-LIVE = {
-    Dispatch.Status.SCHEDULED,
-    Dispatch.Status.HELD,
-    Dispatch.Status.PLANNING,
-    Dispatch.Status.SENDING,
-    Dispatch.Status.PAUSED,
-}
+LIVE = LIVE_DISPATCH
 
 
 class LedgerCompacted(Exception):

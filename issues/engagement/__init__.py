@@ -6,6 +6,8 @@
 - ``machines``: the scanner rules that keep machines' clicks apart from people's;
 - ``recorder``: the durable buffer of clicks and opens, and its flush into the database;
 - ``esp``: the ESP's delivered, bounced, complained, opened and clicked events;
-- ``history``: per-subscriber history where a newsletter opted in (export, erasure, opt-out);
+- ``pseudonyms``: readers' per-issue pseudonyms, and the end of them once counts are final;
+- ``history``: what is kept about one person, for their download, erasure and opt-out
+  (which detach their clicks and opens, keeping every count);
 - ``reports``: the selectors every report is built on.
 """

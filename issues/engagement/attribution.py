@@ -23,6 +23,14 @@ def campaign_of(issue: Issue) -> str:
     return f"{PREFIX}{issue.pk}"
 
 
+def issue_of_campaign(campaign: str) -> Issue | None:
+    """The issue a campaign reference names (None: not one of ours, or gone)."""
+    number = campaign.removeprefix(PREFIX) if campaign.startswith(PREFIX) else ""
+    if not (number.isascii() and number.isdigit() and len(number) < 19):
+        return None
+    return Issue.objects.select_related("newsletter").filter(pk=int(number)).first()
+
+
 def unsubscribed_because_of(issue: Issue) -> int:
     """People who left the newsletter through a link in this issue's email."""
     return unsubscribed_by_issue([issue.pk]).get(issue.pk, 0)

@@ -10,7 +10,8 @@ The merge rule, per kind of event, for one issue: exactly one source counts.
 - Opens: when the newsletter's own pixel is on, the ESP's "opened" is the same open (both
   images load together) and is not counted; otherwise it is stored as an estimate.
 
-ESP events count once however often the webhook is retried (``event_id``), follow the
+ESP events count once however often the webhook is retried (``event_id``, keyed with the
+issue's reader salt so that it names no message once the salt is gone), follow the
 newsletter's privacy settings like our own, and record nothing for a reader who asked for
 no tracking.
 """
@@ -18,9 +19,9 @@ no tracking.
 from anymail.signals import EventType
 from django.utils import timezone
 
-from ..models import Click, Delivery, IssueSalt, Open, TrackedLink
+from ..models import Click, Delivery, Open, TrackedLink
 from .machines import SCANNER_AGENTS, MachineReason
-from .recorder import reader_hash
+from .pseudonyms import Pseudonyms
 
 
 def record_esp_engagement(event, esp_name: str, message_id: str) -> bool:
@@ -34,19 +35,21 @@ def record_esp_engagement(event, esp_name: str, message_id: str) -> bool:
     if delivery is None or delivery.subscriber.no_tracking:
         return False
     issue, newsletter = delivery.issue, delivery.issue.newsletter
-    salt = IssueSalt.objects.filter(issue=issue).values_list("salt", flat=True).first()
-    if salt is None:
+    pseudonyms = Pseudonyms([issue.pk])
+    if not pseudonyms.tracks(issue.pk):
         return False
     key = event.event_id or f"{message_id}:{event.event_type}:{event.timestamp}"
     agent = event.user_agent or ""
+    at = event.timestamp or timezone.now()
+    reader = pseudonyms.of(issue.pk, delivery.subscriber_id, delivery.finished_at or at)
     common = {
         "issue": issue,
-        "reader": reader_hash(salt, delivery.subscriber_id),
+        "reader": reader,
         "variant": delivery.variant,
         "subscriber_id": delivery.subscriber_id if newsletter.subscriber_history else None,
-        "at": event.timestamp or timezone.now(),
+        "at": at,
         "is_machine": bool(agent and SCANNER_AGENTS.search(agent)),
-        "event_id": f"esp:{esp_name}:{key}"[:100],
+        "event_id": pseudonyms.event_id(issue.pk, f"{esp_name}:{key}"),
     }
     if event.event_type == EventType.OPENED:
         if newsletter.track_opens:

@@ -13,7 +13,6 @@ newsletter's open tracking on, a 1×1 image at the end of the body loads ``/o/..
 
 import html
 import re
-import secrets
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -22,8 +21,9 @@ from django.db import transaction
 from django.utils.html import strip_tags
 
 from ..compose.markers import Markers
-from ..models import Issue, IssueSalt, TrackedLink
+from ..models import Issue, TrackedLink
 from .middleware import CLICK_PREFIX, OPEN_PREFIX
+from .pseudonyms import issue_keys
 from .tokens import base36, key_of, link_token
 
 CANARY_POSITION = 0
@@ -38,12 +38,6 @@ class Link:
     url: str
     label: str = ""
     is_canary: bool = False
-
-
-def issue_salt(issue: Issue) -> str:
-    """The issue's secret salt (reader hashes, token key), made once and kept."""
-    salt, _ = IssueSalt.objects.get_or_create(issue=issue, defaults={"salt": secrets.token_hex(32)})
-    return salt.salt
 
 
 def with_utm(url: str, newsletter_slug: str, issue_slug: str) -> str:
@@ -140,7 +134,7 @@ def prepare_for_sending(issue: Issue, rendered) -> list[Link]:
     # A welcome email has no page of its own; its canary points at the site.
     published = issue.is_published_kind
     web_url = settings.SITE_URL + (issue.get_absolute_url() if published else "/")
-    rewriter = Rewriter(issue, markers, web_url, key_of(issue_salt(issue)), newsletter.track_clicks)
+    rewriter = Rewriter(issue, markers, web_url, key_of(issue_keys(issue)), newsletter.track_clicks)
     if not published:
         # A welcome email is frozen again after each edit while earlier readers hold its
         # links: a URL keeps its place in the table, a new one is added after the others.

@@ -7,6 +7,10 @@ after every layer of the site. Paths:
 
 - ``/c/<link part>/<reader part>``: the click redirect (``views.click``);
 - ``/o/<issue>/<reader part>.gif``: the open pixel (``views.pixel``).
+
+Skipping the later layers does not skip host validation: the request's host is checked
+against ``ALLOWED_HOSTS`` first (``get_host`` raises ``DisallowedHost``, which Django answers
+with 400), so a request for another host neither redirects nor records anything.
 """
 
 from . import views
@@ -22,6 +26,8 @@ class TrackedLinkMiddleware:
 
     def __call__(self, request):
         path = request.path_info
+        if path.startswith((CLICK_PREFIX, OPEN_PREFIX)):
+            request.get_host()  # what CommonMiddleware would check, before anything counts
         if path.startswith(CLICK_PREFIX):
             parts = path[len(CLICK_PREFIX) :].split("/")
             if len(parts) == 2 and all(parts):

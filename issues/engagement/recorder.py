@@ -16,7 +16,6 @@ Redis must persist its data (AOF) for the buffer to outlive a Redis restart. Wit
 written straight to the database instead: slower, never lost.
 """
 
-import hashlib
 import logging
 import time
 import uuid
@@ -26,8 +25,9 @@ from datetime import UTC, datetime
 from django.conf import settings
 from django.db import transaction
 
-from ..models import Click, Delivery, IssueSalt, Open, TrackedLink
+from ..models import LATE_READER, Click, Delivery, Open, TrackedLink
 from .machines import burst_window, mark_bursts
+from .pseudonyms import Pseudonyms
 
 log = logging.getLogger(__name__)
 
@@ -50,11 +50,6 @@ def redis_client():
 
         _clients[url] = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
     return _clients[url]
-
-
-def reader_hash(salt: str, subscriber_id: int) -> str:
-    """Who the reader is, for this issue only: the same person hashes differently elsewhere."""
-    return hashlib.sha256(f"reader:{salt}:{subscriber_id}".encode()).hexdigest()[:32]
 
 
 def record(kind: str, issue_id: int, delivery_id: int, position: int, machine: str) -> None:
@@ -129,7 +124,8 @@ def store(entries: list[tuple[str, dict]]) -> int:
     """Write buffered events as rows, in one transaction; repeating it adds nothing.
 
     Events of readers who asked for no tracking since the mail left are dropped here; the
-    subscriber is linked only where the newsletter keeps per-subscriber history.
+    subscriber is linked only where the newsletter keeps per-subscriber history. The reader
+    is named by their pseudonym for the issue (``pseudonyms``).
     """
     events = [
         (entry_id if entry_id.startswith("direct:") else f"s:{entry_id}", fields)
@@ -150,7 +146,7 @@ def store(entries: list[tuple[str, dict]]) -> int:
         )
     }
     issue_ids = {row["issue_id"] for row in deliveries.values()}
-    salts = dict(IssueSalt.objects.filter(issue_id__in=issue_ids).values_list("issue_id", "salt"))
+    pseudonyms = Pseudonyms(issue_ids)
     links = {
         (issue_id, position): pk
         for pk, issue_id, position in TrackedLink.objects.filter(
@@ -166,13 +162,14 @@ def store(entries: list[tuple[str, dict]]) -> int:
             delivery is None
             or delivery["issue_id"] != issue_id
             or delivery["subscriber__no_tracking"]
-            or issue_id not in salts
+            or not pseudonyms.tracks(issue_id)
         ):
             continue
         at = datetime.fromtimestamp(float(fields["t"]), tz=UTC)
+        sent_at = delivery["finished_at"] or at
         common = {
             "issue_id": issue_id,
-            "reader": reader_hash(salts[issue_id], delivery["subscriber_id"]),
+            "reader": pseudonyms.of(issue_id, delivery["subscriber_id"], sent_at),
             "variant": delivery["variant"],
             "subscriber_id": (
                 delivery["subscriber_id"]
@@ -190,8 +187,7 @@ def store(entries: list[tuple[str, dict]]) -> int:
         if link_id is None:
             continue
         clicks.append(Click(link_id=link_id, machine_reason=fields["m"], **common))
-        sent_at = delivery["finished_at"] or at
-        if at <= sent_at + burst_window():
+        if at <= sent_at + burst_window() and common["reader"] != LATE_READER:
             soon_after_delivery[issue_id][common["reader"]] = sent_at
     with transaction.atomic():
         Click.objects.bulk_create(clicks, ignore_conflicts=True)

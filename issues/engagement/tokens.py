@@ -7,10 +7,14 @@
   unsubscribe URL. Delivery ``0`` is the reader who asked for no tracking: the link works,
   nothing is recorded.
 
-Both are HMACs under the issue's own random key (``IssueSalt.salt``), so a reader part of
-one issue never verifies beside a link of another, and rotating ``SECRET_KEY`` cannot break
-links already sitting in inboxes. Numbers are base 36 and signatures 12 bytes of
-HMAC-SHA256 in URL-safe base64: short URLs, 96 bits no one can guess.
+Both are HMACs under the issue's own random link key (``IssueSalt.link_key``), so a reader
+part of one issue never verifies beside a link of another, and rotating ``SECRET_KEY``
+cannot break links already sitting in inboxes. The link key is kept for good and is not the
+salt of the readers' pseudonyms, which is deleted once the counts are final
+(``pseudonyms``): links keep working after that. (Issues sent before the two were apart
+keep their old key: the hash of their first salt, ``migrations/0017``.) Numbers are base
+36 and signatures 12 bytes of HMAC-SHA256 in URL-safe base64: short URLs, 96 bits no one
+can guess.
 """
 
 import base64
@@ -82,9 +86,9 @@ def verify_reader(key: bytes, token: str) -> int | None:
     return delivery_id
 
 
-def key_of(salt: str) -> bytes:
-    """The signing key of an issue, from its stored salt."""
-    return hashlib.sha256(b"superfast.engagement.tokens:" + salt.encode()).digest()
+def key_of(keys: IssueSalt) -> bytes:
+    """The signing key of an issue's links."""
+    return bytes.fromhex(keys.link_key)
 
 
 class ReaderTokens:
@@ -98,7 +102,7 @@ class ReaderTokens:
         """For a message whose body carries the reader marker (a test copy's does not)."""
         if markers.reader not in body:
             return cls(None)
-        return cls(key_of(IssueSalt.objects.get(issue=issue).salt))
+        return cls(key_of(IssueSalt.objects.get(issue=issue)))
 
     def token(self, recipient) -> str:
         if self.key is None:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from django.db.models import Count, Q, QuerySet
 
-from ..models import Click, Delivery, Issue, Open
+from ..models import KNOWN_READER, Click, Delivery, Issue, Open
 
 Status = Delivery.Status
 
@@ -43,14 +43,14 @@ def variant_engagement(issue: Issue) -> dict[int, VariantFigures]:
     clickers = dict(
         Click.objects.filter(issue=issue, is_machine=False, variant__isnull=False)
         .values_list("variant")
-        .annotate(n=Count("reader", distinct=True))
+        .annotate(n=Count("reader", distinct=True, filter=KNOWN_READER))
     )
     openers = None
     if measures_opens(issue):
         openers = dict(
             Open.objects.filter(issue=issue, is_machine=False, variant__isnull=False)
             .values_list("variant")
-            .annotate(n=Count("reader", distinct=True))
+            .annotate(n=Count("reader", distinct=True, filter=KNOWN_READER))
         )
     return {
         variant: VariantFigures(

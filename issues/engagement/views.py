@@ -54,13 +54,13 @@ class LinkTables:
 
     @staticmethod
     def load(issue_id: int) -> IssueLinks | None:
-        salt = IssueSalt.objects.filter(issue_id=issue_id).values_list("salt", flat=True).first()
-        if salt is None:
+        keys = IssueSalt.objects.filter(issue_id=issue_id).only("link_key").first()
+        if keys is None:
             return None
         rows = TrackedLink.objects.filter(issue_id=issue_id).values_list(
             "position", "target", "is_canary"
         )
-        return IssueLinks(tokens.key_of(salt), {p: (t, c) for p, t, c in rows})
+        return IssueLinks(tokens.key_of(keys), {p: (t, c) for p, t, c in rows})
 
     def clear(self) -> None:
         with self.lock:

@@ -3,7 +3,15 @@ engagement (link tables, clicks, opens)."""
 
 from .content import Autosave, Block, Issue, LibraryBlock, Newsletter, Revision, Snapshot
 from .delivery import Delivery, DeliveryTally, Dispatch
-from .engagement import Click, IssueSalt, MachineReason, Open, TrackedLink
+from .engagement import (
+    KNOWN_READER,
+    LATE_READER,
+    Click,
+    IssueSalt,
+    MachineReason,
+    Open,
+    TrackedLink,
+)
 from .sequences import SequenceStep, WelcomeSequence
 from .subject_tests import SubjectTest
 
@@ -16,6 +24,8 @@ __all__ = [
     "Dispatch",
     "Issue",
     "IssueSalt",
+    "KNOWN_READER",
+    "LATE_READER",
     "LibraryBlock",
     "MachineReason",
     "Open",

@@ -41,7 +41,8 @@ class Newsletter(models.Model):
     track_clicks = models.BooleanField(
         default=True,
         help_text="Links in the email go through a short tracked URL on this site, so the "
-        "report can count clicks (people and machines apart, readers not named).",
+        "report can count clicks (people and machines apart; each reader under a per-issue "
+        "code that can no longer be traced to them once the counts are final).",
     )
     track_opens = models.BooleanField(
         default=False,
@@ -56,7 +57,8 @@ class Newsletter(models.Model):
     subscriber_history = models.BooleanField(
         default=False,
         help_text="Keeps who clicked what, per subscriber (for segments). Readers see it on "
-        "their preferences page, get it in their data export, and erasing them removes it.",
+        "their preferences page and get it in their data export; erasing them, or their "
+        "asking for no tracking, detaches it from them (the counts stay).",
     )
 
     class Meta:

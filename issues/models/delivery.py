@@ -6,7 +6,7 @@ rows atomically, and write every outcome back, so a lost task or a dead worker l
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Exists, Max, OuterRef, Q, QuerySet
 
 from .content import Issue, Snapshot
 
@@ -78,6 +78,29 @@ class Dispatch(models.Model):
         if self.tag_id:
             return f"tag “{self.tag}”"
         return "everyone"
+
+
+# Dispatches that may still send something: at most one per issue.
+LIVE_DISPATCH = frozenset(
+    {
+        Dispatch.Status.SCHEDULED,
+        Dispatch.Status.HELD,
+        Dispatch.Status.PLANNING,
+        Dispatch.Status.SENDING,
+        Dispatch.Status.PAUSED,
+    }
+)
+
+
+def issues_whose_sends_ended_before(cutoff) -> QuerySet:
+    """Issues none of whose dispatches may still send, the last one having ended before
+    ``cutoff`` (annotated ``last_finished``). A welcome email's standing dispatch reopens
+    whenever a reader comes due, so it qualifies only once nobody was sent it for that long.
+    What retention and the end of reader pseudonyms both wait for."""
+    live = Dispatch.objects.filter(issue=OuterRef("pk"), status__in=LIVE_DISPATCH)
+    return Issue.objects.annotate(last_finished=Max("dispatches__finished_at")).filter(
+        ~Exists(live), last_finished__lt=cutoff
+    )
 
 
 class Delivery(models.Model):

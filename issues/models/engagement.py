@@ -1,26 +1,51 @@
 """What readers did with a sent issue: its link table, clicks and opens.
 
-Aggregate by default: a click or open names its reader only by a hash salted per issue
-(``IssueSalt``), so figures count distinct readers without saying who. The subscriber is
-linked only where the newsletter turned per-subscriber history on and the reader did not
-ask for no tracking; erasing the subscriber then removes their rows with them.
+Aggregate by default: a click or open names its reader by a pseudonym, a hash of their
+subscriber id salted per issue (``IssueSalt.reader_salt``), so figures count distinct
+readers without saying who. The salt is deleted once the issue's unique counts are final
+(``ENGAGEMENT_READER_SALT_DAYS`` after its last send): from then on nobody can tell whose
+a row was. The subscriber is linked only where the newsletter turned per-subscriber history
+on; erasure and "no tracking" detach a person's rows (``engagement.history``), which keeps
+every count as it was.
 """
 
 from django.db import models
+from django.db.models import Q
 
 from .content import Issue
 
+# The pseudonym of a click or open made after the issue's reader salt was deleted: such a
+# row counts as a click (or open), never as one more unique reader (who made it is unknown,
+# and may be someone already counted).
+LATE_READER = "late"
+# The rows unique-reader counts are taken over.
+KNOWN_READER = ~Q(reader=LATE_READER)
+
 
 class IssueSalt(models.Model):
-    """The secret salt of one issue's reader hashes: kept only for that issue."""
+    """The two secrets of one issue's tracking, each kept for as long as it is needed.
+
+    - ``link_key`` signs the issue's tracked links (``engagement.tokens``): kept for good,
+      so links in inboxes work for ever. It is not derived from anyone's identity and
+      cannot turn a row back into a person.
+    - ``reader_salt`` makes each reader's per-issue pseudonym. Deleted (emptied) once the
+      unique counts are final; a delivery that finishes after that (a welcome email sent
+      to a new reader) starts a new one, used only for deliveries finished from
+      ``reader_salt_since`` on.
+    """
 
     issue = models.OneToOneField(
-        Issue, on_delete=models.CASCADE, primary_key=True, related_name="reader_salt"
+        Issue, on_delete=models.CASCADE, primary_key=True, related_name="tracking_keys"
     )
-    salt = models.CharField(max_length=64)
+    link_key = models.CharField(max_length=64, help_text="Hex HMAC key of the tracked links.")
+    reader_salt = models.CharField(max_length=64, blank=True)
+    reader_salt_since = models.DateTimeField(
+        null=True, blank=True, help_text="Deliveries finished before it are late (null: all)."
+    )
+    reader_salt_dropped_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self):
-        return f"Reader salt of {self.issue_id}"
+        return f"Tracking keys of {self.issue_id}"
 
 
 class TrackedLink(models.Model):
@@ -70,13 +95,17 @@ class Click(models.Model):
     link = models.ForeignKey(
         TrackedLink, null=True, blank=True, on_delete=models.CASCADE, related_name="clicks"
     )
-    reader = models.CharField(max_length=32, help_text="Salted per-issue hash of the recipient.")
+    reader = models.CharField(
+        max_length=32,
+        help_text="Per-issue pseudonym: a salted hash, a random one once detached, or 'late'.",
+    )
     variant = models.PositiveSmallIntegerField(null=True, blank=True)
+    # Never CASCADE: a person's rows are detached when they go, the counts stay.
     subscriber = models.ForeignKey(
         "subscribers.Subscriber",
         null=True,
         blank=True,
-        on_delete=models.CASCADE,
+        on_delete=models.SET_NULL,
         related_name="+",
         help_text="Only with the newsletter's per-subscriber history on.",
     )
@@ -109,7 +138,7 @@ class Open(models.Model):
     reader = models.CharField(max_length=32)
     variant = models.PositiveSmallIntegerField(null=True, blank=True)
     subscriber = models.ForeignKey(
-        "subscribers.Subscriber", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+        "subscribers.Subscriber", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     at = models.DateTimeField()
     source = models.CharField(max_length=10, choices=Source.choices, default=Source.PIXEL)

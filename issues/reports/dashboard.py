@@ -15,7 +15,7 @@ from django.utils import timezone
 from subscribers.models import ConsentEvent, SuppressionEvent
 
 from ..engagement.attribution import unsubscribed_by_issue
-from ..models import Click, Delivery, DeliveryTally, Dispatch, Issue, Newsletter
+from ..models import KNOWN_READER, Click, Delivery, DeliveryTally, Dispatch, Issue, Newsletter
 from .charts import Series, bar_chart, line_chart, percent
 
 # Each of these means a person now receives the newsletter (after double opt-in, an
@@ -114,7 +114,7 @@ def issue_rates(newsletter: Newsletter, last: int = 12) -> list[IssueRates]:
     clickers = dict(
         Click.objects.filter(issue_id__in=ids, is_machine=False)
         .values_list("issue_id")
-        .annotate(n=Count("reader", distinct=True))
+        .annotate(n=Count("reader", distinct=True, filter=KNOWN_READER))
         .order_by()
     )
     unsubscribed = unsubscribed_by_issue(ids)

@@ -1,7 +1,9 @@
 """The figures every engagement report is built on: plain functions, frozen results.
 
 People and machines are counted apart (``Click.is_machine``); "unique" counts distinct
-readers by their salted per-issue hash, so no figure here needs to know who anyone is.
+readers by their per-issue pseudonym, so no figure here needs to know who anyone is. A
+click or open made after the issue's reader salt was deleted (``LATE_READER``) counts in
+the totals, never as one more unique reader: the unique counts were final by then.
 Only ``subscribers_who_clicked`` names subscribers, and only where a newsletter keeps
 per-subscriber history.
 """
@@ -13,7 +15,7 @@ from django.db.models import Count, Q, QuerySet
 
 from ..engagement.attribution import unsubscribed_because_of
 from ..engagement.variants import measures_opens
-from ..models import Click, Delivery, DeliveryTally, Issue, Open, TrackedLink
+from ..models import KNOWN_READER, Click, Delivery, DeliveryTally, Issue, Open, TrackedLink
 from .dashboard import sent_per_issue
 
 Status = Delivery.Status
@@ -82,12 +84,12 @@ def issue_engagement(issue: Issue) -> IssueEngagement:
     """One issue's engagement, in a handful of aggregate queries whatever its size."""
     deliveries = delivery_outcomes(issue)
     per_link = clicks_per_link(issue)
-    unique_clickers = people_clicks(issue).values("reader").distinct().count()
+    unique_clickers = people_clicks(issue).filter(KNOWN_READER).values("reader").distinct().count()
     opens_estimated = unique_openers = None
     if measures_opens(issue):
         opens = Open.objects.filter(issue=issue, is_machine=False)
         opens_estimated = opens.count()
-        unique_openers = opens.values("reader").distinct().count()
+        unique_openers = opens.filter(KNOWN_READER).values("reader").distinct().count()
     sent = deliveries["sent"]
     return IssueEngagement(
         issue_id=issue.pk,
@@ -132,7 +134,12 @@ def readers_per_link(issue: Issue) -> dict[int, int]:
     those, where ``COUNT(DISTINCT reader)`` per group sorts every click (several times
     slower at a hundred thousand clicks). The ORM writes the inner query.
     """
-    pairs = people_clicks(issue).filter(link__isnull=False).values("link_id", "reader").distinct()
+    pairs = (
+        people_clicks(issue)
+        .filter(KNOWN_READER, link__isnull=False)
+        .values("link_id", "reader")
+        .distinct()
+    )
     inner, params = pairs.order_by().query.sql_with_params()
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT link_id, COUNT(*) FROM ({inner}) pairs GROUP BY link_id", params)

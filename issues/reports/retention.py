@@ -19,11 +19,11 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, Exists, Max, OuterRef
+from django.db.models import Count, Exists, OuterRef
 from django.utils import timezone
 
-from ..delivery.lifecycle import LIVE
 from ..models import Delivery, DeliveryTally, Dispatch, Issue
+from ..models.delivery import LIVE, issues_whose_sends_ended_before
 from .delivery import ledger_report
 from .engagement import delivery_outcomes
 
@@ -38,12 +38,10 @@ def compactable_issues(now=None, retention_days: float | None = None):
     """Issues whose every send ended more than the retention period ago, with rows left."""
     days = settings.DELIVERY_RETENTION_DAYS if retention_days is None else retention_days
     cutoff = (now or timezone.now()) - timedelta(days=days)
-    live = Dispatch.objects.filter(issue=OuterRef("pk"), status__in=LIVE)
     rows = Delivery.objects.filter(issue=OuterRef("pk"))
     return (
-        Issue.objects.filter(kind=Issue.Kind.ISSUE)  # a welcome email is sent for years
-        .annotate(last_finished=Max("dispatches__finished_at"))
-        .filter(Exists(rows), ~Exists(live), last_finished__lt=cutoff)
+        issues_whose_sends_ended_before(cutoff)
+        .filter(Exists(rows), kind=Issue.Kind.ISSUE)  # a welcome email is sent for years
         .order_by("last_finished")
     )
 

@@ -6,6 +6,8 @@ Rules kept here and nowhere else:
   same confirmation again;
 - a confirmation link confirms only the newsletters its own request asked for: each
   request marks its subscriptions with a new nonce, and the link carries it;
+- a name typed into the form changes nothing until its request is confirmed: it waits on
+  the request's subscriptions (``pending_name``), since anyone may type any address;
 - every step of consent is appended to ``ConsentEvent``;
 - nothing a visitor sees depends on whether an address is already known.
 """
@@ -76,11 +78,8 @@ def subscribe(
         raise ValidationError("Choose a newsletter.")
     nonce = secrets.token_hex(16)  # this request's own: its link confirms only its newsletters
     with transaction.atomic():
-        subscriber = find_subscriber(email) or _create_subscriber(email, name, source)
+        subscriber = find_subscriber(email) or _create_subscriber(email, source)
         subscriber = Subscriber.objects.select_for_update().get(pk=subscriber.pk)
-        if name and not subscriber.name:
-            subscriber.name = name
-            subscriber.save(update_fields=["name"])
         wanted = []
         for newsletter_id in newsletter_ids:
             subscription, _ = Subscription.objects.get_or_create(
@@ -92,7 +91,8 @@ def subscribe(
                 continue
             subscription.status = Subscription.Status.PENDING
             subscription.confirmation_nonce = nonce
-            subscription.save(update_fields=["status", "confirmation_nonce"])
+            subscription.pending_name = name
+            subscription.save(update_fields=["status", "confirmation_nonce", "pending_name"])
             wanted.append(newsletter_id)
             record(
                 subscriber,
@@ -113,11 +113,12 @@ def subscribe(
     return subscriber
 
 
-def _create_subscriber(email: str, name: str, source: str) -> Subscriber:
-    """Create, or find the row a simultaneous request for the same address just created."""
+def _create_subscriber(email: str, source: str) -> Subscriber:
+    """Create, or find the row a simultaneous request for the same address just created.
+    Nameless: the request's name waits for its confirmation."""
     try:
         with transaction.atomic():
-            return Subscriber.objects.create(email=email, name=name, source=source)
+            return Subscriber.objects.create(email=email, source=source)
     except IntegrityError:
         return find_subscriber(email)
 
@@ -127,6 +128,7 @@ class Confirmation:
     subscriber: Subscriber
     newsletters: list = field(default_factory=list)
     already_confirmed: bool = False
+    new_name: str = ""  # the name confirming would give the person (they have none yet)
 
 
 def preview_confirmation(token: str) -> Confirmation:
@@ -143,7 +145,16 @@ def preview_confirmation(token: str) -> Confirmation:
         if receives_all(subscriber, newsletter_ids):
             return Confirmation(subscriber, newsletters, already_confirmed=True)
         raise tokens.InvalidToken("this link was already used")
-    return Confirmation(subscriber, newsletters)
+    new_name = requested_name(subscriber, newsletter_ids, nonce)
+    return Confirmation(subscriber, newsletters, new_name=new_name)
+
+
+def requested_name(subscriber: Subscriber, newsletter_ids, nonce: str) -> str:
+    """The name a confirmation would apply: its request's, and only to a nameless person."""
+    if subscriber.name:
+        return ""
+    requested = awaiting_confirmation(subscriber, newsletter_ids, nonce).exclude(pending_name="")
+    return next(iter(requested.values_list("pending_name", flat=True)), "")
 
 
 def confirm(token: str, *, ip: str | None = None, user_agent: str = "") -> Confirmation:
@@ -170,6 +181,9 @@ def confirm(token: str, *, ip: str | None = None, user_agent: str = "") -> Confi
             if subscriber.confirmed_at
             else ConsentEvent.Action.CONFIRM
         )
+        # The name this request gave, now that the mailbox owner confirmed it; it never
+        # replaces a name the person already has (they change that on their preferences).
+        subscriber.name = subscriber.name or requested_name(subscriber, newsletter_ids, nonce)
         subscriber.status = Subscriber.Status.ACTIVE
         subscriber.confirmed_at = subscriber.confirmed_at or now
         subscriber.unsubscribed_at = None
@@ -180,6 +194,7 @@ def confirm(token: str, *, ip: str | None = None, user_agent: str = "") -> Confi
             confirmed_at=now,
             unsubscribed_at=None,
             confirmation_nonce="",
+            pending_name="",
         )
         for newsletter_id in confirmed_ids:
             record(
@@ -241,7 +256,10 @@ def unsubscribe(
                 campaign=campaign,
             )
         subscriptions.update(
-            status=Subscription.Status.UNSUBSCRIBED, unsubscribed_at=now, confirmation_nonce=""
+            status=Subscription.Status.UNSUBSCRIBED,
+            unsubscribed_at=now,
+            confirmation_nonce="",
+            pending_name="",
         )
         still_receiving = subscriber.subscriptions.exclude(
             status=Subscription.Status.UNSUBSCRIBED

@@ -1,6 +1,9 @@
 """A person's own data: download it, erase it leaving only an anonymous hash, or ask that
 nothing about what they read be recorded.
 
+The download holds every row erasure deletes or detaches, in the person's words: names of
+newsletters and titles of emails, never a database id.
+
 Other apps keep data about subscribers the audience knows nothing of (the engagement of
 ``issues``: clicks, opens). They register a ``PersonalDataHolder`` from their AppConfig's
 ``ready``, and each flow here asks every holder: what it tells the person, what it exports,
@@ -28,7 +31,12 @@ class PersonalDataHolder(Protocol):
         """Their data, JSON-ready, for the download."""
 
     def forget(self, subscriber: Subscriber) -> None:
-        """Remove what is recorded of them (erasure, or they asked for no tracking)."""
+        """Take what is recorded of them away from them (erasure, or they asked for no
+        tracking): counts it feeds keep their values."""
+
+    def campaign_name(self, campaign: str) -> str | None:
+        """What an unsubscribe's campaign reference names, in the person's words (None: not
+        this holder's)."""
 
 
 _holders: dict[str, PersonalDataHolder] = {}
@@ -43,7 +51,7 @@ def privacy_notices(subscriber: Subscriber) -> list[str]:
 
 
 def set_no_tracking(subscriber: Subscriber, no_tracking: bool) -> None:
-    """The person's choice about tracking; choosing none also forgets what was recorded."""
+    """The person's choice about tracking; choosing none also detaches what was recorded."""
     with transaction.atomic():
         Subscriber.objects.filter(pk=subscriber.pk).update(no_tracking=no_tracking)
         subscriber.no_tracking = no_tracking
@@ -55,9 +63,8 @@ def set_no_tracking(subscriber: Subscriber, no_tracking: bool) -> None:
 def personal_data(subscriber: Subscriber) -> dict:
     """What we hold about one person, as JSON-ready data (the "download my data").
 
-    Tags are left out: they are the editors' working notes ("researchers", "met at the
-    conference"), never shown to subscribers. An operator answering a formal access request
-    adds them from ``export_subscribers``.
+    Everything erasure deletes or detaches, tags included: the editors' labels are data
+    about the person too.
     """
 
     def when(value):
@@ -66,51 +73,70 @@ def personal_data(subscriber: Subscriber) -> dict:
     return {
         "email": subscriber.email,
         "name": subscriber.name,
-        "status": subscriber.status,
-        "source": subscriber.source,
+        "status": subscriber.get_status_display(),
+        "joined_through": subscriber.get_source_display(),
         "created_at": when(subscriber.created_at),
         "confirmed_at": when(subscriber.confirmed_at),
         "unsubscribed_at": when(subscriber.unsubscribed_at),
         "no_tracking": subscriber.no_tracking,
+        "tags": sorted(subscriber.tags.values_list("name", flat=True)),
         "subscriptions": [
             {
                 "newsletter": s.newsletter.name,
-                "status": s.status,
+                "status": s.get_status_display(),
                 "created_at": when(s.created_at),
                 "confirmed_at": when(s.confirmed_at),
                 "unsubscribed_at": when(s.unsubscribed_at),
+                "name_waiting_for_confirmation": s.pending_name,
             }
-            for s in subscriber.subscriptions.select_related("newsletter")
+            for s in subscriber.subscriptions.select_related("newsletter").order_by("pk")
         ],
         "consent_events": [
             {
-                "action": e.action,
-                "source": e.source,
-                "newsletter_id": e.newsletter_id,
-                # The mail an unsubscribe came through ("issue:<id>"), as the reader's link said.
-                "campaign": e.campaign,
+                "action": e.get_action_display(),
+                "through": e.get_source_display(),
+                "newsletter": e.newsletter.name if e.newsletter else None,
+                # The mail an unsubscribe link came from, as its holder names it.
+                "from_email": campaign_name(e.campaign),
                 "ip": e.ip,
                 "user_agent": e.user_agent,
                 "at": when(e.created_at),
             }
-            for e in subscriber.consent_events.all()
+            for e in subscriber.consent_events.select_related("newsletter")
         ],
         "suppression_events": [
-            {"kind": e.kind, "reason": e.reason, "at": when(e.created_at)}
+            {"what": e.get_kind_display(), "reason": e.reason, "at": when(e.created_at)}
             for e in subscriber.suppression_events.all()
         ],
         **{name: holder.export(subscriber) for name, holder in _holders.items()},
     }
 
 
+def campaign_name(campaign: str) -> str | None:
+    """A campaign reference in words (an email's title); None when there is none."""
+    if not campaign:
+        return None
+    for holder in _holders.values():
+        name = holder.campaign_name(campaign)
+        if name:
+            return name
+    return "an email no longer kept"
+
+
+def forget_before_deletion(sender, instance: Subscriber, **kwargs) -> None:
+    """``pre_delete``: a subscriber deleted any way (erasure, the admin's delete) leaves
+    other apps' rows detached, never deleted with them nor still pointing at them."""
+    for holder in _holders.values():
+        holder.forget(instance)
+
+
 def erase(subscriber: Subscriber, *, source: str = Source.EMAIL) -> None:
     """Delete a person's data; keep only an anonymous hash so no import brings them back.
 
-    Consent events lose their link, IP and user agent but stay as anonymous counts.
+    Consent events lose their link, IP and user agent but stay as anonymous counts; other
+    apps' rows are detached the same way as the row is deleted (``forget_before_deletion``).
     """
     with transaction.atomic():
-        for holder in _holders.values():
-            holder.forget(subscriber)
         ErasedAddress.objects.get_or_create(email_hash=email_hash(subscriber.email))
         subscriber.consent_events.update(ip=None, user_agent="")
         ConsentEvent.objects.create(

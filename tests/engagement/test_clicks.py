@@ -2,7 +2,7 @@
 
 from issues import delivery
 from issues.delivery.queue import enqueue
-from issues.engagement.recorder import reader_hash
+from issues.engagement.pseudonyms import reader_hash
 from issues.models import Click, IssueSalt, TrackedLink
 from issues.reports.engagement import issue_engagement
 from subscribers.models import Subscriber
@@ -81,7 +81,7 @@ def test_readers_scanners_and_a_reader_without_tracking_are_counted_exactly(
     reasons = Click.objects.filter(is_machine=True).values_list("machine_reason", flat=True)
     assert sorted(reasons) == sorted(["head", "scanner", "canary"] + ["burst"] * 8)
     assert Click.objects.filter(is_machine=False, subscriber__isnull=False).count() == 0
-    salt = IssueSalt.objects.get(issue=issue).salt
+    salt = IssueSalt.objects.get(issue=issue).reader_salt
     clickers = {reader_hash(salt, r.pk) for r in readers[:4]}
     assert set(Click.objects.values_list("reader", flat=True)) == clickers
     assert Click.objects.count() == 15  # nothing from the reader without tracking

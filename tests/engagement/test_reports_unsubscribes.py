@@ -61,8 +61,8 @@ def test_unsubscribes_through_an_issues_links_are_counted_for_that_issue_only(
     )
     # The reader's own download of their data names the mail they left through.
     download = Client().get(path_of(tokens.preferences_url(readers[0].pk)) + "?download=json")
-    [left] = [e for e in download.json()["consent_events"] if e["action"] == "unsubscribe"]
-    assert left["campaign"] == campaign_of(first)
+    [left] = [e for e in download.json()["consent_events"] if e["action"] == "Unsubscribed"]
+    assert left["from_email"] == f"{first.newsletter.name}: {first.title}"
     # Each reader's token is still theirs, with the issue signed into it.
     token = token_in(header_unsubscribe_url(first_mail[readers[7].email]))
     assert tokens.read_unsubscribe_link(token) == (

@@ -142,7 +142,10 @@ def test_download_my_data_is_json_with_everything_held(client, newsletter):
     data = json.loads(response.content)
     assert data["email"] == "ada@example.org"
     assert data["subscriptions"][0]["newsletter"] == newsletter.name
-    assert {e["action"] for e in data["consent_events"]} == {"subscribe", "confirm"}
+    assert {e["action"] for e in data["consent_events"]} == {
+        "Subscribed (unconfirmed)",
+        "Confirmed",
+    }
 
 
 def test_delete_my_data_erases_and_blocks_reimport_but_not_own_opt_in(client, newsletter):

@@ -43,17 +43,21 @@ class LinkTargets:
         self.server.server_close()
 
 
-def issue_linking_to(base_url, sections=8, **newsletter_settings):
+def issue_linking_to(
+    base_url, sections=8, title="Small models, big inboxes", **newsletter_settings
+):
     """A 25-block issue whose link lists point at ``base_url`` (one link per section, with a
     query string an HTML escape would change); not frozen: sending freezes it."""
     newsletter = Newsletter.objects.create(
-        slug="signals",
-        name="Signals Weekly",
-        from_name="Signals Weekly",
-        from_email="signals@example.org",
-        **newsletter_settings,
+        **{
+            "slug": "signals",
+            "name": "Signals Weekly",
+            "from_name": "Signals Weekly",
+            "from_email": "signals@example.org",
+            **newsletter_settings,
+        }
     )
-    issue = Issue.objects.create(newsletter=newsletter, title="Small models, big inboxes")
+    issue = Issue.objects.create(newsletter=newsletter, title=title)
     raw = [("markdown", {"body": "Hello,\n\nFive things worth your time this week."})]
     for n in range(sections):
         raw += [
@@ -113,6 +117,17 @@ def send_in_process(issue):
 def links_by_reader(sink) -> dict[str, list[str]]:
     """Each recipient's tracked links (canary first), from the mail they received."""
     return {m.rcpt_tos[0]: tracked_links(m.message)[0] for m in sink.messages}
+
+
+def pixels_by_reader(sink) -> dict[str, str]:
+    """Each recipient's open pixel URL, from the mail they received (open tracking on)."""
+    prefix = re.escape(settings.SITE_URL + "/o/")
+    return {
+        m.rcpt_tos[0]: re.search(
+            rf'src="({prefix}[^"]+)"', m.message.get_payload()[1].get_content()
+        )[1]
+        for m in sink.messages
+    }
 
 
 def buffered(buffer) -> int:
