@@ -98,6 +98,12 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [SITE_URL])
 SITE_NAME = env("SITE_NAME", "")  # the public site's name; empty: its only newsletter's
 # How long a web process may trust what it last read about a public issue page (0: never).
 ARCHIVE_FRESHNESS_SECONDS = env_float("ARCHIVE_FRESHNESS_SECONDS", 1.0)
+# Uploaded images (issues.images): at most this many frames, and this many pixels over all
+# frames together; checking the largest accepted file costs well under 2 s of CPU
+# (tests/security/test_image_costs.py). Django settings, not environment variables: raising
+# them raises the CPU an upload may take in a web request, a choice made in code review.
+IMAGE_MAX_FRAMES = 1000
+IMAGE_MAX_PIXELS = 40_000_000
 
 INSTALLED_APPS = [
     "django.contrib.admin",

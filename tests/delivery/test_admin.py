@@ -5,6 +5,7 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from issues import delivery
 from issues.models import Dispatch
@@ -163,7 +164,7 @@ def test_delivery_page_updates_its_progress_bar_without_reload(
         smtp_sink.replies[row.subscriber.email] = "550 5.1.1 no such user"
     settings.SEND_BATCH_SIZE = 28
     delivery.send_next_batch(dispatch)  # 25 sent, 3 refused, 12 still to send
-    page.wait_for_function("document.getElementById('figure-sent').textContent === '25'")
+    expect(page.locator("#figure-sent")).to_have_text("25")
     assert page.inner_text("#figure-failed") == "3"
     assert page.inner_text("#figure-pending") == "12"
     page.screenshot(path=artifacts_dir / "delivery-progress.png", full_page=True)

@@ -6,27 +6,15 @@ import subprocess
 import sys
 
 import pytest
-from django.contrib.auth.models import User
 from django.urls import reverse
 from PIL import Image
 
 from issues.models import Block
 from tests.composing.conftest import media_root  # noqa: F401  (autouse: uploads in tmp)
-from tests.support.composing import add_block, change_form_data, image_bytes, make_issue, upload
+from tests.support.composing import add_block, change_form_data, image_bytes, upload
 from tests.support.processes import ROOT, child_env
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def issue(newsletter):
-    return make_issue(newsletter)
-
-
-@pytest.fixture
-def editor_client(client):
-    client.force_login(User.objects.create_superuser("boss", "boss@example.org", "pw-for-tests"))
-    return client
 
 
 def gif_bomb(frames=5, size=(6000, 6000)):

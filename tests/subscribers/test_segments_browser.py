@@ -1,6 +1,7 @@
 """An editor builds a segment in Chromium, watches its count change, and picks it to send."""
 
 import pytest
+from playwright.sync_api import expect
 
 from issues.models import Dispatch
 from subscribers import services
@@ -35,21 +36,21 @@ def test_segment_count_follows_the_form_and_the_send_page_names_the_segment(
     assert Subscriber.objects.filter(tags__name="night owls").count() == 2
 
     page.goto(f"{live_server.url}/admin/subscribers/segment/add/")
-    page.wait_for_function("document.getElementById('segment-count').textContent === '40'")
+    expect(page.locator("#segment-count")).to_have_text("40")
     page.fill("#id_name", "Researchers")
     page.select_option("#id_newsletter", str(issue.newsletter.pk))
     # The tag picker is the admin's autocomplete: type, then choose the match.
     page.locator("#id_tags_any + .select2").click()
     page.keyboard.type("resea")
     page.locator(".select2-results__option", has_text="researchers").click()
-    page.wait_for_function("document.getElementById('segment-count').textContent === '12'")
+    expect(page.locator("#segment-count")).to_have_text("12")
     page.check("#id_never_clicked")
     problem = page.locator("#segment-count-problem")
-    page.wait_for_function("document.getElementById('segment-count').textContent === '–'")
+    expect(page.locator("#segment-count")).to_have_text("–")
     assert problem.is_visible()
     assert "does not keep per-subscriber click history" in problem.text_content()
     page.uncheck("#id_never_clicked")
-    page.wait_for_function("document.getElementById('segment-count').textContent === '12'")
+    expect(page.locator("#segment-count")).to_have_text("12")
     assert problem.is_hidden()
     page.screenshot(path=artifacts_dir / "segment-live-count.png", full_page=True)
     page.click("input[name=_save]")
