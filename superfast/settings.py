@@ -317,7 +317,7 @@ SEND_AUTOPAUSE_FAILURE_RATE = env_float("SEND_AUTOPAUSE_FAILURE_RATE", 0.5)
 # API call per batch with per-recipient merge data. Unset: one message per recipient.
 SEND_ESP_MERGE_FIELD = env("SEND_ESP_MERGE_FIELD", "")
 # Retention: an issue whose last send finished this many days ago keeps its counts, not one
-# ledger row per recipient (issues.delivery.retention); 0 keeps every row for ever.
+# ledger row per recipient (issues.reports.retention); 0 keeps every row for ever.
 DELIVERY_RETENTION_DAYS = env_int("DELIVERY_RETENTION_DAYS", 180)
 DELIVERY_RETENTION_CHUNK = env_int("DELIVERY_RETENTION_CHUNK", 50_000)
 # Admin lists: a list the planner expects to hold more rows than this shows PostgreSQL's

@@ -198,7 +198,7 @@ class Delivery(models.Model):
             ),
             # The few rows of an issue that did not leave (waiting, failed, cancelled): the
             # dashboard subtracts them from what was planned instead of counting every row
-            # that did (``engagement.dashboard.sent_per_issue``).
+            # that did (``issues.reports.dashboard.sent_per_issue``).
             models.Index(
                 fields=["issue", "dispatch"],
                 name="delivery_not_left",

@@ -23,7 +23,7 @@ from django.db.models import Count, Exists, OuterRef
 from django.utils import timezone
 
 from ..models import Delivery, DeliveryTally, Dispatch, Issue
-from ..models.delivery import LIVE, issues_whose_sends_ended_before
+from ..models.delivery import LIVE_DISPATCH, issues_whose_sends_ended_before
 from .delivery import ledger_report
 from .engagement import delivery_outcomes
 
@@ -74,7 +74,7 @@ def compact_issue(issue: Issue, *, chunk: int | None = None) -> Compacted:
     with transaction.atomic():
         # Under the issue's row lock, as starting a send takes it: none can begin meanwhile.
         Issue.objects.select_for_update().filter(pk=issue.pk).first()
-        if Dispatch.objects.filter(issue=issue, status__in=LIVE).exists():
+        if Dispatch.objects.filter(issue=issue, status__in=LIVE_DISPATCH).exists():
             return Compacted(issue.pk, 0)
         kept = tally(issue)
     deleted = 0

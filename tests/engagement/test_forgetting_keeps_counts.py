@@ -9,10 +9,11 @@ import pytest
 from django.apps import apps
 from django.db import models
 from django.db.models.functions import Cast
-from issues.engagement.reports import issue_engagement, variant_engagement
 
 from issues.engagement import pseudonyms, recorder
+from issues.engagement.variants import variant_engagement
 from issues.models import Click, Delivery, IssueSalt, Open
+from issues.reports.engagement import issue_engagement
 from subscribers import tokens
 from subscribers.models import Subscriber
 from tests.support.delivery import make_subscribers

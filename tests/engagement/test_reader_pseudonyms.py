@@ -10,10 +10,10 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
-from issues.engagement.reports import issue_engagement
 
 from issues.engagement import pseudonyms, recorder
 from issues.models import LATE_READER, Click, Dispatch, IssueSalt, Open
+from issues.reports.engagement import issue_engagement
 from subscribers import tokens
 from superfast.celery import app
 from tests.support.delivery import make_subscribers
