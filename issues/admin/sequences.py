@@ -18,7 +18,7 @@ from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
 from .. import sequences
-from ..models import Issue, SequenceStep, WelcomeSequence
+from ..models import SequenceStep, WelcomeSequence
 from .durations import format_delay, parse_delay
 from .sending import SEND_PERMISSION
 
@@ -69,16 +69,17 @@ class StepForm(forms.ModelForm):
         return cleaned
 
     def save(self, commit=True):
-        step = super().save(commit=False)
-        if not step.pk:
-            step.issue = Issue.objects.create(
-                newsletter=step.sequence.newsletter,
-                kind=Issue.Kind.WELCOME,
-                title=self.cleaned_data["title"].strip(),
-            )
-        if commit:
-            step.save()
-        return step
+        """An edited step saves as usual; a new one is made by ``sequences.add_step``, with its
+        welcome email, at once (the admin always commits)."""
+        if self.instance.pk:
+            return super().save(commit)
+        self.instance = sequences.add_step(
+            self.instance.sequence,
+            title=self.cleaned_data["title"].strip(),
+            delay=self.cleaned_data["delay"],
+            position=self.cleaned_data["position"],
+        )
+        return self.instance
 
 
 class StepFormSet(BaseInlineFormSet):
