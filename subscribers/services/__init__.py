@@ -8,7 +8,7 @@ One module per job: ``addresses`` (spelling and fingerprints), ``limits`` (abuse
 (``from subscribers.services import recipients``).
 """
 
-from ..selectors import newsletter_model, recipients
+from ..selectors import confirmed_between, newsletter_model, recipients
 from .addresses import MAX_NAME_LENGTH, normalize_email
 from .consent import (
     confirm,
@@ -38,6 +38,7 @@ from .tagging import add_tag, remove_tag
 
 __all__ = [
     "add_tag",
+    "confirmed_between",
     "remove_tag",
     "CONFIRM",
     "MAX_NAME_LENGTH",
