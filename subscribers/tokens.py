@@ -66,12 +66,6 @@ def confirmation_token(subscriber_id, newsletter_ids, nonce):
     )
 
 
-def read_unsubscribe_token(token):
-    """``(subscriber_id, newsletter_id)`` of a genuine unsubscribe token."""
-    link = read_unsubscribe_link(token)
-    return link.subscriber_id, link.newsletter_id
-
-
 def read_unsubscribe_link(token) -> UnsubscribeLink:
     """The whole of a genuine unsubscribe token, its campaign included (links in mail sent
     before campaigns existed have none)."""

@@ -24,6 +24,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 
 from subscribers.services import recipients
+from superfast.admin_pages import admin_url
 from superfast.estimates import row_count
 from superfast.middleware import shows_issue_content
 
@@ -48,9 +49,10 @@ from ..compose.preview import email_document, preview_draft
 from ..compose.rendering import presend_warnings, render_issue
 from ..models import Block, Dispatch, Issue, LibraryBlock, Newsletter
 from ..reports.dashboard import sent_per_issue
+from .base import may_send
 from .reports import IssueReportsAdminMixin, NewsletterDashboardAdminMixin
 from .revisions import IssueRevisionsAdminMixin
-from .sending import SEND_PERMISSION, IssueSendingAdminMixin, ObjectTool
+from .sending import IssueSendingAdminMixin, ObjectTool
 from .sequences import WelcomeSequenceAdmin  # noqa: F401  (registers it)
 
 logger = logging.getLogger(__name__)
@@ -290,7 +292,7 @@ class IssueAdmin(
         saving it sends the new version to every reader not sent it yet."""
         allowed = super().has_change_permission(request, obj)
         if allowed and obj is not None and sequences.is_going_out(obj):
-            return request.user.has_perm(SEND_PERMISSION)
+            return may_send(request)
         return allowed
 
     def save_model(self, request, obj, form, change):
@@ -324,7 +326,7 @@ class IssueAdmin(
         if delivery.sent_to_part_only(obj):
             sending_again = set()
         else:
-            sending_again = {self.sending_url("send", obj), self.sending_url("schedule", obj)}
+            sending_again = {admin_url(obj, "send"), admin_url(obj, "schedule")}
         tools = [tool for tool in tools if tool.url not in sending_again]
         if self.may_publish_corrections(request, obj):
             correct = self.tool_url("correct_web", obj)
@@ -374,9 +376,7 @@ class IssueAdmin(
             "delivered": sent_per_issue([issue.pk])[issue.pk],
             "public_url": issue.get_absolute_url() if issue.show_in_archive else "",
             "report_url": self.engagement_url(issue),
-            "delivery_report_url": (
-                self.sending_url("report", issue) if request.user.has_perm(SEND_PERMISSION) else ""
-            ),
+            "delivery_report_url": (admin_url(issue, "report") if may_send(request) else ""),
             "web_updated_at": getattr(getattr(issue, "snapshot", None), "web_updated_at", None),
         }
 
@@ -508,7 +508,7 @@ class IssueAdmin(
     def may_send_tests(self, request, issue) -> bool:
         """Test copies are mail sent in the site's name: editors who may change the issue
         and send it (not everyone who may look at it)."""
-        return self.has_change_permission(request, issue) and request.user.has_perm(SEND_PERMISSION)
+        return self.has_change_permission(request, issue) and may_send(request)
 
     def send_test_view(self, request, pk):
         issue = self.issue_or_404(request, pk)
@@ -557,7 +557,7 @@ class IssueAdmin(
     def may_publish_corrections(self, request, issue) -> bool:
         """Correcting a sent issue's web version changes a published page at once, with no
         further step: it takes what sending takes (change and send), not change alone."""
-        return self.has_change_permission(request, issue) and request.user.has_perm(SEND_PERMISSION)
+        return self.has_change_permission(request, issue) and may_send(request)
 
     def correct_web_view(self, request, pk):
         issue = self.issue_or_404(request, pk, change=True)

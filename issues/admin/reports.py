@@ -21,7 +21,7 @@ from ..reports.charts import percent
 from ..reports.clickmap import click_map
 from ..reports.engagement import issue_engagement, link_figures
 from ..reports.tables import link_rows, links_csv
-from .sending import SEND_PERMISSION
+from .base import may_send
 
 OPENS_ARE_ESTIMATES = (
     "Apple Mail Privacy Protection loads every image of every message it "
@@ -74,9 +74,7 @@ class IssueReportsAdminMixin:
                 "admin:issues_newsletter_dashboard", args=[issue.newsletter_id]
             ),
             "delivery_report_url": (
-                reverse("admin:issues_issue_report", args=[issue.pk])
-                if request.user.has_perm(SEND_PERMISSION)
-                else ""
+                reverse("admin:issues_issue_report", args=[issue.pk]) if may_send(request) else ""
             ),
         }
         return report_page(self, request, issue, "engagement_report.html", context)

@@ -12,15 +12,16 @@ import json
 from django import forms
 from django.conf import settings
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
-from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import path
 from django.utils import timezone
+
+from superfast.admin_pages import admin_page, admin_url
 
 from ..compose import revisions
 from ..models import Issue, Revision
+from .base import issue_for
 
 DRAFT = "draft"  # the compare page's name for the editor's own unsaved draft
 
@@ -100,21 +101,6 @@ class IssueRevisionsAdminMixin:
             *super().get_urls(),
         ]
 
-    def editable_issue(self, request, pk) -> Issue:
-        issue = get_object_or_404(Issue.objects.select_related("newsletter"), pk=pk)
-        if not self.has_change_permission(request, issue):
-            raise PermissionDenied
-        return issue
-
-    def viewable_issue(self, request, pk) -> Issue:
-        issue = get_object_or_404(Issue.objects.select_related("newsletter"), pk=pk)
-        if not self.has_view_or_change_permission(request, issue):
-            raise PermissionDenied
-        return issue
-
-    def change_url(self, issue):
-        return reverse("admin:issues_issue_change", args=[issue.pk])
-
     # The change form ----------------------------------------------------------------------
 
     def get_form(self, request, obj=None, change=False, **kwargs):
@@ -151,7 +137,7 @@ class IssueRevisionsAdminMixin:
             # editor's draft, which the change page shows again with the conflict.
             self.keep_posted_draft(request, issue, based_on_version=conflict.expected)
             self.message_user(request, str(conflict), messages.ERROR)
-            return redirect(self.change_url(issue))
+            return redirect(admin_url(issue))
         if response.status_code == 200 and can_change:
             # The form came back with errors: its contents are the editor's latest work.
             posted = request.POST.get("based_on_version", "")
@@ -186,11 +172,11 @@ class IssueRevisionsAdminMixin:
                 if latest and latest.author
                 else "",
                 "others": revisions.mark_present(issue.pk, request.user),
-                "autosave_url": reverse("admin:issues_issue_autosave", args=[issue.pk]),
-                "discard_url": reverse("admin:issues_issue_discard_draft", args=[issue.pk]),
-                "presence_url": reverse("admin:issues_issue_presence", args=[issue.pk]),
-                "history_url": reverse("admin:issues_issue_history", args=[issue.pk]),
-                "compare_draft_url": reverse("admin:issues_issue_compare", args=[issue.pk])
+                "autosave_url": admin_url(issue, "autosave"),
+                "discard_url": admin_url(issue, "discard_draft"),
+                "presence_url": admin_url(issue, "presence"),
+                "history_url": admin_url(issue, "history"),
+                "compare_draft_url": admin_url(issue, "compare")
                 + f"?from={issue.version}&to={DRAFT}",
                 "saved_at": (draft.saved_at if draft else issue.updated_at).isoformat(),
             }
@@ -223,7 +209,7 @@ class IssueRevisionsAdminMixin:
         """Keep the posted form as the editor's draft; JSON ``{"fields": [[name, value]...]}``."""
         if request.method != "POST":
             return HttpResponseBadRequest("POST the form's fields.")
-        issue = self.editable_issue(request, pk)
+        issue = issue_for(self, request, pk, "change")
         try:
             pairs = json.loads(request.body)["fields"]
             limit = settings.DATA_UPLOAD_MAX_NUMBER_FIELDS  # what saving the form accepts
@@ -244,18 +230,18 @@ class IssueRevisionsAdminMixin:
         return JsonResponse(self.saved_at_json(draft))
 
     def discard_draft_view(self, request, pk):
-        issue = self.editable_issue(request, pk)
+        issue = issue_for(self, request, pk, "change")
         if request.method != "POST":
-            return redirect(self.change_url(issue))
+            return redirect(admin_url(issue))
         revisions.discard_draft(issue, request.user)
         self.message_user(request, "Your unsaved changes were discarded.", messages.INFO)
-        return redirect(self.change_url(issue))
+        return redirect(admin_url(issue))
 
     def presence_view(self, request, pk):
         """A heartbeat: note the editor here (or gone, with ``leave``); who else is here."""
         if request.method != "POST":
             return HttpResponseBadRequest("POST a heartbeat.")
-        issue = self.viewable_issue(request, pk)
+        issue = issue_for(self, request, pk)
         if request.POST.get("leave"):
             revisions.mark_gone(issue.pk, request.user)
             return JsonResponse({"others": []})
@@ -276,21 +262,19 @@ class IssueRevisionsAdminMixin:
 
     def history_view(self, request, object_id, extra_context=None):
         """The issue's revisions, newest first, each with compare and restore."""
-        if not str(object_id).isdigit():
-            raise Http404
-        issue = self.viewable_issue(request, object_id)
-        context = {
-            **self.admin_site.each_context(request),
-            "title": f"History of {issue}",
-            "issue": issue,
-            "original": issue,
-            "opts": self.opts,
-            "revisions": issue.revisions.select_related("author")[:200],
-            "can_restore": self.has_change_permission(request, issue)
+        issue = issue_for(self, request, object_id)
+        return admin_page(
+            self,
+            request,
+            "admin/issues/issue/history.html",
+            issue,
+            title=f"History of {issue}",
+            issue=issue,
+            revisions=issue.revisions.select_related("author")[:200],
+            can_restore=self.has_change_permission(request, issue)
             and issue.status in (Issue.Status.DRAFT, Issue.Status.SCHEDULED),
             **(extra_context or {}),
-        }
-        return TemplateResponse(request, "admin/issues/issue/history.html", context)
+        )
 
     def compare_side(self, request, issue, which: str) -> tuple[str, str]:
         """(label, plain text) of revision ``which``, or of the editor's draft."""
@@ -325,36 +309,36 @@ class IssueRevisionsAdminMixin:
         return form, formsets
 
     def compare_view(self, request, pk):
-        issue = self.viewable_issue(request, pk)
+        issue = issue_for(self, request, pk)
         latest = issue.revisions.values_list("number", flat=True).first() or 0
         old = request.GET.get("from", str(max(latest - 1, 1)))
         new = request.GET.get("to", str(latest))
         old_label, old_text = self.compare_side(request, issue, old)
         new_label, new_text = self.compare_side(request, issue, new)
-        context = {
-            **self.admin_site.each_context(request),
-            "title": f"Compare versions of {issue}",
-            "issue": issue,
-            "original": issue,
-            "opts": self.opts,
-            "old_label": old_label,
-            "new_label": new_label,
-            "groups": revisions.compare_texts(old_text, new_text),
-            "history_url": reverse("admin:issues_issue_history", args=[issue.pk]),
-        }
-        return TemplateResponse(request, "admin/issues/issue/compare.html", context)
+        return admin_page(
+            self,
+            request,
+            "admin/issues/issue/compare.html",
+            issue,
+            title=f"Compare versions of {issue}",
+            issue=issue,
+            old_label=old_label,
+            new_label=new_label,
+            groups=revisions.compare_texts(old_text, new_text),
+            history_url=admin_url(issue, "history"),
+        )
 
     def restore_view(self, request, pk, number):
         """Restore revision ``number`` as a new revision (POST, change permission)."""
-        issue = self.editable_issue(request, pk)
+        issue = issue_for(self, request, pk, "change")
         if request.method != "POST":
-            return redirect(reverse("admin:issues_issue_history", args=[pk]))
+            return redirect(admin_url(issue, "history"))
         revision = get_object_or_404(Revision, issue=issue, number=number)
         try:
             restored = revisions.restore_revision(revision, author=request.user)
         except revisions.RestoreRefused as refusal:
             self.message_user(request, str(refusal), messages.ERROR)
-            return redirect(reverse("admin:issues_issue_history", args=[issue.pk]))
+            return redirect(admin_url(issue, "history"))
         self.message_user(
             request,
             f"Restored revision {number} as revision {restored.number}.",
@@ -362,4 +346,4 @@ class IssueRevisionsAdminMixin:
         )
         issue.refresh_from_db()  # the restored fields, for the welcome email frozen again
         self.refreeze_welcome_email(request, issue)
-        return redirect(self.change_url(issue))
+        return redirect(admin_url(issue))

@@ -10,16 +10,16 @@ from datetime import datetime
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect
-from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import path
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from subscribers.models import Segment, Tag
+from superfast.admin_pages import admin_page, admin_url
 
 from .. import delivery
 from ..delivery.message import decided_subject
@@ -27,9 +27,8 @@ from ..delivery.subject_tests import SubjectTestRefused, SubjectTestSetup, valid
 from ..models import DeliveryTally, Dispatch, Issue
 from ..models.subject_tests import MAX_SUBJECTS
 from ..reports import delivery as delivery_reports
+from .base import issue_for, may_send
 from .durations import parse_delay
-
-SEND_PERMISSION = "issues.send_issue"
 
 
 @dataclass
@@ -48,7 +47,8 @@ class IssueSendingAdminMixin:
     def get_urls(self):
         def view(func, name):
             wrapped = self.admin_site.admin_view(func)
-            return path(f"<path:object_id>/{name}/", wrapped, name=self.sending_url_name(name))
+            url_name = f"{self.opts.app_label}_{self.opts.model_name}_{name}"
+            return path(f"<path:object_id>/{name}/", wrapped, name=url_name)
 
         return [
             view(self.send_view, "send"),
@@ -65,51 +65,38 @@ class IssueSendingAdminMixin:
 
         An issue sent only to a segment or tag offers to send to the rest of the list.
         """
-        if not request.user.has_perm(SEND_PERMISSION):
+        if not may_send(request):
             return []
         if delivery.sent_to_part_only(obj):
             return [
-                ObjectTool("Send to the rest…", self.sending_url("send", obj), css_class="sf-send"),
-                ObjectTool("Schedule the rest…", self.sending_url("schedule", obj)),
-                ObjectTool("Delivery", self.sending_url("delivery", obj)),
+                ObjectTool("Send to the rest…", admin_url(obj, "send"), css_class="sf-send"),
+                ObjectTool("Schedule the rest…", admin_url(obj, "schedule")),
+                ObjectTool("Delivery", admin_url(obj, "delivery")),
             ]
         return [
-            ObjectTool("Send now…", self.sending_url("send", obj), css_class="sf-send"),
-            ObjectTool("Schedule for…", self.sending_url("schedule", obj)),
-            ObjectTool("Delivery", self.sending_url("delivery", obj)),
+            ObjectTool("Send now…", admin_url(obj, "send"), css_class="sf-send"),
+            ObjectTool("Schedule for…", admin_url(obj, "schedule")),
+            ObjectTool("Delivery", admin_url(obj, "delivery")),
         ]
-
-    def sending_url_name(self, name):
-        return f"{self.opts.app_label}_{self.opts.model_name}_{name}"
-
-    def sending_url(self, name, issue):
-        return reverse(f"admin:{self.sending_url_name(name)}", args=[issue.pk])
 
     def sending_issue(self, request, object_id) -> Issue:
         """The issue, for a user allowed to send it (403 otherwise)."""
-        if not request.user.has_perm(SEND_PERMISSION):
-            raise PermissionDenied("Sending needs the “Can send or schedule an issue” permission.")
-        issue = Issue.objects.select_related("newsletter").filter(pk=object_id).first()
-        if issue is None:
-            raise Http404("No such issue.")
+        issue = issue_for(self, request, object_id, "send")
         if not issue.is_published_kind:
             raise Http404("A welcome email is sent by its welcome sequence, not on its own.")
         return issue
 
     def sending_page(self, request, issue, template, **context):
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.opts,
-            "issue": issue,
-            "original": issue,
-            "title": context.pop("title", str(issue)),
-            "urls": {name: self.sending_url(name, issue) for name in self.sending_pages},
-            "change_url": reverse(
-                f"admin:{self.opts.app_label}_{self.opts.model_name}_change", args=[issue.pk]
-            ),
+        return admin_page(
+            self,
+            request,
+            f"admin/issues/{template}",
+            issue,
+            issue=issue,
+            title=context.pop("title", str(issue)),
+            urls={name: admin_url(issue, name) for name in self.sending_pages},
             **context,
-        }
-        return TemplateResponse(request, f"admin/issues/{template}", context)
+        )
 
     sending_pages = ("send", "schedule", "delivery", "progress", "control", "report")
 
@@ -193,7 +180,7 @@ class IssueSendingAdminMixin:
             )
         except delivery.LedgerCompacted as refused:
             self.message_user(request, str(refused), messages.ERROR)
-            return redirect(self.sending_url("delivery", issue))
+            return redirect(admin_url(issue, "delivery"))
         to = f" to the {dispatch.audience_label}" if dispatch.segment_id or dispatch.tag_id else ""
         if subject_test:
             self.message_user(
@@ -206,7 +193,7 @@ class IssueSendingAdminMixin:
             self.message_user(request, f"{issue} is scheduled{to} for {when:%Y-%m-%d %H:%M} UTC.")
         else:
             self.message_user(request, f"Sending {issue}{to} (dispatch {dispatch.pk}).")
-        return redirect(self.sending_url("delivery", issue))
+        return redirect(admin_url(issue, "delivery"))
 
     def delivery_view(self, request, object_id):
         issue = self.sending_issue(request, object_id)
@@ -253,7 +240,7 @@ class IssueSendingAdminMixin:
                 "Nothing changed: the dispatch was not in a state for that.",
                 messages.WARNING,
             )
-        return redirect(self.sending_url("delivery", issue))
+        return redirect(admin_url(issue, "delivery"))
 
     def report_view(self, request, object_id):
         issue = self.sending_issue(request, object_id)

@@ -13,14 +13,16 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.forms.models import BaseInlineFormSet
 from django.shortcuts import get_object_or_404, redirect
-from django.urls import path, reverse
+from django.urls import path
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
+from superfast.admin_pages import admin_url
+
 from .. import sequences
-from ..models import Issue, SequenceStep, WelcomeSequence
+from ..models import SequenceStep, WelcomeSequence
+from .base import may_send
 from .durations import format_delay, parse_delay
-from .sending import SEND_PERMISSION
 
 
 class DelayField(forms.CharField):
@@ -69,16 +71,17 @@ class StepForm(forms.ModelForm):
         return cleaned
 
     def save(self, commit=True):
-        step = super().save(commit=False)
-        if not step.pk:
-            step.issue = Issue.objects.create(
-                newsletter=step.sequence.newsletter,
-                kind=Issue.Kind.WELCOME,
-                title=self.cleaned_data["title"].strip(),
-            )
-        if commit:
-            step.save()
-        return step
+        """An edited step saves as usual; a new one is made by ``sequences.add_step``, with its
+        welcome email, at once (the admin always commits)."""
+        if self.instance.pk:
+            return super().save(commit)
+        self.instance = sequences.add_step(
+            self.instance.sequence,
+            title=self.cleaned_data["title"].strip(),
+            delay=self.cleaned_data["delay"],
+            position=self.cleaned_data["position"],
+        )
+        return self.instance
 
 
 class StepFormSet(BaseInlineFormSet):
@@ -108,7 +111,7 @@ class StepInline(admin.TabularInline):
     def email(self, step):
         if not step.pk:
             return "—"
-        url = reverse("admin:issues_issue_change", args=[step.issue_id])
+        url = admin_url(step.issue)
         return format_html('<a href="{}">{} (edit)</a>', url, step.issue.title)
 
     @admin.display(description="Due")
@@ -153,7 +156,7 @@ class WelcomeSequenceAdmin(admin.ModelAdmin):
 
     def has_control_permission(self, request, obj=None) -> bool:
         """Pausing and resuming decide what readers receive: change and send, both."""
-        return self.has_change_permission(request, obj) and request.user.has_perm(SEND_PERMISSION)
+        return self.has_change_permission(request, obj) and may_send(request)
 
     @admin.action(description="Pause the selected sequences", permissions=["control"])
     def pause_selected(self, request, queryset):
@@ -189,14 +192,12 @@ class WelcomeSequenceAdmin(admin.ModelAdmin):
             self.message_user(request, done, messages.SUCCESS)
         else:
             self.message_user(request, "Nothing changed.", messages.WARNING)
-        return redirect(reverse("admin:issues_welcomesequence_change", args=[sequence.pk]))
+        return redirect(admin_url(sequence))
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         extra_context = extra_context or {}
         found = WelcomeSequence.objects.filter(pk=object_id) if object_id.isdigit() else None
         sequence = found.first() if found is not None else None
         if sequence and self.has_control_permission(request, sequence):
-            extra_context["control_url"] = reverse(
-                "admin:issues_welcomesequence_control", args=[sequence.pk]
-            )
+            extra_context["control_url"] = admin_url(sequence, "control")
         return super().change_view(request, object_id, form_url, extra_context)

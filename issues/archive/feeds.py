@@ -13,7 +13,8 @@ from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed
 
 from ..models import Issue, Newsletter
-from .queries import absolute_url, absolutize_links, archive_order, public_issues, site_name
+from .queries import archive_order, public_issues, site_name
+from .seo import absolute_url, absolutize_links
 
 FEED_SIZE = 20
 

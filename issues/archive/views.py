@@ -16,7 +16,7 @@ from django.views.decorators.http import require_safe
 
 from ..compose.rendering import render_issue
 from ..models import Issue, Newsletter
-from . import queries as public
+from . import cache, queries, seo
 from .search import clean_query, hits, search_issues
 
 PAGE_SIZE = 20
@@ -28,8 +28,8 @@ def page_meta(title, description, path, *, image=None, kind="website", noindex=F
     return {
         "title": title,
         "description": " ".join((description or "").split()),
-        "url": public.absolute_url(path),
-        "image": image or public.sharing_image_url(),
+        "url": seo.absolute_url(path),
+        "image": image or seo.sharing_image_url(),
         "type": kind,
         "noindex": noindex,
     }
@@ -37,7 +37,7 @@ def page_meta(title, description, path, *, image=None, kind="website", noindex=F
 
 def issue_context(issue: Issue, *, preview=False, rendered=None) -> dict:
     """``rendered`` (the editor's live preview) stands in for the issue's own rendering."""
-    snapshot = rendered or public.snapshot_of(issue)
+    snapshot = rendered or queries.snapshot_of(issue)
     if preview and issue.status != Issue.Status.SENT and rendered is None:
         # Staff see an unsent issue as it would render now, not a stale or missing snapshot.
         snapshot = render_issue(issue)
@@ -55,18 +55,18 @@ def issue_context(issue: Issue, *, preview=False, rendered=None) -> dict:
             (snapshot and snapshot.preheader) or issue.preheader or newsletter.description,
             issue.get_absolute_url(),
             # Drafts change title often: no card is drawn and stored for each preview.
-            image=None if preview else public.sharing_image_url(issue),
+            image=None if preview else seo.sharing_image_url(issue),
             kind="article",
             noindex=preview,
         ),
     }
     if snapshot and not preview:
-        context["json_ld"] = public.news_article_json_ld(issue)
+        context["json_ld"] = seo.news_article_json_ld(issue)
     return context
 
 
 def load_issue(newsletter, slug) -> Issue:
-    issue = public.issue_for_page(newsletter, slug)
+    issue = queries.issue_for_page(newsletter, slug)
     if issue is None:
         raise Http404("No such issue.")
     return issue
@@ -85,9 +85,9 @@ def issue_page(request, newsletter, slug):
 
     A cached page costs one small query (its cache facts); a miss adds the full load.
     """
-    facts = public.public_issue_facts(newsletter, slug)
+    facts = cache.public_issue_facts(newsletter, slug)
     if facts is not None:
-        return public.cached_page(
+        return cache.cached_page(
             request,
             facts,
             lambda: render(
@@ -106,9 +106,9 @@ def issue_page(request, newsletter, slug):
 @require_safe
 def home(request):
     """The latest sent issue in full, the subscribe form first, the newsletters indexed."""
-    newsletters = public.newsletters_with_latest()
-    issue = public.latest_public_issue()
-    name = public.site_name(newsletters)
+    newsletters = queries.newsletters_with_latest()
+    issue = queries.latest_public_issue()
+    name = queries.site_name(newsletters)
     description = newsletters[0].description if len(newsletters) == 1 else ""
     context = {
         "issue": issue,
@@ -121,7 +121,7 @@ def home(request):
     }
     if issue is None:
         return render(request, "archive/home.html", context)
-    facts = public.PageFacts(
+    facts = cache.PageFacts(
         (
             "home",
             issue.pk,
@@ -133,7 +133,7 @@ def home(request):
         ),
         issue.snapshot.created_at,
     )
-    return public.cached_page(request, facts, lambda: render(request, "archive/home.html", context))
+    return cache.cached_page(request, facts, lambda: render(request, "archive/home.html", context))
 
 
 def archive_filters(request, newsletters):
@@ -160,7 +160,7 @@ def archive(request):
     """Sent issues, newest first, 20 a page; by newsletter and year."""
     newsletters = list(Newsletter.objects.all())
     newsletter, year, errors = archive_filters(request, newsletters)
-    issues = public.archive_order(public.public_issues())
+    issues = queries.archive_order(queries.public_issues())
     if newsletter:
         issues = issues.filter(newsletter=newsletter)
     years = [d.year for d in issues.dates("published_at", "year", order="DESC")]
@@ -171,7 +171,7 @@ def archive(request):
         "newsletter__slug", "newsletter__name",
     )  # fmt: skip
     page = Paginator(issues, PAGE_SIZE).get_page(request.GET.get("page"))
-    name = public.site_name(newsletters)
+    name = queries.site_name(newsletters)
     # The page as its parsed filters name it: anything else in the query string (junk,
     # tracking parameters) neither shows on the page nor makes a cache entry of its own.
     query = filters_query(newsletter, year)
@@ -199,7 +199,7 @@ def archive(request):
     }
     if errors:  # they quote what was asked for: a page per typo, never cached
         return render(request, "archive/archive.html", context)
-    facts = public.PageFacts(
+    facts = cache.PageFacts(
         (
             "archive",
             canonical,
@@ -211,7 +211,7 @@ def archive(request):
         ),
         None,
     )
-    return public.cached_page(
+    return cache.cached_page(
         request, facts, lambda: render(request, "archive/archive.html", context)
     )
 
@@ -235,7 +235,7 @@ def search(request):
     if query:
         page = Paginator(search_issues(query), PAGE_SIZE).get_page(request.GET.get("page"))
         results = hits(page.object_list, query)
-    name = public.site_name()
+    name = queries.site_name()
     title = f"Search: {query}" if query else "Search the archive"
     return render(
         request,
@@ -266,7 +266,7 @@ def robots_txt(request):
         "Disallow: /unsubscribe/",
         "Disallow: /preferences/",
         "",
-        f"Sitemap: {public.absolute_url(reverse('issues:sitemap'))}",
+        f"Sitemap: {seo.absolute_url(reverse('issues:sitemap'))}",
         "",
     ]
     return HttpResponse("\n".join(lines), content_type="text/plain; charset=utf-8")
@@ -278,7 +278,7 @@ def page_not_found(request, exception=None):
     Naming the site may need the database; a 404 must not fail because it is down.
     """
     try:
-        name = public.site_name()
+        name = queries.site_name()
     except DatabaseError:
         name = settings.SITE_NAME
     return render(request, "404.html", {"site_name": name}, status=404)

@@ -21,10 +21,6 @@ from .dashboard import sent_per_issue
 Status = Delivery.Status
 
 # What every page showing open figures says beside them.
-OPENS_ESTIMATE_REASON = (
-    "Opens are estimates: Apple Mail Privacy Protection loads the images of every message "
-    "for its users, read or not, and many readers' mail apps block images."
-)
 
 
 @dataclass(frozen=True)

@@ -8,10 +8,9 @@ One module per job: ``addresses`` (spelling and fingerprints), ``limits`` (abuse
 (``from subscribers.services import recipients``).
 """
 
-from ..selectors import confirmed_between, find_subscriber, newsletter_model, recipients
-from .addresses import MAX_EMAIL_LENGTH, MAX_NAME_LENGTH, email_hash, normalize_email
+from ..selectors import confirmed_between, newsletter_model, recipients
+from .addresses import MAX_NAME_LENGTH, normalize_email
 from .consent import (
-    Confirmation,
     confirm,
     preview_confirmation,
     record,
@@ -20,21 +19,15 @@ from .consent import (
     unsubscribe,
     update_preferences,
 )
-from .limits import RateLimited, check_subscribe_limits, require_client
+from .limits import RateLimited, require_client
 from .mail import (
-    ALREADY_SUBSCRIBED,
     CONFIRM,
-    WELCOME,
     TransientMailError,
-    list_unsubscribe_headers,
     provide_own_welcome,
-    queue_mail,
     send_subscriber_mail,
 )
 from .privacy import (
-    PersonalDataHolder,
     erase,
-    is_erased,
     personal_data,
     privacy_notices,
     register_personal_data,
@@ -45,32 +38,21 @@ from .tagging import add_tag, remove_tag
 
 __all__ = [
     "add_tag",
+    "confirmed_between",
     "remove_tag",
-    "ALREADY_SUBSCRIBED",
     "CONFIRM",
-    "MAX_EMAIL_LENGTH",
     "MAX_NAME_LENGTH",
-    "WELCOME",
-    "Confirmation",
-    "PersonalDataHolder",
     "RateLimited",
     "TransientMailError",
-    "check_subscribe_limits",
     "confirm",
-    "confirmed_between",
-    "email_hash",
     "erase",
-    "find_subscriber",
     "handle_delivery_event",
-    "is_erased",
-    "list_unsubscribe_headers",
     "newsletter_model",
     "normalize_email",
     "personal_data",
     "preview_confirmation",
     "privacy_notices",
     "provide_own_welcome",
-    "queue_mail",
     "recipients",
     "record",
     "register_personal_data",

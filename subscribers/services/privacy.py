@@ -143,7 +143,3 @@ def erase(subscriber: Subscriber, *, source: str = Source.EMAIL) -> None:
             subscriber=None, action=ConsentEvent.Action.ERASE, source=source
         )
         subscriber.delete()
-
-
-def is_erased(email: str) -> bool:
-    return ErasedAddress.objects.filter(email_hash=email_hash(email)).exists()

@@ -58,7 +58,7 @@ def test_a_failing_view_answers_with_the_500_page(client, monkeypatch):
     def broken(newsletters=None):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr("issues.archive.views.public.site_name", broken)
+    monkeypatch.setattr("issues.archive.views.queries.site_name", broken)
     client.raise_request_exception = False
 
     response = client.get("/archive/")

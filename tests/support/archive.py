@@ -6,7 +6,7 @@ from datetime import timedelta
 from django.core.cache import cache
 from django.utils import timezone
 
-from issues.archive.queries import recent_issue_facts
+from issues.archive.cache import recent_issue_facts
 from issues.models import Issue, Newsletter, Snapshot
 
 # An image the test server really serves, so browser screenshots show it.

@@ -90,7 +90,7 @@ def owners_of_links(received):
 
     owners = set()
     for url in links_in(received, "/unsubscribe/"):
-        owners.add(("unsubscribe", tuple(tokens.read_unsubscribe_token(token_in(url)))))
+        owners.add(("unsubscribe", tuple(tokens.read_unsubscribe_link(token_in(url))[:2])))
     for url in links_in(received, "/preferences/"):
         owners.add(("preferences", tokens.read_preferences_token(token_in(url))))
     return owners

@@ -1,0 +1,56 @@
+"""What every issues admin view starts from: the issue a request may act on, and who may send.
+
+Each extra view of the issue admin (previews, sending, reports, revisions) finds its issue
+through ``issue_for`` with the permission it needs, so a new view cannot forget the check
+and every refusal reads the same; ``may_send`` is the one test of the send permission.
+"""
+
+from typing import Literal
+
+from django.contrib.admin import ModelAdmin
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest
+
+from ..models import Issue
+
+SEND_PERMISSION = "issues.send_issue"
+
+Need = Literal["view", "change", "send", "change_and_send"]
+
+REFUSALS: dict[str, str] = {
+    "view": "This needs the permission to view issues.",
+    "change": "This needs the permission to change issues.",
+    "send": "Sending needs the “Can send or schedule an issue” permission.",
+    "change_and_send": "This changes what readers or the public see: it needs the "
+    "permissions to change and to send issues.",
+}
+
+
+def may_send(request: HttpRequest) -> bool:
+    """Whether the user may send, schedule, correct or control what readers get."""
+    return request.user.has_perm(SEND_PERMISSION)
+
+
+def allowed(model_admin: ModelAdmin, request: HttpRequest, issue: Issue, need: Need) -> bool:
+    if need == "view":
+        return model_admin.has_view_or_change_permission(request, issue)
+    if need == "change":
+        return model_admin.has_change_permission(request, issue)
+    if need == "send":
+        return may_send(request)
+    return model_admin.has_change_permission(request, issue) and may_send(request)
+
+
+def issue_for(
+    model_admin: ModelAdmin, request: HttpRequest, pk: object, need: Need = "view"
+) -> Issue:
+    """The issue ``pk`` with its newsletter, if the user has what ``need`` names: 404 for an
+    unknown or malformed id, 403 (with the reason) for a user without the permission."""
+    if not str(pk).isdigit():
+        raise Http404("No such issue.")
+    issue = Issue.objects.select_related("newsletter").filter(pk=pk).first()
+    if issue is None:
+        raise Http404("No such issue.")
+    if not allowed(model_admin, request, issue, need):
+        raise PermissionDenied(REFUSALS[need])
+    return issue

@@ -1,0 +1,70 @@
+"""What search engines, feed readers and sharing previews read: absolute links, sharing
+images and the schema.org description of an issue."""
+
+import json
+import re
+
+from django.conf import settings
+from django.templatetags.static import static
+from django.utils.safestring import SafeString, mark_safe
+
+from ..models import Issue
+from .sharing import card_url
+
+
+def absolute_url(path: str) -> str:
+    """``path`` on the public site (SITE_URL), for feeds, sitemaps and sharing cards."""
+    if re.match(r"^[a-z][a-z0-9+.-]*://", path, re.IGNORECASE):
+        return path
+    return settings.SITE_URL + "/" + path.lstrip("/")
+
+
+LOCAL_LINK = re.compile(r"""(\s(?:href|src)=)(["'])(/(?!/)[^"']*|#[^"']*)\2""", re.IGNORECASE)
+
+
+def absolutize_links(html: str, page_url: str) -> str:
+    """Make the site-relative links and fragments of ``html`` absolute, for feed readers.
+
+    Root-relative paths (``/media/...``) join SITE_URL; fragments (``#section``) join
+    ``page_url``. External and protocol-relative links stay as they are.
+    """
+
+    def replace(match):
+        prefix, quote, link = match.groups()
+        target = page_url + link if link.startswith("#") else absolute_url(link)
+        return f"{prefix}{quote}{target}{quote}"
+
+    return LOCAL_LINK.sub(replace, html)
+
+
+def sharing_image_url(issue: Issue | None = None) -> str:
+    """The issue's cover, else its generated card; the site's card for other pages."""
+    if issue is None:
+        return absolute_url(static("superfast/share.png"))
+    if issue.cover_image:
+        return absolute_url(issue.cover_image.url)
+    return absolute_url(card_url(issue))
+
+
+JSON_SCRIPT_ESCAPES = {ord("<"): "\\u003C", ord(">"): "\\u003E", ord("&"): "\\u0026"}
+
+
+def news_article_json_ld(issue: Issue) -> SafeString:
+    """schema.org NewsArticle of a sent issue, safe to place inside a <script> element."""
+    url = absolute_url(issue.get_absolute_url())
+    published = (issue.published_at or issue.snapshot.created_at).isoformat()
+    data = {
+        "@context": "https://schema.org",
+        "@type": "NewsArticle",
+        "headline": issue.title,
+        "description": issue.snapshot.preheader or issue.newsletter.description,
+        "url": url,
+        "mainEntityOfPage": url,
+        "datePublished": published,
+        "dateModified": issue.snapshot.created_at.isoformat(),
+        "image": [sharing_image_url(issue)],
+        "inLanguage": issue.newsletter.language,
+        "author": {"@type": "Organization", "name": issue.newsletter.from_name},
+        "publisher": {"@type": "Organization", "name": issue.newsletter.name},
+    }
+    return mark_safe(json.dumps(data).translate(JSON_SCRIPT_ESCAPES))
