@@ -8,13 +8,13 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Exists, OuterRef, Q
 from django.http import JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect
-from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import path
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
+from superfast.admin_pages import admin_page, admin_url
 from superfast.estimates import EstimatedCountPaginator, counts_by
 
 from . import selectors, services
@@ -256,21 +256,21 @@ class SubscriberAdmin(admin.ModelAdmin):
                 self.message_user(request, f"Removed “{tag}” from {changed} subscribers.")
             return None
         select_across = request.POST.get("select_across") == "1"
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.model._meta,
-            "title": "Add a tag" if adding else "Remove a tag",
-            "form": form,
-            "adding": adding,
-            "action": request.POST.get("action", ""),
-            "select_across": select_across,
+        return admin_page(
+            self,
+            request,
+            "admin/subscribers/subscriber/tag_action.html",
+            title="Add a tag" if adding else "Remove a tag",
+            form=form,
+            adding=adding,
+            action=request.POST.get("action", ""),
+            select_across=select_across,
             # Posted back even with "select all": the admin acts only on a non-empty tick list.
-            "selected": request.POST.getlist(ACTION_CHECKBOX_NAME),
-            "action_checkbox_name": ACTION_CHECKBOX_NAME,
-            "count": queryset.count(),
-            "form_url": request.get_full_path(),
-        }
-        return TemplateResponse(request, "admin/subscribers/subscriber/tag_action.html", context)
+            selected=request.POST.getlist(ACTION_CHECKBOX_NAME),
+            action_checkbox_name=ACTION_CHECKBOX_NAME,
+            count=queryset.count(),
+            form_url=request.get_full_path(),
+        )
 
     @admin.action(
         description="Suppress selected subscribers (no more mail)", permissions=["change"]
@@ -328,14 +328,14 @@ class SubscriberAdmin(admin.ModelAdmin):
                 form.cleaned_data["file"], form.cleaned_data["newsletter"], user=request.user
             )
             return redirect("admin:subscribers_subscriber_import_job", job.pk)
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.model._meta,
-            "title": "Import subscribers from CSV",
-            "form": form,
-            "recent_jobs": ImportJob.objects.select_related("newsletter")[:10],
-        }
-        return TemplateResponse(request, "admin/subscribers/subscriber/import.html", context)
+        return admin_page(
+            self,
+            request,
+            "admin/subscribers/subscriber/import.html",
+            title="Import subscribers from CSV",
+            form=form,
+            recent_jobs=ImportJob.objects.select_related("newsletter")[:10],
+        )
 
     def import_job(self, request, job_id) -> ImportJob:
         if not self.has_import_permission(request):
@@ -344,16 +344,16 @@ class SubscriberAdmin(admin.ModelAdmin):
 
     def import_job_view(self, request, job_id):
         job = self.import_job(request, job_id)
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.model._meta,
-            "title": f"Import of {job.file_name or 'a CSV file'}",
-            "job": job,
-            "progress": import_progress(job),
-            "rejections": job.rejections.all()[:REJECTIONS_SHOWN],
-            "rejections_shown": REJECTIONS_SHOWN,
-        }
-        return TemplateResponse(request, "admin/subscribers/subscriber/import_job.html", context)
+        return admin_page(
+            self,
+            request,
+            "admin/subscribers/subscriber/import_job.html",
+            title=f"Import of {job.file_name or 'a CSV file'}",
+            job=job,
+            progress=import_progress(job),
+            rejections=job.rejections.all()[:REJECTIONS_SHOWN],
+            rejections_shown=REJECTIONS_SHOWN,
+        )
 
     def import_progress_view(self, request, job_id):
         return JsonResponse(import_progress(self.import_job(request, job_id)))
@@ -397,7 +397,7 @@ class TagAdmin(admin.ModelAdmin):
 
     @admin.display(description="subscribers")
     def subscriber_count(self, tag):
-        url = reverse("admin:subscribers_subscriber_changelist")
+        url = admin_url(Subscriber, "changelist")
         return format_html(
             '<a href="{}?tags__id__exact={}">{}</a>', url, tag.pk, tag.members.carrying
         )
@@ -465,12 +465,12 @@ class SegmentAdmin(admin.ModelAdmin):
                 problem = " ".join(error.messages)
         link = ""
         if segment.pk and not problem:
-            url = reverse("admin:subscribers_subscriber_changelist")
+            url = admin_url(Subscriber, "changelist")
             link = format_html(' · <a href="{}?segment={}">see them</a>', url, segment.pk)
         return format_html(
             '<output id="segment-count" data-url="{}">{}</output> active subscribers'
             '{} <span id="segment-count-problem" class="errornote"{}>{}</span>',
-            reverse("admin:subscribers_segment_count"),
+            admin_url(Segment, "count"),
             count,
             link,
             "" if problem else mark_safe(' style="display: none"'),

@@ -4,4 +4,4 @@ Importing the package registers every ModelAdmin with the admin site (Django's a
 imports ``issues.admin``).
 """
 
-from . import issues, sequences  # noqa: F401  (register their ModelAdmins)
+from . import issues, library, newsletters, sequences  # noqa: F401  (register their ModelAdmins)

@@ -42,15 +42,27 @@ def allowed(model_admin: ModelAdmin, request: HttpRequest, issue: Issue, need: N
 
 
 def issue_for(
-    model_admin: ModelAdmin, request: HttpRequest, pk: object, need: Need = "view"
+    model_admin: ModelAdmin,
+    request: HttpRequest,
+    pk: object,
+    need: Need = "view",
+    *,
+    related: tuple[str, ...] = (),
 ) -> Issue:
-    """The issue ``pk`` with its newsletter, if the user has what ``need`` names: 404 for an
-    unknown or malformed id, 403 (with the reason) for a user without the permission."""
+    """The issue ``pk`` with its newsletter (and ``related``), if the user has what ``need``
+    names: 404 for an unknown or malformed id, 403 (with the reason) for a user without it."""
     if not str(pk).isdigit():
         raise Http404("No such issue.")
-    issue = Issue.objects.select_related("newsletter").filter(pk=pk).first()
+    issue = Issue.objects.select_related("newsletter", *related).filter(pk=pk).first()
     if issue is None:
         raise Http404("No such issue.")
     if not allowed(model_admin, request, issue, need):
         raise PermissionDenied(REFUSALS[need])
     return issue
+
+
+class BlockEditorMedia:
+    """The block stream editor's script and styles: the issue and library block pages."""
+
+    css = {"all": ["issues/block_stream.css"]}
+    js = ["issues/block_stream.js", "issues/item_rows.js"]

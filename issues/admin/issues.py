@@ -1,9 +1,10 @@
-"""The editor's desk: newsletters, issues with their block stream, the block library.
+"""The editor's desk: issues with their block stream.
 
 The issue change page offers object tools (preview, send test, duplicate) and, through
 ``IssueSendingAdminMixin``, the sending pages (send, schedule, delivery progress, report);
 ``IssueReportsAdminMixin`` adds a sent issue's engagement report and
-``NewsletterDashboardAdminMixin`` each newsletter's dashboard.
+``IssueRevisionsAdminMixin`` autosave, presence, history and restore. Newsletters and the
+block library have their own modules.
 """
 
 import logging
@@ -14,76 +15,42 @@ from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
 from django.db.models import OuterRef, Subquery, Sum
 from django.http import HttpResponse, HttpResponseNotAllowed
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import redirect
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
-from django.utils.html import format_html_join
-from django.utils.text import Truncator
+from django.urls import path
 from django.utils.translation import ngettext
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 
 from subscribers.services import recipients
-from superfast.admin_pages import admin_url
+from superfast.admin_pages import admin_page, admin_url
 from superfast.estimates import row_count
 from superfast.middleware import shows_issue_content
 
 from .. import delivery, sequences
 from ..archive.views import issue_context
-from ..compose.blocks import KINDS, RenderContext, kind_choices
 from ..compose.corrections import correct_web_version
 from ..compose.editing import duplicate_as_next_issue
 from ..compose.examples import example_email
 from ..compose.forms import (
-    ENGAGEMENT_FIELDS,
     BlockFormSet,
     IssueBlockForm,
     IssueForm,
-    LibraryBlockForm,
-    NewsletterForm,
     SendTestForm,
     block_part_fieldsets,
     issue_block_kinds,
 )
 from ..compose.preview import email_document, preview_draft
 from ..compose.rendering import presend_warnings, render_issue
-from ..models import Block, Dispatch, Issue, LibraryBlock, Newsletter
+from ..models import Block, Dispatch, Issue
 from ..reports.dashboard import sent_per_issue
-from .base import may_send
-from .reports import IssueReportsAdminMixin, NewsletterDashboardAdminMixin
+from .base import BlockEditorMedia, allowed, issue_for, may_send
+from .reports import IssueReportsAdminMixin
 from .revisions import IssueRevisionsAdminMixin
 from .sending import IssueSendingAdminMixin, ObjectTool
 from .sequences import WelcomeSequenceAdmin  # noqa: F401  (registers it)
 
 logger = logging.getLogger(__name__)
-
-
-class BlockEditorMedia:
-    css = {"all": ["issues/block_stream.css"]}
-    js = ["issues/block_stream.js", "issues/item_rows.js"]
-
-
-@admin.register(Newsletter)
-class NewsletterAdmin(NewsletterDashboardAdminMixin, admin.ModelAdmin):
-    form = NewsletterForm
-    change_form_template = "admin/issues/newsletter/change_form.html"
-    list_display = ["name", "slug", "from_email", "issue_count", "dashboard_link"]
-    prepopulated_fields = {"slug": ["name"]}
-    search_fields = ["name", "slug"]
-    fieldsets = [
-        (None, {"fields": [f for f in NewsletterForm.Meta.fields if f not in ENGAGEMENT_FIELDS]}),
-        (
-            "Engagement",
-            {
-                "fields": ENGAGEMENT_FIELDS,
-                "description": "What the reports may measure about readers of this newsletter.",
-            },
-        ),
-    ]
-
-    @admin.display(description="Issues")
-    def issue_count(self, obj):
-        return obj.issues.count()
 
 
 BLOCK_BASE_FIELDS = ["kind", "position"]
@@ -311,36 +278,36 @@ class IssueAdmin(
         if not obj.is_published_kind:
             return self.welcome_email_tools(request, obj)
         tools = [
-            ObjectTool("Preview", self.tool_url("preview", obj)),
+            ObjectTool("Preview", admin_url(obj, "preview")),
             *(
-                [ObjectTool("Send test", self.tool_url("send_test", obj))]
-                if self.may_send_tests(request, obj)
+                [ObjectTool("Send test", admin_url(obj, "send_test"))]
+                if allowed(self, request, obj, "change_and_send")
                 else []
             ),
-            ObjectTool("Duplicate as next issue", self.tool_url("duplicate", obj), post=True),
+            ObjectTool("Duplicate as next issue", admin_url(obj, "duplicate"), post=True),
             *self.sending_tools(request, obj),
         ]
         if obj.status != Issue.Status.SENT:
             return tools
-        tools.insert(1, ObjectTool("Report", self.engagement_url(obj)))
+        tools.insert(1, ObjectTool("Report", admin_url(obj, "engagement")))
         if delivery.sent_to_part_only(obj):
             sending_again = set()
         else:
             sending_again = {admin_url(obj, "send"), admin_url(obj, "schedule")}
         tools = [tool for tool in tools if tool.url not in sending_again]
-        if self.may_publish_corrections(request, obj):
-            correct = self.tool_url("correct_web", obj)
+        if allowed(self, request, obj, "change_and_send"):
+            correct = admin_url(obj, "correct_web")
             tools.append(ObjectTool("Correct the web version", correct, post=True))
         return tools
 
     def welcome_email_tools(self, request, obj) -> list[ObjectTool]:
         """A welcome email is sent by its sequence: preview, test, and the way back to it."""
-        tools = [ObjectTool("Preview", self.tool_url("preview", obj))]
-        if self.may_send_tests(request, obj):
-            tools.append(ObjectTool("Send test", self.tool_url("send_test", obj)))
+        tools = [ObjectTool("Preview", admin_url(obj, "preview"))]
+        if allowed(self, request, obj, "change_and_send"):
+            tools.append(ObjectTool("Send test", admin_url(obj, "send_test")))
         step = getattr(obj, "sequence_step", None)
         if step is not None:
-            url = reverse("admin:issues_welcomesequence_change", args=[step.sequence_id])
+            url = admin_url(step.sequence)
             tools.append(ObjectTool("Welcome sequence", url))
         return tools
 
@@ -375,13 +342,10 @@ class IssueAdmin(
             "published_at": issue.published_at,
             "delivered": sent_per_issue([issue.pk])[issue.pk],
             "public_url": issue.get_absolute_url() if issue.show_in_archive else "",
-            "report_url": self.engagement_url(issue),
+            "report_url": admin_url(issue, "engagement"),
             "delivery_report_url": (admin_url(issue, "report") if may_send(request) else ""),
             "web_updated_at": getattr(getattr(issue, "snapshot", None), "web_updated_at", None),
         }
-
-    def tool_url(self, name, obj):
-        return reverse(f"admin:issues_issue_{name}", args=[obj.pk])
 
     def get_urls(self):
         own = [
@@ -416,13 +380,6 @@ class IssueAdmin(
     def wrap(self, view):
         return self.admin_site.admin_view(view)
 
-    def issue_or_404(self, request, pk, *, change=False):
-        issue = get_object_or_404(Issue.objects.select_related("newsletter"), pk=pk)
-        allowed = self.has_change_permission if change else self.has_view_permission
-        if not allowed(request, issue):
-            raise PermissionDenied
-        return issue
-
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         # The live preview needs the width the navigation sidebar would take.
         extra_context = {"is_nav_sidebar_enabled": False, **(extra_context or {})}
@@ -438,25 +395,25 @@ class IssueAdmin(
         return super().change_view(request, object_id, form_url, extra_context)
 
     def preview_view(self, request, pk):
-        issue = self.issue_or_404(request, pk)
-        context = {
-            **self.admin_site.each_context(request),
-            "is_nav_sidebar_enabled": False,  # the frames need the width
-            "title": f"Preview: {issue}",
-            "issue": issue,
-            "rendered": render_issue(issue),
-            "opts": self.model._meta,
-            "original": issue,
-            "channels": {
-                channel: reverse("admin:issues_issue_preview_channel", args=[issue.pk, channel])
+        issue = issue_for(self, request, pk)
+        return admin_page(
+            self,
+            request,
+            "admin/issues/issue/preview.html",
+            issue,
+            is_nav_sidebar_enabled=False,  # the frames need the width
+            title=f"Preview: {issue}",
+            issue=issue,
+            rendered=render_issue(issue),
+            channels={
+                channel: admin_url(issue, "preview_channel", channel)
                 for channel in ("web", "email", "text")
             },
-        }
-        return TemplateResponse(request, "admin/issues/issue/preview.html", context)
+        )
 
     @shows_issue_content
     def preview_channel_view(self, request, pk, channel):
-        issue = self.issue_or_404(request, pk)
+        issue = issue_for(self, request, pk)
         if channel == "web":
             # The public page itself, as staff see an issue before (or after) it is sent.
             return TemplateResponse(
@@ -484,7 +441,7 @@ class IssueAdmin(
                 raise PermissionDenied
             issue, obj = Issue(), None
         else:
-            issue = obj = self.issue_or_404(request, pk, change=True)
+            issue = obj = issue_for(self, request, pk, "change")
         form = self.get_form(request, obj, change=obj is not None)(request.POST, instance=issue)
         inline = next(
             i for i in self.get_inline_instances(request, obj) if isinstance(i, BlockInline)
@@ -505,15 +462,10 @@ class IssueAdmin(
         response["X-Blocks-Left-Out"] = str(preview.left_out if preview else 0)
         return response
 
-    def may_send_tests(self, request, issue) -> bool:
+    def send_test_view(self, request, pk):
         """Test copies are mail sent in the site's name: editors who may change the issue
         and send it (not everyone who may look at it)."""
-        return self.has_change_permission(request, issue) and may_send(request)
-
-    def send_test_view(self, request, pk):
-        issue = self.issue_or_404(request, pk)
-        if not self.may_send_tests(request, issue):
-            raise PermissionDenied("Test sends need change and send permissions on issues.")
+        issue = issue_for(self, request, pk, "change_and_send")
         form = SendTestForm(request.POST or None, initial={"addresses": request.user.email})
         status = 200
         if request.method == "POST" and form.is_valid():
@@ -531,40 +483,35 @@ class IssueAdmin(
                     f"the worker sends it in a moment.",
                     messages.SUCCESS,
                 )
-                return redirect(reverse("admin:issues_issue_change", args=[issue.pk]))
-        context = {
-            **self.admin_site.each_context(request),
-            "title": f"Send a test of {issue}",
-            "issue": issue,
-            "form": form,
-            "opts": self.model._meta,
-            "original": issue,
-        }
-        return TemplateResponse(
-            request, "admin/issues/issue/send_test.html", context, status=status
+                return redirect(admin_url(issue))
+        page = admin_page(
+            self,
+            request,
+            "admin/issues/issue/send_test.html",
+            issue,
+            title=f"Send a test of {issue}",
+            issue=issue,
+            form=form,
         )
+        page.status_code = status
+        return page
 
     def duplicate_view(self, request, pk):
-        issue = self.issue_or_404(request, pk)
+        issue = issue_for(self, request, pk)
         if not self.has_add_permission(request):
             raise PermissionDenied
         if request.method != "POST":
-            return redirect(reverse("admin:issues_issue_change", args=[pk]))
+            return redirect(admin_url(issue))
         copy = duplicate_as_next_issue(issue, author=request.user)
         self.message_user(request, f"Created draft {copy} from {issue}.", messages.SUCCESS)
-        return redirect(reverse("admin:issues_issue_change", args=[copy.pk]))
-
-    def may_publish_corrections(self, request, issue) -> bool:
-        """Correcting a sent issue's web version changes a published page at once, with no
-        further step: it takes what sending takes (change and send), not change alone."""
-        return self.has_change_permission(request, issue) and may_send(request)
+        return redirect(admin_url(copy))
 
     def correct_web_view(self, request, pk):
-        issue = self.issue_or_404(request, pk, change=True)
-        if not self.may_publish_corrections(request, issue):
-            raise PermissionDenied("Correcting a published page needs change and send permissions.")
+        """Correcting a sent issue's web version changes a published page at once, with no
+        further step: it takes what sending takes (change and send), not change alone."""
+        issue = issue_for(self, request, pk, "change_and_send")
         if request.method != "POST":
-            return redirect(reverse("admin:issues_issue_change", args=[pk]))
+            return redirect(admin_url(issue))
         try:
             correct_web_version(issue)
         except ValueError as error:
@@ -576,89 +523,4 @@ class IssueAdmin(
                 "The email that was sent is unchanged.",
                 messages.SUCCESS,
             )
-        return redirect(reverse("admin:issues_issue_change", args=[issue.pk]))
-
-
-class KindFilter(admin.SimpleListFilter):
-    title = "kind"
-    parameter_name = "kind"
-
-    def lookups(self, request, model_admin):
-        return [(kind.name, kind.label) for kind in KINDS.values()]
-
-    def queryset(self, request, queryset):
-        return queryset.filter(kind=self.value()) if self.value() else queryset
-
-
-@admin.register(LibraryBlock)
-class LibraryBlockAdmin(admin.ModelAdmin):
-    form = LibraryBlockForm
-    change_form_template = "issues/library_change_form.html"
-    list_display = ["name", "kind_label", "summary", "used_in", "updated_at"]
-    search_fields = ["name"]
-    list_filter = [KindFilter]
-
-    class Media(BlockEditorMedia):
-        pass
-
-    def get_fieldsets(self, request, obj=None):
-        """Name and kind, then the chosen kind's fields (the posted kind when saving)."""
-        stored = obj.kind if obj else ""
-        kind = request.POST.get("kind", "") if request.method == "POST" else stored
-        return [
-            (None, {"fields": ["name", "kind"]}),
-            *block_part_fieldsets(kind, in_issue=False),
-        ]
-
-    def get_form(self, request, obj=None, change=False, **kwargs):
-        """The form adds its kind's fields itself; the admin declares only the model's."""
-        return super().get_form(request, obj, change, **{**kwargs, "fields": ["name", "kind"]})
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).prefetch_related("placements__issue")
-
-    @admin.display(description="Kind")
-    def kind_label(self, obj):
-        kind = KINDS.get(obj.kind)
-        return kind.label if kind else obj.kind
-
-    @admin.display(description="Content")
-    def summary(self, obj):
-        """The block's opening words as readers get them in plain text."""
-        kind = KINDS.get(obj.kind)
-        text = kind.text(obj.data, RenderContext()) if kind else ""
-        return Truncator(" ".join(text.split())).chars(90) or "—"
-
-    @admin.display(description="Used in")
-    def used_in(self, obj):
-        issues = sorted({p.issue for p in obj.placements.all()}, key=lambda i: -i.number)
-        if not issues:
-            return "—"
-        return format_html_join(
-            ", ",
-            '<a href="{}">{}</a> ({})',
-            (
-                (reverse("admin:issues_issue_change", args=[i.pk]), i, i.get_status_display())
-                for i in issues
-            ),
-        )
-
-    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        extra_context = extra_context or {}
-        extra_context["kind_templates"] = [
-            (
-                name,
-                label,
-                helpers.AdminForm(
-                    LibraryBlockForm(initial={"kind": name}),
-                    block_part_fieldsets(name, in_issue=False),
-                    {},
-                ),
-            )
-            for name, label in kind_choices()
-        ]
-        if object_id:
-            block = LibraryBlock.objects.filter(pk=object_id).first()
-            if block and block.placements.exists():
-                extra_context["placed_in"] = self.used_in(block)
-        return super().changeform_view(request, object_id, form_url, extra_context)
+        return redirect(admin_url(issue))

@@ -7,21 +7,21 @@ aggregate queries, so last week's issue opens at once whatever its audience.
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
-from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import path
 from django.utils.html import format_html
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 
+from superfast.admin_pages import admin_page, admin_url
 from superfast.middleware import shows_issue_content
 
-from ..models import Issue, Newsletter
+from ..models import Newsletter
 from ..reports import dashboard
 from ..reports.charts import percent
 from ..reports.clickmap import click_map
 from ..reports.engagement import issue_engagement, link_figures
 from ..reports.tables import link_rows, links_csv
-from .base import may_send
+from .base import issue_for, may_send
 
 OPENS_ARE_ESTIMATES = (
     "Apple Mail Privacy Protection loads every image of every message it "
@@ -48,18 +48,8 @@ class IssueReportsAdminMixin:
             *super().get_urls(),
         ]
 
-    def reported_issue(self, request, pk) -> Issue:
-        """The issue, for staff who may view issues (403 otherwise, 404 for none)."""
-        issue = get_object_or_404(Issue.objects.select_related("newsletter", "snapshot"), pk=pk)
-        if not self.has_view_permission(request, issue):
-            raise PermissionDenied("Reports need the permission to view issues.")
-        return issue
-
-    def engagement_url(self, issue, name="engagement"):
-        return reverse(f"admin:issues_issue_{name}", args=[issue.pk])
-
     def engagement_view(self, request, pk):
-        issue = self.reported_issue(request, pk)
+        issue = issue_for(self, request, pk, related=("snapshot",))
         engagement = issue_engagement(issue)
         context = {
             "issue": issue,
@@ -68,19 +58,15 @@ class IssueReportsAdminMixin:
             "rows": link_rows(engagement),
             "click_rate": percent(engagement.click_rate),
             "opens_reason": OPENS_ARE_ESTIMATES,
-            "click_map_url": self.engagement_url(issue, "click_map"),
-            "csv_url": self.engagement_url(issue, "engagement_csv"),
-            "dashboard_url": reverse(
-                "admin:issues_newsletter_dashboard", args=[issue.newsletter_id]
-            ),
-            "delivery_report_url": (
-                reverse("admin:issues_issue_report", args=[issue.pk]) if may_send(request) else ""
-            ),
+            "click_map_url": admin_url(issue, "click_map"),
+            "csv_url": admin_url(issue, "engagement_csv"),
+            "dashboard_url": admin_url(issue.newsletter, "dashboard"),
+            "delivery_report_url": admin_url(issue, "report") if may_send(request) else "",
         }
         return report_page(self, request, issue, "engagement_report.html", context)
 
     def engagement_csv_view(self, request, pk):
-        issue = self.reported_issue(request, pk)
+        issue = issue_for(self, request, pk, related=("snapshot",))
         response = HttpResponse(
             links_csv(issue_engagement(issue)), content_type="text/csv; charset=utf-8"
         )
@@ -91,7 +77,7 @@ class IssueReportsAdminMixin:
     @shows_issue_content
     def click_map_view(self, request, pk):
         """The issue's web HTML with the badges, alone in a document for a sandboxed frame."""
-        issue = self.reported_issue(request, pk)
+        issue = issue_for(self, request, pk, related=("snapshot",))
         snapshot = getattr(issue, "snapshot", None)
         if snapshot is None:
             raise Http404("This issue has no frozen rendering yet.")
@@ -110,13 +96,15 @@ class NewsletterDashboardAdminMixin:
         ]
 
     def dashboard_link(self, obj):
-        url = reverse("admin:issues_newsletter_dashboard", args=[obj.pk])
+        url = admin_url(obj, "dashboard")
         return format_html('<a href="{}">Dashboard</a>', url)
 
     dashboard_link.short_description = "Reports"
 
     def dashboard_view(self, request, pk):
-        newsletter = get_object_or_404(Newsletter, pk=pk)
+        newsletter = Newsletter.objects.filter(pk=pk).first()
+        if newsletter is None:
+            raise Http404("No such newsletter.")
         if not self.has_view_permission(request, newsletter):
             raise PermissionDenied("The dashboard needs the permission to view newsletters.")
         context = {
@@ -130,12 +118,4 @@ class NewsletterDashboardAdminMixin:
 
 def report_page(model_admin, request, obj, template, context) -> TemplateResponse:
     """An admin page about ``obj`` (the admin's frame, breadcrumbs back to its page)."""
-    opts = model_admin.opts
-    context = {
-        **model_admin.admin_site.each_context(request),
-        "opts": opts,
-        "original": obj,
-        "change_url": reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk]),
-        **context,
-    }
-    return TemplateResponse(request, f"admin/issues/{template}", context)
+    return admin_page(model_admin, request, f"admin/issues/{template}", obj, **context)

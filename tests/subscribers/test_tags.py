@@ -161,9 +161,7 @@ def test_tag_list_counts_each_tags_subscribers_in_one_query(client, editor, read
     assert "reader1@example.org" in filtered and "reader5@example.org" not in filtered
 
 
-def test_tags_stay_off_the_preferences_page_but_are_in_the_readers_data_download(
-    client, readers
-):
+def test_tags_stay_off_the_preferences_page_but_are_in_the_readers_data_download(client, readers):
     """Tags are the editors' words, not a setting readers change; but they are data held
     about the reader, which erasure removes, so the download holds them (issue 18)."""
     reader = readers[0]
