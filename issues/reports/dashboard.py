@@ -5,12 +5,15 @@ suppression events, dispatches, deliveries, clicks), grouped in the database, so
 costs the same few queries for ten readers or a million; none reads every delivery row.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import TypedDict
 
-from django.db.models import Count, Sum
+from django.db.models import Count, QuerySet, Sum
 from django.db.models.functions import TruncWeek
 from django.utils import timezone
+from django.utils.safestring import SafeString
 
 from subscribers.models import ConsentEvent, SuppressionEvent
 
@@ -76,7 +79,9 @@ def subscriber_growth(
     mondays = [week_start(today) - timedelta(weeks=n) for n in reversed(range(weeks))]
     since = timezone.make_aware(datetime.combine(mondays[0], time.min))
 
-    def per_week(queryset, **filters):
+    def per_week(
+        queryset: QuerySet[ConsentEvent] | QuerySet[SuppressionEvent], **filters: object
+    ) -> dict[date, int]:
         rows = (
             queryset.filter(created_at__gte=since, **filters)
             .annotate(week=TruncWeek("created_at"))
@@ -195,14 +200,24 @@ def week_label(monday: date) -> str:
     return f"{monday.day} {monday:%b}"
 
 
-def dashboard(newsletter: Newsletter) -> dict:
+class Dashboard(TypedDict):
+    """The dashboard page's figures: its tables and its charts."""
+
+    weeks: list[WeekFigures]
+    rates: list[IssueRates]
+    charts: dict[str, ChartPair]  # growth, click_rate, unsubscribe_rate
+
+
+def dashboard(newsletter: Newsletter) -> Dashboard:
     """The dashboard's figures and its charts, drawn for both widths."""
     weeks = subscriber_growth(newsletter)
     rates = issue_rates(newsletter)
     week_labels = [week_label(w.week) for w in weeks]
     issue_labels = [f"#{r.number}" for r in rates]
 
-    def pair(draw, name, *args, **kwargs) -> ChartPair:
+    def pair(
+        draw: Callable[..., SafeString], name: str, *args: object, **kwargs: object
+    ) -> ChartPair:
         return ChartPair(
             wide=draw(*args, width=WIDE, id_prefix=f"{name}-wide", **kwargs),
             narrow=draw(*args, width=NARROW, id_prefix=f"{name}-narrow", **kwargs),

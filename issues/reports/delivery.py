@@ -2,6 +2,7 @@
 
 from collections import Counter
 from datetime import timedelta
+from typing import Any
 
 from django.db.models import Count, Max, Min, QuerySet
 from django.utils import timezone
@@ -14,7 +15,7 @@ RATE_WINDOW_SECONDS = 60
 STALE = timedelta(seconds=10)  # no batch marked for this long: the rate falls
 
 
-def progress(dispatch: Dispatch) -> dict:
+def progress(dispatch: Dispatch) -> dict[str, Any]:
     """The figures the admin's progress bar polls.
 
     While sending: the rate over the last minute (from the first message sent in it) and
@@ -76,7 +77,7 @@ def progress(dispatch: Dispatch) -> dict:
     return figures
 
 
-def report(issue: Issue) -> dict:
+def report(issue: Issue) -> dict[str, Any]:
     """The per-issue delivery report: counts, failures by reason, bounces and complaints,
     and the subject test; from the ledger, or from its tally once retention rolled it up."""
     tally = DeliveryTally.objects.filter(issue=issue).first()
@@ -88,7 +89,7 @@ def report(issue: Issue) -> dict:
     return figures
 
 
-def status_counts(rows: QuerySet, planned: int) -> dict[str, int]:
+def status_counts(rows: QuerySet[Delivery], planned: int) -> dict[str, int]:
     """``{status: n}`` of one issue's ledger rows (or one dispatch's), from the few that are
     not plainly sent: those waiting, failed or cancelled (partial index ``delivery_not_left``)
     and those an ESP reported bounced (``delivery_bounced``). The plainly sent are the rest
@@ -115,7 +116,7 @@ def issue_status_counts(issue: Issue) -> dict[str, int]:
     return status_counts(rows, sum(planned for _, planned in dispatches))
 
 
-def ledger_report(issue: Issue) -> dict:
+def ledger_report(issue: Issue) -> dict[str, Any]:
     """The report's delivery figures, from the ledger's rows (the few that did not plainly
     go out, and those an ESP reported on, each through a partial index of its own)."""
     deliveries = Delivery.objects.filter(issue=issue)
@@ -142,7 +143,7 @@ def ledger_report(issue: Issue) -> dict:
     }
 
 
-def tally_report(tally: DeliveryTally) -> dict:
+def tally_report(tally: DeliveryTally) -> dict[str, Any]:
     """The report of an issue whose ledger retention rolled up: the same figures, kept."""
     counts = tally.counts()
     return {

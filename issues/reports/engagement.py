@@ -60,7 +60,8 @@ def delivery_outcomes(issue: Issue, *, from_rows: bool = False) -> dict[str, int
     ledger, or kept in its tally once retention rolled the rows up."""
     tally = None if from_rows else DeliveryTally.objects.filter(issue=issue).first()
     if tally is not None:
-        return tally.outcomes
+        kept: dict[str, int] = tally.outcomes
+        return kept
     # Each outcome an ESP reports has a partial index of the rows it marked: these are read
     # (one bitmap over the three), where one pass over the issue's rows read a million.
     outcomes = ("delivered", "bounced", "complained")
@@ -108,7 +109,7 @@ def issue_engagement(issue: Issue) -> IssueEngagement:
     )
 
 
-def people_clicks(issue: Issue) -> QuerySet:
+def people_clicks(issue: Issue) -> QuerySet[Click]:
     return Click.objects.filter(issue=issue, is_machine=False)
 
 
@@ -146,7 +147,9 @@ def readers_per_link(issue: Issue) -> dict[int, int]:
         return dict(cursor.fetchall())
 
 
-def link_figures(issue: Issue, per_link=None) -> list[LinkFigures]:
+def link_figures(
+    issue: Issue, per_link: dict[int | None, tuple[int, int]] | None = None
+) -> list[LinkFigures]:
     """Every link people could see (the canary is not one), most clicked first."""
     per_link = clicks_per_link(issue) if per_link is None else per_link
     readers = readers_per_link(issue)

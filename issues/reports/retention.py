@@ -15,15 +15,15 @@ before the first one is deleted.
 """
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, Exists, OuterRef
+from django.db.models import Count, Exists, OuterRef, QuerySet
 from django.utils import timezone
 
 from ..models import Delivery, DeliveryTally, Dispatch, Issue
-from ..models.delivery import LIVE, issues_whose_sends_ended_before
+from ..models.delivery import LIVE_DISPATCH, issues_whose_sends_ended_before
 from .delivery import ledger_report
 from .engagement import delivery_outcomes
 
@@ -34,7 +34,9 @@ class Compacted:
     rows: int
 
 
-def compactable_issues(now=None, retention_days: float | None = None):
+def compactable_issues(
+    now: datetime | None = None, retention_days: float | None = None
+) -> QuerySet[Issue]:
     """Issues whose every send ended more than the retention period ago, with rows left."""
     days = settings.DELIVERY_RETENTION_DAYS if retention_days is None else retention_days
     cutoff = (now or timezone.now()) - timedelta(days=days)
@@ -74,7 +76,7 @@ def compact_issue(issue: Issue, *, chunk: int | None = None) -> Compacted:
     with transaction.atomic():
         # Under the issue's row lock, as starting a send takes it: none can begin meanwhile.
         Issue.objects.select_for_update().filter(pk=issue.pk).first()
-        if Dispatch.objects.filter(issue=issue, status__in=LIVE).exists():
+        if Dispatch.objects.filter(issue=issue, status__in=LIVE_DISPATCH).exists():
             return Compacted(issue.pk, 0)
         kept = tally(issue)
     deleted = 0
@@ -87,7 +89,9 @@ def compact_issue(issue: Issue, *, chunk: int | None = None) -> Compacted:
     return Compacted(issue.pk, deleted)
 
 
-def compact_old_deliveries(now=None, retention_days: float | None = None) -> list[Compacted]:
+def compact_old_deliveries(
+    now: datetime | None = None, retention_days: float | None = None
+) -> list[Compacted]:
     """Compact every issue past the retention period (beat runs this daily)."""
     days = settings.DELIVERY_RETENTION_DAYS if retention_days is None else retention_days
     if days <= 0:

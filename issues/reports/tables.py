@@ -3,6 +3,7 @@
 import csv
 import io
 from dataclasses import dataclass
+from typing import Any
 
 from subscribers.csv_io import spreadsheet_safe
 
@@ -61,7 +62,7 @@ def links_csv(engagement: IssueEngagement) -> str:
     return out.getvalue()
 
 
-def report_data(engagement: IssueEngagement) -> dict:
+def report_data(engagement: IssueEngagement) -> dict[str, Any]:
     """The report as plain data (``issue_report --json``): people's clicks per link,
     ``clicks`` with repeats, ``unique`` readers; machines only in ``machine_clicks``."""
     return {

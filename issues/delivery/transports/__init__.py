@@ -13,6 +13,7 @@ Each is ``send(message, backend, batch, pace)``: it calls ``pace()`` before each
 
 import logging
 from collections.abc import Callable
+from types import ModuleType
 
 from django.conf import settings
 from django.core.mail import get_connection
@@ -37,6 +38,7 @@ def send_batch(message: IssueMessage, batch: Batch, pace: Callable[[], None]) ->
         raise ConnectionFailed(
             f"Could not connect to the mail server: {meaning.reason}", meaning.permanent
         ) from error
+    transport: ModuleType
     if settings.SEND_ESP_MERGE_FIELD and type(backend).__module__.startswith("anymail."):
         transport = esp_merge
     elif message.fast and isinstance(backend, SmtpBackend):

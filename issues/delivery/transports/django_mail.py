@@ -1,11 +1,18 @@
 """Any Django mail backend (anymail ESPs, the demo's .eml files): one message at a time,
 built by Django's mail API, over the backend's one open connection."""
 
+from collections.abc import Callable
+
+from django.core.mail import EmailMessage
+from django.core.mail.backends.base import BaseEmailBackend
+
 from ..message import IssueMessage
 from ..outcomes import Batch, ConnectionFailed, Outcome, Recipient, Status, is_connection_lost
 
 
-def send(message: IssueMessage, backend, batch: Batch, pace) -> None:
+def send(
+    message: IssueMessage, backend: BaseEmailBackend, batch: Batch, pace: Callable[[], None]
+) -> None:
     for recipient in batch.recipients:
         pace()
         try:
@@ -16,7 +23,9 @@ def send(message: IssueMessage, backend, batch: Batch, pace) -> None:
                 raise ConnectionFailed(batch.outcomes[-1].error, permanent=False) from error
 
 
-def send_one(message: IssueMessage, backend, recipient: Recipient, token: str) -> Outcome:
+def send_one(
+    message: IssueMessage, backend: BaseEmailBackend, recipient: Recipient, token: str
+) -> Outcome:
     """Send one message; a SENT outcome without a message id means our own (see ``mark``)."""
     values = message.values(recipient, message.message_id(recipient, token))
     email = message.as_django_message(recipient, values)
@@ -24,7 +33,7 @@ def send_one(message: IssueMessage, backend, recipient: Recipient, token: str) -
     return esp_outcome(email, recipient)
 
 
-def esp_outcome(email, recipient: Recipient) -> Outcome:
+def esp_outcome(email: EmailMessage, recipient: Recipient) -> Outcome:
     """What an anymail ESP said of this recipient: rejected, or accepted with its own id."""
     status = getattr(email, "anymail_status", None)
     result = None

@@ -7,8 +7,11 @@ carries the batch. The merge fields are named with the render's random key, like
 they replace, so content cannot name one either.
 """
 
+from collections.abc import Callable
+
+from anymail.message import AnymailMessage
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail.backends.base import BaseEmailBackend
 
 from subscribers.tokens import list_unsubscribe
 
@@ -21,14 +24,17 @@ def merge_name(marker: str) -> str:
     return marker.strip("%").replace(".", "_").lower()
 
 
-def send(message: IssueMessage, backend, batch: Batch, pace) -> None:
+def send(
+    message: IssueMessage, backend: BaseEmailBackend, batch: Batch, pace: Callable[[], None]
+) -> None:
     field = settings.SEND_ESP_MERGE_FIELD
     markers = message.markers.per_recipient
 
     def with_fields(body: str) -> str:
         return message.fill(body, {m: field.format(merge_name(m)) for m in markers})
 
-    merge_data, merge_headers = {}, {}
+    merge_data: dict[str, dict[str, str]] = {}
+    merge_headers: dict[str, dict[str, str]] = {}
     for recipient in batch.recipients:
         pace()
         values = message.values(recipient, message.message_id(recipient, batch.token))
@@ -38,17 +44,17 @@ def send(message: IssueMessage, backend, batch: Batch, pace) -> None:
                 values[message.markers.unsubscribe_url], values[message.mailto]
             ),
         }
-    email = EmailMultiAlternatives(
+    email = AnymailMessage(
         message.subject,
         with_fields(message.text),
         message.from_email,
         [recipient.email for recipient in batch.recipients],
         headers=message.constant_headers,
+        merge_data=merge_data,
+        merge_headers=merge_headers,
+        merge_metadata={r.email: {"delivery": str(r.delivery_id)} for r in batch.recipients},
     )
     email.attach_alternative(with_fields(message.html), "text/html")
-    email.merge_data = merge_data
-    email.merge_headers = merge_headers
-    email.merge_metadata = {r.email: {"delivery": str(r.delivery_id)} for r in batch.recipients}
     try:
         backend.send_messages([email])
     except Exception as error:

@@ -1,18 +1,26 @@
 """Raw SMTP over Django's SMTP backend's connection: the message's bytes, substituted."""
 
 import smtplib
+from collections.abc import Callable
+
+from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
 
 from ..message import IssueMessage
 from ..outcomes import Batch, ConnectionFailed, Outcome, Status, is_connection_lost
 
 
-def send(message: IssueMessage, backend, batch: Batch, pace) -> None:
+def send(
+    message: IssueMessage, backend: SmtpBackend, batch: Batch, pace: Callable[[], None]
+) -> None:
+    connection = backend.connection
+    if connection is None:  # open() succeeded, so it is not: said for the type checker
+        raise ConnectionFailed("The SMTP backend has no open connection.", permanent=False)
     for recipient in batch.recipients:
         pace()
         values = message.values(recipient, message.message_id(recipient, batch.token))
         try:
             smtp_send(
-                backend.connection,
+                connection,
                 message.envelope_from,
                 values[message.to],
                 message.as_smtp_data(values),
@@ -37,7 +45,7 @@ def smtp_send(connection: smtplib.SMTP, sender: str, recipient: str, data: bytes
     connection.ehlo_or_helo_if_needed()
     body = " BODY=8BITMIME" if connection.has_extn("8bitmime") else ""
     commands = [f"MAIL FROM:<{sender}>{body}\r\n", f"RCPT TO:<{recipient}>\r\n", "DATA\r\n"]
-    replies = []
+    replies: list[tuple[int, bytes]] = []
     if connection.has_extn("pipelining"):
         connection.send("".join(commands))
         replies = [connection.getreply() for _ in commands]
