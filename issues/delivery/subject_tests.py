@@ -17,7 +17,7 @@ the sweeper and the next beat take up; each recipient still has one row, sent on
 
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TypedDict
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -181,7 +181,34 @@ def pick_winner(test: SubjectTest, figures: dict[int, VariantFigures]) -> int:
     return max(sorted(figures), key=lambda v: (score(test, figures[v]), -v))
 
 
-def test_progress(dispatch: Dispatch) -> dict[str, Any] | None:
+class VariantProgress(TypedDict):
+    """One subject of a test and what its part of the audience did."""
+
+    variant: int
+    letter: str  # A, B, C, D as the admin names them
+    subject: str
+    sent: int
+    unique_clickers: int
+    unique_openers_estimated: int | None  # None: opens not measured
+    is_winner: bool
+
+
+class SubjectTestProgress(TypedDict):
+    """A subject test as the progress JSON and the delivery report show it."""
+
+    status: str
+    status_label: str
+    criterion: str  # its label: what decides the winner
+    test_percent: int
+    test_size: int
+    decide_at: str | None  # ISO 8601
+    decide_at_label: str
+    held: int  # the rest of the list, waiting for the winner
+    winner: int | None
+    variants: list[VariantProgress]
+
+
+def test_progress(dispatch: Dispatch) -> SubjectTestProgress | None:
     """The test for the progress JSON and the report: each variant's subject and figures."""
     test = SubjectTest.objects.filter(dispatch=dispatch).first()
     if test is None:

@@ -2,12 +2,12 @@
 
 from collections import Counter
 from datetime import timedelta
-from typing import Any
+from typing import TypedDict
 
 from django.db.models import Count, Max, Min, QuerySet
 from django.utils import timezone
 
-from ..delivery.subject_tests import test_progress
+from ..delivery.subject_tests import SubjectTestProgress, test_progress
 from ..models import Delivery, DeliveryTally, Dispatch, Issue
 
 Status = Delivery.Status
@@ -15,7 +15,46 @@ RATE_WINDOW_SECONDS = 60
 STALE = timedelta(seconds=10)  # no batch marked for this long: the rate falls
 
 
-def progress(dispatch: Dispatch) -> dict[str, Any]:
+class Progress(TypedDict):
+    """The progress JSON (``…/progress/``) that the admin's progress bar and scripts poll."""
+
+    dispatch: int
+    status: str
+    status_label: str
+    reason: str  # why it paused, in words
+    planned: int
+    sent: int
+    failed: int
+    pending: int  # waiting or in flight
+    cancelled: int
+    held: int  # the rest of the list of a subject test, waiting for the winner
+    rate_per_second: float
+    eta_seconds: int | None
+    started_at: str | None  # ISO 8601
+    finished_at: str | None
+    duration_seconds: float | None  # once done
+    average_rate_per_second: float | None  # once done
+    done: bool
+    subject_test: SubjectTestProgress | None
+
+
+class DeliveryFigures(TypedDict):
+    """An issue's delivery figures, from its ledger or from the tally retention keeps."""
+
+    counts: dict[str, int]  # by status label: Pending, Sent, Failed, ...
+    failures: list[tuple[str, int]]  # (reason, deliveries), the commonest first
+    events: dict[str, int]  # ESP event → deliveries
+    bounced_subscribers: int
+    complained_subscribers: int
+
+
+class DeliveryReport(DeliveryFigures):
+    """The per-issue delivery report page's figures."""
+
+    subject_test: SubjectTestProgress | None
+
+
+def progress(dispatch: Dispatch) -> Progress:
     """The figures the admin's progress bar polls.
 
     While sending: the rate over the last minute (from the first message sent in it) and
@@ -33,7 +72,7 @@ def progress(dispatch: Dispatch) -> dict[str, Any]:
     sent = counts.get(Status.SENT, 0)
     pending = counts.get(Status.PENDING, 0) + counts.get(Status.SENDING, 0)
     done = dispatch.status in {Dispatch.Status.DONE, Dispatch.Status.CANCELLED}
-    figures = {
+    figures: Progress = {
         "dispatch": dispatch.pk,
         "status": dispatch.status,
         "status_label": dispatch.get_status_display(),
@@ -57,8 +96,8 @@ def progress(dispatch: Dispatch) -> dict[str, Any]:
     if done and dispatch.started_at and dispatch.finished_at:
         duration = max((dispatch.finished_at - dispatch.started_at).total_seconds(), 0.001)
         figures["duration_seconds"] = round(duration, 1)
-        figures["average_rate_per_second"] = round(sent / duration, 1)
-        figures["rate_per_second"] = figures["average_rate_per_second"]
+        average = round(sent / duration, 1)
+        figures["average_rate_per_second"] = figures["rate_per_second"] = average
     elif dispatch.status == Dispatch.Status.SENDING and dispatch.started_at:
         since = now - timedelta(seconds=RATE_WINDOW_SECONDS)
         recent = dispatch.deliveries.filter(status=Status.SENT, finished_at__gte=since)
@@ -77,16 +116,16 @@ def progress(dispatch: Dispatch) -> dict[str, Any]:
     return figures
 
 
-def report(issue: Issue) -> dict[str, Any]:
+def report(issue: Issue) -> DeliveryReport:
     """The per-issue delivery report: counts, failures by reason, bounces and complaints,
     and the subject test; from the ledger, or from its tally once retention rolled it up."""
     tally = DeliveryTally.objects.filter(issue=issue).first()
     figures = tally_report(tally) if tally else ledger_report(issue)
-    figures["subject_test"] = next(
+    subject_test = next(
         (test_progress(d) for d in issue.dispatches.filter(subject_test__isnull=False)[:1]),
         None,
     )
-    return figures
+    return {**figures, "subject_test": subject_test}
 
 
 def status_counts(rows: QuerySet[Delivery], planned: int) -> dict[str, int]:
@@ -116,7 +155,7 @@ def issue_status_counts(issue: Issue) -> dict[str, int]:
     return status_counts(rows, sum(planned for _, planned in dispatches))
 
 
-def ledger_report(issue: Issue) -> dict[str, Any]:
+def ledger_report(issue: Issue) -> DeliveryFigures:
     """The report's delivery figures, from the ledger's rows (the few that did not plainly
     go out, and those an ESP reported on, each through a partial index of its own)."""
     deliveries = Delivery.objects.filter(issue=issue)
@@ -143,12 +182,12 @@ def ledger_report(issue: Issue) -> dict[str, Any]:
     }
 
 
-def tally_report(tally: DeliveryTally) -> dict[str, Any]:
+def tally_report(tally: DeliveryTally) -> DeliveryFigures:
     """The report of an issue whose ledger retention rolled up: the same figures, kept."""
     counts = tally.counts()
     return {
         "counts": {status.label: counts.get(status.value, 0) for status in Status},
-        "failures": [tuple(pair) for pair in tally.failures],
+        "failures": [(reason, n) for reason, n in tally.failures],
         "events": tally.events,
         "bounced_subscribers": tally.bounced_subscribers,
         "complained_subscribers": tally.complained_subscribers,

@@ -9,6 +9,7 @@ per-subscriber history.
 """
 
 from dataclasses import dataclass
+from typing import TypedDict
 
 from django.db import connection
 from django.db.models import Count, Q, QuerySet
@@ -55,12 +56,21 @@ class IssueEngagement:
     links: list[LinkFigures]  # most clicked first
 
 
-def delivery_outcomes(issue: Issue, *, from_rows: bool = False) -> dict[str, int]:
+class DeliveryOutcomes(TypedDict):
+    """What became of an issue's messages (kept in ``DeliveryTally.outcomes`` too)."""
+
+    sent: int
+    delivered: int
+    bounced: int
+    complained: int
+
+
+def delivery_outcomes(issue: Issue, *, from_rows: bool = False) -> DeliveryOutcomes:
     """How many messages left, were delivered, bounced, drew a complaint: counted from the
     ledger, or kept in its tally once retention rolled the rows up."""
     tally = None if from_rows else DeliveryTally.objects.filter(issue=issue).first()
     if tally is not None:
-        kept: dict[str, int] = tally.outcomes
+        kept: DeliveryOutcomes = tally.outcomes
         return kept
     # Each outcome an ESP reports has a partial index of the rows it marked: these are read
     # (one bitmap over the three), where one pass over the issue's rows read a million.
@@ -78,7 +88,12 @@ def delivery_outcomes(issue: Issue, *, from_rows: bool = False) -> dict[str, int
             }
         )
     )
-    return {"sent": sent_per_issue([issue.pk], from_rows=True)[issue.pk], **counts}
+    return {
+        "sent": sent_per_issue([issue.pk], from_rows=True)[issue.pk],
+        "delivered": counts["delivered"],
+        "bounced": counts["bounced"],
+        "complained": counts["complained"],
+    }
 
 
 def issue_engagement(issue: Issue) -> IssueEngagement:
