@@ -1,36 +1,30 @@
 """Raw SMTP over Django's SMTP backend's connection: the message's bytes, substituted."""
 
 import smtplib
-from collections.abc import Callable
 
 from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
 
-from ..message import IssueMessage
-from ..outcomes import Batch, ConnectionFailed, Outcome, Status, is_connection_lost
+from ..outcomes import Outcome, Recipient, Status
+from .base import OverDjangoBackend, Values
 
 
-def send(
-    message: IssueMessage, backend: SmtpBackend, batch: Batch, pace: Callable[[], None]
-) -> None:
-    connection = backend.connection
-    if connection is None:  # open() succeeded, so it is not: said for the type checker
-        raise ConnectionFailed("The SMTP backend has no open connection.", permanent=False)
-    for recipient in batch.recipients:
-        pace()
-        values = message.values(recipient, message.message_id(recipient, batch.token))
-        try:
-            smtp_send(
-                connection,
-                message.envelope_from,
-                values[message.to],
-                message.as_smtp_data(values),
-            )
-        except Exception as error:
-            batch.record_error(recipient, error, recipient.email)
-            if is_connection_lost(error):
-                raise ConnectionFailed(batch.outcomes[-1].error, permanent=False) from error
-        else:
-            batch.record(Outcome(recipient.delivery_id, Status.SENT))  # our own Message-ID
+class RawSmtp(OverDjangoBackend[SmtpBackend]):
+    """The message's bytes, substituted, written straight to the SMTP connection."""
+
+    connection: smtplib.SMTP
+
+    def open(self) -> None:
+        self.backend.open()
+        if self.backend.connection is None:  # open() raises instead; said for the types
+            raise smtplib.SMTPServerDisconnected("the SMTP backend opened no connection")
+        self.connection = self.backend.connection
+
+    def send_one(self, recipient: Recipient, values: Values) -> Outcome:
+        message = self.message
+        smtp_send(
+            self.connection, message.envelope_from, values[message.to], message.as_smtp_data(values)
+        )
+        return Outcome(recipient.delivery_id, Status.SENT)  # our own Message-ID
 
 
 def smtp_send(connection: smtplib.SMTP, sender: str, recipient: str, data: bytes) -> None:
