@@ -46,7 +46,7 @@ from ..compose.forms import (
 from ..compose.preview import email_document, preview_draft
 from ..compose.rendering import presend_warnings, render_issue
 from ..models import Block, Dispatch, Issue, LibraryBlock, Newsletter
-from ..reports.dashboard import sent_per_issue
+from ..reports.sent import sent_per_issue
 from .reports import IssueReportsAdminMixin, NewsletterDashboardAdminMixin
 from .revisions import IssueRevisionsAdminMixin
 from .sending import SEND_PERMISSION, IssueSendingAdminMixin, ObjectTool

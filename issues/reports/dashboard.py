@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import TypedDict
 
-from django.db.models import Count, QuerySet, Sum
+from django.db.models import Count, QuerySet
 from django.db.models.functions import TruncWeek
 from django.utils import timezone
 from django.utils.safestring import SafeString
@@ -18,8 +18,9 @@ from django.utils.safestring import SafeString
 from subscribers.models import ConsentEvent, SuppressionEvent
 
 from ..engagement.attribution import unsubscribed_by_issue
-from ..models import KNOWN_READER, Click, Delivery, DeliveryTally, Dispatch, Issue, Newsletter
+from ..models import KNOWN_READER, Click, Issue, Newsletter
 from .charts import Series, bar_chart, line_chart, percent
+from .sent import sent_per_issue
 
 # Each of these means a person now receives the newsletter (after double opt-in, an
 # import of people who agreed elsewhere, or a reader adding it on their preferences page).
@@ -135,46 +136,6 @@ def issue_rates(newsletter: Newsletter, last: int = 12) -> list[IssueRates]:
         )
         for pk, number, title, published_at in issues
     ]
-
-
-def sent_per_issue(ids: list[int], *, from_rows: bool = False) -> dict[int, int]:
-    """Messages that left, per issue (sent, or sent and bounced later): what the issue's
-    dispatches planned, less their rows that did not leave (waiting, failed, cancelled).
-
-    Counting the rows that left would read nearly all of them, a million per issue at a
-    million readers and ten million for the dashboard's dozen issues; the rows that did not
-    leave are few, and the partial index ``delivery_not_left`` holds only those. A dispatch
-    still planning has no planned count yet: its rows count on neither side. An issue whose
-    rows retention rolled up reads its tally, as its report does (unless ``from_rows``:
-    retention itself, writing that tally).
-    """
-    planned = dict(
-        Dispatch.objects.filter(issue_id__in=ids)
-        .values_list("issue_id")
-        .annotate(n=Sum("planned_count"))
-        .order_by()
-    )
-    not_left = dict(
-        Delivery.objects.filter(issue_id__in=ids, bounced_at__isnull=True)
-        .exclude(status=Delivery.Status.SENT)
-        .exclude(dispatch__status=Dispatch.Status.PLANNING)
-        .values_list("issue_id")
-        .annotate(n=Count("*"))
-        .order_by()
-    )
-    tallied = (
-        {}
-        if from_rows
-        else dict(
-            DeliveryTally.objects.filter(issue_id__in=ids).values_list("issue_id", "outcomes")
-        )
-    )
-    return {
-        pk: tallied[pk].get("sent", 0)
-        if pk in tallied
-        else (planned.get(pk) or 0) - not_left.get(pk, 0)
-        for pk in ids
-    }
 
 
 WIDE, NARROW = 720, 340  # CSS pixels: the admin's content column, and a phone's

@@ -4,11 +4,12 @@ from collections import Counter
 from datetime import timedelta
 from typing import TypedDict
 
-from django.db.models import Count, Max, Min, QuerySet
+from django.db.models import Count, Max, Min
 from django.utils import timezone
 
 from ..delivery.subject_tests import SubjectTestProgress, test_progress
 from ..models import Delivery, DeliveryTally, Dispatch, Issue
+from .sent import by_status, status_counts
 
 Status = Delivery.Status
 RATE_WINDOW_SECONDS = 60
@@ -64,7 +65,7 @@ def progress(dispatch: Dispatch) -> Progress:
     if tally:  # retention rolled the rows up
         counts = tally.counts(dispatch.pk)
     elif dispatch.status == Dispatch.Status.PLANNING:  # no planned count yet
-        counts = dict(dispatch.deliveries.values_list("status").annotate(n=Count("id")))
+        counts = by_status(dispatch.deliveries.all())
     else:
         rows = Delivery.objects.filter(issue_id=dispatch.issue_id, dispatch=dispatch)
         counts = status_counts(rows, dispatch.planned_count)
@@ -128,30 +129,13 @@ def report(issue: Issue) -> DeliveryReport:
     return {**figures, "subject_test": subject_test}
 
 
-def status_counts(rows: QuerySet[Delivery], planned: int) -> dict[str, int]:
-    """``{status: n}`` of one issue's ledger rows (or one dispatch's), from the few that are
-    not plainly sent: those waiting, failed or cancelled (partial index ``delivery_not_left``)
-    and those an ESP reported bounced (``delivery_bounced``). The plainly sent are the rest
-    of what was ``planned``. Counting them would read every row, a million per look at the
-    page at a million readers, most of them not yet visible to an index-only scan.
-    """
-    counts: Counter[str] = Counter()
-    for part in (
-        rows.filter(bounced_at__isnull=True).exclude(status=Status.SENT),
-        rows.filter(bounced_at__isnull=False),
-    ):
-        counts.update(dict(part.values_list("status").annotate(n=Count("id")).order_by()))
-    counts[Status.SENT] += max(planned - sum(counts.values()), 0)
-    return dict(counts)
-
-
 def issue_status_counts(issue: Issue) -> dict[str, int]:
     """``status_counts`` of every row of the issue; counted row by row while one of its
     dispatches is still planning (it has no planned count yet)."""
     rows = Delivery.objects.filter(issue=issue)
     dispatches = issue.dispatches.values_list("status", "planned_count")
     if any(status == Dispatch.Status.PLANNING for status, _ in dispatches):
-        return dict(rows.values_list("status").annotate(n=Count("id")).order_by())
+        return by_status(rows)
     return status_counts(rows, sum(planned for _, planned in dispatches))
 
 

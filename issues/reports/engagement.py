@@ -17,7 +17,7 @@ from django.db.models import Count, Q, QuerySet
 from ..engagement.attribution import unsubscribed_because_of
 from ..engagement.variants import measures_opens
 from ..models import KNOWN_READER, Click, Delivery, DeliveryTally, Issue, Open, TrackedLink
-from .dashboard import sent_per_issue
+from .sent import sent_per_issue
 
 Status = Delivery.Status
 
