@@ -134,7 +134,7 @@ def check_row(row: dict) -> tuple[str, str, list[str]] | str:
 # Export ----------------------------------------------------------------------------------
 
 
-def spreadsheet_safe(value):
+def spreadsheet_safe(value: object) -> str:
     """A cell value no spreadsheet will run as a formula, however it splits the cell: a
     quote before every piece that would start one (OWASP's advice, applied per piece)."""
     text = "" if value is None else str(value)

@@ -4,19 +4,36 @@
 in this module changes a row.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Protocol, cast
 
 from django.conf import settings
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Model, Q, QuerySet
 
 from superfast.estimates import RowCount, planner_estimate, value_estimates
 
 from .models import Subscriber, Subscription
 
 
-def newsletter_model():
+class Newsletter(Protocol):
+    """What the audience reads of a newsletter: the model is ``issues``', which this app
+    never imports."""
+
+    pk: int
+    name: str
+    slug: str
+
+
+def newsletter_model() -> type[Model]:
     """The Newsletter model, reached through our own foreign key (we never import issues)."""
-    return Subscription._meta.get_field("newsletter").related_model
+    return cast(type[Model], Subscription._meta.get_field("newsletter").related_model)
+
+
+def newsletters_of(ids: Iterable[int], *, order_by: str = "name") -> list[Newsletter]:
+    """The newsletters of these ids (the model's order is by name)."""
+    found = newsletter_model()._default_manager.filter(pk__in=ids).order_by(order_by)
+    return cast(list[Newsletter], list(found))  # rows of the model ``Newsletter`` describes
 
 
 def recipients(newsletter_id: int, ids: range | None = None) -> QuerySet[Subscriber]:

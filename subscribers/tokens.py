@@ -12,13 +12,15 @@ because of which mail. It is inside the signed value: nobody can move it to anot
 """
 
 import re
+from collections.abc import Callable, Iterable
 from datetime import timedelta
 from email.utils import parseaddr
-from typing import NamedTuple
+from typing import Any, NamedTuple
 from urllib.parse import quote
 
 from django.conf import settings
 from django.core import signing
+from django.db.models import Model
 from django.urls import reverse
 
 UNSUBSCRIBE_SALT = "subscribers.unsubscribe"
@@ -45,8 +47,8 @@ class UnsubscribeLink(NamedTuple):
     campaign: str
 
 
-def unsubscribe_token(subscriber_id, newsletter_id, campaign=""):
-    value = [subscriber_id, newsletter_id]
+def unsubscribe_token(subscriber_id: int, newsletter_id: int, campaign: str = "") -> str:
+    value: list[int | str] = [subscriber_id, newsletter_id]
     if campaign:
         if not CAMPAIGN.fullmatch(campaign):
             raise ValueError(f"campaign {campaign!r} is not a short reference")
@@ -54,11 +56,11 @@ def unsubscribe_token(subscriber_id, newsletter_id, campaign=""):
     return signing.dumps(value, salt=UNSUBSCRIBE_SALT, compress=True)
 
 
-def preferences_token(subscriber_id):
+def preferences_token(subscriber_id: int) -> str:
     return signing.dumps(subscriber_id, salt=PREFERENCES_SALT)
 
 
-def confirmation_token(subscriber_id, newsletter_ids, nonce):
+def confirmation_token(subscriber_id: int, newsletter_ids: Iterable[int], nonce: str) -> str:
     return signing.dumps(
         {"s": subscriber_id, "n": sorted(newsletter_ids), "c": nonce},
         salt=CONFIRM_SALT,
@@ -66,7 +68,7 @@ def confirmation_token(subscriber_id, newsletter_ids, nonce):
     )
 
 
-def read_unsubscribe_link(token) -> UnsubscribeLink:
+def read_unsubscribe_link(token: str) -> UnsubscribeLink:
     """The whole of a genuine unsubscribe token, its campaign included (links in mail sent
     before campaigns existed have none)."""
     value = _load(token, UNSUBSCRIBE_SALT)
@@ -78,14 +80,14 @@ def read_unsubscribe_link(token) -> UnsubscribeLink:
     return UnsubscribeLink(value[0], value[1], campaign)
 
 
-def read_preferences_token(token):
+def read_preferences_token(token: str) -> int:
     value = _load(token, PREFERENCES_SALT)
     if not _is_id(value):
         raise InvalidToken("malformed preferences token")
     return value
 
 
-def read_confirmation_token(token):
+def read_confirmation_token(token: str) -> tuple[int, list[int], str]:
     """``(subscriber_id, newsletter_ids, nonce)``; raises InvalidToken once it has expired."""
     value = _load(token, CONFIRM_SALT, max_age=CONFIRMATION_MAX_AGE)
     try:
@@ -97,7 +99,7 @@ def read_confirmation_token(token):
     return subscriber_id, newsletter_ids, str(nonce)
 
 
-def unsubscribe_url(subscriber_id, newsletter_id, campaign=""):
+def unsubscribe_url(subscriber_id: int, newsletter_id: int, campaign: str = "") -> str:
     """Absolute URL of the one-click unsubscribe endpoint (RFC 8058) for this pair."""
     path = reverse(
         "subscribers:unsubscribe", args=[unsubscribe_token(subscriber_id, newsletter_id, campaign)]
@@ -105,22 +107,23 @@ def unsubscribe_url(subscriber_id, newsletter_id, campaign=""):
     return settings.SITE_URL + path
 
 
-def unsubscribe_mailto(subscriber_id, newsletter_id):
+def unsubscribe_mailto(subscriber_id: int, newsletter_id: int) -> str:
     """The ``mailto:`` form of ``List-Unsubscribe``: our address, the token as subject."""
     return unsubscribe_mailto_for(unsubscribe_token(subscriber_id, newsletter_id))
 
 
-def preferences_url(subscriber_id):
+def preferences_url(subscriber_id: int) -> str:
     path = reverse("subscribers:preferences", args=[preferences_token(subscriber_id)])
     return settings.SITE_URL + path
 
 
-def confirmation_url(subscriber_id, newsletter_ids, nonce):
+def confirmation_url(subscriber_id: int, newsletter_ids: Iterable[int], nonce: str) -> str:
     token = confirmation_token(subscriber_id, newsletter_ids, nonce)
     return settings.SITE_URL + reverse("subscribers:confirm", args=[token])
 
 
-def _load(token, salt, max_age=None):
+def _load(token: str, salt: str, max_age: timedelta | None = None) -> Any:
+    """The signed value, of whatever JSON shape it was signed with: callers check it."""
     try:
         return signing.loads(token, salt=salt, max_age=max_age)
     except signing.SignatureExpired:
@@ -129,16 +132,16 @@ def _load(token, salt, max_age=None):
         raise InvalidToken("bad signature") from None
 
 
-def _is_id(value):
+def _is_id(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value > 0
 
 
-def unsubscribe_mailto_for(token):
+def unsubscribe_mailto_for(token: str) -> str:
     address = parseaddr(settings.UNSUBSCRIBE_EMAIL)[1]
     return f"mailto:{address}?subject={quote(f'unsubscribe {token}')}"
 
 
-def list_unsubscribe(url, mailto):
+def list_unsubscribe(url: str, mailto: str) -> str:
     """The ``List-Unsubscribe`` header's value (RFC 2369): https first, then mailto."""
     return f"<{url}>, <{mailto}>"
 
@@ -152,7 +155,7 @@ class SubscriberLinks:
     ``unsubscribe_url``/``preferences_url`` give. Each token is signed once per message.
     """
 
-    def __init__(self, newsletter, campaign=""):
+    def __init__(self, newsletter: Model, campaign: str = "") -> None:
         self.newsletter_id = newsletter.pk
         self.campaign = campaign
         self.unsubscribe_around = self.around_token(
@@ -164,7 +167,9 @@ class SubscriberLinks:
         )
 
     @staticmethod
-    def around_token(make_token, make_url):
+    def around_token(
+        make_token: Callable[[], str], make_url: Callable[[], str]
+    ) -> tuple[str, str] | None:
         """(before, after) the token in the URL, or None when the URL is not that shape."""
         for _ in range(2):  # a token made across a second boundary differs: try again
             token, url = make_token(), make_url()
@@ -173,7 +178,7 @@ class SubscriberLinks:
                 return before, after
         return None
 
-    def unsubscribe(self, subscriber_id):
+    def unsubscribe(self, subscriber_id: int) -> tuple[str, str]:
         """``(https URL, mailto URL)`` of one subscriber's unsubscribe link."""
         token = unsubscribe_token(subscriber_id, self.newsletter_id, self.campaign)
         if self.unsubscribe_around:
@@ -182,7 +187,7 @@ class SubscriberLinks:
             url = settings.SITE_URL + reverse("subscribers:unsubscribe", args=[token])
         return url, unsubscribe_mailto_for(token)
 
-    def preferences(self, subscriber_id):
+    def preferences(self, subscriber_id: int) -> str:
         if self.preferences_around:
             return preferences_token(subscriber_id).join(self.preferences_around)
         return preferences_url(subscriber_id)

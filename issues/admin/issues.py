@@ -43,7 +43,7 @@ from ..compose.forms import (
 from ..compose.preview import email_document, preview_draft
 from ..compose.rendering import presend_warnings, render_issue
 from ..models import Block, Dispatch, Issue
-from ..reports.dashboard import sent_per_issue
+from ..reports.sent import sent_per_issue
 from .base import BlockEditorMedia, allowed, issue_for, may_send
 from .reports import IssueReportsAdminMixin
 from .revisions import IssueRevisionsAdminMixin

@@ -6,7 +6,9 @@ complained on the delivery row (each time kept once), opened and clicked as enga
 (``issues.engagement.esp``, merged with our own tracking without counting twice).
 """
 
-from anymail.signals import EventType, tracking
+from datetime import datetime
+
+from anymail.signals import AnymailTrackingEvent, EventType, tracking
 from django.dispatch import receiver
 from django.utils import timezone
 
@@ -23,7 +25,9 @@ FIRST_TIME = {
 
 
 @receiver(tracking, dispatch_uid="issues.delivery.esp_events.record_delivery_event")
-def record_delivery_event(sender, event, esp_name, **kwargs):
+def record_delivery_event(
+    sender: object, event: AnymailTrackingEvent, esp_name: str, **kwargs: object
+) -> None:
     if event.event_type in ENGAGEMENT:
         if event.message_id:
             record_esp_engagement(event, esp_name, clean_id(event.message_id))
@@ -32,11 +36,13 @@ def record_delivery_event(sender, event, esp_name, **kwargs):
     record_event(event.message_id, event.event_type, detail, at=event.timestamp)
 
 
-def clean_id(message_id) -> str:
+def clean_id(message_id: object) -> str:
     return str(message_id).strip().strip("<>")
 
 
-def record_event(message_id: str | None, event_type: str, detail: str = "", at=None) -> int:
+def record_event(
+    message_id: str | None, event_type: str, detail: str = "", at: datetime | None = None
+) -> int:
     """Note the event on the delivery with this message id; returns how many rows changed.
 
     A bounce or rejection turns a ``sent`` row into ``failed`` with the ESP's reason, so

@@ -13,11 +13,13 @@ import contextlib
 import logging
 import time
 import uuid
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection, transaction
-from django.db.models import Case, CharField, DateTimeField, F, Value, When
+from django.db.models import Case, CharField, DateTimeField, F, Field, QuerySet, Value, When
 from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
@@ -28,9 +30,10 @@ log = logging.getLogger(__name__)
 
 Status = Delivery.Status
 DATABASE_GONE = (OperationalError, InterfaceError)
+T = TypeVar("T")
 
 
-def lease_expiry(now=None):
+def lease_expiry(now: datetime | None = None) -> datetime:
     return (now or timezone.now()) + timedelta(seconds=settings.SEND_LEASE_SECONDS)
 
 
@@ -112,7 +115,7 @@ def renew_lease(token: str, dispatch_id: int) -> int:
     return renewed
 
 
-def per_row(outcomes: list[Outcome], attr: str, output_field):
+def per_row(outcomes: list[Outcome], attr: str, output_field: "Field[Any, Any]") -> Value | Case:
     """One SQL expression giving each row its own value (a single Value when all agree)."""
     values = {getattr(o, attr) for o in outcomes}
     if len(values) == 1:
@@ -125,7 +128,7 @@ def mark(
     token: str,
     outcomes: list[Outcome],
     unsent_ids: list[int],
-    unsent_due=None,
+    unsent_due: datetime | None = None,
     message_id_suffix: str = "",
 ) -> None:
     """Write a batch's outcomes in one UPDATE per status; rows never tried go back as they
@@ -143,7 +146,7 @@ def mark(
         by_status.setdefault(outcome.status, []).append(outcome)
     with transaction.atomic():
         for status, group in by_status.items():
-            fields = {"status": status, **release}
+            fields: dict[str, object] = {"status": status, **release}
             fields["last_error"] = per_row(group, "error", CharField())
             if status == Status.PENDING:
                 fields["next_attempt_at"] = per_row(group, "retry_at", DateTimeField())
@@ -161,7 +164,7 @@ def mark(
             )
 
 
-def mark_message_ids(mine, sent: list[Outcome], suffix: str) -> None:
+def mark_message_ids(mine: QuerySet[Delivery], sent: list[Outcome], suffix: str) -> None:
     """Our own Message-IDs are the row id plus a suffix: built in SQL, which keeps this one
     short UPDATE instead of a CASE of one branch per row. ESPs' own ids are stored as given."""
     own = [o.delivery_id for o in sent if not o.message_id]
@@ -173,7 +176,7 @@ def mark_message_ids(mine, sent: list[Outcome], suffix: str) -> None:
         )
 
 
-def sweep_expired_claims(now=None, *, dispatch_id: int | None = None) -> int:
+def sweep_expired_claims(now: datetime | None = None, *, dispatch_id: int | None = None) -> int:
     """Give rows whose worker died (lease not renewed in time) back to ``pending``.
 
     They are made due a second before the time they were claimed at: claims take rows in
@@ -201,7 +204,7 @@ def forget_connection() -> None:
         connection.close()
 
 
-def persistently(write, *, what: str):
+def persistently(write: Callable[[], T], *, what: str) -> T:
     """``write()``, retried while the database is away, for ``SEND_OUTCOME_RETRY_SECONDS``.
 
     Used where giving up costs duplicates (the outcomes of messages already sent) or a lost

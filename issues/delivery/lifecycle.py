@@ -6,7 +6,9 @@ A dispatch moves only from the states it is expected to be in (one conditional U
 two clicks, two workers or the sweeper racing each other cannot move it twice.
 """
 
-from datetime import timedelta
+from collections.abc import Collection
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import transaction
@@ -22,6 +24,9 @@ from ..models.delivery import LIVE_DISPATCH
 from .queue import enqueue_plan, enqueue_senders
 from .snapshot import freeze_snapshot
 from .subject_tests import SubjectTestSetup, create_test
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 Status = Delivery.Status
 
@@ -54,8 +59,8 @@ def active_dispatch(issue: Issue) -> Dispatch | None:
 def start_dispatch(
     issue: Issue,
     *,
-    user=None,
-    when=None,
+    user: "User | None" = None,
+    when: datetime | None = None,
     segment: Segment | None = None,
     tag: Tag | None = None,
     subject_test: SubjectTestSetup | None = None,
@@ -105,7 +110,7 @@ def start_dispatch(
     return dispatch
 
 
-def start_due_dispatches(now=None) -> list[Dispatch]:
+def start_due_dispatches(now: datetime | None = None) -> list[Dispatch]:
     """Start schedules that came due; hold those missed by more than the grace period.
 
     Beat calls this every sweep, so a schedule survives restarts of every process; one that
@@ -117,7 +122,8 @@ def start_due_dispatches(now=None) -> list[Dispatch]:
     started = []
     due = Dispatch.objects.filter(status=Dispatch.Status.SCHEDULED, scheduled_for__lte=now)
     for dispatch in due:
-        if now - dispatch.scheduled_for > grace:
+        due_at = dispatch.scheduled_for or now  # never None: the filter above compared it
+        if now - due_at > grace:
             Dispatch.objects.filter(pk=dispatch.pk, status=Dispatch.Status.SCHEDULED).update(
                 status=Dispatch.Status.HELD,
                 pause_reason=(
@@ -131,7 +137,7 @@ def start_due_dispatches(now=None) -> list[Dispatch]:
     return started
 
 
-def transition(dispatch: Dispatch, sources: set, target: str, **fields) -> bool:
+def transition(dispatch: Dispatch, sources: Collection[str], target: str, **fields: object) -> bool:
     """Move a dispatch between states only from the expected ones; True if it moved."""
     moved = Dispatch.objects.filter(pk=dispatch.pk, status__in=sources).update(
         status=target, heartbeat_at=timezone.now(), **fields

@@ -11,6 +11,8 @@ subject or alt text) is sent as the literal text it is.
 import re
 import secrets
 import time
+from dataclasses import dataclass
+from datetime import datetime
 from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
 from email.utils import formatdate
@@ -75,6 +77,42 @@ def with_consent_links(snapshot: Snapshot, markers: Markers, web_url: str) -> tu
     return email_html, text
 
 
+@dataclass(frozen=True)
+class Pieces:
+    """A message's bytes cut at its per-recipient markers: ``head``, then each marker's name
+    with the literal bytes that follow it."""
+
+    head: bytes
+    rest: list[tuple[str, bytes]]
+
+    @classmethod
+    def cut(cls, data: bytes, markers: re.Pattern[bytes]) -> "Pieces":
+        literals, names, start = [], [], 0
+        for match in markers.finditer(data):
+            literals.append(data[start : match.start()])
+            names.append(match.group().decode())
+            start = match.end()
+        literals.append(data[start:])
+        return cls(literals[0], list(zip(names, literals[1:], strict=True)))
+
+    def dot_stuffed(self) -> "Pieces":
+        """The literal bytes dot-stuffed for SMTP DATA (RFC 5321 4.5.2): a line's leading
+        dot doubled. A literal after a marker starts mid-line (values have no line breaks),
+        so only the head may have one at its very start."""
+        head = (b"." if self.head.startswith(b".") else b"") + LEADING_DOT.sub(b"..", self.head)
+        return Pieces(head, [(name, LEADING_DOT.sub(b"..", tail)) for name, tail in self.rest])
+
+
+NOT_SERIALIZED = Pieces(b"", [])
+
+
+def snapshot_of(dispatch: Dispatch) -> Snapshot:
+    """The snapshot a dispatch sends: every dispatch has one from its start on."""
+    if dispatch.snapshot is None:
+        raise ValueError(f"{dispatch} has no snapshot to send.")
+    return dispatch.snapshot
+
+
 class IssueMessage:
     """An issue's message serialized once; per recipient only marker bytes are replaced.
 
@@ -85,7 +123,7 @@ class IssueMessage:
     """
 
     def __init__(self, dispatch: Dispatch, subject: str | None = None):
-        issue, snapshot = dispatch.issue, dispatch.snapshot
+        issue, snapshot = dispatch.issue, snapshot_of(dispatch)
         self.newsletter = newsletter = issue.newsletter
         self.dispatch_id = dispatch.pk
         self.subject = subject or snapshot.subject
@@ -111,21 +149,16 @@ class IssueMessage:
                 + self.markers.per_recipient
             )
         )
-        self.segments = self.serialize()
-        self.fast = self.segments is not None
-        if self.fast:
-            self.stuffed_segments = [
-                (b"." if i == 0 and piece.startswith(b".") else b"") + LEADING_DOT.sub(b"..", piece)
-                if i % 2 == 0
-                else piece
-                for i, piece in enumerate(self.segments)
-            ]
+        serialized = self.serialize()
+        self.fast = serialized is not None
+        self.pieces = serialized or NOT_SERIALIZED
+        self.stuffed = self.pieces.dot_stuffed()
         # Unsubscribes through this email are counted for this issue in its report.
         self.links = SubscriberLinks(newsletter, campaign=campaign_of(issue))
         self.readers = ReaderTokens.of(issue, self.markers, self.html + self.text)
 
-    def serialize(self) -> list | None:
-        """The whole message as bytes, split into literal pieces and marker names."""
+    def serialize(self) -> Pieces | None:
+        """The whole message as bytes, cut at its markers; None when a line is too long."""
         html_body, text_body = wrap_long_lines(self.html), wrap_long_lines(self.text)
         if max(len(line.encode()) for line in (html_body + "\n" + text_body).splitlines()) > 998:
             return None
@@ -143,12 +176,7 @@ class IssueMessage:
             f"List-Unsubscribe: {unsubscribe.replace(', ', ',' + chr(13) + chr(10) + ' ', 1)}\r\n"
         )
         data = per_recipient.encode() + message.as_bytes()
-        segments, start = [], 0
-        for match in re.finditer(self.substituted.pattern.encode(), data):
-            segments += [data[start : match.start()], match.group().decode()]
-            start = match.end()
-        segments.append(data[start:])
-        return segments
+        return Pieces.cut(data, re.compile(self.substituted.pattern.encode()))
 
     def values(self, recipient: Recipient, message_id: str) -> dict[str, str]:
         """Every per-recipient value, each a few string operations: no template render."""
@@ -181,9 +209,10 @@ class IssueMessage:
         return message_id_suffix(token)
 
     def as_bytes(self, values: dict[str, str]) -> bytes:
-        return b"".join(
-            piece if i % 2 == 0 else values[piece].encode() for i, piece in enumerate(self.segments)
-        )
+        pieces = [self.pieces.head]
+        for name, literal in self.pieces.rest:
+            pieces += (values[name].encode(), literal)
+        return b"".join(pieces)
 
     def as_smtp_data(self, values: dict[str, str]) -> bytes:
         """``as_bytes`` already dot-stuffed for SMTP DATA (RFC 5321 4.5.2).
@@ -191,15 +220,14 @@ class IssueMessage:
         The literal pieces are stuffed once per issue; a value has no line breaks, so it
         can only start a line where its marker did, and only there is it checked.
         """
-        pieces = []
-        for i, piece in enumerate(self.stuffed_segments):
-            if i % 2 == 0:
-                pieces.append(piece)
-                continue
-            value = values[piece].encode()
-            if value.startswith(b".") and (i == 1 and not pieces[0] or pieces[-1].endswith(b"\n")):
+        pieces = [self.stuffed.head]
+        for name, literal in self.stuffed.rest:
+            value = values[name].encode()
+            if value.startswith(b".") and (
+                len(pieces) == 1 and not pieces[0] or pieces[-1].endswith(b"\n")
+            ):
                 value = b"." + value
-            pieces.append(value)
+            pieces += (value, literal)
         return b"".join(pieces)
 
     def fill(self, body: str, values: dict[str, str]) -> str:
@@ -215,7 +243,9 @@ class IssueMessage:
             ),
         }
 
-    def as_django_message(self, recipient: Recipient, values: dict[str, str]):
+    def as_django_message(
+        self, recipient: Recipient, values: dict[str, str]
+    ) -> EmailMultiAlternatives:
         """The same message through Django's mail API, for backends other than SMTP."""
         message = EmailMultiAlternatives(
             self.subject,
@@ -233,7 +263,9 @@ def message_id_suffix(token: str) -> str:
     return f".{token}@{urlsplit(settings.SITE_URL).hostname or 'localhost'}"
 
 
-_message_cache: dict[tuple, IssueMessage] = {}
+# (dispatch, its creation, snapshot, the render's marker key, subject variant)
+MessageKey = tuple[int, datetime, int | None, str, int | None]
+_message_cache: dict[MessageKey, IssueMessage] = {}
 MESSAGES_KEPT = 8  # a subject test's variants, and the steps of a welcome sequence
 
 
@@ -246,7 +278,7 @@ def issue_message(dispatch: Dispatch, variant: int | None = None) -> IssueMessag
         dispatch.pk,
         dispatch.created_at,
         dispatch.snapshot_id,
-        dispatch.snapshot.marker_key,
+        snapshot_of(dispatch).marker_key,
         variant,
     )
     if key not in _message_cache:
@@ -268,10 +300,10 @@ def variant_subject(dispatch: Dispatch, variant: int | None) -> str | None:
 def decided_subject(issue_id: int, besides: int | None = None) -> str | None:
     """The subject a decided test of this issue chose: the issue sent to a part with a test,
     then "to the rest", goes out under the winner."""
-    earlier = (
-        SubjectTest.objects.filter(dispatch__issue_id=issue_id, status=SubjectTest.Status.DECIDED)
-        .exclude(dispatch_id=besides)
-        .order_by("-decided_at")
-        .first()
+    decided = SubjectTest.objects.filter(
+        dispatch__issue_id=issue_id, status=SubjectTest.Status.DECIDED
     )
+    if besides is not None:
+        decided = decided.exclude(dispatch_id=besides)
+    earlier = decided.order_by("-decided_at").first()
     return earlier.subject(earlier.winner) if earlier else None

@@ -6,6 +6,7 @@ click or a later dispatch of the same issue never plans anyone twice.
 """
 
 from collections.abc import Callable
+from datetime import datetime
 from functools import partial
 
 from django.core.exceptions import ValidationError
@@ -91,7 +92,7 @@ def plan_dispatch(dispatch: Dispatch) -> int:
 def insert_in_chunks(
     dispatch: Dispatch,
     subscribers: QuerySet[Subscriber],
-    now=None,
+    now: datetime | None = None,
     *,
     chunk: Callable[[range], QuerySet[Subscriber]] | None = None,
 ) -> int:
@@ -107,7 +108,7 @@ def insert_in_chunks(
     now = now or timezone.now()
     ids = subscribers.order_by("id").values_list("id", flat=True)
     first, last = ids.first(), ids.last()
-    if first is None:
+    if first is None or last is None:
         return 0
     if chunk is None:
 
@@ -120,7 +121,7 @@ def insert_in_chunks(
     return inserted
 
 
-def insert_deliveries(dispatch: Dispatch, subscribers, now) -> int:
+def insert_deliveries(dispatch: Dispatch, subscribers: QuerySet[Subscriber], now: datetime) -> int:
     """One pending row per subscriber of the queryset, skipping those already planned;
     returns how many rows were new."""
     select, params = subscribers.order_by().values_list("id").query.sql_with_params()
@@ -135,4 +136,4 @@ def insert_deliveries(dispatch: Dispatch, subscribers, now) -> int:
     due = connection.ops.adapt_datetimefield_value(now)
     with connection.cursor() as cursor:
         cursor.execute(sql, [dispatch.pk, dispatch.issue_id, Delivery.Status.PENDING, due, *params])
-        return cursor.rowcount
+        return int(cursor.rowcount)

@@ -9,6 +9,7 @@ worker: the "Send test" button must not be a relay for mail to anyone. ``send_is
 
 import time
 import uuid
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -21,6 +22,9 @@ from ..models import Dispatch, Issue
 from .message import IssueMessage
 from .outcomes import Recipient
 from .queue import enqueue_test_copies
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 
 class ProofRefused(Exception):
@@ -85,7 +89,7 @@ def count_proofs(user_id: int, count: int) -> None:
         )
 
 
-def queue_proofs(issue: Issue, addresses: list[str], *, user) -> None:
+def queue_proofs(issue: Issue, addresses: list[str], *, user: "User") -> None:
     """Check the addresses and the user's allowance, then have the worker send the proofs."""
     refused = sorted({a.lower() for a in addresses} - allowed_proof_addresses(addresses))
     if refused:

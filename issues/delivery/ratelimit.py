@@ -13,6 +13,7 @@ for it (keeping their claims alive) instead of guessing.
 import fcntl
 import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from django.conf import settings
@@ -87,7 +88,7 @@ class RateLimiter:
             FileSchedule(Path(settings.VAR_DIR) / "send-rate.schedule") if settings.DEBUG else None
         )
 
-    def wait(self, while_waiting=lambda: None) -> None:
+    def wait(self, while_waiting: Callable[[], None] = lambda: None) -> None:
         """Sleep until this process's next slot; ``while_waiting`` is called now and then
         while Redis is away (the sender renews its claim with it)."""
         if not self.interval:

@@ -40,7 +40,7 @@ def send_next_batch(dispatch: Dispatch) -> int:
     batch = Batch(token, [r for group in by_variant.values() for r in group])
     rate, heartbeat = limiter(), Heartbeat(token, dispatch.pk)
 
-    def pace():
+    def pace() -> None:
         heartbeat.beat()
         rate.wait(while_waiting=heartbeat.beat)
 
@@ -77,7 +77,7 @@ def after_batch(dispatch: Dispatch) -> None:
     pause_if_failing(dispatch)
 
 
-def claim(dispatch: Dispatch) -> tuple[str, list]:
+def claim(dispatch: Dispatch) -> tuple[str, list[Delivery]]:
     """Return the dispatch's rows a dead worker left (lease expired), then claim a batch."""
     sweep_expired_claims(dispatch_id=dispatch.pk)
     return claim_batch(dispatch.pk, settings.SEND_BATCH_SIZE)
@@ -87,8 +87,8 @@ def pause_if_failing(dispatch: Dispatch) -> bool:
     """Pause when too many of the last N finished messages failed: a broken ESP key or a
     blocked sender must not burn through the whole list. Retries are not finished messages."""
     window = settings.SEND_AUTOPAUSE_WINDOW
-    recent = dispatch.deliveries.filter(finished_at__isnull=False).order_by("-finished_at")
-    recent = list(recent.values_list("status", "last_error")[:window])
+    finished = dispatch.deliveries.filter(finished_at__isnull=False).order_by("-finished_at")
+    recent = list(finished.values_list("status", "last_error")[:window])
     if len(recent) < window:
         return False
     failures = [error for status, error in recent if status == Status.FAILED]

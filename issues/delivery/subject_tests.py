@@ -16,7 +16,8 @@ the sweeper and the next beat take up; each recipient still has one row, sent on
 """
 
 from dataclasses import asdict, dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import TypedDict
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -94,10 +95,11 @@ def split_test_group(dispatch: Dispatch) -> int:
     transaction), so a planner that died and runs again never splits twice.
     """
     with transaction.atomic():
-        test = SubjectTest.objects.select_for_update().filter(
-            dispatch=dispatch, status=SubjectTest.Status.PLANNING
+        test = (
+            SubjectTest.objects.select_for_update()
+            .filter(dispatch=dispatch, status=SubjectTest.Status.PLANNING)
+            .first()
         )
-        test = test.first()
         if test is None:
             return 0
         pending = dispatch.deliveries.filter(status=Status.PENDING, variant__isnull=True)
@@ -123,7 +125,7 @@ def split_test_group(dispatch: Dispatch) -> int:
     return size
 
 
-def decide_due_tests(now=None) -> list[int]:
+def decide_due_tests(now: datetime | None = None) -> list[int]:
     """Beat: decide every test whose wait is over (its dispatch sending, not paused)."""
     now = now or timezone.now()
     due = SubjectTest.objects.filter(
@@ -134,7 +136,7 @@ def decide_due_tests(now=None) -> list[int]:
     return [test.dispatch_id for test in due if decide(test, now)]
 
 
-def decide(test: SubjectTest, now=None) -> bool:
+def decide(test: SubjectTest, now: datetime | None = None) -> bool:
     """Pick the winner and release the rest to it; False when another process did first."""
     now = now or timezone.now()
     recorder.flush()  # clicks still in the buffer count too
@@ -179,7 +181,34 @@ def pick_winner(test: SubjectTest, figures: dict[int, VariantFigures]) -> int:
     return max(sorted(figures), key=lambda v: (score(test, figures[v]), -v))
 
 
-def test_progress(dispatch: Dispatch) -> dict | None:
+class VariantProgress(TypedDict):
+    """One subject of a test and what its part of the audience did."""
+
+    variant: int
+    letter: str  # A, B, C, D as the admin names them
+    subject: str
+    sent: int
+    unique_clickers: int
+    unique_openers_estimated: int | None  # None: opens not measured
+    is_winner: bool
+
+
+class SubjectTestProgress(TypedDict):
+    """A subject test as the progress JSON and the delivery report show it."""
+
+    status: str
+    status_label: str
+    criterion: str  # its label: what decides the winner
+    test_percent: int
+    test_size: int
+    decide_at: str | None  # ISO 8601
+    decide_at_label: str
+    held: int  # the rest of the list, waiting for the winner
+    winner: int | None
+    variants: list[VariantProgress]
+
+
+def test_progress(dispatch: Dispatch) -> SubjectTestProgress | None:
     """The test for the progress JSON and the report: each variant's subject and figures."""
     test = SubjectTest.objects.filter(dispatch=dispatch).first()
     if test is None:

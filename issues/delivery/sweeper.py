@@ -2,7 +2,8 @@
 return expired claims, restart dispatches that went quiet, decide subject tests whose wait
 is over."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import TypedDict
 
 from django.conf import settings
 from django.utils import timezone
@@ -14,7 +15,7 @@ from .queue import enqueue_plan, enqueue_senders
 from .subject_tests import decide_due_tests
 
 
-def restart_stalled_dispatches(now=None) -> list[int]:
+def restart_stalled_dispatches(now: datetime | None = None) -> list[int]:
     """Queue sender (or planner) tasks for dispatches with no heartbeat for a lease.
 
     Tasks can vanish (a broker restarted without persistence, a killed worker on a broker
@@ -40,7 +41,16 @@ def restart_stalled_dispatches(now=None) -> list[int]:
     return restarted
 
 
-def sweep(now=None) -> dict:
+class Swept(TypedDict):
+    """What one sweep did (the beat task's result, in the worker's log)."""
+
+    started: list[int]  # dispatches whose schedule came due
+    returned: int  # rows whose claim expired, pending again
+    restarted: list[int]  # dispatches that went quiet, queued again
+    decided: list[int]  # dispatches whose subject test picked its winner
+
+
+def sweep(now: datetime | None = None) -> Swept:
     now = now or timezone.now()
     return {
         "started": [d.pk for d in start_due_dispatches(now)],

@@ -6,11 +6,10 @@ these figures; the reports show the same figures through ``issues.reports.engage
 
 from dataclasses import dataclass
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, QuerySet
 
 from ..models import KNOWN_READER, Click, Delivery, Issue, Open
-
-Status = Delivery.Status
+from ..models.delivery import SENT_ROWS
 
 
 @dataclass(frozen=True)
@@ -21,11 +20,10 @@ class VariantFigures:
     unique_openers_estimated: int | None
 
 
-def sent_deliveries(issue: Issue) -> QuerySet:
-    """Messages that left: sent, or sent and bounced later (the bounce marks them failed)."""
-    return Delivery.objects.filter(issue=issue).filter(
-        Q(status=Status.SENT) | Q(bounced_at__isnull=False)
-    )
+def sent_deliveries(issue: Issue) -> QuerySet[Delivery]:
+    """The rows of messages that were sent (``issues.reports.sent`` says what that means):
+    a subject test's variants are counted from their rows, the few of its test group."""
+    return Delivery.objects.filter(issue=issue).filter(SENT_ROWS)
 
 
 def measures_opens(issue: Issue) -> bool:

@@ -1,5 +1,7 @@
 """What editors write: newsletters, their issues, and the frozen snapshot of a sent issue."""
 
+from typing import Any
+
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models, transaction
@@ -146,7 +148,7 @@ class Issue(models.Model):
     def __str__(self):
         return f"#{self.number} {self.title}"
 
-    def save(self, *args, **kwargs):
+    def save(self, *args: Any, **kwargs: Any) -> None:
         if not self.subject:
             self.subject = self.title
         with transaction.atomic():
@@ -166,7 +168,7 @@ class Issue(models.Model):
                 ]
             super().save(*args, **kwargs)
 
-    def get_absolute_url(self):
+    def get_absolute_url(self) -> str:
         return reverse(
             "issues:issue", kwargs={"newsletter": self.newsletter.slug, "slug": self.slug}
         )

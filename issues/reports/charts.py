@@ -32,7 +32,7 @@ def nice_ceiling(value: float) -> float:
     2.5 only from 25 up or below 1, where it never makes a count end in a half."""
     if value <= 0:
         return 1
-    power = 10 ** math.floor(math.log10(value))
+    power: float = 10 ** math.floor(math.log10(value))
     for step in (1, 2, 2.5, 5, 10):
         if step == 2.5 and power == 1:
             continue
@@ -166,7 +166,16 @@ def line_chart(
 class Frame:
     """The axes shared by both kinds of chart: scale, gridlines, labels."""
 
-    def __init__(self, labels, series, width, height, fmt, *, whole=False):
+    def __init__(
+        self,
+        labels: Sequence[str],
+        series: Sequence[Series],
+        width: int,
+        height: int,
+        fmt: Callable[[float], str],
+        *,
+        whole: bool = False,
+    ) -> None:
         for row in series:
             if len(row.values) != len(labels):
                 raise ValueError(f"{row.name!r} has {len(row.values)} values for {len(labels)}")
@@ -187,7 +196,9 @@ class Frame:
     def x_centre(self, index: int) -> float:
         return self.left + self.step * (index + 0.5)
 
-    def svg(self, title, description, id_prefix, shapes) -> SafeString:
+    def svg(
+        self, title: str, description: str, id_prefix: str, shapes: list[SafeString]
+    ) -> SafeString:
         parts = []
         for value in self.gridlines:
             y = self.y(value)

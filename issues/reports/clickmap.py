@@ -50,7 +50,7 @@ def click_map(web_html: str, links: Sequence[LinkFigures]) -> ClickMap:
     most = max((link.clicks for link in links), default=0)
     shown = set()
 
-    def badge(match: re.Match) -> str:
+    def badge(match: re.Match[str]) -> str:
         href = HREF.search(match.group(1))
         url = html.unescape(next(g for g in href.groups() if g is not None)) if href else ""
         waiting = by_url.get(url)

@@ -5,18 +5,22 @@ suppression events, dispatches, deliveries, clicks), grouped in the database, so
 costs the same few queries for ten readers or a million; none reads every delivery row.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import TypedDict
 
-from django.db.models import Count, Sum
+from django.db.models import Count, QuerySet
 from django.db.models.functions import TruncWeek
 from django.utils import timezone
+from django.utils.safestring import SafeString
 
 from subscribers.models import ConsentEvent, SuppressionEvent
 
 from ..engagement.attribution import unsubscribed_by_issue
-from ..models import KNOWN_READER, Click, Delivery, DeliveryTally, Dispatch, Issue, Newsletter
+from ..models import KNOWN_READER, Click, Issue, Newsletter
 from .charts import Series, bar_chart, line_chart, percent
+from .sent import sent_per_issue
 
 # Each of these means a person now receives the newsletter (after double opt-in, an
 # import of people who agreed elsewhere, or a reader adding it on their preferences page).
@@ -76,7 +80,9 @@ def subscriber_growth(
     mondays = [week_start(today) - timedelta(weeks=n) for n in reversed(range(weeks))]
     since = timezone.make_aware(datetime.combine(mondays[0], time.min))
 
-    def per_week(queryset, **filters):
+    def per_week(
+        queryset: QuerySet[ConsentEvent] | QuerySet[SuppressionEvent], **filters: object
+    ) -> dict[date, int]:
         rows = (
             queryset.filter(created_at__gte=since, **filters)
             .annotate(week=TruncWeek("created_at"))
@@ -132,46 +138,6 @@ def issue_rates(newsletter: Newsletter, last: int = 12) -> list[IssueRates]:
     ]
 
 
-def sent_per_issue(ids: list[int], *, from_rows: bool = False) -> dict[int, int]:
-    """Messages that left, per issue (sent, or sent and bounced later): what the issue's
-    dispatches planned, less their rows that did not leave (waiting, failed, cancelled).
-
-    Counting the rows that left would read nearly all of them, a million per issue at a
-    million readers and ten million for the dashboard's dozen issues; the rows that did not
-    leave are few, and the partial index ``delivery_not_left`` holds only those. A dispatch
-    still planning has no planned count yet: its rows count on neither side. An issue whose
-    rows retention rolled up reads its tally, as its report does (unless ``from_rows``:
-    retention itself, writing that tally).
-    """
-    planned = dict(
-        Dispatch.objects.filter(issue_id__in=ids)
-        .values_list("issue_id")
-        .annotate(n=Sum("planned_count"))
-        .order_by()
-    )
-    not_left = dict(
-        Delivery.objects.filter(issue_id__in=ids, bounced_at__isnull=True)
-        .exclude(status=Delivery.Status.SENT)
-        .exclude(dispatch__status=Dispatch.Status.PLANNING)
-        .values_list("issue_id")
-        .annotate(n=Count("*"))
-        .order_by()
-    )
-    tallied = (
-        {}
-        if from_rows
-        else dict(
-            DeliveryTally.objects.filter(issue_id__in=ids).values_list("issue_id", "outcomes")
-        )
-    )
-    return {
-        pk: tallied[pk].get("sent", 0)
-        if pk in tallied
-        else (planned.get(pk) or 0) - not_left.get(pk, 0)
-        for pk in ids
-    }
-
-
 WIDE, NARROW = 720, 340  # CSS pixels: the admin's content column, and a phone's
 
 
@@ -195,14 +161,24 @@ def week_label(monday: date) -> str:
     return f"{monday.day} {monday:%b}"
 
 
-def dashboard(newsletter: Newsletter) -> dict:
+class Dashboard(TypedDict):
+    """The dashboard page's figures: its tables and its charts."""
+
+    weeks: list[WeekFigures]
+    rates: list[IssueRates]
+    charts: dict[str, ChartPair]  # growth, click_rate, unsubscribe_rate
+
+
+def dashboard(newsletter: Newsletter) -> Dashboard:
     """The dashboard's figures and its charts, drawn for both widths."""
     weeks = subscriber_growth(newsletter)
     rates = issue_rates(newsletter)
     week_labels = [week_label(w.week) for w in weeks]
     issue_labels = [f"#{r.number}" for r in rates]
 
-    def pair(draw, name, *args, **kwargs) -> ChartPair:
+    def pair(
+        draw: Callable[..., SafeString], name: str, *args: object, **kwargs: object
+    ) -> ChartPair:
         return ChartPair(
             wide=draw(*args, width=WIDE, id_prefix=f"{name}-wide", **kwargs),
             narrow=draw(*args, width=NARROW, id_prefix=f"{name}-narrow", **kwargs),

@@ -2,19 +2,60 @@
 
 from collections import Counter
 from datetime import timedelta
+from typing import TypedDict
 
-from django.db.models import Count, Max, Min, QuerySet
+from django.db.models import Count, Max, Min
 from django.utils import timezone
 
-from ..delivery.subject_tests import test_progress
+from ..delivery.subject_tests import SubjectTestProgress, test_progress
 from ..models import Delivery, DeliveryTally, Dispatch, Issue
+from .sent import by_status, status_counts
 
 Status = Delivery.Status
 RATE_WINDOW_SECONDS = 60
 STALE = timedelta(seconds=10)  # no batch marked for this long: the rate falls
 
 
-def progress(dispatch: Dispatch) -> dict:
+class Progress(TypedDict):
+    """The progress JSON (``…/progress/``) that the admin's progress bar and scripts poll."""
+
+    dispatch: int
+    status: str
+    status_label: str
+    reason: str  # why it paused, in words
+    planned: int
+    sent: int
+    failed: int
+    pending: int  # waiting or in flight
+    cancelled: int
+    held: int  # the rest of the list of a subject test, waiting for the winner
+    rate_per_second: float
+    eta_seconds: int | None
+    started_at: str | None  # ISO 8601
+    finished_at: str | None
+    duration_seconds: float | None  # once done
+    average_rate_per_second: float | None  # once done
+    done: bool
+    subject_test: SubjectTestProgress | None
+
+
+class DeliveryFigures(TypedDict):
+    """An issue's delivery figures, from its ledger or from the tally retention keeps."""
+
+    counts: dict[str, int]  # by status label: Pending, Sent, Failed, ...
+    failures: list[tuple[str, int]]  # (reason, deliveries), the commonest first
+    events: dict[str, int]  # ESP event → deliveries
+    bounced_subscribers: int
+    complained_subscribers: int
+
+
+class DeliveryReport(DeliveryFigures):
+    """The per-issue delivery report page's figures."""
+
+    subject_test: SubjectTestProgress | None
+
+
+def progress(dispatch: Dispatch) -> Progress:
     """The figures the admin's progress bar polls.
 
     While sending: the rate over the last minute (from the first message sent in it) and
@@ -24,7 +65,7 @@ def progress(dispatch: Dispatch) -> dict:
     if tally:  # retention rolled the rows up
         counts = tally.counts(dispatch.pk)
     elif dispatch.status == Dispatch.Status.PLANNING:  # no planned count yet
-        counts = dict(dispatch.deliveries.values_list("status").annotate(n=Count("id")))
+        counts = by_status(dispatch.deliveries.all())
     else:
         rows = Delivery.objects.filter(issue_id=dispatch.issue_id, dispatch=dispatch)
         counts = status_counts(rows, dispatch.planned_count)
@@ -32,7 +73,7 @@ def progress(dispatch: Dispatch) -> dict:
     sent = counts.get(Status.SENT, 0)
     pending = counts.get(Status.PENDING, 0) + counts.get(Status.SENDING, 0)
     done = dispatch.status in {Dispatch.Status.DONE, Dispatch.Status.CANCELLED}
-    figures = {
+    figures: Progress = {
         "dispatch": dispatch.pk,
         "status": dispatch.status,
         "status_label": dispatch.get_status_display(),
@@ -56,8 +97,8 @@ def progress(dispatch: Dispatch) -> dict:
     if done and dispatch.started_at and dispatch.finished_at:
         duration = max((dispatch.finished_at - dispatch.started_at).total_seconds(), 0.001)
         figures["duration_seconds"] = round(duration, 1)
-        figures["average_rate_per_second"] = round(sent / duration, 1)
-        figures["rate_per_second"] = figures["average_rate_per_second"]
+        average = round(sent / duration, 1)
+        figures["average_rate_per_second"] = figures["rate_per_second"] = average
     elif dispatch.status == Dispatch.Status.SENDING and dispatch.started_at:
         since = now - timedelta(seconds=RATE_WINDOW_SECONDS)
         recent = dispatch.deliveries.filter(status=Status.SENT, finished_at__gte=since)
@@ -76,33 +117,16 @@ def progress(dispatch: Dispatch) -> dict:
     return figures
 
 
-def report(issue: Issue) -> dict:
+def report(issue: Issue) -> DeliveryReport:
     """The per-issue delivery report: counts, failures by reason, bounces and complaints,
     and the subject test; from the ledger, or from its tally once retention rolled it up."""
     tally = DeliveryTally.objects.filter(issue=issue).first()
     figures = tally_report(tally) if tally else ledger_report(issue)
-    figures["subject_test"] = next(
+    subject_test = next(
         (test_progress(d) for d in issue.dispatches.filter(subject_test__isnull=False)[:1]),
         None,
     )
-    return figures
-
-
-def status_counts(rows: QuerySet, planned: int) -> dict[str, int]:
-    """``{status: n}`` of one issue's ledger rows (or one dispatch's), from the few that are
-    not plainly sent: those waiting, failed or cancelled (partial index ``delivery_not_left``)
-    and those an ESP reported bounced (``delivery_bounced``). The plainly sent are the rest
-    of what was ``planned``. Counting them would read every row, a million per look at the
-    page at a million readers, most of them not yet visible to an index-only scan.
-    """
-    counts: Counter[str] = Counter()
-    for part in (
-        rows.filter(bounced_at__isnull=True).exclude(status=Status.SENT),
-        rows.filter(bounced_at__isnull=False),
-    ):
-        counts.update(dict(part.values_list("status").annotate(n=Count("id")).order_by()))
-    counts[Status.SENT] += max(planned - sum(counts.values()), 0)
-    return dict(counts)
+    return {**figures, "subject_test": subject_test}
 
 
 def issue_status_counts(issue: Issue) -> dict[str, int]:
@@ -111,11 +135,11 @@ def issue_status_counts(issue: Issue) -> dict[str, int]:
     rows = Delivery.objects.filter(issue=issue)
     dispatches = issue.dispatches.values_list("status", "planned_count")
     if any(status == Dispatch.Status.PLANNING for status, _ in dispatches):
-        return dict(rows.values_list("status").annotate(n=Count("id")).order_by())
+        return by_status(rows)
     return status_counts(rows, sum(planned for _, planned in dispatches))
 
 
-def ledger_report(issue: Issue) -> dict:
+def ledger_report(issue: Issue) -> DeliveryFigures:
     """The report's delivery figures, from the ledger's rows (the few that did not plainly
     go out, and those an ESP reported on, each through a partial index of its own)."""
     deliveries = Delivery.objects.filter(issue=issue)
@@ -142,12 +166,12 @@ def ledger_report(issue: Issue) -> dict:
     }
 
 
-def tally_report(tally: DeliveryTally) -> dict:
+def tally_report(tally: DeliveryTally) -> DeliveryFigures:
     """The report of an issue whose ledger retention rolled up: the same figures, kept."""
     counts = tally.counts()
     return {
         "counts": {status.label: counts.get(status.value, 0) for status in Status},
-        "failures": [tuple(pair) for pair in tally.failures],
+        "failures": [(reason, n) for reason, n in tally.failures],
         "events": tally.events,
         "bounced_subscribers": tally.bounced_subscribers,
         "complained_subscribers": tally.complained_subscribers,

@@ -9,6 +9,7 @@ per-subscriber history.
 """
 
 from dataclasses import dataclass
+from typing import TypedDict
 
 from django.db import connection
 from django.db.models import Count, Q, QuerySet
@@ -16,7 +17,7 @@ from django.db.models import Count, Q, QuerySet
 from ..engagement.attribution import unsubscribed_because_of
 from ..engagement.variants import measures_opens
 from ..models import KNOWN_READER, Click, Delivery, DeliveryTally, Issue, Open, TrackedLink
-from .dashboard import sent_per_issue
+from .sent import sent_per_issue
 
 Status = Delivery.Status
 
@@ -51,12 +52,22 @@ class IssueEngagement:
     links: list[LinkFigures]  # most clicked first
 
 
-def delivery_outcomes(issue: Issue, *, from_rows: bool = False) -> dict[str, int]:
+class DeliveryOutcomes(TypedDict):
+    """What became of an issue's messages (kept in ``DeliveryTally.outcomes`` too)."""
+
+    sent: int
+    delivered: int
+    bounced: int
+    complained: int
+
+
+def delivery_outcomes(issue: Issue, *, from_rows: bool = False) -> DeliveryOutcomes:
     """How many messages left, were delivered, bounced, drew a complaint: counted from the
     ledger, or kept in its tally once retention rolled the rows up."""
     tally = None if from_rows else DeliveryTally.objects.filter(issue=issue).first()
     if tally is not None:
-        return tally.outcomes
+        kept: DeliveryOutcomes = tally.outcomes
+        return kept
     # Each outcome an ESP reports has a partial index of the rows it marked: these are read
     # (one bitmap over the three), where one pass over the issue's rows read a million.
     outcomes = ("delivered", "bounced", "complained")
@@ -73,7 +84,12 @@ def delivery_outcomes(issue: Issue, *, from_rows: bool = False) -> dict[str, int
             }
         )
     )
-    return {"sent": sent_per_issue([issue.pk], from_rows=True)[issue.pk], **counts}
+    return {
+        "sent": sent_per_issue([issue.pk], from_rows=True)[issue.pk],
+        "delivered": counts["delivered"],
+        "bounced": counts["bounced"],
+        "complained": counts["complained"],
+    }
 
 
 def issue_engagement(issue: Issue) -> IssueEngagement:
@@ -104,7 +120,7 @@ def issue_engagement(issue: Issue) -> IssueEngagement:
     )
 
 
-def people_clicks(issue: Issue) -> QuerySet:
+def people_clicks(issue: Issue) -> QuerySet[Click]:
     return Click.objects.filter(issue=issue, is_machine=False)
 
 
@@ -142,7 +158,9 @@ def readers_per_link(issue: Issue) -> dict[int, int]:
         return dict(cursor.fetchall())
 
 
-def link_figures(issue: Issue, per_link=None) -> list[LinkFigures]:
+def link_figures(
+    issue: Issue, per_link: dict[int | None, tuple[int, int]] | None = None
+) -> list[LinkFigures]:
     """Every link people could see (the canary is not one), most clicked first."""
     per_link = clicks_per_link(issue) if per_link is None else per_link
     readers = readers_per_link(issue)

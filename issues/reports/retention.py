@@ -15,11 +15,11 @@ before the first one is deleted.
 """
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, Exists, OuterRef
+from django.db.models import Count, Exists, OuterRef, QuerySet
 from django.utils import timezone
 
 from ..models import Delivery, DeliveryTally, Dispatch, Issue
@@ -34,7 +34,9 @@ class Compacted:
     rows: int
 
 
-def compactable_issues(now=None, retention_days: float | None = None):
+def compactable_issues(
+    now: datetime | None = None, retention_days: float | None = None
+) -> QuerySet[Issue]:
     """Issues whose every send ended more than the retention period ago, with rows left."""
     days = settings.DELIVERY_RETENTION_DAYS if retention_days is None else retention_days
     cutoff = (now or timezone.now()) - timedelta(days=days)
@@ -87,7 +89,9 @@ def compact_issue(issue: Issue, *, chunk: int | None = None) -> Compacted:
     return Compacted(issue.pk, deleted)
 
 
-def compact_old_deliveries(now=None, retention_days: float | None = None) -> list[Compacted]:
+def compact_old_deliveries(
+    now: datetime | None = None, retention_days: float | None = None
+) -> list[Compacted]:
     """Compact every issue past the retention period (beat runs this daily)."""
     days = settings.DELIVERY_RETENTION_DAYS if retention_days is None else retention_days
     if days <= 0:

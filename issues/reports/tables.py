@@ -3,6 +3,7 @@
 import csv
 import io
 from dataclasses import dataclass
+from typing import TypedDict
 
 from subscribers.csv_io import spreadsheet_safe
 
@@ -61,7 +62,36 @@ def links_csv(engagement: IssueEngagement) -> str:
     return out.getvalue()
 
 
-def report_data(engagement: IssueEngagement) -> dict:
+class LinkReport(TypedDict):
+    """One tracked link in ``issue_report --json``: people's clicks only."""
+
+    url: str
+    label: str
+    position: int
+    clicks: int  # repeats included
+    unique: int  # distinct readers
+    machine_clicks: int
+
+
+class EngagementReport(TypedDict):
+    """``issue_report --json``: the issue's engagement as plain data."""
+
+    issue: int
+    sent: int
+    delivered: int
+    bounced: int
+    complained: int
+    unsubscribed: int
+    human_clicks: int
+    unique_clickers: int
+    machine_clicks: int
+    click_rate: float  # unique clickers / sent, four decimals
+    opens_estimated: int | None  # None: nothing measures opens for this issue
+    unique_openers_estimated: int | None
+    links: list[LinkReport]  # most clicked first
+
+
+def report_data(engagement: IssueEngagement) -> EngagementReport:
     """The report as plain data (``issue_report --json``): people's clicks per link,
     ``clicks`` with repeats, ``unique`` readers; machines only in ``machine_clicks``."""
     return {

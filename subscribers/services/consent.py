@@ -13,18 +13,21 @@ Rules kept here and nowhere else:
 """
 
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Model
 from django.utils import timezone
 
 from .. import tokens
 from ..models import ConsentEvent, ErasedAddress, Source, Subscriber, Subscription
 from ..selectors import (
+    Newsletter,
     awaiting_confirmation,
     find_subscriber,
-    newsletter_model,
+    newsletters_of,
     pending_newsletter_ids,
     received_newsletter_ids,
     receives_all,
@@ -57,7 +60,7 @@ def record(
 
 def subscribe(
     email: str,
-    newsletters,
+    newsletters: Iterable[Model | int],
     *,
     name: str = "",
     source: str = Source.FORM,
@@ -73,14 +76,14 @@ def subscribe(
     email = normalize_email(email)
     check_subscribe_limits(email=email, ip=ip)
     name = (name or "").strip()[:MAX_NAME_LENGTH]
-    newsletter_ids = sorted({getattr(n, "pk", n) for n in newsletters})
+    newsletter_ids = sorted({n if isinstance(n, int) else n.pk for n in newsletters})
     if not newsletter_ids:
         raise ValidationError("Choose a newsletter.")
     nonce = secrets.token_hex(16)  # this request's own: its link confirms only its newsletters
     with transaction.atomic():
         subscriber = find_subscriber(email) or _create_subscriber(email, source)
         subscriber = Subscriber.objects.select_for_update().get(pk=subscriber.pk)
-        wanted = []
+        wanted: list[int] = []
         for newsletter_id in newsletter_ids:
             subscription, _ = Subscription.objects.get_or_create(
                 subscriber=subscriber, newsletter_id=newsletter_id
@@ -120,13 +123,16 @@ def _create_subscriber(email: str, source: str) -> Subscriber:
         with transaction.atomic():
             return Subscriber.objects.create(email=email, source=source)
     except IntegrityError:
-        return find_subscriber(email)
+        existing = find_subscriber(email)
+        if existing is None:  # not a duplicate address after all
+            raise
+        return existing
 
 
 @dataclass
 class Confirmation:
     subscriber: Subscriber
-    newsletters: list = field(default_factory=list)
+    newsletters: list[Newsletter] = field(default_factory=list)
     already_confirmed: bool = False
     new_name: str = ""  # the name confirming would give the person (they have none yet)
 
@@ -137,7 +143,7 @@ def preview_confirmation(token: str) -> Confirmation:
     subscriber = Subscriber.objects.filter(pk=subscriber_id).first()
     if subscriber is None:
         raise tokens.InvalidToken("no such subscriber")
-    newsletters = list(newsletter_model().objects.filter(pk__in=newsletter_ids))
+    newsletters = newsletters_of(newsletter_ids)
     if (
         subscriber.is_suppressed
         or not awaiting_confirmation(subscriber, newsletter_ids, nonce).exists()
@@ -149,7 +155,7 @@ def preview_confirmation(token: str) -> Confirmation:
     return Confirmation(subscriber, newsletters, new_name=new_name)
 
 
-def requested_name(subscriber: Subscriber, newsletter_ids, nonce: str) -> str:
+def requested_name(subscriber: Subscriber, newsletter_ids: Iterable[int], nonce: str) -> str:
     """The name a confirmation would apply: its request's, and only to a nameless person."""
     if subscriber.name:
         return ""
@@ -206,7 +212,7 @@ def confirm(token: str, *, ip: str | None = None, user_agent: str = "") -> Confi
                 user_agent=user_agent,
             )
         ErasedAddress.objects.filter(email_hash=email_hash(subscriber.email)).delete()
-        newsletters = list(newsletter_model().objects.filter(pk__in=confirmed_ids))
+        newsletters = newsletters_of(confirmed_ids)
         queue_mail(WELCOME, subscriber, confirmed_ids)
     return Confirmation(subscriber, newsletters)
 
@@ -225,7 +231,7 @@ def resend_confirmation(subscriber: Subscriber) -> bool:
 
 def unsubscribe(
     subscriber: Subscriber,
-    newsletter_ids=None,
+    newsletter_ids: Iterable[int] | None = None,
     *,
     source: str = Source.EMAIL,
     ip: str | None = None,
@@ -276,7 +282,7 @@ def update_preferences(
     subscriber: Subscriber,
     *,
     name: str,
-    newsletter_ids,
+    newsletter_ids: Iterable[int],
     ip: str | None = None,
     user_agent: str = "",
 ) -> list[int]:
@@ -293,7 +299,7 @@ def update_preferences(
         subscriber.name = name
         subscriber.save(update_fields=["name"])
     added = wanted - current
-    waiting = []
+    waiting: list[int] = []
     if added and subscriber.status != Subscriber.Status.ACTIVE:
         subscribe(subscriber.email, added, source=Source.EMAIL, ip=ip, user_agent=user_agent)
         waiting = sorted(added)

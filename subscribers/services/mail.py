@@ -20,7 +20,7 @@ from superfast.mail import is_transient
 from .. import tokens
 from ..models import Subscriber, Subscription
 from ..queue import enqueue_mail
-from ..selectors import newsletter_model
+from ..selectors import newsletters_of
 
 logger = logging.getLogger(__name__)
 
@@ -33,13 +33,13 @@ class TransientMailError(Exception):
     """The mail server or ESP failed in a way worth trying again later."""
 
 
-def queue_mail(kind: str, subscriber: Subscriber, newsletter_ids=()) -> None:
+def queue_mail(kind: str, subscriber: Subscriber, newsletter_ids: Iterable[int] = ()) -> None:
     """Have the worker send mail ``kind`` to ``subscriber`` once this transaction commits."""
     ids = sorted(newsletter_ids)
     transaction.on_commit(lambda: enqueue_mail(kind, subscriber.pk, ids))
 
 
-def send_subscriber_mail(kind: str, subscriber_id: int, newsletter_ids=()) -> bool:
+def send_subscriber_mail(kind: str, subscriber_id: int, newsletter_ids: Iterable[int] = ()) -> bool:
     """Build mail ``kind`` from the subscriber's state now, and send it.
 
     Returns whether a message went out: nothing is sent to someone erased meanwhile, nor a
@@ -62,7 +62,9 @@ def send_subscriber_mail(kind: str, subscriber_id: int, newsletter_ids=()) -> bo
     return True
 
 
-def confirmation_mail(subscriber: Subscriber, newsletter_ids: list[int]):
+def confirmation_mail(
+    subscriber: Subscriber, newsletter_ids: list[int]
+) -> EmailMultiAlternatives | None:
     """The link of the request that made these subscriptions pending, or None when unusable.
 
     Built when sent: a subscription confirmed, left or suppressed since needs no link.
@@ -82,7 +84,7 @@ def confirmation_mail(subscriber: Subscriber, newsletter_ids: list[int]):
     # A later request for the same newsletters renewed their nonce; link the newest one.
     nonce = waiting[0][1]
     ids = sorted(newsletter_id for newsletter_id, n in waiting if n == nonce)
-    newsletters = list(newsletter_model().objects.filter(pk__in=ids).order_by("pk"))
+    newsletters = newsletters_of(ids, order_by="pk")
     names = ", ".join(n.name for n in newsletters)
     return build_mail(
         template="confirm",
@@ -97,7 +99,9 @@ def confirmation_mail(subscriber: Subscriber, newsletter_ids: list[int]):
     )
 
 
-def already_subscribed_mail(subscriber: Subscriber, newsletter_ids: list[int]):
+def already_subscribed_mail(
+    subscriber: Subscriber, newsletter_ids: list[int]
+) -> EmailMultiAlternatives:
     return build_mail(
         template="already_subscribed",
         subject="You are already subscribed",
@@ -118,11 +122,13 @@ def provide_own_welcome(finder: OwnWelcome | None) -> None:
     _own_welcome = finder or (lambda newsletter_ids: set())
 
 
-def welcome_mail(subscriber: Subscriber, newsletter_ids: list[int]):
+def welcome_mail(
+    subscriber: Subscriber, newsletter_ids: list[int]
+) -> EmailMultiAlternatives | None:
     """The site's welcome, naming the newsletters just confirmed that do not greet their
     readers themselves; none left, no mail."""
-    newsletter_ids = set(newsletter_ids) - _own_welcome(newsletter_ids)
-    newsletters = list(newsletter_model().objects.filter(pk__in=newsletter_ids).order_by("pk"))
+    greeted = set(newsletter_ids) - _own_welcome(newsletter_ids)
+    newsletters = newsletters_of(greeted, order_by="pk")
     if not newsletters or subscriber.status != Subscriber.Status.ACTIVE:
         return None
     links = [
@@ -140,7 +146,8 @@ def welcome_mail(subscriber: Subscriber, newsletter_ids: list[int]):
     )
 
 
-MAIL_BUILDERS = {
+MailBuilder = Callable[[Subscriber, list[int]], EmailMultiAlternatives | None]
+MAIL_BUILDERS: dict[str, MailBuilder] = {
     CONFIRM: confirmation_mail,
     ALREADY_SUBSCRIBED: already_subscribed_mail,
     WELCOME: welcome_mail,
@@ -148,7 +155,12 @@ MAIL_BUILDERS = {
 
 
 def build_mail(
-    *, template: str, subject: str, subscriber: Subscriber, context: dict, headers=None
+    *,
+    template: str,
+    subject: str,
+    subscriber: Subscriber,
+    context: dict[str, object],
+    headers: dict[str, str] | None = None,
 ) -> EmailMultiAlternatives:
     """``subscribers/email/<template>.txt`` (and ``.html``) addressed to one subscriber."""
     context = {"subscriber": subscriber, "site_url": settings.SITE_URL, **context}

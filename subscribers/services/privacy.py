@@ -11,6 +11,7 @@ what it forgets. So the preferences page, the export and erasure stay complete w
 app importing theirs.
 """
 
+from datetime import datetime
 from typing import Protocol
 
 from django.db import transaction
@@ -27,7 +28,7 @@ class PersonalDataHolder(Protocol):
     def notices(self, subscriber: Subscriber) -> list[str]:
         """What the preferences page tells the person about what is recorded of them."""
 
-    def export(self, subscriber: Subscriber):
+    def export(self, subscriber: Subscriber) -> object:
         """Their data, JSON-ready, for the download."""
 
     def forget(self, subscriber: Subscriber) -> None:
@@ -60,14 +61,14 @@ def set_no_tracking(subscriber: Subscriber, no_tracking: bool) -> None:
                 holder.forget(subscriber)
 
 
-def personal_data(subscriber: Subscriber) -> dict:
+def personal_data(subscriber: Subscriber) -> dict[str, object]:
     """What we hold about one person, as JSON-ready data (the "download my data").
 
     Everything erasure deletes or detaches, tags included: the editors' labels are data
     about the person too.
     """
 
-    def when(value):
+    def when(value: datetime | None) -> str | None:
         return value.isoformat() if value else None
 
     return {
@@ -123,7 +124,9 @@ def campaign_name(campaign: str) -> str | None:
     return "an email no longer kept"
 
 
-def forget_before_deletion(sender, instance: Subscriber, **kwargs) -> None:
+def forget_before_deletion(
+    sender: type[Subscriber], instance: Subscriber, **kwargs: object
+) -> None:
     """``pre_delete``: a subscriber deleted any way (erasure, the admin's delete) leaves
     other apps' rows detached, never deleted with them nor still pointing at them."""
     for holder in _holders.values():

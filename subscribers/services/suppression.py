@@ -23,7 +23,7 @@ SUPPRESSING_EVENTS = {
     EventType.UNSUBSCRIBED: SuppressionEvent.Kind.ESP_UNSUBSCRIBE,
 }
 
-SUPPRESSED_STATUS = {
+SUPPRESSED_STATUS: dict[str, str] = {
     SuppressionEvent.Kind.BOUNCE: Subscriber.Status.BOUNCED,
     SuppressionEvent.Kind.SOFT_BOUNCES: Subscriber.Status.BOUNCED,
     SuppressionEvent.Kind.COMPLAINT: Subscriber.Status.COMPLAINED,
@@ -41,7 +41,7 @@ def suppress(
             subscriber=subscriber, kind=kind, esp_event=esp_event, reason=reason
         )
         status = SUPPRESSED_STATUS[kind]
-        fields = {"status": status}
+        fields: dict[str, object] = {"status": status}
         if status == Subscriber.Status.UNSUBSCRIBED:
             fields["unsubscribed_at"] = timezone.now()
         Subscriber.objects.filter(pk=subscriber.pk).update(**fields)

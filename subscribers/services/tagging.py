@@ -24,7 +24,7 @@ def add_tag(subscribers: QuerySet[Subscriber], tag: Tag) -> int:
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [tag.pk, *params])
-        return cursor.rowcount
+        return int(cursor.rowcount)
 
 
 def remove_tag(subscribers: QuerySet[Subscriber], tag: Tag) -> int:

@@ -1,30 +1,22 @@
 """Any Django mail backend (anymail ESPs, the demo's .eml files): one message at a time,
 built by Django's mail API, over the backend's one open connection."""
 
-from ..message import IssueMessage
-from ..outcomes import Batch, ConnectionFailed, Outcome, Recipient, Status, is_connection_lost
+from django.core.mail import EmailMessage
+from django.core.mail.backends.base import BaseEmailBackend
+
+from ..outcomes import Outcome, Recipient, Status
+from .base import OverDjangoBackend, Values
 
 
-def send(message: IssueMessage, backend, batch: Batch, pace) -> None:
-    for recipient in batch.recipients:
-        pace()
-        try:
-            batch.record(send_one(message, backend, recipient, batch.token))
-        except Exception as error:
-            batch.record_error(recipient, error, recipient.email)
-            if is_connection_lost(error):
-                raise ConnectionFailed(batch.outcomes[-1].error, permanent=False) from error
+class DjangoMail(OverDjangoBackend[BaseEmailBackend]):
+    def send_one(self, recipient: Recipient, values: Values) -> Outcome:
+        """A SENT outcome without a message id means our own (see ``mark``)."""
+        email = self.message.as_django_message(recipient, values)
+        self.backend.send_messages([email])
+        return esp_outcome(email, recipient)
 
 
-def send_one(message: IssueMessage, backend, recipient: Recipient, token: str) -> Outcome:
-    """Send one message; a SENT outcome without a message id means our own (see ``mark``)."""
-    values = message.values(recipient, message.message_id(recipient, token))
-    email = message.as_django_message(recipient, values)
-    backend.send_messages([email])
-    return esp_outcome(email, recipient)
-
-
-def esp_outcome(email, recipient: Recipient) -> Outcome:
+def esp_outcome(email: EmailMessage, recipient: Recipient) -> Outcome:
     """What an anymail ESP said of this recipient: rejected, or accepted with its own id."""
     status = getattr(email, "anymail_status", None)
     result = None

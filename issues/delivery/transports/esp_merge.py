@@ -7,13 +7,14 @@ carries the batch. The merge fields are named with the render's random key, like
 they replace, so content cannot name one either.
 """
 
+from anymail.message import AnymailMessage
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail.backends.base import BaseEmailBackend
 
 from subscribers.tokens import list_unsubscribe
 
-from ..message import IssueMessage
-from ..outcomes import Batch
+from ..outcomes import Outcome, Recipient
+from .base import OverDjangoBackend, Values
 from .django_mail import esp_outcome
 
 
@@ -21,39 +22,37 @@ def merge_name(marker: str) -> str:
     return marker.strip("%").replace(".", "_").lower()
 
 
-def send(message: IssueMessage, backend, batch: Batch, pace) -> None:
-    field = settings.SEND_ESP_MERGE_FIELD
-    markers = message.markers.per_recipient
+class EspMerge(OverDjangoBackend[BaseEmailBackend]):
+    def send_one(self, recipient: Recipient, values: Values) -> Outcome:
+        return self.send_batch([(recipient, values)])[0]
 
-    def with_fields(body: str) -> str:
-        return message.fill(body, {m: field.format(merge_name(m)) for m in markers})
+    def send_batch(self, messages: list[tuple[Recipient, Values]]) -> list[Outcome]:
+        message, field = self.message, settings.SEND_ESP_MERGE_FIELD
+        markers = message.markers.per_recipient
 
-    merge_data, merge_headers = {}, {}
-    for recipient in batch.recipients:
-        pace()
-        values = message.values(recipient, message.message_id(recipient, batch.token))
-        merge_data[recipient.email] = {merge_name(m): values[m] for m in markers}
-        merge_headers[recipient.email] = {
-            "List-Unsubscribe": list_unsubscribe(
-                values[message.markers.unsubscribe_url], values[message.mailto]
-            ),
-        }
-    email = EmailMultiAlternatives(
-        message.subject,
-        with_fields(message.text),
-        message.from_email,
-        [recipient.email for recipient in batch.recipients],
-        headers=message.constant_headers,
-    )
-    email.attach_alternative(with_fields(message.html), "text/html")
-    email.merge_data = merge_data
-    email.merge_headers = merge_headers
-    email.merge_metadata = {r.email: {"delivery": str(r.delivery_id)} for r in batch.recipients}
-    try:
-        backend.send_messages([email])
-    except Exception as error:
-        for recipient in batch.recipients:
-            batch.record_error(recipient, error)
-        return
-    for recipient in batch.recipients:
-        batch.record(esp_outcome(email, recipient))
+        def with_fields(body: str) -> str:
+            return message.fill(body, {m: field.format(merge_name(m)) for m in markers})
+
+        merge_data: dict[str, dict[str, str]] = {}
+        merge_headers: dict[str, dict[str, str]] = {}
+        for recipient, values in messages:
+            merge_data[recipient.email] = {merge_name(m): values[m] for m in markers}
+            merge_headers[recipient.email] = {
+                "List-Unsubscribe": list_unsubscribe(
+                    values[message.markers.unsubscribe_url], values[message.mailto]
+                ),
+            }
+        recipients = [recipient for recipient, _ in messages]
+        email = AnymailMessage(
+            message.subject,
+            with_fields(message.text),
+            message.from_email,
+            [recipient.email for recipient in recipients],
+            headers=message.constant_headers,
+            merge_data=merge_data,
+            merge_headers=merge_headers,
+            merge_metadata={r.email: {"delivery": str(r.delivery_id)} for r in recipients},
+        )
+        email.attach_alternative(with_fields(message.html), "text/html")
+        self.backend.send_messages([email])
+        return [esp_outcome(email, recipient) for recipient in recipients]

@@ -2,27 +2,29 @@
 
 import smtplib
 
-from ..message import IssueMessage
-from ..outcomes import Batch, ConnectionFailed, Outcome, Status, is_connection_lost
+from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
+
+from ..outcomes import Outcome, Recipient, Status
+from .base import OverDjangoBackend, Values
 
 
-def send(message: IssueMessage, backend, batch: Batch, pace) -> None:
-    for recipient in batch.recipients:
-        pace()
-        values = message.values(recipient, message.message_id(recipient, batch.token))
-        try:
-            smtp_send(
-                backend.connection,
-                message.envelope_from,
-                values[message.to],
-                message.as_smtp_data(values),
-            )
-        except Exception as error:
-            batch.record_error(recipient, error, recipient.email)
-            if is_connection_lost(error):
-                raise ConnectionFailed(batch.outcomes[-1].error, permanent=False) from error
-        else:
-            batch.record(Outcome(recipient.delivery_id, Status.SENT))  # our own Message-ID
+class RawSmtp(OverDjangoBackend[SmtpBackend]):
+    """The message's bytes, substituted, written straight to the SMTP connection."""
+
+    connection: smtplib.SMTP
+
+    def open(self) -> None:
+        self.backend.open()
+        if self.backend.connection is None:  # open() raises instead; said for the types
+            raise smtplib.SMTPServerDisconnected("the SMTP backend opened no connection")
+        self.connection = self.backend.connection
+
+    def send_one(self, recipient: Recipient, values: Values) -> Outcome:
+        message = self.message
+        smtp_send(
+            self.connection, message.envelope_from, values[message.to], message.as_smtp_data(values)
+        )
+        return Outcome(recipient.delivery_id, Status.SENT)  # our own Message-ID
 
 
 def smtp_send(connection: smtplib.SMTP, sender: str, recipient: str, data: bytes) -> None:
@@ -37,7 +39,7 @@ def smtp_send(connection: smtplib.SMTP, sender: str, recipient: str, data: bytes
     connection.ehlo_or_helo_if_needed()
     body = " BODY=8BITMIME" if connection.has_extn("8bitmime") else ""
     commands = [f"MAIL FROM:<{sender}>{body}\r\n", f"RCPT TO:<{recipient}>\r\n", "DATA\r\n"]
-    replies = []
+    replies: list[tuple[int, bytes]] = []
     if connection.has_extn("pipelining"):
         connection.send("".join(commands))
         replies = [connection.getreply() for _ in commands]
