@@ -69,8 +69,11 @@ class Subscriber(models.Model):
     confirmed_at = models.DateTimeField(null=True, blank=True)
     unsubscribed_at = models.DateTimeField(null=True, blank=True)
     soft_bounces = models.PositiveIntegerField(
-        default=0, help_text="Soft bounces in a row; reset by a confirmation."
+        default=0, help_text="Final soft bounces since the last delivery the ESP reported."
     )
+    # The newest delivery an ESP reported: soft bounces older than it no longer count,
+    # whichever order the webhooks arrived in.
+    last_delivered_at = models.DateTimeField(null=True, blank=True)
     no_tracking = models.BooleanField(
         default=False,
         help_text="The reader asked for no tracking: links still work, nothing is recorded.",
@@ -235,7 +238,15 @@ class SuppressionEvent(models.Model):
 class ProcessedWebhookEvent(models.Model):
     """An ESP event already acted on: ESPs retry webhooks, and a retry must change nothing."""
 
-    key = models.CharField(max_length=255, unique=True, help_text="esp:event id")
+    key = models.CharField(
+        max_length=255, unique=True, help_text="esp:hash of (event id or content, recipient)"
+    )
+    # A final soft bounce is kept with its time: the suppression policy counts them over a
+    # window, since the last delivery.
+    subscriber = models.ForeignKey(
+        Subscriber, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    soft_bounce_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self):

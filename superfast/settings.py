@@ -286,7 +286,10 @@ ANYMAIL = {
 # address of the mailto: form of List-Unsubscribe (default: the sender's own address).
 SUBSCRIBE_LIMIT_PER_IP_PER_HOUR = env_int("SUBSCRIBE_LIMIT_PER_IP_PER_HOUR", 20)
 SUBSCRIBE_LIMIT_PER_ADDRESS_PER_DAY = env_int("SUBSCRIBE_LIMIT_PER_ADDRESS_PER_DAY", 5)
+# Suppress an address after this many final soft bounces (a delay is none) ...
 SOFT_BOUNCE_LIMIT = env_int("SOFT_BOUNCE_LIMIT", 3)
+# ... and only when those final soft bounces span at least this many days (docs/audience.md).
+SOFT_BOUNCE_WINDOW_DAYS = env_int("SOFT_BOUNCE_WINDOW_DAYS", 15)
 # CSV imports (uploaded files live in STORAGES["private"]): lines judged and committed
 # together (a crash loses at most these), and how long an import may go without a committed
 # batch before another worker takes it over.

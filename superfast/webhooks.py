@@ -9,8 +9,12 @@ and, where the ESP signs its posts, the signing key anymail verifies them with.
 
 import logging
 import re
+from contextlib import contextmanager
+from functools import cache
 
+from anymail.exceptions import AnymailError
 from django.conf import settings
+from django.core.exceptions import BadRequest, SuspiciousOperation
 from django.http import Http404, HttpResponseForbidden
 from django.views.decorators.csrf import csrf_exempt
 
@@ -62,13 +66,45 @@ def missing_webhook_variables() -> list[str]:
     return missing
 
 
+# What anymail's parsers raise on a body that is not the ESP's format (not JSON, empty, a
+# list where an object belongs, a bare string): the post is malformed, not our failure.
+MALFORMED = (ValueError, TypeError, KeyError, AttributeError, IndexError, AnymailError)
+
+
+@contextmanager
+def malformed_is_bad_request():
+    try:
+        yield
+    except SuspiciousOperation:
+        raise  # anymail's own validation failures already answer 400
+    except MALFORMED as error:
+        raise BadRequest(f"Malformed webhook body: {error!r}") from error
+
+
+@cache
 def tracking_view(esp: str):
-    """Anymail's own tracking view of ``esp``, as its URLconf mounts it."""
+    """Anymail's own tracking view of ``esp``, answering 400 to a body it cannot parse.
+
+    Only checking and parsing are guarded, and they finish before any event is handed to
+    a receiver: a malformed post changes nothing, and a failure in our own receivers stays
+    a 500 that the ESP retries.
+    """
     from anymail.urls import urlpatterns
 
     for pattern in urlpatterns:
         if pattern.name == f"{esp}_tracking_webhook":
-            return pattern.callback
+            anymail_view = pattern.callback.view_class
+
+            class GuardedView(anymail_view):
+                def run_validators(self, request):
+                    with malformed_is_bad_request():
+                        super().run_validators(request)
+
+                def parse_events(self, request):
+                    with malformed_is_bad_request():
+                        return list(super().parse_events(request))
+
+            return GuardedView.as_view(**pattern.callback.view_initkwargs)
     return None
 
 

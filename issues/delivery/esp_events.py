@@ -17,6 +17,16 @@ from ..models import Delivery
 
 UNDELIVERED = {EventType.BOUNCED, EventType.REJECTED, EventType.FAILED}
 ENGAGEMENT = {EventType.OPENED, EventType.CLICKED}
+# How far along a message is: a row's ESP status only moves forward, so an event that
+# arrives late (SES's "Send" after its "Delivery") leaves the newer one in place.
+PROGRESS = [
+    [EventType.QUEUED, EventType.SENT],
+    [EventType.DEFERRED],
+    [EventType.DELIVERED],
+    [EventType.BOUNCED, EventType.REJECTED, EventType.FAILED],
+    [EventType.COMPLAINED, EventType.UNSUBSCRIBED],
+]
+STAGE = {event_type: stage for stage, events in enumerate(PROGRESS) for event_type in events}
 FIRST_TIME = {
     EventType.DELIVERED: "delivered_at",
     EventType.BOUNCED: "bounced_at",
@@ -46,13 +56,17 @@ def record_event(
     """Note the event on the delivery with this message id; returns how many rows changed.
 
     A bounce or rejection turns a ``sent`` row into ``failed`` with the ESP's reason, so
-    the report's failures include mail the ESP accepted but could not deliver.
+    the report's failures include mail the ESP accepted but could not deliver. The row's
+    ``esp_event`` never moves back a stage (``PROGRESS``).
     """
     if not message_id:
         return 0
     rows = Delivery.objects.filter(message_id=clean_id(message_id))
     if field := FIRST_TIME.get(event_type):
         rows.filter(**{f"{field}__isnull": True}).update(**{field: at or timezone.now()})
+    stage = STAGE.get(event_type, 0)
+    later = [later for events in PROGRESS[stage + 1 :] for later in events]
+    rows = rows.exclude(esp_event__in=later)
     if event_type in UNDELIVERED:
         reason = f"{event_type} (ESP): {detail}".strip().rstrip(":")
         return rows.update(esp_event=event_type, status=Delivery.Status.FAILED, last_error=reason)

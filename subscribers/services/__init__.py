@@ -33,7 +33,7 @@ from .privacy import (
     register_personal_data,
     set_no_tracking,
 )
-from .suppression import handle_delivery_event, suppress, unsuppress
+from .suppression import BounceKind, handle_delivery_event, suppress, unsuppress
 from .tagging import add_tag, remove_tag
 
 __all__ = [
@@ -46,6 +46,7 @@ __all__ = [
     "TransientMailError",
     "confirm",
     "erase",
+    "BounceKind",
     "handle_delivery_event",
     "newsletter_model",
     "normalize_email",

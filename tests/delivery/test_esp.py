@@ -1,5 +1,7 @@
 """Through an ESP (anymail's test backend): Django's mail API, ids kept, webhooks recorded."""
 
+import json
+
 import pytest
 from anymail.signals import AnymailTrackingEvent, tracking
 from django.core import mail
@@ -86,3 +88,24 @@ def test_with_a_merge_field_syntax_a_batch_is_one_esp_call_with_per_recipient_da
     assert sent.extra_headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert dispatch.deliveries.filter(status="sent").count() == 3
     assert "" not in set(dispatch.deliveries.values_list("message_id", flat=True))
+
+
+def test_an_ses_send_arriving_after_its_delivery_leaves_the_row_delivered(esp, client):
+    """Anymail's own SES samples, posted to the SES webhook: the Send came in late."""
+    from tests.support import esp_samples
+
+    issue = make_issue()
+    make_subscribers(issue.newsletter, 1)
+    dispatch = Dispatch.objects.create(issue=issue, snapshot=issue.snapshot)
+    delivery.plan_dispatch(dispatch)
+    delivery.run_sender(dispatch.pk)
+    row = dispatch.deliveries.get()
+    samples = [esp_samples.load("amazon_ses", name) for name in ["delivery_event", "send_event"]]
+    for sample in samples:  # both about this row's message
+        message = json.loads(sample["Message"])
+        message["mail"]["messageId"] = row.message_id
+        sample["Message"] = json.dumps(message)
+        assert esp_samples.post(client, "amazon_ses", sample).status_code == 200
+    row.refresh_from_db()
+    assert (row.status, row.esp_event) == ("sent", "delivered")
+    assert row.delivered_at is not None
