@@ -78,6 +78,9 @@ app.conf.update(
     # Recycle workers now and then so a slow leak cannot grow without bound.
     worker_max_tasks_per_child=1000,
     timezone=settings.TIME_ZONE,
+    # Beat's memory of when each task last ran: a JSON file replaced whole (superfast.beat),
+    # as celerybeat-schedule.json; Celery's own shelve was left corrupt by some stops.
+    beat_scheduler="superfast.beat:JsonFileScheduler",
     beat_schedule_filename=str(settings.VAR_DIR / "celerybeat-schedule"),
     beat_schedule={
         "heartbeat": {"task": "superfast.tasks.heartbeat", "schedule": 60.0},
