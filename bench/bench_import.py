@@ -51,7 +51,13 @@ def time_import(database_url: str | None) -> int:
         from django.db import connection, transaction
 
         from subscribers.imports import import_csv
-        from subscribers.models import ConsentEvent, Subscriber
+        from subscribers.models import (
+            ConsentEvent,
+            ImportRejection,
+            ImportRow,
+            Subscriber,
+            Subscription,
+        )
 
         Newsletter = apps.get_model("issues", "Newsletter")
         Newsletter.objects.filter(slug="bench").delete()
@@ -60,8 +66,12 @@ def time_import(database_url: str | None) -> int:
         )
 
         def empty():
-            ConsentEvent.objects.all().delete()
-            Subscriber.objects.all().delete()
+            """One DELETE per table: the ORM's cascade of 100,000 subscribers, collected in
+            Python, took minutes on SQLite, longer than the import it follows."""
+            tables = [ConsentEvent, Subscription, Subscriber.tags.through, Subscriber]
+            with connection.cursor() as cursor:
+                for model in [*tables, ImportRow, ImportRejection]:
+                    cursor.execute(f"DELETE FROM {model._meta.db_table}")
 
         empty()
         data = csv_bytes(ROWS)
