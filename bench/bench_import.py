@@ -1,22 +1,27 @@
 """CSV import of 100,000 subscribers, against a raw bulk insert of the same rows.
 
-Prints ``BENCH import rows=... seconds=... baseline_seconds=... ratio=... limit_seconds=60
-ok=...``: ``ratio`` is what validation, duplicate checks and the consent record cost over
-inserting the bare rows; ``ok`` says whether the import met the one-minute budget.
+Prints one line per database, ``BENCH import db=sqlite rows=... seconds=...
+baseline_seconds=... ratio=... limit_seconds=20 ok=...``: ``ratio`` is what validation,
+duplicate checks and the consent record cost over inserting the bare rows; ``ok`` says
+whether the import met its budget (20 s on SQLite, the embedded default; 10 s on PostgreSQL).
 
-Runs on a throwaway SQLite database under a temporary directory, or on
-``BENCH_DATABASE_URL`` (migrated, and emptied of subscribers: never a real database).
+SQLite runs on a throwaway file under a temporary directory. The PostgreSQL line runs on
+``BENCH_IMPORT_DATABASE_URL`` (migrated, and emptied of subscribers: never a real database),
+or else on a ``superfast_bench_import`` database of the local server, made afresh; it is left
+out, saying so, when neither answers. Each database is timed in a process of its own.
 """
 
 import os
+import subprocess
 import sys
 import tempfile
 import time
 
-from bench.support import setup_django
+from bench.support import ensure_database, setup_django
 
 ROWS = int(os.environ.get("BENCH_IMPORT_ROWS", "100000"))
-LIMIT_SECONDS = 60
+LIMIT_SECONDS = {"sqlite": 20, "postgresql": 10}
+LOCAL_POSTGRES = "postgres://postgres@127.0.0.1:5432/superfast_bench_import"
 
 
 def csv_bytes(rows):
@@ -27,22 +32,46 @@ def csv_bytes(rows):
     return ("\ufeff" + "\n".join(lines) + "\n").encode()
 
 
-def main():
+def postgres_url() -> str | None:
+    """The PostgreSQL database to time the import on, ready; None when there is none."""
+    url = os.environ.get("BENCH_IMPORT_DATABASE_URL")
+    try:
+        ensure_database(url or LOCAL_POSTGRES, fresh=not url)
+    except Exception as error:  # no server, no rights: the SQLite line still stands
+        print(f"# import on PostgreSQL left out: {error}".splitlines()[0], flush=True)
+        return None
+    return url or LOCAL_POSTGRES
+
+
+def time_import(database_url: str | None) -> int:
+    """Time the import on one database (SQLite when None) and print its BENCH line."""
     with tempfile.TemporaryDirectory() as folder:
-        setup_django(folder, os.environ.get("BENCH_DATABASE_URL"))
+        setup_django(folder, database_url)
         from django.apps import apps
-        from django.db import transaction
+        from django.db import connection, transaction
 
         from subscribers.imports import import_csv
-        from subscribers.models import ConsentEvent, Subscriber
+        from subscribers.models import (
+            ConsentEvent,
+            ImportRejection,
+            ImportRow,
+            Subscriber,
+            Subscription,
+        )
 
-        newsletter = apps.get_model("issues", "Newsletter").objects.create(
+        Newsletter = apps.get_model("issues", "Newsletter")
+        Newsletter.objects.filter(slug="bench").delete()
+        newsletter = Newsletter.objects.create(
             name="Bench", slug="bench", from_name="Bench", from_email="bench@example.org"
         )
 
         def empty():
-            ConsentEvent.objects.all().delete()
-            Subscriber.objects.all().delete()
+            """One DELETE per table: the ORM's cascade of 100,000 subscribers, collected in
+            Python, took minutes on SQLite, longer than the import it follows."""
+            tables = [ConsentEvent, Subscription, Subscriber.tags.through, Subscriber]
+            with connection.cursor() as cursor:
+                for model in [*tables, ImportRow, ImportRejection]:
+                    cursor.execute(f"DELETE FROM {model._meta.db_table}")
 
         empty()
         data = csv_bytes(ROWS)
@@ -60,14 +89,29 @@ def main():
             )
         baseline = time.perf_counter() - started
         empty()
+        newsletter.delete()
+        vendor = connection.vendor
 
+    limit = LIMIT_SECONDS[vendor]
     print(
-        f"BENCH import rows={ROWS} seconds={seconds:.2f} baseline_seconds={baseline:.2f} "
-        f"ratio={seconds / baseline:.1f} limit_seconds={LIMIT_SECONDS} "
-        f"ok={'yes' if seconds < LIMIT_SECONDS else 'no'}",
+        f"BENCH import db={vendor} rows={ROWS} seconds={seconds:.2f} "
+        f"baseline_seconds={baseline:.2f} ratio={seconds / baseline:.1f} "
+        f"limit_seconds={limit} ok={'yes' if seconds < limit else 'no'}",
         flush=True,
     )
-    return 0 if seconds < LIMIT_SECONDS else 1
+    return 0 if seconds < limit else 1
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    if argv:  # one database, in this process: the URL, or "sqlite"
+        return time_import(None if argv[0] == "sqlite" else argv[0])
+    failed = 0
+    for target in ["sqlite", postgres_url()]:
+        if target:
+            command = [sys.executable, "-m", "bench.bench_import", target]
+            failed |= subprocess.run(command).returncode
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -201,6 +201,17 @@ def stage(rows: list[tuple]) -> None:
     )
 
 
+def staged_key(table: str) -> str:
+    """A staged line's ``email_key`` as the lookup in the unique ``LOWER(email)`` index needs it.
+
+    On SQLite the column's TEXT affinity, applied to the comparison, keeps the planner from
+    matching the expression index: it scanned every subscriber once per staged line, which
+    made an import quadratic (8,000 lines in 10 s). A unary ``+`` drops the affinity, and
+    each line is one index search. PostgreSQL matches the index as the column stands.
+    """
+    return f"+{table}.email_key" if connection.vendor == "sqlite" else f"{table}.email_key"
+
+
 class Judgement:
     """The set-based SQL for one batch of staged lines (``line`` from ``first`` to ``last``)."""
 
@@ -266,7 +277,7 @@ class Judgement:
         r = self.rows
         self.execute(
             f"UPDATE {r} SET subscriber_id = s.id FROM {Subscriber._meta.db_table} s "
-            f"WHERE LOWER(s.email) = {r}.email_key AND {self.batch} "
+            f"WHERE LOWER(s.email) = {staged_key(r)} AND {self.batch} "
             f"AND {r}.reason = '' AND {r}.subscriber_id IS NULL"
         )
 

@@ -6,6 +6,7 @@ Each setting below is here because reliable delivery needs it; see the comment b
 import os
 
 from celery import Celery, signals
+from kombu.transport.sqlalchemy import Transport as SqlaTransport
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "superfast.settings")
 
@@ -17,6 +18,12 @@ app = Celery("superfast")
 def broker_transport_options(url: str) -> dict:
     """Options for the transport ``url`` names: Redis, RabbitMQ (amqp) or the embedded one."""
     scheme = url.split("://", 1)[0].lower()
+    if scheme.startswith("sqla+"):
+        # kombu hands every option of this transport to SQLAlchemy's create_engine, so the
+        # polling interval cannot be one: it is the transport's (1 s by default, which would
+        # delay each step of a send by up to a second). SQLite waits for a lock this long.
+        SqlaTransport.polling_interval = 0.1
+        return {"connect_args": {"timeout": 30}} if scheme == "sqla+sqlite" else {}
     if scheme == "filesystem":
         folder = settings.CELERY_BROKER_FOLDER
         (folder / "control").mkdir(parents=True, exist_ok=True)
@@ -71,6 +78,9 @@ app.conf.update(
     # Recycle workers now and then so a slow leak cannot grow without bound.
     worker_max_tasks_per_child=1000,
     timezone=settings.TIME_ZONE,
+    # Beat's memory of when each task last ran: a JSON file replaced whole (superfast.beat),
+    # as celerybeat-schedule.json; Celery's own shelve was left corrupt by some stops.
+    beat_scheduler="superfast.beat:JsonFileScheduler",
     beat_schedule_filename=str(settings.VAR_DIR / "celerybeat-schedule"),
     beat_schedule={
         "heartbeat": {"task": "superfast.tasks.heartbeat", "schedule": 60.0},

@@ -107,11 +107,11 @@ def local_file_state() -> list[tuple[str, str, str]]:
     Redis and the mail endpoint; a file under ``VAR_DIR`` is seen by one machine only.
     """
     found = []
-    if settings.CELERY_BROKER_URL.startswith("filesystem://"):
+    if settings.CELERY_BROKER_URL.startswith(("filesystem://", "sqla+sqlite:")):
         found.append(
             (
                 "CELERY_BROKER_URL",
-                "is the embedded filesystem broker under VAR_DIR: a worker on another machine "
+                "is an embedded broker (files under VAR_DIR): a worker on another machine "
                 "would never see the tasks",
                 "Set CELERY_BROKER_URL to redis://host:6379/0 or amqp://user:pass@host:5672/vhost.",
             )

@@ -2,10 +2,11 @@
 
 Migrates, makes an admin login, loads the demo content when that command exists, then runs
 the web server, a Celery worker and Celery beat as child processes until Ctrl-C (or
-SIGTERM), which stops all three.
+SIGTERM), which stops all three. A child that dies is started again (superfast.supervisor).
 """
 
 import argparse
+import contextlib
 import os
 import secrets
 import signal
@@ -18,12 +19,18 @@ from django.conf import settings
 from django.core.management import call_command, get_commands
 
 from superfast.queue import HEARTBEAT, enqueue
+from superfast.supervisor import Supervisor, kill_group, spawn_in_own_group
 
 ADMIN_USERNAME = "admin"
 
 
 def ensure_admin():
-    """Create (or reset) the demo admin; the password is kept under VAR_DIR between runs."""
+    """Create the demo admin, or give it the password kept under VAR_DIR when that changed.
+
+    The password is set only when it differs: setting it again, even to the same one,
+    changes the hash and with it every session's key, which logged everyone out at each
+    start of the demo.
+    """
     from django.contrib.auth import get_user_model
 
     password_file = settings.VAR_DIR / "admin-password.txt"
@@ -33,12 +40,13 @@ def ensure_admin():
         password = secrets.token_urlsafe(12)
         password_file.write_text(password + "\n")
         password_file.chmod(0o600)
-    user, _ = get_user_model().objects.get_or_create(
+    user, created = get_user_model().objects.get_or_create(
         username=ADMIN_USERNAME, defaults={"email": "admin@localhost"}
     )
-    user.is_staff = user.is_superuser = True
-    user.set_password(password)
-    user.save()
+    if created or not (user.is_staff and user.is_superuser and user.check_password(password)):
+        user.is_staff = user.is_superuser = True
+        user.set_password(password)
+        user.save()
     return password
 
 
@@ -61,17 +69,21 @@ def child_commands(host, port):
     }
 
 
-def stop(children):
-    for proc in children.values():
+def stop(processes):
+    """Ask each process to stop, wait up to 15 s, then kill what is left of its group."""
+    for proc in processes:
         if proc.poll() is None:
             proc.terminate()
     deadline = time.monotonic() + 15
-    for proc in children.values():
-        try:
+    for proc in processes:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(timeout=max(deadline - time.monotonic(), 0.1))
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        kill_group(proc.pid)
+        proc.wait()
+
+
+def log(line):
+    print(f"{time.strftime('%H:%M:%S')} demo: {line}", file=sys.stderr, flush=True)
 
 
 def main(argv=None):
@@ -94,11 +106,14 @@ def main(argv=None):
     # started in the background, where the shell hands it down ignored.
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, lambda signum, frame: (_ for _ in ()).throw(KeyboardInterrupt))
-    children = {}
+    supervisor = Supervisor(
+        child_commands(args.host, args.port),
+        clock=time.monotonic,
+        spawn=lambda command: spawn_in_own_group(command, cwd=settings.BASE_DIR),
+        log=log,
+    )
     try:
-        for name, command in child_commands(args.host, args.port).items():
-            children[name] = subprocess.Popen(command, cwd=settings.BASE_DIR)
-            print(f"started {name} (pid {children[name].pid})", flush=True)
+        supervisor.start()
         enqueue(HEARTBEAT, "demo")
         base = f"http://{args.host}:{args.port}"
         print(
@@ -110,16 +125,15 @@ def main(argv=None):
             "Press Ctrl-C to stop.\n",
             flush=True,
         )
-        while all(proc.poll() is None for proc in children.values()):
+        while supervisor.check():
             time.sleep(0.5)
-        failed = [name for name, proc in children.items() if proc.poll() is not None]
-        print(f"stopped because {', '.join(failed)} exited", file=sys.stderr, flush=True)
+        log(supervisor.stopped_because)
         return 1
     except KeyboardInterrupt:
         print("\nstopping...", flush=True)
         return 0
     finally:
-        stop(children)
+        stop(supervisor.running())
 
 
 if __name__ == "__main__":

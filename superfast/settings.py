@@ -352,8 +352,11 @@ ENGAGEMENT_FLUSH_BATCH = env_int("ENGAGEMENT_FLUSH_BATCH", 1000)  # entries per 
 # it for good, and the preferences page says so.
 ENGAGEMENT_READER_SALT_DAYS = env_int("ENGAGEMENT_READER_SALT_DAYS", 30)
 
-# Celery. The embedded default is kombu's filesystem transport: no server to run.
-CELERY_BROKER_URL = env("CELERY_BROKER_URL", "filesystem://")
+# Celery. The embedded default is kombu's SQLAlchemy transport on an SQLite file of its own
+# under VAR_DIR (apart from the app's database): no server to run, and a message is a row
+# committed in one transaction, so a worker never reads one half-written (kombu's filesystem
+# transport could, and the worker died of it). Redis or RabbitMQ in production.
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", f"sqla+sqlite:///{VAR_DIR / 'broker.sqlite3'}")
 CELERY_BROKER_FOLDER = VAR_DIR / "broker"
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 600)
 

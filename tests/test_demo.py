@@ -141,3 +141,22 @@ def test_load_demo_twice_gives_one_confirmed_demo_audience(db):
         email for email, _ in DEMO_READERS
     )
     assert all(address.endswith(("@example.org", "@example.com")) for address, _ in DEMO_READERS)
+
+
+def test_starting_the_demo_again_keeps_the_admin_logged_in(client, db, settings, tmp_path):
+    """The admin's password is set only when it changed: setting it at every start changed
+    the hash, and with it every session, so a restart of the demo logged everyone out."""
+    from superfast.demo import ensure_admin
+
+    settings.VAR_DIR = tmp_path
+    password = ensure_admin()
+    assert client.login(username="admin", password=password)
+    assert client.get("/admin/").status_code == 200
+
+    assert ensure_admin() == password  # the second start
+    assert client.get("/admin/").status_code == 200
+
+    (tmp_path / "admin-password.txt").write_text("a-new-one\n")  # changed by hand: applies
+    assert ensure_admin() == "a-new-one"
+    assert client.get("/admin/").status_code == 302
+    assert client.login(username="admin", password="a-new-one")

@@ -1,11 +1,14 @@
 """A real Celery worker process takes tasks from the broker and writes to the database."""
 
+import subprocess
+import sys
+
 import pytest
 from kombu import Connection
 
-from superfast.celery import app
+from superfast.celery import app, broker_transport_options
 from superfast.models import WorkerHeartbeat
-from tests.support.processes import celery_worker
+from tests.support.processes import ROOT, celery_worker, child_env
 from tests.support.waiting import wait_until
 
 
@@ -26,17 +29,24 @@ def test_worker_consumes_a_task_from_the_configured_broker(worker):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_worker_consumes_a_task_from_the_embedded_filesystem_broker(tmp_path):
-    """The default configuration needs no broker server: kombu's filesystem transport."""
-    folder = tmp_path / "broker"
-    (folder / "control").mkdir(parents=True)
-    options = {
-        "data_folder_in": str(folder),
-        "data_folder_out": str(folder),
-        "control_folder": str(folder / "control"),
-    }
-    worker_env = {"CELERY_BROKER_URL": "filesystem://", "VAR_DIR": tmp_path}
-    with celery_worker(tmp_path, env=worker_env):
-        with Connection("filesystem://", transport_options=options) as conn:
+def test_worker_consumes_a_task_from_the_embedded_broker(tmp_path):
+    """The default configuration needs no broker server: an SQLite file of its own."""
+    url = f"sqla+sqlite:///{tmp_path / 'broker.sqlite3'}"
+    with celery_worker(tmp_path, env={"CELERY_BROKER_URL": url, "VAR_DIR": tmp_path}):
+        with Connection(url, transport_options=broker_transport_options(url)) as conn:
             app.send_task("superfast.tasks.heartbeat", args=["embedded-broker"], connection=conn)
         wait_for_heartbeat("embedded-broker")
+    assert (tmp_path / "broker.sqlite3").exists()
+
+
+def test_the_embedded_broker_is_the_default_and_apart_from_the_database(monkeypatch, tmp_path):
+    """Without CELERY_BROKER_URL the broker is its own SQLite file under VAR_DIR."""
+    done = subprocess.run(
+        [sys.executable, "-c", "from django.conf import settings as s; print(s.CELERY_BROKER_URL)"],
+        env=child_env(CELERY_BROKER_URL=None, DATABASE_URL=None, VAR_DIR=tmp_path),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert done.stdout.strip() == f"sqla+sqlite:///{tmp_path.resolve() / 'broker.sqlite3'}"
