@@ -160,3 +160,58 @@ def test_starting_the_demo_again_keeps_the_admin_logged_in(client, db, settings,
     assert ensure_admin() == "a-new-one"
     assert client.get("/admin/").status_code == 302
     assert client.login(username="admin", password="a-new-one")
+
+
+def test_a_killed_demo_worker_is_restarted_and_the_send_still_reaches_everyone(tmp_path):
+    """The embedded defaults as ``make demo`` runs them (SQLite, the SQLite broker, the
+    supervisor): SIGKILL the worker, the web server stays up, the supervisor starts a new
+    worker, and an issue sent from the command line reaches the demo audience."""
+    port = free_port()
+    embedded = dict.fromkeys(["DATABASE_URL", "CELERY_BROKER_URL", "REDIS_URL", "EMAIL_BACKEND"])
+    env = child_env(VAR_DIR=tmp_path, **embedded)
+    log_path = tmp_path / "demo.log"
+    with open(log_path, "wb") as log:
+        demo = subprocess.Popen(
+            [sys.executable, "-m", "superfast.demo", "--port", str(port)],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    base = f"http://127.0.0.1:{port}"
+
+    def worker_pids():
+        return [
+            int(pid) for pid in re.findall(r"started worker \(pid (\d+)\)", log_path.read_text())
+        ]
+
+    try:
+        wait_until(lambda: get(f"{base}/healthz")[0] == 200, 90, "healthz answered 200", 0.5)
+        first = wait_until(worker_pids, 30, "the worker started")[0]
+        os.kill(first, signal.SIGKILL)
+        wait_until(lambda: len(worker_pids()) == 2, 30, "the supervisor started a new worker", 0.5)
+        output = log_path.read_text()
+        assert f"worker (pid {first}) exited" in output and "restarting in 1 s" in output
+        assert get(f"{base}/healthz")[0] == 200  # the web server never went down
+        sent = subprocess.run(
+            [
+                sys.executable,
+                "manage.py",
+                "send_issue",
+                "weekly-gradient/next-week-draft",
+                "--wait",
+            ],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert sent.returncode == 0, sent.stdout + sent.stderr
+        messages = wait_until(lambda: len(mailbox(tmp_path)) >= 5 and mailbox(tmp_path), 30, "mail")
+        assert sorted(m["To"] for m in messages) == sorted(address for address, _ in DEMO_READERS)
+    finally:
+        demo.send_signal(signal.SIGINT)
+        demo.wait(timeout=30)
+    pids = worker_pids()
+    wait_until(lambda: not any(alive(pid) for pid in pids), 20, "every worker stopped", 0.5)
