@@ -17,11 +17,11 @@ from issues.models import Dispatch
 from tests.support.delivery import (
     children_of,
     kill_hard,
-    make_issue,
     make_subscribers,
     record_arrival_times,
     wait_for_dispatch,
 )
+from tests.support.factories import make_issue
 from tests.support.postgres import PrivatePostgres
 from tests.support.processes import ROOT, WORKER_SETTINGS, celery_worker, child_env
 from tests.support.smtp import SmtpSink
@@ -42,7 +42,7 @@ def test_kill_9_mid_send_then_a_new_worker_misses_nobody_and_duplicates_at_most_
     start_worker, smtp_sink
 ):
     arrivals = record_arrival_times(smtp_sink)
-    issue = make_issue()
+    issue = make_issue(frozen=True)
     readers = make_subscribers(issue.newsletter, 5000)
     doomed = start_worker()
     pids = [*children_of(doomed.pid), doomed.pid]
@@ -88,7 +88,7 @@ def test_a_live_sender_renews_its_claim_so_a_batch_longer_than_the_lease_is_sent
 ):
     """A batch of 50 at 20 messages/s takes 2.5 s, longer than the 2 s lease: without the
     heartbeat the sweeper would hand its rows to the other sender while they are sent."""
-    issue = make_issue()
+    issue = make_issue(frozen=True)
     readers = make_subscribers(issue.newsletter, 200)
     env = {"SEND_RATE_PER_SECOND": "20", "SEND_LEASE_SECONDS": "2"}
     start_worker(concurrency=2, env=env, extra_args=["--beat"])
@@ -101,7 +101,7 @@ def test_a_live_sender_renews_its_claim_so_a_batch_longer_than_the_lease_is_sent
 
 
 def test_a_mail_server_away_for_a_while_costs_time_not_duplicates(start_worker, smtp_sink):
-    issue = make_issue()
+    issue = make_issue(frozen=True)
     readers = make_subscribers(issue.newsletter, 1500)
     start_worker(env={"SEND_RATE_PER_SECOND": "300"})
     dispatch = delivery.start_dispatch(issue)
@@ -122,10 +122,11 @@ def test_a_mail_server_away_for_a_while_costs_time_not_duplicates(start_worker, 
     print(f"mail server away for 5 s: {duplicates} duplicate(s)")
 
 
+@pytest.mark.worker  # starts its own Celery worker, not through a fixture
 def test_a_send_survives_a_redis_restart(transactional_db, tmp_path, private_redis, fast_retries):
     sink = SmtpSink().start()
     try:
-        issue = make_issue()
+        issue = make_issue(frozen=True)
         readers = make_subscribers(issue.newsletter, 3000)
         env = {
             **sink.env(),
@@ -163,13 +164,15 @@ def private_postgres():
 
 SCENARIO = """
 from issues.models import Issue
-from tests.support.delivery import make_issue, make_subscribers
-issue = make_issue()
+from tests.support.delivery import make_subscribers
+from tests.support.factories import make_issue
+issue = make_issue(frozen=True)
 make_subscribers(issue.newsletter, {count})
 print(issue.pk)
 """
 
 
+@pytest.mark.worker  # starts its own Celery worker, not through a fixture
 def test_a_database_restart_mid_send_loses_nobody_and_sends_nobody_twice(
     tmp_path, private_postgres
 ):

@@ -14,13 +14,14 @@ from issues.reports import delivery as delivery_reports
 from issues.reports.engagement import issue_engagement
 from issues.reports.retention import compact_old_deliveries
 from tests.support.admin import staff
-from tests.support.delivery import make_issue, make_subscribers, wait_for_dispatch
+from tests.support.delivery import make_subscribers, wait_for_dispatch
+from tests.support.factories import make_issue, make_newsletter
 
 A_YEAR_ON = timedelta(days=365)
 
 
 def sent_issue(smtp_sink, slug, readers=300, rejected=7):
-    issue = make_issue(slug=slug)
+    issue = make_issue(make_newsletter(slug), frozen=True)
     people = make_subscribers(issue.newsletter, readers, prefix=slug)
     for reader in people[:rejected]:
         smtp_sink.replies[reader.email] = "550 5.1.1 No such mailbox here"

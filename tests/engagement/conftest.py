@@ -1,33 +1,16 @@
-"""Fixtures for engagement: the click buffer in a Redis of the test's own, the site served
-by a live server (tracked links point at it), link targets on loopback, a real worker."""
+"""Engagement's own fixtures: ESP webhooks accepted, and a real worker whose click buffer is
+the test's private Redis (``click_buffer``, ``site`` and ``targets``: tests/conftest.py)."""
 
 import pytest
 
-from issues.engagement.views import link_tables
-from tests.support.engagement import LinkTargets
+from tests.support.webhooks import WEBHOOK_SECRET
 
 
 @pytest.fixture
-def click_buffer(private_redis, settings):
-    """A private Redis as the click buffer of this process, the live server and workers."""
-    settings.REDIS_URL = private_redis.url
-    link_tables.clear()
-    yield private_redis
-    link_tables.clear()
-
-
-@pytest.fixture
-def site(live_server, settings, click_buffer):
-    """The live server as SITE_URL: the tracked links of issues frozen now point at it."""
-    settings.SITE_URL = live_server.url
-    return live_server
-
-
-@pytest.fixture
-def targets():
-    server = LinkTargets()
-    yield server
-    server.stop()
+def esp(settings, db, click_buffer):
+    """Mail goes out through anymail's test backend; ESP webhooks carry the shared secret."""
+    settings.EMAIL_BACKEND = "anymail.backends.test.EmailBackend"
+    settings.ANYMAIL = {"TEST_SEND_DEFAULTS": {}, "WEBHOOK_SECRET": WEBHOOK_SECRET}
 
 
 @pytest.fixture

@@ -7,11 +7,13 @@ from datetime import timedelta
 
 from django.urls import reverse
 
-from issues.models import Delivery, Issue, Newsletter, TrackedLink
+from issues.models import Delivery, Issue, TrackedLink
 from subscribers import services
 from subscribers.models import SuppressionEvent
 from superfast.celery import app
+from tests.support.factories import make_newsletter
 from tests.support.forms import as_post_data, submitted_fields
+from tests.support.sequences import welcome_sequence
 from tests.support.subscribers import (
     join_directly,
     links_in,
@@ -19,8 +21,6 @@ from tests.support.subscribers import (
     post_one_click_unsubscribe,
 )
 from tests.support.waiting import wait_until
-
-from .conftest import welcome_sequence
 
 SECONDS = timedelta(seconds=1)
 
@@ -94,9 +94,7 @@ def test_a_paused_sequence_holds_its_emails_until_resumed(
     control = reverse("admin:issues_welcomesequence_control", args=[sequence.pk])
     assert admin_client.post(control, {"action": "pause"}).status_code == 302
     # A second newsletter's running sequence shows that beat planned after they confirmed.
-    other = Newsletter.objects.create(
-        name="Other", slug="other", from_name="Other", from_email="other@example.org"
-    )
+    other = make_newsletter("other", "Other")
     welcome_sequence(other, 0 * SECONDS, title="Other")
     readers = [join_directly(f"held{n}@example.com", [newsletter, other]) for n in range(20)]
     app.control.purge()  # the consent mails are not under test

@@ -80,7 +80,7 @@ def test_unsubscribe_link_get_asks_first_and_post_leaves_only_that_newsletter(
     url = path_of(tokens.unsubscribe_url(subscriber.pk, newsletter.pk))
     page = client.get(url)
     assert page.status_code == 200
-    assert b"Unsubscribe from The Weekly Byte?" in page.content
+    assert b"Unsubscribe from The Weekly?" in page.content
     assert b"/preferences/" not in page.content  # the token only unsubscribes
     assert services.recipients(newsletter.pk).exists()
 

@@ -27,6 +27,19 @@ WORKER_SETTINGS = {
     "SEND_SWEEP_INTERVAL_SECONDS": "1",
 }
 
+# Beat plans due welcome steps every two seconds and decides subject tests every second, so
+# delays of seconds are honoured.
+BEAT_SETTINGS = {
+    **WORKER_SETTINGS,
+    "WELCOME_PLAN_INTERVAL_SECONDS": "2",
+    "WELCOME_PLAN_OVERLAP_SECONDS": "2",
+}
+
+# Whether the test running now is marked ``worker`` (set by tests/conftest.py before each
+# test; None outside pytest, as in the benchmarks). Starting a Celery worker unmarked fails,
+# so ``make check``, which leaves worker tests out, can never be slowed by one.
+workers_allowed: bool | None = None
+
 
 def free_port():
     with socket.socket() as sock:
@@ -113,6 +126,8 @@ def celery_beat(log_dir, env=None, cwd=ROOT, wait=True):
 
 @contextmanager
 def celery_process(arguments, log_dir, env, cwd, ready, wait=True):
+    if arguments[0] == "worker" and workers_allowed is False:
+        raise RuntimeError("this test starts a Celery worker: mark it @pytest.mark.worker")
     log_path = Path(log_dir) / f"{arguments[0]}-{uuid.uuid4().hex[:8]}.log"
     command = [sys.executable, "-m", "celery", "-A", "superfast", *arguments]
     with open(log_path, "wb") as log:
