@@ -190,11 +190,13 @@ def start_worker_and_beat(start_worker):
 
 @pytest.fixture(scope="module")
 def mail_worker(django_db_setup, django_db_blocker, tmp_path_factory):
-    """One real worker for a whole module, sending to its own SMTP sink (started once: fast)."""
+    """One real worker for a whole module, sending to its own SMTP sink (started once: fast);
+    the sink's ``worker`` is the process."""
     sink = SmtpSink().start()
     log_dir = tmp_path_factory.mktemp("mail-worker")
     try:
-        with mailing_worker(log_dir, sink, SEND_RETRY_BASE_SECONDS="0.2"):
+        with mailing_worker(log_dir, sink, SEND_RETRY_BASE_SECONDS="0.2") as proc:
+            sink.worker = proc  # its log says what it did
             yield sink
     finally:
         sink.stop()

@@ -13,15 +13,23 @@ from .factories import make_issue
 from .waiting import wait_until
 
 
-def make_subscribers(newsletter, count, prefix="reader", status="active", subscription="active"):
-    """``count`` subscribers of ``newsletter``, created in bulk; returns them in id order."""
+def make_subscribers(
+    newsletter, count, prefix="reader", status="active", subscription="active", confirmed_at=None
+):
+    """``count`` subscribers of ``newsletter``, created in bulk; returns them in id order.
+
+    ``confirmed_at``: when their subscriptions were confirmed (what welcome sequences read).
+    """
     Subscriber.objects.bulk_create(
         Subscriber(email=f"{prefix}{n}@example.com", name=f"Reader {n}", status=status)
         for n in range(count)
     )
     subscribers = list(Subscriber.objects.filter(email__startswith=prefix).order_by("id"))
     Subscription.objects.bulk_create(
-        Subscription(subscriber=s, newsletter=newsletter, status=subscription) for s in subscribers
+        Subscription(
+            subscriber=s, newsletter=newsletter, status=subscription, confirmed_at=confirmed_at
+        )
+        for s in subscribers
     )
     return subscribers
 

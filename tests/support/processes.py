@@ -2,6 +2,7 @@
 
 import contextlib
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -83,6 +84,18 @@ def wait_for_line(log_path, needle, proc, timeout):
             raise RuntimeError(f"process exited with {proc.returncode} before ready:\n{text}")
         time.sleep(0.1)
     raise TimeoutError(f"no {needle!r} within {timeout}s:\n{Path(log_path).read_text()}")
+
+
+def logged(proc, pattern: str) -> int:
+    """How many times the process's log matches ``pattern`` so far: a test waits for what a
+    worker says it did instead of sleeping for as long as that usually takes."""
+    return len(re.findall(pattern, Path(proc.log_path).read_text(errors="replace")))
+
+
+def task_runs(proc, task: str) -> int:
+    """How many runs of ``task`` the worker's log says succeeded so far (Celery logs each at
+    INFO): a test waits for beat's next runs instead of sleeping through a few periods."""
+    return logged(proc, rf"Task {re.escape(task)}\[[^\]]+\] succeeded")
 
 
 def stop_process(proc, sig=signal.SIGTERM, timeout=20):
