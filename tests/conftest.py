@@ -238,6 +238,18 @@ def site(live_server, settings, click_buffer):
 
 
 @pytest.fixture
+def engagement_worker(start_worker, click_buffer):
+    """Start a worker whose click buffer is the test's Redis. Its burst window is wide, so a
+    slow machine cannot make a reader's clicks miss it: the tests click at once anyway."""
+
+    def start(**env):
+        env = {"REDIS_URL": click_buffer.url, "ENGAGEMENT_BURST_SECONDS": "300", **env}
+        return start_worker(env=env)
+
+    return start
+
+
+@pytest.fixture
 def targets():
     """Where tracked links lead: a loopback web server noting every path it serves."""
     server = LinkTargets()

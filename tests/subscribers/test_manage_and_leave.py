@@ -1,4 +1,5 @@
-"""Manage and leave through HTTP; the mailed steps are in test_mail.py, against a worker."""
+"""Manage and leave through HTTP; the mailed steps are in test_join_and_leave_by_mail.py,
+against a worker."""
 
 import json
 from unittest import mock
