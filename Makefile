@@ -1,10 +1,11 @@
-# The two commands: `make demo` runs Superfast, `make test` checks it. See README.md.
+# The two commands: `make demo` runs Superfast, `make test` checks it (`make check`, the fast
+# part, while editing). See README.md.
 PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: demo test lint format bench soak venv browser wrk clean
+.PHONY: demo test check lint format bench soak venv browser wrk clean
 
 venv: $(STAMP)
 
@@ -52,9 +53,16 @@ format: venv
 	$(VENV)/bin/ruff format .
 
 # pytest exits 5 when it collected nothing: that must fail, never pass by accident.
+PYTEST = VAR_DIR=$(CURDIR)/var/test $(PY) -m pytest
+NOT_EMPTY = rc=$$?; if [ $$rc -eq 5 ]; then echo "make $@: pytest ran no tests" >&2; exit 1; fi; exit $$rc
+
 test: venv browser node_modules/axe-core/axe.min.js lint
-	VAR_DIR=$(CURDIR)/var/test $(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
-	if [ $$rc -eq 5 ]; then echo "make test: pytest ran no tests" >&2; exit 1; fi; exit $$rc
+	$(PYTEST) $(PYTEST_ARGS); $(NOT_EMPTY)
+
+# The edit loop: lint and every test that starts no worker, drives no browser and is not
+# marked slow (tests/conftest.py marks the first two from the fixtures they use).
+check: venv lint
+	$(PYTEST) -m "not browser and not worker and not slow" $(PYTEST_ARGS); $(NOT_EMPTY)
 
 # Postfix's smtp-sink for the send benchmark: unpacked from Debian's postfix package into
 # var/bench (its shared libraries come with it); Postfix is never installed or run as a service.

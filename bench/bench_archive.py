@@ -103,7 +103,7 @@ def seed():
     django.setup()
     from django.core.management import call_command
 
-    from tests.support.archive import make_issue, make_newsletter
+    from tests.support.factories import make_issue, make_newsletter
 
     call_command("migrate", interactive=False, verbosity=0)
     call_command("collectstatic", interactive=False, verbosity=0)

@@ -38,7 +38,8 @@ def main():
     from django.test import Client
     from django.urls import reverse
 
-    from tests.support.composing import add_seed_shaped_blocks, make_issue, stream_content
+    from tests.support.composing import add_seed_shaped_blocks, stream_content
+    from tests.support.factories import make_issue
     from tests.support.forms import as_post_data, submitted_fields
 
     issue = make_issue(title="A hundred blocks")

@@ -43,7 +43,7 @@ def sent_issue(slug, deliveries, clicks):
     from issues.delivery.snapshot import freeze_snapshot
     from issues.models import Click, Delivery, Dispatch, Issue, Newsletter, TrackedLink
     from subscribers.models import Subscriber
-    from tests.support.delivery import add_blocks
+    from tests.support.factories import add_blocks
 
     newsletter = Newsletter.objects.create(
         slug=slug, name=slug, from_name=slug, from_email=f"{slug}@example.org"

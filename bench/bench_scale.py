@@ -168,11 +168,11 @@ def fill_ledger(newsletter, back_issues: int) -> int:
     from django.utils import timezone
 
     from issues.models import Delivery, Dispatch, Issue
-    from tests.support.delivery import make_issue
+    from tests.support.factories import make_issue
 
     for number in range(1, back_issues + 1):
         started = time.perf_counter()
-        issue = make_issue(newsletter.slug, title=f"Back issue {number}")
+        issue = make_issue(newsletter, f"Back issue {number}", frozen=True)
         now = timezone.now()
         Issue.objects.filter(pk=issue.pk).update(status=Issue.Status.SENT, published_at=now)
         dispatch = Dispatch.objects.create(
@@ -222,10 +222,10 @@ def measure(count: int, port: int, work_dir: Path, limit_messages: int = 0) -> d
     """Every figure of the summary line for ``count`` subscribers, sending into the SMTP
     server on ``port`` (Django set up, the database migrated and empty, the broker's queue
     purged)."""
-    from tests.support.delivery import make_issue
+    from tests.support.factories import make_issue
 
     started = time.perf_counter()
-    issue = make_issue()
+    issue = make_issue(frozen=True)
     newsletter = issue.newsletter
     limit = measure_limit(
         port, sample_message(issue), *([limit_messages] if limit_messages else [])

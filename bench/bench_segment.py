@@ -118,9 +118,9 @@ def main():
     from subscribers.models import Segment, Tag
     from subscribers.segments import segment_members
     from subscribers.selectors import recipients
-    from tests.support.delivery import make_issue
+    from tests.support.factories import make_issue
 
-    issue = make_issue()
+    issue = make_issue(frozen=True)
     researchers, press, vip = (Tag.objects.create(name=n) for n in ("researchers", "press", "vip"))
     load_audience(issue.newsletter, [(researchers, 30), (press, 10), (vip, 2)])
     segment = Segment.objects.create(

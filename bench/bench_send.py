@@ -56,11 +56,12 @@ def run(size, port, log_dir):
 
     from issues import delivery
     from issues.models import Dispatch
-    from tests.support.delivery import make_issue, make_subscribers
+    from tests.support.delivery import make_subscribers
+    from tests.support.factories import make_issue
     from tests.support.processes import celery_worker
 
     reset_data()
-    issue = make_issue()
+    issue = make_issue(frozen=True)
     make_subscribers(issue.newsletter, size)
     current_app.control.purge()
     with celery_worker(log_dir, concurrency=CORES, env=sending_env(port)) as worker:
@@ -85,10 +86,11 @@ def profile(port, size=5000):
 
     from issues import delivery
     from issues.models import Dispatch
-    from tests.support.delivery import make_issue, make_subscribers
+    from tests.support.delivery import make_subscribers
+    from tests.support.factories import make_issue
 
     reset_data()
-    issue = make_issue()
+    issue = make_issue(frozen=True)
     make_subscribers(issue.newsletter, size)
     dispatch = Dispatch.objects.create(issue=issue, snapshot=issue.snapshot)
     delivery.plan_dispatch(dispatch)
@@ -113,9 +115,9 @@ def main():
     sink, port = start_sink()
     try:
         reset_data()
-        from tests.support.delivery import make_issue
+        from tests.support.factories import make_issue
 
-        sample = sample_message(make_issue())
+        sample = sample_message(make_issue(frozen=True))
         limit = measure_limit(port, sample)
         with tempfile.TemporaryDirectory() as log_dir:
             for size in SIZES:

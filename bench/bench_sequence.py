@@ -50,9 +50,9 @@ def main():
     from issues import sequences
     from issues.delivery import plan_dispatch
     from issues.models import Delivery, Dispatch, SequenceStep, WelcomeSequence
-    from tests.support.delivery import add_blocks, make_issue
+    from tests.support.factories import add_blocks, make_issue
 
-    issue = make_issue()
+    issue = make_issue(frozen=True)
     newsletter = issue.newsletter
     confirmed_today(newsletter, SIZE)
     yesterday = timezone.now() - timedelta(days=1)

@@ -66,12 +66,13 @@ def soak(broker_url: str, work_dir: Path) -> bool:
 
     from issues import delivery
     from superfast.celery import app
-    from tests.support.delivery import make_issue, make_subscribers, wait_for_dispatch
+    from tests.support.delivery import make_subscribers, wait_for_dispatch
+    from tests.support.factories import make_issue
     from tests.support.fleet import ArrivalLog, Fleet, kill_and_restart_during_send, outcome
 
     call_command("migrate", interactive=False, verbosity=0)
     reset_data()
-    issue = make_issue()
+    issue = make_issue(frozen=True)
     readers = {reader.email for reader in make_subscribers(issue.newsletter, RECIPIENTS)}
     app.control.purge()
     env = {**WORKER_SETTINGS, "CELERY_BROKER_URL": broker_url, "REDIS_URL": REDIS_URL}

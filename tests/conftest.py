@@ -1,14 +1,29 @@
-"""Shared fixtures: real SMTP sink, real Celery workers on either broker, real browser."""
+"""The suite's shared fixtures and markers: a real SMTP sink, real Celery workers on either
+broker, a Redis of a test's own, a real browser, the newsletters most tests start from.
+
+Fixtures used in more than one folder live here; a folder's conftest only holds what that
+folder alone uses, and no conftest or test module imports another conftest.
+"""
 
 import os
 from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
+from django.core.cache import cache
 
+from tests.support import processes
 from tests.support.brokers import publishing_to, rabbitmq_vhost, scheme
 from tests.support.browser import chromium
-from tests.support.processes import WORKER_SETTINGS, PrivateRedis, celery_worker
+from tests.support.engagement import LinkTargets
+from tests.support.factories import make_newsletter
+from tests.support.processes import (
+    BEAT_SETTINGS,
+    WORKER_SETTINGS,
+    PrivateRedis,
+    celery_worker,
+    mailing_worker,
+)
 from tests.support.smtp import SmtpSink
 
 # Playwright's sync API runs an event loop in the test thread; the ORM calls the tests make
@@ -17,6 +32,42 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 
+# A test that asks for one of these fixtures (itself or through another fixture) starts a
+# real Celery worker process, or drives Chromium: it gets the marker without anyone
+# remembering to add it, so ``make check`` (-m "not browser and not worker and not slow")
+# never waits on either.
+WORKER_FIXTURES = {"worker", "start_worker", "mail_worker"}
+BROWSER_FIXTURES = {"browser", "page"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        used = set(getattr(item, "fixturenames", ()))
+        if used & WORKER_FIXTURES:
+            item.add_marker(pytest.mark.worker)
+        if used & BROWSER_FIXTURES:
+            item.add_marker(pytest.mark.browser)
+    deselect_postgresql_only(config, items)
+
+
+def deselect_postgresql_only(config, items):
+    """Tests marked ``postgresql`` read PostgreSQL's plans or catalogs: on another database
+    they are deselected (and counted as such), never skipped or passed without checking."""
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        return
+    elsewhere = [item for item in items if item.get_closest_marker("postgresql")]
+    if elsewhere:
+        config.hook.pytest_deselected(items=elsewhere)
+        items[:] = [item for item in items if not item.get_closest_marker("postgresql")]
+
+
+def pytest_runtest_setup(item):
+    """A test that starts a worker some other way must say so with ``worker``: starting one
+    unmarked fails (tests.support.processes.celery_process)."""
+    processes.workers_allowed = item.get_closest_marker("worker") is not None
+
 
 def pytest_generate_tests(metafunc):
     """``both_brokers``: run the test once on the configured broker and once on RabbitMQ."""
@@ -24,6 +75,32 @@ def pytest_generate_tests(metafunc):
         configured = scheme(django_settings.CELERY_BROKER_URL)
         brokers = [configured] + (["amqp"] if configured not in {"amqp", "pyamqp"} else [])
         metafunc.parametrize("broker", brokers, indirect=True)
+
+
+@pytest.fixture(autouse=True)
+def empty_cache():
+    """Every test starts with an empty cache and leaves one: rate-limit counters and cached
+    pages of one test never answer another's requests."""
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def media_root(settings, tmp_path):
+    """Uploads, renditions and sharing cards of this test in a folder of its own."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
+
+
+@pytest.fixture
+def newsletter(db):
+    return make_newsletter()
+
+
+@pytest.fixture
+def second_newsletter(db):
+    return make_newsletter("field-notes", "Field Notes")
 
 
 @pytest.fixture
@@ -103,11 +180,98 @@ def start_worker(transactional_db, tmp_path, smtp_sink, fast_retries, broker):
 
 
 @pytest.fixture
+def start_worker_and_beat(start_worker):
+    """``start_worker_and_beat(**env)``: a real worker with its embedded beat, planning
+    welcome steps and deciding subject tests every second or two."""
+    return lambda **env: start_worker(
+        concurrency=2, env={**BEAT_SETTINGS, **env}, extra_args=["--beat"]
+    )
+
+
+@pytest.fixture(scope="module")
+def mail_worker(django_db_setup, django_db_blocker, tmp_path_factory):
+    """One real worker for a whole module, sending to its own SMTP sink (started once: fast);
+    the sink's ``worker`` is the process."""
+    sink = SmtpSink().start()
+    log_dir = tmp_path_factory.mktemp("mail-worker")
+    try:
+        with mailing_worker(log_dir, sink, SEND_RETRY_BASE_SECONDS="0.2") as proc:
+            sink.worker = proc  # its log says what it did
+            yield sink
+    finally:
+        sink.stop()
+
+
+@pytest.fixture
+def mail(mail_worker, transactional_db):
+    """The SMTP sink the module's worker sends to, emptied for this test."""
+    with mail_worker.handler.lock:
+        mail_worker.handler.received.clear()
+    mail_worker.replies.clear()
+    return mail_worker
+
+
+@pytest.fixture
 def private_redis(tmp_path):
     """A Redis server of this test's own, which the test may stop and start again."""
     server = PrivateRedis(tmp_path).start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def click_buffer(private_redis, settings):
+    """A private Redis as the click buffer of this process, the live server and workers."""
+    from issues.engagement.views import link_tables
+
+    settings.REDIS_URL = private_redis.url
+    link_tables.clear()
+    yield private_redis
+    link_tables.clear()
+
+
+@pytest.fixture
+def site(live_server, settings, click_buffer):
+    """The live server as SITE_URL: the tracked links of issues frozen now point at it."""
+    settings.SITE_URL = live_server.url
+    return live_server
+
+
+@pytest.fixture
+def engagement_worker(start_worker, click_buffer):
+    """Start a worker whose click buffer is the test's Redis. Its burst window is wide, so a
+    slow machine cannot make a reader's clicks miss it: the tests click at once anyway."""
+
+    def start(**env):
+        env = {"REDIS_URL": click_buffer.url, "ENGAGEMENT_BURST_SECONDS": "300", **env}
+        return start_worker(env=env)
+
+    return start
+
+
+@pytest.fixture
+def targets():
+    """Where tracked links lead: a loopback web server noting every path it serves."""
+    server = LinkTargets()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def migrate(transactional_db):
+    """``migrate(targets)`` moves the test database to those migrations and returns the apps
+    of that state. Afterwards every app is migrated to its latest migration again: a test
+    left halfway would leave later tests without the columns added since."""
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    def to(targets):
+        executor = MigrationExecutor(connection)
+        executor.migrate(targets)
+        return executor.loader.project_state(targets).apps
+
+    yield to
+    to(MigrationExecutor(connection).loader.graph.leaf_nodes())
 
 
 @pytest.fixture(scope="session")

@@ -22,8 +22,10 @@ from issues.delivery.esp_events import record_event
 from issues.models import Delivery, Issue
 from subscribers import csv_io
 from subscribers.models import Subscriber, Subscription, Tag
-from tests.support.delivery import make_issue, make_subscribers
+from tests.support.delivery import make_subscribers
 from tests.support.engagement import send_in_process
+from tests.support.factories import make_issue, make_newsletter
+from tests.support.statistics import analyze
 
 pytestmark = pytest.mark.django_db
 
@@ -50,7 +52,7 @@ def editor(client, django_user_model):
 
 def sent_newsletter(smtp_sink, slug: str, readers: int) -> Issue:
     """A newsletter of ``readers`` readers and an issue sent to them all, the worker's way."""
-    issue = make_issue(slug=slug, title=f"{slug} this week")
+    issue = make_issue(make_newsletter(slug), f"{slug} this week", frozen=True)
     make_subscribers(issue.newsletter, readers, prefix=f"{slug}-reader")
     send_in_process(issue)
     issue.refresh_from_db()
@@ -87,7 +89,7 @@ def test_each_page_costs_the_same_few_queries_at_10_and_at_200_readers(
     client, editor, smtp_sink, django_assert_max_num_queries
 ):
     small = sent_newsletter(smtp_sink, "small", 10)
-    Issue.objects.create(newsletter=small.newsletter, title="Next week")  # a draft
+    make_issue(small.newsletter, "Next week")  # a draft
     at_10 = queries_per_page(client, django_assert_max_num_queries, small)
 
     large = sent_newsletter(smtp_sink, "large", 200)
@@ -156,8 +158,7 @@ def test_search_and_ordering_of_the_changelist_are_answered_by_indexes(client, e
         ),
         batch_size=5000,
     )
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE subscribers_subscriber")
+    analyze("subscribers_subscriber")
 
     search = page_query(client, {"q": "READER1234"})
     assert "READER1234%" in search and "%READER1234" not in search  # a prefix, not a substring
@@ -179,8 +180,7 @@ def test_a_list_too_big_to_count_shows_the_estimate_without_counting(
     client, editor, settings, newsletter_with_readers
 ):
     settings.ADMIN_EXACT_COUNT_LIMIT = 5
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE subscribers_subscriber")
+    analyze("subscribers_subscriber")
 
     with CaptureQueriesContext(connection) as queries:
         page = client.get(CHANGELIST).content.decode()
@@ -205,7 +205,7 @@ def test_a_small_list_is_counted_exactly(client, editor, newsletter_with_readers
 
 @pytest.fixture
 def newsletter_with_readers():
-    issue = make_issue()
+    issue = make_issue(frozen=True)
     make_subscribers(issue.newsletter, 30)
     make_subscribers(issue.newsletter, 10, prefix="waiting", status="pending")
     return issue.newsletter
@@ -215,8 +215,7 @@ def test_a_big_draft_audience_is_estimated_on_the_issue_list(
     client, editor, settings, newsletter_with_readers
 ):
     settings.ADMIN_EXACT_COUNT_LIMIT = 5
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
+    analyze()
     page = client.get("/admin/issues/issue/").content.decode()
     recipients = re.search(r'<td class="field-recipient_count">([^<]+)</td>', page).group(1)
     if connection.vendor == "postgresql":
@@ -229,7 +228,7 @@ def test_a_big_draft_audience_is_estimated_on_the_issue_list(
 def sent_with_three_refused(smtp_sink, slug: str, readers: int):
     """An issue sent in process to ``readers`` new readers, the first three refused outright
     by the mail server: the issue, its dispatch, and its sent rows in order."""
-    issue = make_issue(slug=slug, title=slug.title())
+    issue = make_issue(make_newsletter(slug), slug.title(), frozen=True)
     subscribers = make_subscribers(issue.newsletter, readers, prefix=slug)
     for refused in subscribers[:3]:
         smtp_sink.replies[refused.email] = "550 5.1.1 No such user"
@@ -253,8 +252,8 @@ def test_dashboard_counts_as_sent_what_left_including_later_bounces_not_failures
 
 
 def test_filters_across_relations_list_each_match_once_without_distinct(client, editor):
-    weekly = make_issue(slug="weekly").newsletter
-    notes = make_issue(slug="notes").newsletter
+    weekly = make_newsletter("weekly")
+    notes = make_newsletter("notes")
     both = make_subscribers(weekly, 3, prefix="both")
     make_subscribers(notes, 2, prefix="notes-only")
     Subscription.objects.bulk_create(Subscription(subscriber=s, newsletter=notes) for s in both)
@@ -288,8 +287,8 @@ def exported(response) -> list[dict]:
 
 
 def test_a_filtered_export_lists_each_match_once_without_distinct(client, editor):
-    weekly = make_issue(slug="weekly").newsletter
-    notes = make_issue(slug="notes").newsletter
+    weekly = make_newsletter("weekly")
+    notes = make_newsletter("notes")
     both = make_subscribers(weekly, 3, prefix="both")
     make_subscribers(notes, 2, prefix="notes-only")
     Subscription.objects.bulk_create(
@@ -334,7 +333,7 @@ def stop_downloading(response):
     response._iterator.close()  # the test client's wrapper: closes the response's resources
 
 
-LIST_TABLES = "subscribers_subscription, subscribers_subscriber"
+LIST_TABLES = ("subscribers_subscription", "subscribers_subscriber")
 
 
 @pytest.fixture
@@ -343,13 +342,12 @@ def statistics_left_small():
     analyzed again, or pages of later tests would take a few readers for twenty thousand."""
     yield
     with connection.cursor() as cursor:
-        for table in LIST_TABLES.split(", "):
+        for table in LIST_TABLES:
             cursor.execute(f"DELETE FROM {table}")
-        # The deletes' deferred foreign-key checks, now: the statistics of empty tables would
-        # have them scan every dead row once per row deleted.
-        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-        cursor.execute("SET CONSTRAINTS ALL DEFERRED")
-        cursor.execute(f"ANALYZE {LIST_TABLES}")
+    # The deletes' deferred foreign-key checks, now: the statistics of empty tables would
+    # have them scan every dead row once per row deleted.
+    connection.check_constraints()
+    analyze(*LIST_TABLES)
 
 
 def test_the_export_streams_its_first_rows_before_reading_the_whole_list(
@@ -358,11 +356,10 @@ def test_the_export_streams_its_first_rows_before_reading_the_whole_list(
     """The export's query needs no sort or de-duplication of the whole list (its cursor's
     plan walks the address index), and rows leave a chunk at a time."""
     monkeypatch.setattr(csv_io, "EXPORT_CHUNK_SIZE", 10)
-    newsletter = make_issue().newsletter
+    newsletter = make_newsletter()
     make_subscribers(newsletter, 20_000)  # nearly the whole list reads it, as usual
-    make_subscribers(make_issue(slug="other").newsletter, 50, prefix="elsewhere")
-    with connection.cursor() as cursor:
-        cursor.execute(f"ANALYZE {LIST_TABLES}")
+    make_subscribers(make_newsletter("other"), 50, prefix="elsewhere")
+    analyze(*LIST_TABLES)
 
     for params in ({}, {"subscriptions__newsletter__id__exact": newsletter.pk}):
         response = client.get(EXPORT, params)
@@ -422,7 +419,7 @@ def test_the_tag_list_counts_only_the_members_of_the_tags_on_its_page(client, ed
     from subscribers.admin import TagAdmin
 
     monkeypatch.setattr(TagAdmin, "list_per_page", 10)
-    newsletter = make_issue().newsletter
+    newsletter = make_newsletter()
     readers = [*make_subscribers(newsletter, 2), *make_subscribers(newsletter, 2, "p", "pending")]
     first = tagged(3, readers)
     few_page, few = tag_list(client)
@@ -443,7 +440,7 @@ def test_the_tag_list_counts_only_the_members_of_the_tags_on_its_page(client, ed
 
 def test_big_tags_show_estimates_without_counting_their_members(client, editor, settings):
     settings.ADMIN_EXACT_COUNT_LIMIT = 5
-    newsletter = make_issue().newsletter
+    newsletter = make_newsletter()
     readers = [*make_subscribers(newsletter, 6), *make_subscribers(newsletter, 2, "p", "pending")]
     big, small = Tag.objects.create(name="big"), Tag.objects.create(name="small")
     Subscriber.tags.through.objects.bulk_create(
@@ -452,8 +449,7 @@ def test_big_tags_show_estimates_without_counting_their_members(client, editor, 
             Subscriber.tags.through(tag=small, subscriber=readers[0]),
         ]
     )
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE subscribers_subscriber_tags, subscribers_subscriber")
+    analyze("subscribers_subscriber_tags", "subscribers_subscriber")
 
     page, queries = tag_list(client)
 
@@ -471,8 +467,7 @@ def test_a_sent_issue_says_how_many_it_went_to_from_the_few_rows_that_did_not_le
     issue, dispatch, left = sent_with_three_refused(smtp_sink, "counted", 2000)
     record_event(left[0].message_id, "bounced", "mailbox full for good")  # left, then bounced
     record_event(left[1].message_id, "rejected", "policy")  # the ESP never let it out
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE issues_delivery, issues_dispatch")
+    analyze("issues_delivery", "issues_dispatch")
 
     reset_queries()  # the request resets the log: capture it from its start
     with CaptureQueriesContext(connection) as queries:
@@ -516,8 +511,7 @@ def test_the_pages_of_a_sent_issue_read_only_the_rows_that_did_not_plainly_go_ou
     record_event(left[0].message_id, "bounced", "mailbox full for good")
     record_event(left[1].message_id, "complained", "")
     record_event(left[2].message_id, "delivered", "")
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE issues_delivery, issues_dispatch")
+    analyze("issues_delivery", "issues_dispatch")
 
     pages = {
         "delivery": f"/admin/issues/issue/{issue.pk}/delivery/",

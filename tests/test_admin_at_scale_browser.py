@@ -6,7 +6,9 @@ from django.db import connection
 
 from subscribers.admin import SubscriberAdmin
 from tests.support.admin import log_into_admin, make_editor
-from tests.support.delivery import make_issue, make_subscribers
+from tests.support.delivery import make_subscribers
+from tests.support.factories import make_newsletter
+from tests.support.statistics import analyze
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
 
@@ -16,11 +18,10 @@ def test_an_estimated_subscriber_list_says_about_wherever_it_counts(
 ):
     settings.ADMIN_EXACT_COUNT_LIMIT = 5  # forty readers are "too many to count"
     monkeypatch.setattr(SubscriberAdmin, "list_per_page", 25)  # two pages
-    newsletter = make_issue().newsletter
+    newsletter = make_newsletter()
     make_subscribers(newsletter, 30)
     make_subscribers(newsletter, 10, prefix="waiting", status="pending")
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE subscribers_subscriber, subscribers_subscription")
+    analyze("subscribers_subscriber", "subscribers_subscription")
     make_editor(django_user_model)
     log_into_admin(page, live_server.url)
     changelist = f"{live_server.url}/admin/subscribers/subscriber/"

@@ -7,6 +7,8 @@ SMTP sink instead of Postfix's, which ``make test`` does not unpack.
 
 import re
 
+import pytest
+
 from bench import bench_scale
 from issues.models import Delivery
 from subscribers.models import Subscriber
@@ -22,6 +24,7 @@ FIELDS = [
 ]
 
 
+@pytest.mark.worker  # starts its own Celery worker, not through a fixture
 def test_scale_bench_runs_every_step_and_prints_its_line(
     transactional_db, smtp_sink, broker, tmp_path, capsys
 ):

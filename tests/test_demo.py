@@ -16,6 +16,8 @@ import urllib.request
 from pathlib import Path
 from urllib.error import URLError
 
+import pytest
+
 from issues.management.commands.load_demo import DEMO_READERS
 from tests.support.admin import log_into_admin
 from tests.support.processes import ROOT, child_env, free_port
@@ -50,6 +52,7 @@ def mailbox(var_dir):
     ]
 
 
+@pytest.mark.worker  # starts its own Celery worker, not through a fixture
 def test_demo_serves_admin_and_health_runs_a_worker_and_stops_everything(tmp_path, page):
     port = free_port()
     # The embedded defaults, whatever the surrounding environment (CI sets PostgreSQL/Redis).

@@ -14,7 +14,8 @@ from django.test import Client
 from issues.models import Dispatch
 from subscribers import tokens
 from subscribers.models import Subscriber
-from tests.support.delivery import make_issue, wait_for_dispatch
+from tests.support.delivery import wait_for_dispatch
+from tests.support.factories import make_issue
 from tests.support.processes import mailing_worker
 from tests.support.subscribers import (
     join_directly,
@@ -57,7 +58,7 @@ def issue_mails(sink, issue):
 
 
 def test_subscribe_confirm_send_unsubscribe_in_one_click_and_archive(mail, django_user_model):
-    first = make_issue(title="Queues that remember")
+    first = make_issue(title="Queues that remember", frozen=True)
     newsletter = first.newsletter
     grace = join_directly("grace@example.org", [newsletter], name="Grace")
 
@@ -106,7 +107,7 @@ def test_subscribe_confirm_send_unsubscribe_in_one_click_and_archive(mail, djang
     ada.refresh_from_db()
     assert ada.status == Subscriber.Status.UNSUBSCRIBED
 
-    second = make_issue(title="The second week")
+    second = make_issue(title="The second week", frozen=True)
     assert second.newsletter == newsletter
     send_from_the_admin(publisher, second, expected_count=1)
     wait_until(lambda: issue_mails(mail, second), 30, "the second issue arrived")

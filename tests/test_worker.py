@@ -28,6 +28,7 @@ def test_worker_consumes_a_task_from_the_configured_broker(worker):
     assert "superfast.tasks.heartbeat" in worker.log_path.read_text()
 
 
+@pytest.mark.worker  # starts its own Celery worker, not through a fixture
 @pytest.mark.django_db(transaction=True)
 def test_worker_consumes_a_task_from_the_embedded_broker(tmp_path):
     """The default configuration needs no broker server: an SQLite file of its own."""

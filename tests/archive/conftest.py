@@ -1,6 +1,7 @@
 import pytest
 
-from tests.support.archive import fresh_archive_pages, make_issue, make_newsletter
+from tests.support.archive import fresh_archive_pages
+from tests.support.factories import make_issue, make_newsletter
 
 
 @pytest.fixture(autouse=True)
@@ -14,16 +15,21 @@ def empty_page_cache(settings):
 
 
 @pytest.fixture(autouse=True)
-def private_media(settings, tmp_path):
+def own_media_folder(media_root):
     """Generated sharing cards land in this test's own media folder."""
-    settings.MEDIA_ROOT = tmp_path / "media"
+    return media_root
 
 
 @pytest.fixture
 def newsletter(db):
-    return make_newsletter()
+    """The archive's newsletter, with a description its pages show."""
+    return make_newsletter(
+        "harbour-notes",
+        "Harbour Notes",
+        description="A weekly letter about ports, ships and the people in them.",
+    )
 
 
 @pytest.fixture
 def sent_issue(newsletter):
-    return make_issue(newsletter, "Storm over the quay", days_ago=7, topic="dockside")
+    return make_issue(newsletter, "Storm over the quay", days_ago=7)

@@ -5,7 +5,8 @@ from django.utils import timezone
 
 from issues.archive import cache as archive_cache
 from issues.models import Issue, Snapshot
-from tests.support.archive import freeze, make_issue, make_newsletter
+from tests.support.archive import freeze
+from tests.support.factories import make_issue, make_newsletter
 
 pytestmark = pytest.mark.django_db
 
@@ -91,7 +92,9 @@ def test_sending_the_next_issue_adds_the_next_link_to_the_cached_previous_one(
     assert b'rel="next"' not in client.get(sent_issue.get_absolute_url()).content
     assert b"Storm over the quay" in client.get("/").content
 
-    following = make_issue(newsletter, "After the storm", status=Issue.Status.SENDING)
+    following = make_issue(
+        newsletter, "After the storm", status=Issue.Status.SENDING, topic="dockside"
+    )
     following.status = Issue.Status.SENT
     following.published_at = timezone.now()
     following.save()
@@ -148,7 +151,7 @@ def test_public_pages_set_no_cookie_and_do_not_vary_on_it(client, sent_issue):
 
 
 def test_staff_preview_is_never_cached_for_the_public(client, admin_client, newsletter):
-    draft = make_issue(newsletter, "Secret draft", status=Issue.Status.SENDING)
+    draft = make_issue(newsletter, "Secret draft", status=Issue.Status.SENDING, topic="dockside")
     assert admin_client.get(draft.get_absolute_url()).status_code == 200
     assert client.get(draft.get_absolute_url()).status_code == 404
 

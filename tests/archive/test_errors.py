@@ -5,7 +5,7 @@ from django.db import OperationalError, connections
 from django.test import RequestFactory
 from django.views.defaults import server_error
 
-from tests.support.archive import make_issue
+from tests.support.factories import make_issue
 
 
 def test_unknown_address_answers_404_in_the_sites_layout(client, sent_issue):
@@ -22,7 +22,7 @@ def test_unknown_address_answers_404_in_the_sites_layout(client, sent_issue):
 
 
 def test_an_issue_that_is_not_public_gets_the_same_404_page(client, newsletter):
-    draft = make_issue(newsletter, "Not yet", status="draft", snapshot=False)
+    draft = make_issue(newsletter, "Not yet", status="draft")
 
     response = client.get(draft.get_absolute_url())
 

@@ -6,7 +6,7 @@ import feedparser
 import pytest
 
 from issues.models import Issue
-from tests.support.archive import make_issue, make_newsletter
+from tests.support.factories import make_issue, make_newsletter
 
 pytestmark = pytest.mark.django_db
 
@@ -21,8 +21,10 @@ def issues(newsletter):
         "older": make_issue(newsletter, "Storm over the quay", days_ago=9),
         "newer": make_issue(newsletter, "Calm after the storm", days_ago=2),
         "river": make_issue(other, "River run", days_ago=5),
-        "draft": make_issue(newsletter, "Draft", status=Issue.Status.DRAFT, snapshot=False),
-        "sending": make_issue(newsletter, "Going out", status=Issue.Status.SENDING),
+        "draft": make_issue(newsletter, "Draft", status=Issue.Status.DRAFT),
+        "sending": make_issue(
+            newsletter, "Going out", status=Issue.Status.SENDING, topic="dockside"
+        ),
         "hidden": make_issue(newsletter, "Withdrawn", days_ago=4, show_in_archive=False),
     }
 

@@ -4,9 +4,10 @@ import json
 import re
 
 import pytest
+from django.utils import timezone
 
 from issues.models import Issue
-from tests.support.archive import make_issue, make_newsletter
+from tests.support.factories import make_issue, make_newsletter
 
 pytestmark = pytest.mark.django_db
 
@@ -33,7 +34,7 @@ def test_issue_page_shows_the_snapshot_with_table_of_contents_and_quiz_in_detail
 
 def test_issue_page_links_to_the_previous_and_next_public_issues(client, newsletter):
     first = make_issue(newsletter, "First light", days_ago=20)
-    make_issue(newsletter, "Still a draft", status=Issue.Status.DRAFT, snapshot=False)
+    make_issue(newsletter, "Still a draft", status=Issue.Status.DRAFT)
     middle = make_issue(newsletter, "Middle watch", days_ago=10)
     hidden = make_issue(newsletter, "Taken down", days_ago=8, show_in_archive=False)
     last = make_issue(newsletter, "Last orders", days_ago=1)
@@ -74,10 +75,10 @@ def test_issue_page_head_has_canonical_sharing_cards_and_news_article(client, se
 @pytest.mark.parametrize(
     "state",
     [
-        {"status": Issue.Status.DRAFT, "snapshot": False},
-        {"status": Issue.Status.SCHEDULED, "snapshot": False},
-        {"status": Issue.Status.SENDING},
-        {"status": Issue.Status.SENT, "show_in_archive": False},
+        {"status": Issue.Status.DRAFT},
+        {"status": Issue.Status.SCHEDULED},
+        {"status": Issue.Status.SENDING, "topic": "dockside"},
+        {"days_ago": 0, "show_in_archive": False},
     ],
     ids=["draft", "scheduled", "sending", "sent-but-unpublished"],
 )
@@ -89,7 +90,9 @@ def test_issue_that_is_not_public_answers_404_to_the_public(client, newsletter, 
 
 
 def test_sent_issue_without_a_snapshot_answers_404(client, newsletter):
-    issue = make_issue(newsletter, "Lost in the post", snapshot=False)
+    issue = make_issue(
+        newsletter, "Lost in the post", status=Issue.Status.SENT, published_at=timezone.now()
+    )
     assert client.get(issue.get_absolute_url()).status_code == 404
 
 
@@ -101,9 +104,9 @@ def test_unknown_issue_and_unknown_newsletter_answer_404(client, sent_issue):
 @pytest.mark.parametrize(
     "state",
     [
-        {"status": Issue.Status.DRAFT, "snapshot": False},
-        {"status": Issue.Status.SENDING},
-        {"status": Issue.Status.SENT, "show_in_archive": False},
+        {"status": Issue.Status.DRAFT},
+        {"status": Issue.Status.SENDING, "topic": "dockside"},
+        {"days_ago": 0, "show_in_archive": False},
     ],
     ids=["draft", "sending", "sent-but-unpublished"],
 )
@@ -147,7 +150,7 @@ def test_home_indexes_the_newsletters_when_there_are_several(client, newsletter)
 
 
 def test_home_without_any_sent_issue_still_offers_the_subscribe_form(client, newsletter):
-    make_issue(newsletter, "Unsent", status=Issue.Status.DRAFT, snapshot=False)
+    make_issue(newsletter, "Unsent", status=Issue.Status.DRAFT)
     html = client.get("/").content.decode()
     assert "Nothing has been sent yet" in html
     assert "Unsent" not in html
@@ -156,7 +159,7 @@ def test_home_without_any_sent_issue_still_offers_the_subscribe_form(client, new
 def test_archive_lists_sent_issues_newest_first_twenty_a_page(client, newsletter):
     for n in range(23):
         make_issue(newsletter, f"Tide table {n:02}", days_ago=30 - n)
-    make_issue(newsletter, "Draft tide", status=Issue.Status.DRAFT, snapshot=False)
+    make_issue(newsletter, "Draft tide", status=Issue.Status.DRAFT)
 
     first = client.get("/archive/").content.decode()
     second = client.get("/archive/?page=2").content.decode()
@@ -216,7 +219,7 @@ def test_site_name_setting_names_the_site_in_header_and_feed(client, sent_issue,
 def test_cover_image_shows_in_the_archive_and_becomes_the_sharing_card(
     client, newsletter, settings
 ):
-    issue = make_issue(newsletter, "With a cover", cover_image="covers/harbour.jpg")
+    issue = make_issue(newsletter, "With a cover", cover_image="covers/harbour.jpg", days_ago=0)
 
     archive = client.get("/archive/").content.decode()
     page = client.get(issue.get_absolute_url()).content.decode()
@@ -227,7 +230,9 @@ def test_cover_image_shows_in_the_archive_and_becomes_the_sharing_card(
 
 
 def test_markup_in_a_title_cannot_break_out_of_the_json_ld(client, newsletter):
-    issue = make_issue(newsletter, "</script><script>alert(1)</script>", subject="Quay news")
+    issue = make_issue(
+        newsletter, "</script><script>alert(1)</script>", subject="Quay news", days_ago=0
+    )
     html = client.get(issue.get_absolute_url()).content.decode()
     json_ld = re.search(r'<script type="application/ld\+json">(.*?)</script>', html, re.S)
     assert json.loads(json_ld.group(1))["headline"] == "</script><script>alert(1)</script>"
@@ -243,7 +248,7 @@ def test_archive_pages_only_answer_reads(client, sent_issue):
 def test_staff_preview_of_a_draft_renders_its_current_blocks(admin_client, newsletter):
     from tests.support.composing import add_block
 
-    draft = make_issue(newsletter, "Still writing", status=Issue.Status.DRAFT, snapshot=False)
+    draft = make_issue(newsletter, "Still writing", status=Issue.Status.DRAFT)
     add_block(draft, "heading", {"title": "Tide tables"})
     add_block(draft, "markdown", {"body": "The *spring* tides come early this year."})
     html = admin_client.get(draft.get_absolute_url()).content.decode()

@@ -7,7 +7,7 @@ from django.core.files.storage import default_storage
 from PIL import Image
 
 from issues.archive import sharing
-from tests.support.archive import make_issue, make_newsletter
+from tests.support.factories import make_issue, make_newsletter
 
 
 def shared_image(client, issue) -> str:
@@ -25,7 +25,7 @@ def stored_card(url: str, settings) -> Image.Image:
 
 def test_issue_without_cover_shares_a_card_in_its_newsletters_colour(client, db, settings):
     newsletter = make_newsletter(brand_color="#0b6e4f")
-    issue = make_issue(newsletter, "Storm over the quay")
+    issue = make_issue(newsletter, "Storm over the quay", days_ago=0)
 
     card = stored_card(shared_image(client, issue), settings)
 
@@ -37,7 +37,7 @@ def test_issue_without_cover_shares_a_card_in_its_newsletters_colour(client, db,
 
 
 def test_a_new_title_gets_a_new_card_with_different_content(client, newsletter, settings):
-    issue = make_issue(newsletter, "Storm over the quay")
+    issue = make_issue(newsletter, "Storm over the quay", days_ago=0)
     first = shared_image(client, issue)
 
     issue.title = "Calm after the storm, and a long look at the northern breakwater repairs"
@@ -52,7 +52,7 @@ def test_a_new_title_gets_a_new_card_with_different_content(client, newsletter, 
 
 
 def test_a_card_is_drawn_once_then_reused(client, newsletter, settings, monkeypatch):
-    issue = make_issue(newsletter, "Storm over the quay")
+    issue = make_issue(newsletter, "Storm over the quay", days_ago=0)
     drawn = []
     draw = sharing.draw_card
     monkeypatch.setattr(sharing, "draw_card", lambda text: drawn.append(text) or draw(text))
@@ -92,7 +92,7 @@ def test_pages_other_than_issues_share_the_sites_card(client, sent_issue, settin
 
 
 def test_staff_preview_of_a_draft_stores_no_card(admin_client, newsletter, settings):
-    draft = make_issue(newsletter, "Still changing", status="draft", snapshot=False)
+    draft = make_issue(newsletter, "Still changing", status="draft")
 
     html = admin_client.get(draft.get_absolute_url()).content.decode()
 

@@ -1,20 +1,14 @@
 import pytest
 
-from tests.support.composing import make_issue, make_newsletter
+from tests.support.factories import make_issue
 
 
 @pytest.fixture(autouse=True)
-def media_root(settings, tmp_path):
-    """Uploads and renditions of each test in its own folder."""
-    settings.MEDIA_ROOT = tmp_path / "media"
-    return settings.MEDIA_ROOT
-
-
-@pytest.fixture
-def newsletter(db):
-    return make_newsletter()
+def own_media_folder(media_root):
+    """Uploads and renditions of each composing test in its own folder."""
+    return media_root
 
 
 @pytest.fixture
 def issue(newsletter):
-    return make_issue(newsletter)
+    return make_issue(newsletter, "Issue one")

@@ -13,11 +13,10 @@ from tests.support.admin import log_into_admin, make_editor
 from tests.support.composing import (
     add_seed_shaped_blocks,
     image_bytes,
-    make_issue,
     make_library_block,
-    make_newsletter,
     stream_content,
 )
+from tests.support.factories import make_issue, make_newsletter
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
 

@@ -4,7 +4,8 @@ import pytest
 
 from issues.models import Block, Issue
 from tests.support.admin import log_into_admin, make_editor
-from tests.support.composing import make_issue, make_library_block, make_newsletter, place
+from tests.support.composing import make_library_block, place
+from tests.support.factories import make_issue, make_newsletter
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
 

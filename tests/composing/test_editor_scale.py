@@ -11,7 +11,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from tests.support.composing import add_seed_shaped_blocks, make_issue, stream_content
+from tests.support.composing import add_seed_shaped_blocks, stream_content
+from tests.support.factories import make_issue
 from tests.support.forms import as_post_data, submitted_fields
 
 pytestmark = pytest.mark.django_db

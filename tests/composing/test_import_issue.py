@@ -7,7 +7,8 @@ from django.core.management import CommandError, call_command
 
 from issues.compose.rendering import render_issue
 from issues.models import Block, Issue, Newsletter
-from tests.support.composing import image_bytes, make_newsletter
+from tests.support.composing import image_bytes
+from tests.support.factories import make_newsletter
 
 SENTENCES = [
     "Small models had a good week, and the benchmarks finally show why.",

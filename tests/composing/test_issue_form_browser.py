@@ -4,7 +4,7 @@ and the only newsletter chosen already."""
 import pytest
 
 from tests.support.admin import log_into_admin, make_editor
-from tests.support.composing import make_newsletter
+from tests.support.factories import make_newsletter
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
 

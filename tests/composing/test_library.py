@@ -6,13 +6,8 @@ from issues.compose.editing import duplicate_as_next_issue
 from issues.compose.rendering import render_issue
 from issues.delivery.snapshot import freeze_snapshot
 from issues.models import Block, Issue
-from tests.support.composing import (
-    add_block,
-    change_form_data,
-    make_issue,
-    make_library_block,
-    place,
-)
+from tests.support.composing import add_block, change_form_data, make_library_block, place
+from tests.support.factories import make_issue
 
 
 def test_editing_a_library_block_updates_drafts_but_not_sent_issues(newsletter):

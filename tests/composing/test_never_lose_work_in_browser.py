@@ -8,13 +8,8 @@ from playwright.sync_api import expect
 from issues.compose.rendering import render_issue
 from issues.models import Issue, Revision
 from tests.support.admin import log_into_admin, make_editor
-from tests.support.composing import (
-    add_block,
-    as_readers_see,
-    image_bytes,
-    make_issue,
-    make_newsletter,
-)
+from tests.support.composing import add_block, as_readers_see, image_bytes
+from tests.support.factories import make_issue, make_newsletter
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
 

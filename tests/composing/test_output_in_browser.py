@@ -6,7 +6,7 @@ import pytest
 from django.core.management import call_command
 
 from issues.models import Issue
-from tests.composing.test_dark_mode_contrast import contrast
+from superfast.contrast import contrast
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
 

@@ -13,7 +13,8 @@ from issues.compose.rendering import (
 )
 from issues.delivery.snapshot import freeze_snapshot
 from issues.models import Block, Issue
-from tests.support.composing import QUIZ_FORM_VALUES, add_block, make_issue, upload
+from tests.support.composing import QUIZ_FORM_VALUES, add_block, upload
+from tests.support.factories import make_issue
 
 
 def test_email_is_a_complete_600px_table_document_with_css_inlined(issue, settings):

@@ -9,7 +9,8 @@ from django.core import mail
 from issues import delivery
 from issues.models import Dispatch
 from issues.reports import delivery as delivery_reports
-from tests.support.delivery import make_issue, make_subscribers
+from tests.support.delivery import make_subscribers
+from tests.support.factories import make_issue
 
 pytestmark = pytest.mark.django_db
 
@@ -21,7 +22,7 @@ def esp(settings):
 
 
 def test_an_esp_backend_sends_each_recipient_with_headers_and_keeps_its_message_id(esp):
-    issue = make_issue()
+    issue = make_issue(frozen=True)
     readers = make_subscribers(issue.newsletter, 3)
     dispatch = Dispatch.objects.create(issue=issue, snapshot=issue.snapshot)
     delivery.plan_dispatch(dispatch)
@@ -37,7 +38,7 @@ def test_an_esp_backend_sends_each_recipient_with_headers_and_keeps_its_message_
 
 
 def test_a_bounce_webhook_marks_the_delivery_failed_with_the_reason(esp):
-    issue = make_issue()
+    issue = make_issue(frozen=True)
     make_subscribers(issue.newsletter, 2)
     dispatch = Dispatch.objects.create(issue=issue, snapshot=issue.snapshot)
     delivery.plan_dispatch(dispatch)
@@ -64,7 +65,7 @@ def test_a_bounce_webhook_marks_the_delivery_failed_with_the_reason(esp):
 
 def test_with_a_merge_field_syntax_a_batch_is_one_esp_call_with_per_recipient_data(esp, settings):
     settings.SEND_ESP_MERGE_FIELD = "%recipient.{}%"
-    issue = make_issue()
+    issue = make_issue(frozen=True)
     readers = make_subscribers(issue.newsletter, 3)
     dispatch = Dispatch.objects.create(issue=issue, snapshot=issue.snapshot)
     delivery.plan_dispatch(dispatch)
@@ -94,7 +95,7 @@ def test_an_ses_send_arriving_after_its_delivery_leaves_the_row_delivered(esp, c
     """Anymail's own SES samples, posted to the SES webhook: the Send came in late."""
     from tests.support import esp_samples
 
-    issue = make_issue()
+    issue = make_issue(frozen=True)
     make_subscribers(issue.newsletter, 1)
     dispatch = Dispatch.objects.create(issue=issue, snapshot=issue.snapshot)
     delivery.plan_dispatch(dispatch)

@@ -10,7 +10,9 @@ from django.utils import timezone
 from issues import delivery
 from issues.models import Delivery, Dispatch
 from subscribers.models import Subscription
-from tests.support.delivery import make_issue, planned_dispatch
+from tests.support.delivery import planned_dispatch
+from tests.support.factories import make_issue
+from tests.support.statistics import analyze
 
 pytestmark = pytest.mark.django_db
 
@@ -75,10 +77,10 @@ def test_pause_resume_cancel_and_retry_failed_touch_only_what_they_should(smtp_s
 
 def test_a_schedule_missed_beyond_the_grace_period_is_held_for_an_editor(settings):
     settings.SEND_SCHEDULE_GRACE_SECONDS = 600
-    issue = make_issue()
+    issue = make_issue(frozen=True)
     now = timezone.now()
     on_time = delivery.start_dispatch(issue, when=now + timedelta(minutes=5))
-    late = make_issue(title="Another one")
+    late = make_issue(title="Another one", frozen=True)
     missed = delivery.start_dispatch(late, when=now + timedelta(minutes=1))
     Dispatch.objects.filter(pk=missed.pk).update(scheduled_for=now - timedelta(hours=2))
     started = delivery.start_due_dispatches(now + timedelta(minutes=6))
@@ -88,7 +90,7 @@ def test_a_schedule_missed_beyond_the_grace_period_is_held_for_an_editor(setting
 
 
 def test_send_issue_sends_a_test_copy_and_rejects_bad_input(smtp_sink, capsys):
-    issue = make_issue()
+    issue = make_issue(frozen=True)
     call_command("send_issue", f"{issue.newsletter.slug}/{issue.slug}", test_to=["me@example.net"])
     assert "test copy" in capsys.readouterr().out
     (received,) = smtp_sink.messages
@@ -155,18 +157,16 @@ def test_lines_starting_with_a_dot_arrive_intact(smtp_sink):
     assert text.startswith(".A line that starts with a dot\n.\n..two\n")
 
 
+@pytest.mark.postgresql
 def test_every_query_of_a_batch_is_answered_by_an_index_on_a_big_ledger(smtp_sink, settings):
     """At a million rows, one query per batch that reads the whole ledger makes the send
     crawl (a claimed batch was once read back by its token, which no index holds)."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    if connection.vendor != "postgresql":
-        return  # EXPLAIN plans are PostgreSQL's
     settings.SEND_BATCH_SIZE = 50
     dispatch = planned_dispatch(5_000)
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE issues_delivery")
+    analyze("issues_delivery")
     with CaptureQueriesContext(connection) as queries:
         assert delivery.send_next_batch(dispatch) == 50
     plans = {}
@@ -182,6 +182,7 @@ def test_every_query_of_a_batch_is_answered_by_an_index_on_a_big_ledger(smtp_sin
 
 
 @pytest.mark.parametrize("audience", ["everyone", "tag"])
+@pytest.mark.postgresql
 def test_each_chunk_of_a_plan_reads_only_its_own_range_of_the_list(audience, settings):
     """At a million readers, each chunk of 10,000 hashed all million subscriptions: a
     range of subscriber ids does not cross a join by itself. Each table is bounded."""
@@ -192,16 +193,13 @@ def test_each_chunk_of_a_plan_reads_only_its_own_range_of_the_list(audience, set
     from subscribers.models import Subscriber, Tag
     from tests.support.delivery import make_subscribers
 
-    if connection.vendor != "postgresql":
-        return  # EXPLAIN plans are PostgreSQL's
-    issue = make_issue()
+    issue = make_issue(frozen=True)
     readers = make_subscribers(issue.newsletter, 20_000)
     tag = Tag.objects.create(name="everyone tagged")
     Subscriber.tags.through.objects.bulk_create(
         Subscriber.tags.through(subscriber=reader, tag=tag) for reader in readers
     )
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
+    analyze()
     dispatch = Dispatch.objects.create(
         issue=issue, snapshot=issue.snapshot, tag=tag if audience == "tag" else None
     )

@@ -7,7 +7,8 @@ from issues.compose.blocks import get_kind
 from issues.delivery.snapshot import freeze_snapshot
 from issues.models import Block
 from tests.support.composing import upload
-from tests.support.delivery import make_issue, make_subscribers, wait_for_dispatch
+from tests.support.delivery import make_subscribers, wait_for_dispatch
+from tests.support.factories import make_issue
 
 # Every marker name the sender has ever used, and the ESP merge-field form of two of them.
 NAMES = [
@@ -49,7 +50,7 @@ def hostile_blocks(issue):
 def test_markers_written_by_an_editor_stay_text_and_links_go_only_where_the_renderer_put_them(
     start_worker, smtp_sink
 ):
-    issue = make_issue(title=f"Subject {EVERY_MARKER}")
+    issue = make_issue(title=f"Subject {EVERY_MARKER}", frozen=True)
     hostile_blocks(issue)
     issue.preheader = EVERY_MARKER
     issue.save()

@@ -9,7 +9,8 @@ from django.utils import timezone
 
 from issues import delivery
 from tests.support.admin import staff
-from tests.support.delivery import make_issue, make_subscribers, planned_dispatch, wait_for_dispatch
+from tests.support.delivery import make_subscribers, planned_dispatch, wait_for_dispatch
+from tests.support.factories import make_issue
 from tests.support.waiting import wait_until
 
 
@@ -57,7 +58,7 @@ def greylisting(sink, addresses, hold_seconds):
 def test_a_greylisted_address_is_delivered_with_retries_spaced_by_the_backoff(
     start_worker, smtp_sink
 ):
-    issue = make_issue()
+    issue = make_issue(frozen=True)
     readers = make_subscribers(issue.newsletter, 20)
     greylisted = [reader.email for reader in readers[:3]]
     attempts = greylisting(smtp_sink, greylisted, hold_seconds=5)
@@ -86,7 +87,7 @@ def test_progress_shows_a_live_rate_and_eta_then_duration_and_average_rate(
     start_worker, smtp_sink, client
 ):
     client.force_login(staff("publisher", "send_issue", "change_issue", "view_issue"))
-    issue = make_issue()
+    issue = make_issue(frozen=True)
     make_subscribers(issue.newsletter, 240)
     start_worker(env={"SEND_RATE_PER_SECOND": "30"})
     dispatch = delivery.start_dispatch(issue)

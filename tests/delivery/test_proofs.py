@@ -5,13 +5,13 @@ import pytest
 
 from issues.models import Issue
 from tests.support.admin import staff
-from tests.support.delivery import make_issue
+from tests.support.factories import make_issue
 from tests.support.waiting import wait_until
 
 
 @pytest.fixture
 def issue(transactional_db):
-    return make_issue()
+    return make_issue(frozen=True)
 
 
 def send_test_url(issue):

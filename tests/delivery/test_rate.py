@@ -1,12 +1,8 @@
 """One send rate holds across every worker process, not per worker."""
 
 from issues import delivery
-from tests.support.delivery import (
-    make_issue,
-    make_subscribers,
-    record_arrival_times,
-    wait_for_dispatch,
-)
+from tests.support.delivery import make_subscribers, record_arrival_times, wait_for_dispatch
+from tests.support.factories import make_issue
 
 RATE = 80  # messages/s for both workers together; each alone sends faster
 READERS = 1000  # 12.5 s at that rate: a window of 8 s after the start-up of both
@@ -15,7 +11,7 @@ WINDOW = 8
 
 def test_two_workers_together_keep_to_the_global_rate(start_worker, smtp_sink):
     arrivals = record_arrival_times(smtp_sink)
-    issue = make_issue()
+    issue = make_issue(frozen=True)
     make_subscribers(issue.newsletter, READERS)
     rate = {"SEND_RATE_PER_SECOND": str(RATE)}
     first, second = start_worker(env=rate), start_worker(env=rate)

@@ -9,7 +9,8 @@ from django.core import signing
 from issues import delivery
 from issues.models import Delivery
 from subscribers import tokens
-from tests.support.delivery import make_issue, make_subscribers, wait_for_dispatch
+from tests.support.delivery import make_subscribers, wait_for_dispatch
+from tests.support.factories import make_issue
 
 
 def recipients_of(sink):
@@ -19,7 +20,7 @@ def recipients_of(sink):
 def test_every_confirmed_subscriber_gets_exactly_one_message_with_their_own_links(
     start_worker, smtp_sink
 ):
-    issue = make_issue()
+    issue = make_issue(frozen=True)
     readers = make_subscribers(issue.newsletter, 2000)
     make_subscribers(issue.newsletter, 5, prefix="unconfirmed", status="pending")
     make_subscribers(issue.newsletter, 5, prefix="bounced", status="bounced")
@@ -75,7 +76,7 @@ def test_every_confirmed_subscriber_gets_exactly_one_message_with_their_own_link
 
 
 def test_451_is_retried_until_delivered_and_550_fails_with_its_reason(start_worker, smtp_sink):
-    issue = make_issue()
+    issue = make_issue(frozen=True)
     readers = make_subscribers(issue.newsletter, 120)
     greylisted = {reader.email for reader in readers[:10]}
     rejected = {reader.email for reader in readers[10:15]}
@@ -113,7 +114,7 @@ def test_451_is_retried_until_delivered_and_550_fails_with_its_reason(start_work
 def test_send_issue_wait_prints_progress_until_done(start_worker, smtp_sink, capsys):
     from django.core.management import call_command
 
-    issue = make_issue()
+    issue = make_issue(frozen=True)
     make_subscribers(issue.newsletter, 30)
     start_worker()
     call_command("send_issue", f"{issue.newsletter.slug}/{issue.slug}", wait=True)

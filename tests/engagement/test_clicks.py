@@ -1,25 +1,18 @@
 """A real send, real clicks through the live site, a real worker storing them: exact counts."""
 
 from issues import delivery
-from issues.delivery.queue import enqueue
 from issues.engagement.pseudonyms import reader_hash
 from issues.models import Click, IssueSalt, TrackedLink
 from issues.reports.engagement import issue_engagement
 from subscribers.models import Subscriber
 from tests.support.delivery import make_subscribers, wait_for_dispatch
-from tests.support.engagement import SCANNER, issue_linking_to, request, tracked_links
-from tests.support.waiting import wait_until
-
-
-def flush_and_wait(buffer, expected_rows):
-    """Ask the worker to flush (as beat does) until the buffer is empty and rows are in."""
-
-    def done():
-        enqueue("issues.tasks.flush_engagement")
-        empty = buffer.client().xlen("superfast:engagement:events") == 0
-        return empty and Click.objects.count() >= expected_rows
-
-    wait_until(done, timeout=60, what="the click buffer flushed", interval=0.5)
+from tests.support.engagement import (
+    SCANNER,
+    flush_and_wait,
+    issue_linking_to,
+    request,
+    tracked_links,
+)
 
 
 def mails_by_reader(smtp_sink):

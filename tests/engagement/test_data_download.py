@@ -19,13 +19,9 @@ from tests.support.engagement import (
     send_in_process,
     tracked_links,
 )
+from tests.support.factories import make_newsletter
 from tests.support.reports import header_unsubscribe_url
-from tests.support.subscribers import (
-    join_directly,
-    make_newsletter,
-    path_of,
-    post_one_click_unsubscribe,
-)
+from tests.support.subscribers import join_directly, path_of, post_one_click_unsubscribe
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

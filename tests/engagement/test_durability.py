@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from contextlib import contextmanager
 
 from django.conf import settings
@@ -119,22 +118,30 @@ def test_every_click_a_reader_was_redirected_for_is_kept_across_web_server_kills
     urls = [url for links in links_by_reader(smtp_sink).values() for url in links[1:]]
     redirected = 0
 
-    def click_for(seconds):
+    stop = threading.Event()
+
+    def click_until_stopped():
         nonlocal redirected
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
+        while not stop.is_set():
             # The server going away mid-request answers no 302; the reader clicks again.
             with contextlib.suppress(OSError):
                 redirected += request(random.choice(urls), follow=False)[0] == 302
 
+    def redirected_at_least(count):
+        wait_until(lambda: redirected >= count, timeout=60, what=f"{count} clicks redirected")
+
     with gunicorn(port, tmp_path, click_buffer.url) as server:
-        clicker = threading.Thread(target=click_for, args=(4,))
+        clicker = threading.Thread(target=click_until_stopped)
         clicker.start()
-        for _ in range(2):  # kill -9 the web workers mid-click; gunicorn starts new ones
-            time.sleep(1)
-            for pid in children_of(server.pid):
-                os.kill(pid, signal.SIGKILL)
-        clicker.join()
+        try:
+            for clicks in (20, 40):  # kill -9 the web workers mid-click; gunicorn starts new ones
+                redirected_at_least(clicks)
+                for pid in children_of(server.pid):
+                    os.kill(pid, signal.SIGKILL)
+            redirected_at_least(60)  # the new ones answer
+        finally:
+            stop.set()
+            clicker.join()
 
     recorder.flush()
     assert redirected > 50

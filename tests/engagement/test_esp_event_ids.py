@@ -6,10 +6,10 @@ from datetime import timedelta
 
 from issues.engagement import pseudonyms
 from issues.models import LATE_READER, Click, Delivery, Dispatch, Open
-from tests.engagement.test_esp_events import LINK, esp, post, postmark, sent_issue  # noqa: F401
+from tests.support.webhooks import LINK, post, postmark, sent_issue
 
 
-def test_esp_events_name_no_message_count_once_and_still_count_late(client, esp):  # noqa: F811
+def test_esp_events_name_no_message_count_once_and_still_count_late(client, esp):
     issue, (first, second, _) = sent_issue(track_clicks=False)
     post(client, postmark("Open", first))
     post(client, postmark("Open", first))  # the same webhook, retried

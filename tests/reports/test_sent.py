@@ -10,12 +10,13 @@ from issues.reports.dashboard import issue_rates
 from issues.reports.delivery import report
 from issues.reports.engagement import issue_engagement
 from issues.reports.sent import not_sent, sent_per_issue, status_counts
-from tests.support.delivery import make_issue, make_subscribers
+from tests.support.delivery import make_subscribers
 from tests.support.engagement import send_in_process
+from tests.support.factories import make_issue
 
 
 def test_every_figure_counts_as_sent_what_left_including_a_later_bounce(db, smtp_sink):
-    issue = make_issue()
+    issue = make_issue(frozen=True)
     readers = make_subscribers(issue.newsletter, 10)
     for refused in readers[:2]:
         smtp_sink.replies[refused.email] = "550 5.1.1 No such user"

@@ -17,19 +17,13 @@ from django.utils import timezone
 
 from issues import sequences
 from issues.delivery import plan_dispatch, start_dispatch
-from issues.models import Issue
 from issues.sequences.steps import standing_dispatch
 from subscribers import services
 from subscribers.models import ErasedAddress, ImportJob, Segment, SuppressionEvent, Tag
 from tests.support.admin import STAFF_PASSWORD
-from tests.support.composing import (
-    add_block,
-    change_form_data,
-    make_library_block,
-    make_newsletter,
-)
-from tests.support.delivery import add_blocks
+from tests.support.composing import add_block, change_form_data, make_library_block
 from tests.support.engagement import send_in_process
+from tests.support.factories import make_issue, make_newsletter
 from tests.support.forms import as_post_data, submitted_fields
 from tests.support.subscribers import active_reader
 
@@ -95,12 +89,10 @@ class Dataset:
         self.member = User.objects.create_user("member", "member@example.org", STAFF_PASSWORD)
         self.library_block = make_library_block()
 
-        self.sent = Issue.objects.create(newsletter=self.newsletter, title="Last week")
-        add_blocks(self.sent, sections=1)
+        self.sent = make_issue(self.newsletter, "Last week", sections=1)
         self.dispatch = send_in_process(self.sent)
         self.sent.refresh_from_db()
-        self.sending = Issue.objects.create(newsletter=self.newsletter, title="Going out")
-        add_blocks(self.sending, sections=1)
+        self.sending = make_issue(self.newsletter, "Going out", sections=1)
         plan_dispatch(start_dispatch(self.sending))
 
         self.sequence = sequences.sequence_for(self.newsletter)
@@ -112,7 +104,7 @@ class Dataset:
         self.paused_sequence = sequences.sequence_for(self.paused_newsletter)
         sequences.pause_sequence(self.paused_sequence)
 
-        self.draft = Issue.objects.create(newsletter=self.newsletter, title="Plans")
+        self.draft = make_issue(self.newsletter, "Plans")
         add_block(self.draft, "markdown", {"body": "First thoughts."})
         editor = self.client_for("superuser")
         for title in ("Plans for the strike", "Plans for the strike, day 2"):

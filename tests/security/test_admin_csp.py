@@ -21,7 +21,8 @@ from django.urls import URLPattern, URLResolver, reverse
 from issues.delivery.snapshot import freeze_snapshot
 from issues.models import Dispatch, Issue, LibraryBlock, Newsletter, SequenceStep, WelcomeSequence
 from subscribers.models import ErasedAddress, ImportJob, Segment, Subscriber, Tag
-from tests.support.composing import add_block, change_form_data, make_issue
+from tests.support.composing import add_block, change_form_data
+from tests.support.factories import make_issue
 
 pytestmark = pytest.mark.django_db
 

@@ -18,7 +18,8 @@ from playwright.sync_api import expect
 from issues.models import Issue, Newsletter, Snapshot, WelcomeSequence
 from subscribers.models import ImportJob, Segment
 from tests.support.admin import log_into_admin, make_editor
-from tests.support.composing import add_block, make_issue
+from tests.support.composing import add_block
+from tests.support.factories import make_issue
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -17,15 +17,13 @@ from issues.compose import uploads
 from issues.compose.rendering import render_issue
 from issues.models import Autosave, Issue, Revision
 from tests.support.admin import STAFF_PASSWORD, staff
-from tests.support.composing import add_block, change_form_data, image_bytes, make_issue
+from tests.support.composing import add_block, change_form_data, image_bytes
+from tests.support.factories import make_issue
+
+# Uploads and renditions of each test in its own folder.
+pytestmark = pytest.mark.usefixtures("media_root")
 
 EDITOR_CODENAMES = ("view_issue", "change_issue", "add_issue", "view_block", "change_block")
-
-
-@pytest.fixture(autouse=True)
-def media_root(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-    return settings.MEDIA_ROOT
 
 
 def url(name, *args):
@@ -40,7 +38,7 @@ def logged_in(user, **client_options) -> Client:
 
 @pytest.fixture
 def issue(db):
-    issue = make_issue()
+    issue = make_issue(title="Issue one")
     add_block(issue, "markdown", {"body": "Hello readers"})
     return issue
 

@@ -5,7 +5,8 @@ from django.contrib.auth.models import User
 from django.urls import reverse
 
 from issues.models import Issue, Newsletter
-from tests.support.composing import change_form_data, make_issue
+from tests.support.composing import change_form_data
+from tests.support.factories import make_issue
 
 pytestmark = pytest.mark.django_db
 

@@ -16,8 +16,7 @@ from PIL import Image
 
 from issues.compose import images
 from issues.models import Block
-from tests.composing.conftest import media_root  # noqa: F401  (autouse: uploads in tmp)
-from tests.security.test_uploads import post_image_block
+from tests.support.composing import post_image_block
 from tests.support.image_files import (
     animated_webp,
     apng,
@@ -26,7 +25,8 @@ from tests.support.image_files import (
     tiny_frames_gif,
 )
 
-pytestmark = pytest.mark.django_db
+# Uploads and renditions of each test in its own folder.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media_root")]
 
 BUDGET_SECONDS = 2.0
 REFUSAL_SECONDS = 0.25

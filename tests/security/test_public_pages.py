@@ -9,7 +9,7 @@ from django.contrib.auth.models import User
 from django.urls import reverse
 
 from subscribers import tokens
-from tests.support.archive import make_issue
+from tests.support.factories import make_issue
 from tests.support.processes import ROOT, child_env
 from tests.support.subscribers import join_directly
 

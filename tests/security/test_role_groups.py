@@ -14,7 +14,8 @@ from django.utils import timezone
 from issues import sequences
 from issues.sequences.steps import standing_dispatch
 from tests.support.admin import staff
-from tests.support.composing import add_block, change_form_data, make_newsletter
+from tests.support.composing import add_block, change_form_data
+from tests.support.factories import make_newsletter
 from tests.support.forms import as_post_data, submitted_fields
 
 pytestmark = pytest.mark.django_db

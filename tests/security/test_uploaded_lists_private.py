@@ -119,6 +119,7 @@ def test_an_import_stopped_by_an_error_is_failed_and_its_list_deleted(
     assert not job.file
 
 
+@pytest.mark.worker  # starts its own Celery worker, not through a fixture
 def test_a_worker_that_does_not_share_the_private_folder_says_so(importer, newsletter, tmp_path):
     """Web and worker on different folders: the job stops naming the variable to fix."""
     from superfast.celery import app
@@ -245,38 +246,24 @@ def test_a_private_storage_inside_a_public_one_stops_even_the_demo(place, tmp_pa
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_migration_takes_earlier_uploads_out_of_public_media(newsletter, settings, tmp_path):
+def test_the_migration_takes_earlier_uploads_out_of_public_media(
+    newsletter, settings, tmp_path, migrate
+):
     """Before, a list sat in public media as imports/<id>.csv: an unfinished job's file
     moves to the private storage under a random name, every other one there is deleted."""
-    from django.db import connection
-    from django.db.migrations.executor import MigrationExecutor
-
     settings.MEDIA_ROOT = tmp_path / "media"
-    before, after = (
-        ("subscribers", "0009_drop_redundant_indexes"),
-        (
-            "subscribers",
-            "0010_import_lists_in_private_storage",
-        ),
+    old_jobs = migrate([("subscribers", "0009_drop_redundant_indexes")]).get_model(
+        "subscribers", "ImportJob"
     )
-    executor = MigrationExecutor(connection)
-    executor.migrate([before])
-    try:
-        old_jobs = executor.loader.project_state([before]).apps.get_model(
-            "subscribers", "ImportJob"
-        )
-        running = old_jobs.objects.create(newsletter_id=newsletter.pk, status="running")
-        old_jobs.objects.filter(pk=running.pk).update(file=f"imports/{running.pk}.csv")
-        default_storage.save(f"imports/{running.pk}.csv", ContentFile(LIST.encode()))
-        default_storage.save("imports/999.csv", ContentFile(b"email\nleft@example.org\n"))
+    running = old_jobs.objects.create(newsletter_id=newsletter.pk, status="running")
+    old_jobs.objects.filter(pk=running.pk).update(file=f"imports/{running.pk}.csv")
+    default_storage.save(f"imports/{running.pk}.csv", ContentFile(LIST.encode()))
+    default_storage.save("imports/999.csv", ContentFile(b"email\nleft@example.org\n"))
 
-        MigrationExecutor(connection).migrate([after])
+    migrate([("subscribers", "0010_import_lists_in_private_storage")])
 
-        job = ImportJob.objects.get(pk=running.pk)
-        assert job.file.name.startswith("imports/") and len(PurePosixPath(job.file.name).stem) >= 22
-        assert private_path(job.file.name).read_text() == LIST
-        assert default_storage.listdir("imports") == ([], [])
-        storages["private"].delete(job.file.name)
-    finally:  # the later migrations back, for the tests that follow
-        executor = MigrationExecutor(connection)
-        executor.migrate(executor.loader.graph.leaf_nodes())
+    job = ImportJob.objects.get(pk=running.pk)
+    assert job.file.name.startswith("imports/") and len(PurePosixPath(job.file.name).stem) >= 22
+    assert private_path(job.file.name).read_text() == LIST
+    assert default_storage.listdir("imports") == ([], [])
+    storages["private"].delete(job.file.name)

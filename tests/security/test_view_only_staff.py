@@ -13,7 +13,7 @@ from issues.models import Issue
 from subscribers import services
 from subscribers.models import Subscriber, SuppressionEvent
 from tests.support.admin import staff
-from tests.support.archive import make_issue
+from tests.support.factories import make_issue
 from tests.support.subscribers import active_reader
 
 pytestmark = pytest.mark.django_db
@@ -98,9 +98,15 @@ def test_staff_who_may_change_readers_run_the_actions(
 @pytest.fixture
 def unpublished(newsletter):
     """An unsent issue and a welcome email, each with a page address of its own."""
-    draft = make_issue(newsletter, "Plans for the strike", status=Issue.Status.DRAFT)
+    draft = make_issue(
+        newsletter, "Plans for the strike", status=Issue.Status.DRAFT, topic="dockside"
+    )
     welcome = make_issue(
-        newsletter, "Welcome aboard", status=Issue.Status.DRAFT, kind=Issue.Kind.WELCOME
+        newsletter,
+        "Welcome aboard",
+        status=Issue.Status.DRAFT,
+        kind=Issue.Kind.WELCOME,
+        topic="dockside",
     )
     return [draft, welcome]
 

@@ -14,22 +14,21 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from subscribers.models import Subscriber
-from tests.subscribers.test_webhooks import mailgun_event, postmark_bounce
 from tests.support.subscribers import active_reader
+from tests.support.webhooks import (
+    MAILGUN_KEY,
+    WEBHOOK_SECRET,
+    basic_auth,
+    mailgun_event,
+    postmark_bounce,
+)
 
 pytestmark = pytest.mark.django_db
-
-SECRET = "esp-hooks:a-long-shared-webhook-secret"
-MAILGUN_KEY = "mailgun-webhook-signing-key-for-tests"
 
 
 @pytest.fixture
 def reader(newsletter):
     return active_reader(newsletter)
-
-
-def basic_auth(secret=SECRET):
-    return {"HTTP_AUTHORIZATION": "Basic " + base64.b64encode(secret.encode()).decode()}
 
 
 def sendgrid_events(email, event):
@@ -68,7 +67,7 @@ def test_sendgrid_spamreport_to_a_site_sending_through_postmark_finds_no_url(
     client, reader, settings
 ):
     settings.EMAIL_BACKEND = "anymail.backends.postmark.EmailBackend"
-    settings.ANYMAIL = {"POSTMARK_SERVER_TOKEN": "token", "WEBHOOK_SECRET": SECRET}
+    settings.ANYMAIL = {"POSTMARK_SERVER_TOKEN": "token", "WEBHOOK_SECRET": WEBHOOK_SECRET}
     response = post_json(
         client,
         "/anymail/sendgrid/tracking/",
@@ -81,7 +80,10 @@ def test_sendgrid_spamreport_to_a_site_sending_through_postmark_finds_no_url(
 
 def test_forged_mailgun_unsubscribed_event_unsubscribes_nobody(client, reader, settings):
     settings.EMAIL_BACKEND = "anymail.backends.mailgun.EmailBackend"
-    settings.ANYMAIL = {"WEBHOOK_SECRET": SECRET, "MAILGUN_WEBHOOK_SIGNING_KEY": MAILGUN_KEY}
+    settings.ANYMAIL = {
+        "WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "MAILGUN_WEBHOOK_SIGNING_KEY": MAILGUN_KEY,
+    }
     forged = mailgun_event(reader.email, event="unsubscribed")
     forged["signature"]["signature"] = hmac.new(
         b"a-guessed-key",
@@ -95,7 +97,10 @@ def test_forged_mailgun_unsubscribed_event_unsubscribes_nobody(client, reader, s
 
 def test_mailgun_event_signed_with_the_signing_key_unsubscribes(client, reader, settings):
     settings.EMAIL_BACKEND = "anymail.backends.mailgun.EmailBackend"
-    settings.ANYMAIL = {"WEBHOOK_SECRET": SECRET, "MAILGUN_WEBHOOK_SIGNING_KEY": MAILGUN_KEY}
+    settings.ANYMAIL = {
+        "WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "MAILGUN_WEBHOOK_SIGNING_KEY": MAILGUN_KEY,
+    }
     signed = mailgun_event(reader.email, event="unsubscribed")  # signed with MAILGUN_KEY
     response = post_json(client, "/anymail/mailgun/tracking/", signed, **basic_auth())
     assert response.status_code == 200
@@ -108,7 +113,7 @@ def test_mailgun_without_its_signing_key_refuses_even_with_the_basic_auth_secret
 ):
     """Anymail would fall back to the sending API key; we want the signing key itself."""
     settings.EMAIL_BACKEND = "anymail.backends.mailgun.EmailBackend"
-    settings.ANYMAIL = {"WEBHOOK_SECRET": SECRET, "MAILGUN_API_KEY": MAILGUN_KEY}
+    settings.ANYMAIL = {"WEBHOOK_SECRET": WEBHOOK_SECRET, "MAILGUN_API_KEY": MAILGUN_KEY}
     signed = mailgun_event(reader.email, event="complained")
     response = post_json(client, "/anymail/mailgun/tracking/", signed, **basic_auth())
     assert response.status_code == 403
@@ -149,7 +154,7 @@ def test_sendgrid_events_need_a_valid_signature(client, reader, settings, sendgr
     private, public = sendgrid_key_pair
     settings.EMAIL_BACKEND = "anymail.backends.sendgrid.EmailBackend"
     settings.ANYMAIL = {
-        "WEBHOOK_SECRET": SECRET,
+        "WEBHOOK_SECRET": WEBHOOK_SECRET,
         "SENDGRID_TRACKING_WEBHOOK_VERIFICATION_KEY": public,
     }
     url = "/anymail/sendgrid/tracking/"
@@ -170,7 +175,7 @@ def test_sendgrid_events_need_a_valid_signature(client, reader, settings, sendgr
 def test_sendgrid_without_its_verification_key_refuses_events(client, reader, settings):
     """Anymail skips SendGrid's signature check when no key is set: we refuse instead."""
     settings.EMAIL_BACKEND = "anymail.backends.sendgrid.EmailBackend"
-    settings.ANYMAIL = {"WEBHOOK_SECRET": SECRET}
+    settings.ANYMAIL = {"WEBHOOK_SECRET": WEBHOOK_SECRET}
     response = post_json(
         client,
         "/anymail/sendgrid/tracking/",

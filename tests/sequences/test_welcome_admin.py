@@ -9,8 +9,7 @@ from django.urls import reverse
 from issues.models import Issue, SequenceStep, WelcomeSequence
 from tests.support.admin import STAFF_PASSWORD, log_into_admin, make_editor, staff
 from tests.support.forms import as_post_data, submitted_fields
-
-from .conftest import welcome_sequence
+from tests.support.sequences import welcome_sequence
 
 ADD = reverse("admin:issues_welcomesequence_add")
 
@@ -126,7 +125,7 @@ def test_the_sequence_page_in_a_browser(
     make_editor(django_user_model)
     log_into_admin(page, live_server.url)
     page.goto(f"{live_server.url}{reverse('admin:issues_welcomesequence_changelist')}")
-    page.click("text=The Weekly Dispatch")
+    page.get_by_role("link", name=newsletter.name, exact=True).click()
     page.click("text=Pause the sequence")
     # The click posts and redirects: wait for the page it lands on before reading it.
     page.wait_for_selector("text=Paused: no welcome email goes out")

@@ -4,9 +4,9 @@ from datetime import timedelta
 
 from django.test import Client
 
-from issues.models import Newsletter
 from subscribers.models import Subscriber
-from tests.subscribers.conftest import mail, mail_worker  # noqa: F401  (fixtures, by name)
+from tests.support.factories import make_newsletter
+from tests.support.sequences import welcome_sequence
 from tests.support.subscribers import (
     join_directly,
     links_in,
@@ -14,8 +14,6 @@ from tests.support.subscribers import (
     path_of,
     wait_for_mails,
 )
-
-from .conftest import welcome_sequence
 
 BROWSER_UA = "Mozilla/5.0 (X11; Linux x86_64) Chrome/120.0"
 
@@ -35,15 +33,11 @@ def subjects(sink, email):
 
 
 def test_only_newsletters_without_an_at_once_sequence_are_named_in_the_site_welcome(
-    mail,  # noqa: F811
+    mail,
     newsletter,
 ):
-    field_notes = Newsletter.objects.create(
-        name="Field Notes", slug="notes", from_name="Notes", from_email="notes@example.org"
-    )
-    later = Newsletter.objects.create(
-        name="Later Letters", slug="later", from_name="Later", from_email="later@example.org"
-    )
+    field_notes = make_newsletter("notes", "Field Notes", from_name="Notes")
+    later = make_newsletter("later", "Later Letters", from_name="Later")
     welcome_sequence(newsletter, timedelta(0))  # greets at once: its own step 1
     welcome_sequence(later, timedelta(days=2))  # greets in two days: the site says hello now
 

@@ -21,8 +21,9 @@ from subscribers.models import (
     Tag,
 )
 from tests.support.delivery import children_of, kill_hard
+from tests.support.factories import make_newsletter
 from tests.support.processes import celery_worker
-from tests.support.subscribers import finished_import, make_newsletter, stored_lists
+from tests.support.subscribers import finished_import, stored_lists
 from tests.support.waiting import wait_until
 
 IMPORT = "/admin/subscribers/subscriber/import/"
@@ -62,6 +63,7 @@ class ListFile:
         return "\r\n".join(self.lines) + "\r\n"
 
 
+@pytest.mark.worker  # starts its own Celery worker, not through a fixture
 def test_a_large_file_imports_in_batches_with_the_exact_per_line_report(editor_client, tmp_path):
     weekly, other = make_newsletter(), make_newsletter(slug="field-notes", name="Field Notes")
     Subscriber.objects.create(email="left@example.org", status="unsubscribed")
@@ -129,6 +131,7 @@ def test_a_large_file_imports_in_batches_with_the_exact_per_line_report(editor_c
     assert not job.file
 
 
+@pytest.mark.worker  # starts its own Celery worker, not through a fixture
 def test_a_worker_killed_mid_import_is_taken_over_and_nothing_is_doubled(editor_client, tmp_path):
     weekly = make_newsletter()
     listing = ListFile(good=20_000)

@@ -14,7 +14,7 @@ from django.test.utils import CaptureQueriesContext
 
 from subscribers.imports import import_csv
 from subscribers.models import Subscriber
-from tests.support.subscribers import make_newsletter
+from tests.support.factories import make_newsletter
 
 SUBSCRIBERS = Subscriber._meta.db_table
 

@@ -6,11 +6,12 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from issues.models import Click, Issue
+from issues.models import Click
 from subscribers import services
 from subscribers.models import Segment, Subscription, Tag
 from subscribers.segments import SegmentRule, members
 from tests.support.admin import STAFF_PASSWORD, staff
+from tests.support.factories import make_issue
 from tests.support.forms import as_post_data, submitted_fields
 from tests.support.subscribers import active_reader
 
@@ -173,13 +174,7 @@ def test_the_count_endpoint_refuses_strangers_forgeries_and_nonsense(
 
 
 def sent_issue(newsletter, number):
-    return Issue.objects.create(
-        newsletter=newsletter,
-        title=f"Issue {number}",
-        number=number,
-        status=Issue.Status.SENT,
-        published_at=timezone.now() - timedelta(days=30 - number),
-    )
+    return make_issue(newsletter, f"Issue {number}", number=number, days_ago=30 - number)
 
 
 def click(issue, subscriber, *, machine=False):

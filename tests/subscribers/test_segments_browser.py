@@ -7,7 +7,8 @@ from issues.models import Dispatch
 from subscribers import services
 from subscribers.models import Segment, Subscriber, Tag
 from tests.support.admin import log_into_admin, make_editor
-from tests.support.delivery import make_issue, make_subscribers
+from tests.support.delivery import make_subscribers
+from tests.support.factories import make_issue
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
 
@@ -15,7 +16,7 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
 def test_segment_count_follows_the_form_and_the_send_page_names_the_segment(
     live_server, page, django_user_model, artifacts_dir
 ):
-    issue = make_issue()
+    issue = make_issue(frozen=True)
     readers = make_subscribers(issue.newsletter, 40)
     researchers = Tag.objects.create(name="researchers")
     services.add_tag(Subscriber.objects.filter(pk__in=[r.pk for r in readers[:12]]), researchers)

@@ -1,25 +1,25 @@
 """ESP webhooks, posted in each ESP's documented format to anymail's real endpoints."""
 
-import base64
-import hashlib
-import hmac
 import json
-import time
 
 import pytest
 from anymail.signals import tracking
-from django.test import override_settings
 
 from subscribers import services
 from subscribers.models import ProcessedWebhookEvent, Subscriber, SuppressionEvent
 from tests.support.subscribers import active_reader
+from tests.support.webhooks import (
+    MAILGUN_KEY,
+    MAILGUN_URL,
+    POSTMARK_URL,
+    WEBHOOK_SECRET,
+    basic_auth,
+    mailgun_event,
+    postmark_bounce,
+    sending_through,
+)
 
 pytestmark = pytest.mark.django_db
-
-WEBHOOK_SECRET = "esp-hooks:a-long-shared-webhook-secret"
-MAILGUN_KEY = "mailgun-webhook-signing-key-for-tests"
-POSTMARK_URL = "/anymail/postmark/tracking/"
-MAILGUN_URL = "/anymail/mailgun/tracking/"
 
 
 @pytest.fixture(autouse=True)
@@ -35,15 +35,6 @@ def reader(newsletter):
     return active_reader(newsletter)
 
 
-def basic_auth(secret=WEBHOOK_SECRET):
-    return {"HTTP_AUTHORIZATION": "Basic " + base64.b64encode(secret.encode()).decode()}
-
-
-def sending_through(esp):
-    """Only the ESP that sends our mail has its tracking webhook mounted."""
-    return override_settings(EMAIL_BACKEND=f"anymail.backends.{esp}.EmailBackend")
-
-
 def post_postmark(client, payload, **auth):
     with sending_through("postmark"):
         return client.post(
@@ -52,31 +43,6 @@ def post_postmark(client, payload, **auth):
             content_type="application/json",
             **(auth or basic_auth()),
         )
-
-
-def postmark_bounce(email, bounce_type="HardBounce", event_id=81000001, details=None):
-    """A Postmark bounce webhook body, in the shape of Postmark's documentation."""
-    return {
-        "RecordType": "Bounce",
-        "MessageStream": "outbound",
-        "ID": event_id,
-        "Type": bounce_type,
-        "TypeCode": 1 if bounce_type == "HardBounce" else 4096,
-        "Name": "Hard bounce" if bounce_type == "HardBounce" else "Soft bounce",
-        "Tag": "issue-7",
-        "MessageID": "2f6c1f8e-3a51-4a8e-9d53-5b0f2c3e6a11",
-        "Metadata": {"issue": "7"},
-        "ServerID": 4711,
-        "Description": "The receiving server could not deliver the message.",
-        "Details": details or "smtp;550 5.1.1 The mailbox you tried to reach does not exist",
-        "Email": email,
-        "From": "weekly@news.example.org",
-        "BouncedAt": "2026-11-20T09:15:00Z",
-        "DumpAvailable": False,
-        "Inactive": True,
-        "CanActivate": True,
-        "Subject": "Issue 7: small servers, big lists",
-    }
 
 
 def postmark_spam_complaint(email, event_id=81000002):
@@ -103,43 +69,6 @@ def postmark_delivery(email):
         "DeliveredAt": "2026-11-21T09:15:00Z",
         "Details": "smtp;250 2.0.0 OK",
         "Metadata": {},
-    }
-
-
-def mailgun_event(email, event="failed", severity="permanent", code=550, message=None):
-    """A Mailgun webhook body (JSON with its signature block), signed with the test key."""
-    timestamp, token = str(int(time.time())), hashlib.sha256(f"{email}{time.time_ns()}".encode())
-    token = token.hexdigest()[:50]
-    signature = hmac.new(MAILGUN_KEY.encode(), f"{timestamp}{token}".encode(), hashlib.sha256)
-    return {
-        "signature": {"timestamp": timestamp, "token": token, "signature": signature.hexdigest()},
-        "event-data": {
-            "id": "Ase7i2zsRYeDXztHGENqRA",
-            "timestamp": float(timestamp),
-            "log-level": "error" if severity == "permanent" else "warn",
-            "event": event,
-            "severity": severity,
-            "reason": "bounce" if severity == "permanent" else "generic",
-            "recipient": email,
-            "recipient-domain": email.split("@")[1],
-            "tags": ["issue-7"],
-            "user-variables": {},
-            "envelope": {"sender": "weekly@news.example.org", "transport": "smtp"},
-            "delivery-status": {
-                "code": code,
-                "message": message or f"{code} 5.1.1 No such mailbox here",
-                "description": "",
-                "attempt-no": 1,
-            },
-            "message": {
-                "headers": {
-                    "to": email,
-                    "message-id": "20261120091500.1.ABCDEF@news.example.org",
-                    "from": "weekly@news.example.org",
-                    "subject": "Issue 7: small servers, big lists",
-                }
-            },
-        },
     }
 
 

@@ -1,23 +1,14 @@
-"""Sent issues for the archive tests, shaped like what the renderer freezes into a snapshot."""
+"""The archive-shaped snapshot (what the renderer freezes, written by hand) and a fresh cache."""
 
 from contextlib import contextmanager
-from datetime import timedelta
 
 from django.core.cache import cache
-from django.utils import timezone
 
 from issues.archive.cache import recent_issue_facts
-from issues.models import Issue, Newsletter, Snapshot
+from issues.models import Snapshot
 
 # An image the test server really serves, so browser screenshots show it.
 IMAGE_PATH = "/static/superfast/share.png"
-
-
-def make_newsletter(slug="harbour-notes", name="Harbour Notes", **fields):
-    fields.setdefault("description", "A weekly letter about ports, ships and the people in them.")
-    fields.setdefault("from_name", name)
-    fields.setdefault("from_email", f"{slug}@example.org")
-    return Newsletter.objects.create(slug=slug, name=name, **fields)
 
 
 def web_html(topic, lie_number=3):
@@ -68,24 +59,6 @@ HEADINGS = [
     {"id": "links", "title": "Links worth your time"},
     {"id": "quiz", "title": "3 headlines and a lie"},
 ]
-
-
-def make_issue(newsletter, title, *, status=Issue.Status.SENT, days_ago=0, topic="dockside",
-               show_in_archive=True, snapshot=True, **fields):  # fmt: skip
-    """An issue in ``status``; sent ones get ``published_at`` and a snapshot, as sending does."""
-    sent = status == Issue.Status.SENT
-    issue = Issue.objects.create(
-        newsletter=newsletter,
-        title=title,
-        preheader=fields.pop("preheader", f"{title}: what happened on the water this week."),
-        status=status,
-        show_in_archive=show_in_archive,
-        published_at=timezone.now() - timedelta(days=days_ago) if sent else None,
-        **fields,
-    )
-    if snapshot:
-        freeze(issue, topic=topic)
-    return issue
 
 
 def freeze(issue, topic="dockside"):

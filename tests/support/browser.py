@@ -3,6 +3,10 @@
 from contextlib import contextmanager
 from pathlib import Path
 
+from django.conf import settings
+
+# axe-core from npm (`make test` installs it), the accessibility checks' auditor.
+AXE = Path(settings.BASE_DIR) / "node_modules" / "axe-core" / "axe.min.js"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -27,3 +31,24 @@ def chromium():
             yield browser
         finally:
             browser.close()
+
+
+def serious_accessibility_violations(page):
+    """axe-core's serious and critical findings on the page as it is now."""
+    assert AXE.exists(), f"{AXE} is missing: `make test` runs npm install"
+    if not page.evaluate("typeof window.axe !== 'undefined'"):
+        # Evaluated, not added as a <script>: the site's Content-Security-Policy rightly
+        # refuses inline scripts, and the auditor is the test's, not the page's.
+        page.evaluate(AXE.read_text() + "\n;undefined")
+    violations = page.evaluate(
+        "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
+    )
+    return [
+        {
+            "id": v["id"],
+            "impact": v["impact"],
+            "nodes": [n["target"] for n in v["nodes"]][:5],
+        }
+        for v in violations
+        if v["impact"] in ("serious", "critical")
+    ]

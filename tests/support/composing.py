@@ -3,10 +3,11 @@
 import io
 
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
 from PIL import Image
 
 from issues.compose.blocks import KINDS, get_kind
-from issues.models import Block, Issue, LibraryBlock, Newsletter
+from issues.models import Block, Issue, LibraryBlock
 
 # Valid content of every kind, as stored.
 STORED_CONTENT = {
@@ -60,20 +61,6 @@ FOUR_HEADLINE_QUIZ = {
     ],
     "reveal": "**Number 2.** Nobody bakes on the Moon yet; see [the plan](https://nasa.example/).",
 }
-
-
-def make_newsletter(slug="weekly", **fields):
-    defaults = {
-        "name": "The Weekly",
-        "from_name": "The Weekly",
-        "from_email": "hello@weekly.example",
-        "footer_text": "You subscribed at weekly.example.",
-    }
-    return Newsletter.objects.create(slug=slug, **{**defaults, **fields})
-
-
-def make_issue(newsletter=None, title="Issue one", **fields):
-    return Issue.objects.create(newsletter=newsletter or make_newsletter(), title=title, **fields)
 
 
 def add_block(issue, kind, raw=None, files=None, *, data=None):
@@ -242,3 +229,16 @@ def as_readers_see(rendered) -> tuple[str, str, str]:
     from issues.compose.examples import example_email
 
     return (rendered.web_html, *example_email(rendered))
+
+
+def post_image_block(client, issue, data, name):
+    """The issue form as the browser posts it, with one new image block."""
+    form = {
+        **change_form_data(issue, []),
+        "blocks-TOTAL_FORMS": 1,
+        "blocks-0-kind": "image",
+        "blocks-0-position": 1,
+        "blocks-0-image__alt": "An image",
+        "blocks-0-image__image": upload(data, name),
+    }
+    return client.post(reverse("admin:issues_issue_change", args=[issue.pk]), form)

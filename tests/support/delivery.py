@@ -1,4 +1,4 @@
-"""Test data for delivery: a newsletter, an issue with a frozen ~10 KB snapshot, subscribers."""
+"""Test data for delivery: subscribers in bulk, a planned dispatch, waiting for a send."""
 
 import contextlib
 import os
@@ -6,63 +6,30 @@ import signal
 import time
 from pathlib import Path
 
-from issues.compose.blocks import get_kind
-from issues.delivery.snapshot import freeze_snapshot
-from issues.models import Block, Dispatch, Issue, Newsletter
+from issues.models import Dispatch
 from subscribers.models import Subscriber, Subscription
 
+from .factories import make_issue
 from .waiting import wait_until
 
-INTRO = "Hello,\n\nThis week: boring tools, reliable queues."
 
-PARAGRAPH = (
-    "This week we looked at how small teams keep their tools boring on purpose, why a queue "
-    "that forgets is worse than a slow one, and what a reader's inbox says about trust. Every "
-    "paragraph here is written for the tests: long enough to weigh like a real issue, plain "
-    "enough to read, with a few accents, café and naïve, to keep the encoding honest."
-)
+def make_subscribers(
+    newsletter, count, prefix="reader", status="active", subscription="active", confirmed_at=None
+):
+    """``count`` subscribers of ``newsletter``, created in bulk; returns them in id order.
 
-
-def add_blocks(issue, sections=8):
-    """Blocks that render to an email of about 10 KB."""
-    raw_blocks = [("markdown", {"body": INTRO})]
-    for n in range(sections):
-        raw_blocks += [
-            ("heading", {"title": f"Section {n}"}),
-            ("markdown", {"body": PARAGRAPH}),
-            ("link_list", {"items": f"Read the piece | https://example.org/read/{n} | why"}),
-        ]
-    Block.objects.bulk_create(
-        Block(issue=issue, position=position, kind=kind, data=get_kind(kind).validate(raw))
-        for position, (kind, raw) in enumerate(raw_blocks, start=1)
-    )
-
-
-def make_issue(slug="weekly", title="Boring tools, reliable queues"):
-    """An issue with real blocks, its snapshot frozen by the real renderer."""
-    newsletter, _ = Newsletter.objects.get_or_create(
-        slug=slug,
-        defaults={
-            "name": "The Weekly Dispatch",
-            "from_name": "The Weekly Dispatch",
-            "from_email": "news@example.org",
-        },
-    )
-    issue = Issue.objects.create(newsletter=newsletter, title=title)
-    add_blocks(issue)
-    freeze_snapshot(issue)
-    return issue
-
-
-def make_subscribers(newsletter, count, prefix="reader", status="active", subscription="active"):
-    """``count`` subscribers of ``newsletter``, created in bulk; returns them in id order."""
+    ``confirmed_at``: when their subscriptions were confirmed (what welcome sequences read).
+    """
     Subscriber.objects.bulk_create(
         Subscriber(email=f"{prefix}{n}@example.com", name=f"Reader {n}", status=status)
         for n in range(count)
     )
     subscribers = list(Subscriber.objects.filter(email__startswith=prefix).order_by("id"))
     Subscription.objects.bulk_create(
-        Subscription(subscriber=s, newsletter=newsletter, status=subscription) for s in subscribers
+        Subscription(
+            subscriber=s, newsletter=newsletter, status=subscription, confirmed_at=confirmed_at
+        )
+        for s in subscribers
     )
     return subscribers
 
@@ -71,7 +38,7 @@ def planned_dispatch(count=30):
     """A dispatch of a new issue to ``count`` new subscribers, planned as the worker plans."""
     from issues.delivery import plan_dispatch
 
-    issue = make_issue()
+    issue = make_issue(frozen=True)
     make_subscribers(issue.newsletter, count)
     dispatch = Dispatch.objects.create(issue=issue, snapshot=issue.snapshot)
     plan_dispatch(dispatch)

@@ -10,7 +10,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from django.conf import settings
 
 from issues.compose.blocks import get_kind
-from issues.models import Block, Issue, Newsletter
+from issues.delivery.queue import enqueue
+from issues.models import Block, Click
+
+from .factories import make_issue, make_newsletter
+from .waiting import wait_until
 
 BROWSER = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0"
 SCANNER = "Mozilla/5.0 (compatible; Barracuda Sentinel URL Scanner)"
@@ -48,16 +52,10 @@ def issue_linking_to(
 ):
     """A 25-block issue whose link lists point at ``base_url`` (one link per section, with a
     query string an HTML escape would change); not frozen: sending freezes it."""
-    newsletter = Newsletter.objects.create(
-        **{
-            "slug": "signals",
-            "name": "Signals Weekly",
-            "from_name": "Signals Weekly",
-            "from_email": "signals@example.org",
-            **newsletter_settings,
-        }
+    newsletter = make_newsletter(
+        **{"slug": "signals", "name": "Signals Weekly", **newsletter_settings}
     )
-    issue = Issue.objects.create(newsletter=newsletter, title=title)
+    issue = make_issue(newsletter, title)
     raw = [("markdown", {"body": "Hello,\n\nFive things worth your time this week."})]
     for n in range(sections):
         raw += [
@@ -132,3 +130,14 @@ def pixels_by_reader(sink) -> dict[str, str]:
 
 def buffered(buffer) -> int:
     return buffer.client().xlen("superfast:engagement:events")
+
+
+def flush_and_wait(buffer, expected_rows):
+    """Ask the worker to flush (as beat does) until the buffer is empty and rows are in."""
+
+    def done():
+        enqueue("issues.tasks.flush_engagement")
+        empty = buffer.client().xlen("superfast:engagement:events") == 0
+        return empty and Click.objects.count() >= expected_rows
+
+    wait_until(done, timeout=60, what="the click buffer flushed", interval=0.5)

@@ -2,6 +2,7 @@
 
 import contextlib
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -26,6 +27,19 @@ WORKER_SETTINGS = {
     "SEND_LEASE_SECONDS": "4",
     "SEND_SWEEP_INTERVAL_SECONDS": "1",
 }
+
+# Beat plans due welcome steps every two seconds and decides subject tests every second, so
+# delays of seconds are honoured.
+BEAT_SETTINGS = {
+    **WORKER_SETTINGS,
+    "WELCOME_PLAN_INTERVAL_SECONDS": "2",
+    "WELCOME_PLAN_OVERLAP_SECONDS": "2",
+}
+
+# Whether the test running now is marked ``worker`` (set by tests/conftest.py before each
+# test; None outside pytest, as in the benchmarks). Starting a Celery worker unmarked fails,
+# so ``make check``, which leaves worker tests out, can never be slowed by one.
+workers_allowed: bool | None = None
 
 
 def free_port():
@@ -72,6 +86,18 @@ def wait_for_line(log_path, needle, proc, timeout):
     raise TimeoutError(f"no {needle!r} within {timeout}s:\n{Path(log_path).read_text()}")
 
 
+def logged(proc, pattern: str) -> int:
+    """How many times the process's log matches ``pattern`` so far: a test waits for what a
+    worker says it did instead of sleeping for as long as that usually takes."""
+    return len(re.findall(pattern, Path(proc.log_path).read_text(errors="replace")))
+
+
+def task_runs(proc, task: str) -> int:
+    """How many runs of ``task`` the worker's log says succeeded so far (Celery logs each at
+    INFO): a test waits for beat's next runs instead of sleeping through a few periods."""
+    return logged(proc, rf"Task {re.escape(task)}\[[^\]]+\] succeeded")
+
+
 def stop_process(proc, sig=signal.SIGTERM, timeout=20):
     if proc.poll() is None:
         proc.send_signal(sig)
@@ -113,6 +139,8 @@ def celery_beat(log_dir, env=None, cwd=ROOT, wait=True):
 
 @contextmanager
 def celery_process(arguments, log_dir, env, cwd, ready, wait=True):
+    if arguments[0] == "worker" and workers_allowed is False:
+        raise RuntimeError("this test starts a Celery worker: mark it @pytest.mark.worker")
     log_path = Path(log_dir) / f"{arguments[0]}-{uuid.uuid4().hex[:8]}.log"
     command = [sys.executable, "-m", "celery", "-A", "superfast", *arguments]
     with open(log_path, "wb") as log:

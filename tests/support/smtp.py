@@ -4,6 +4,7 @@ import email
 import email.policy
 import threading
 from dataclasses import dataclass
+from functools import cached_property
 
 from aiosmtpd.controller import Controller
 
@@ -16,8 +17,10 @@ class Received:
     rcpt_tos: list
     data: bytes
 
-    @property
+    @cached_property
     def message(self):
+        """Parsed once: tests poll the sink for what arrived, and parsing a thousand messages
+        on every poll took the CPU the worker needed to send them."""
         return email.message_from_bytes(self.data, policy=email.policy.default)
 
 

@@ -1,19 +1,10 @@
-"""Helpers for the subscriber tests: newsletters, and links read out of captured mail."""
+"""Helpers for the subscriber tests: readers, and links read out of captured mail."""
 
 import re
-
-from django.apps import apps
 
 from .waiting import wait_until
 
 LINK = re.compile(r"https?://[^\s\"'<>]+")
-
-
-def make_newsletter(slug="weekly", name="The Weekly Byte"):
-    newsletter_model = apps.get_model("issues", "Newsletter")
-    return newsletter_model.objects.create(
-        name=name, slug=slug, from_name=name, from_email=f"{slug}@news.example.org"
-    )
 
 
 def text_of(received):

@@ -8,20 +8,16 @@ of the test's clock; the dashboard counts each in its week.
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.core.cache import cache
 from django.core.management import call_command
 from freezegun import freeze_time
 
 from issues.reports.dashboard import subscriber_growth
 from subscribers import tokens
 from subscribers.models import Subscriber
-from tests.subscribers.test_webhooks import basic_auth, postmark_bounce, sending_through
 from tests.support.admin import STAFF_PASSWORD, staff
-from tests.support.subscribers import (
-    join_directly,
-    make_newsletter,
-    post_one_click_unsubscribe,
-)
+from tests.support.factories import make_newsletter
+from tests.support.subscribers import join_directly, post_one_click_unsubscribe
+from tests.support.webhooks import WEBHOOK_SECRET, basic_auth, postmark_bounce, sending_through
 
 pytestmark = pytest.mark.django_db
 
@@ -34,8 +30,7 @@ def week(n, days=1):
 
 @pytest.fixture
 def newsletter(settings):
-    settings.ANYMAIL = {"WEBHOOK_SECRET": "esp-hooks:a-long-shared-webhook-secret"}
-    cache.clear()  # the subscribe form's rate limits
+    settings.ANYMAIL = {"WEBHOOK_SECRET": WEBHOOK_SECRET}
     return make_newsletter()
 
 
@@ -111,4 +106,4 @@ def test_growth_counts_each_join_leave_and_bounce_in_its_week_on_the_dashboard(
     table = html.split('id="growth-table"')[1].split("</table>")[0]
     assert "<td>19 Oct 2026</td><td>0</td><td>2</td><td>2</td>" in table
     assert "<td>12 Oct 2026</td><td>7</td><td>0</td><td>0</td>" in table
-    assert "No issue of The Weekly Byte has been sent yet." in html
+    assert "No issue of The Weekly has been sent yet." in html

@@ -10,7 +10,8 @@ from playwright.sync_api import expect
 from issues import delivery
 from issues.models import Dispatch
 from tests.support.admin import log_into_admin, staff
-from tests.support.delivery import make_issue, make_subscribers
+from tests.support.delivery import make_subscribers
+from tests.support.factories import make_issue
 
 
 @pytest.fixture
@@ -25,7 +26,7 @@ def editor(db):
 
 @pytest.fixture
 def issue(db):
-    issue = make_issue()
+    issue = make_issue(frozen=True)
     make_subscribers(issue.newsletter, 7)
     make_subscribers(issue.newsletter, 2, prefix="unconfirmed", status="pending")
     return issue
@@ -145,7 +146,7 @@ def test_report_groups_failures_by_reason(client, publisher, issue, smtp_sink):
 def test_delivery_page_updates_its_progress_bar_without_reload(
     live_server, page, artifacts_dir, transactional_db, smtp_sink, settings
 ):
-    issue = make_issue()
+    issue = make_issue(frozen=True)
     make_subscribers(issue.newsletter, 40)
     publisher = staff("publisher", "send_issue", "change_issue", "view_issue")
     assert publisher.has_perm("issues.send_issue")
@@ -179,7 +180,7 @@ def test_delivery_page_updates_its_progress_bar_without_reload(
 def test_delivery_page_drops_cancel_and_pause_once_the_dispatch_is_done(
     live_server, page, artifacts_dir, transactional_db, smtp_sink
 ):
-    issue = make_issue()
+    issue = make_issue(frozen=True)
     make_subscribers(issue.newsletter, 3)
     staff("publisher", "send_issue", "change_issue", "view_issue")
     log_into_admin(page, live_server.url, "publisher", "a-long-test-password")

@@ -22,11 +22,16 @@ from django.core.management import call_command
 
 from issues.compose.editing import duplicate_as_next_issue
 from issues.models import Click
-from tests.archive.test_browser import serious_accessibility_violations
-from tests.engagement.test_clicks import flush_and_wait
 from tests.support.admin import STAFF_PASSWORD, log_into_admin, staff
+from tests.support.browser import serious_accessibility_violations
 from tests.support.delivery import make_subscribers
-from tests.support.engagement import SCANNER, issue_linking_to, request, tracked_links
+from tests.support.engagement import (
+    SCANNER,
+    flush_and_wait,
+    issue_linking_to,
+    request,
+    tracked_links,
+)
 from tests.support.processes import child_env
 from tests.support.reports import header_unsubscribe_url, html_of, received_by, send_from_the_admin
 from tests.support.subscribers import join_directly, post_one_click_unsubscribe

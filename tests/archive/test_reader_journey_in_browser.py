@@ -4,38 +4,15 @@ axe-core, injected from node_modules, checks each page in light and dark mode.
 """
 
 import json
-from pathlib import Path
 
 import pytest
-from django.conf import settings
 
-from tests.support.archive import make_issue, make_newsletter
+from tests.support.browser import serious_accessibility_violations
+from tests.support.factories import make_issue, make_newsletter
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-AXE = Path(settings.BASE_DIR) / "node_modules" / "axe-core" / "axe.min.js"
 VIEWPORTS = {"phone": {"width": 375, "height": 667}, "desktop": {"width": 1280, "height": 800}}
-
-
-def serious_accessibility_violations(page):
-    """axe-core's serious and critical findings on the page as it is now."""
-    assert AXE.exists(), f"{AXE} is missing: `make test` runs npm install"
-    if not page.evaluate("typeof window.axe !== 'undefined'"):
-        # Evaluated, not added as a <script>: the site's Content-Security-Policy rightly
-        # refuses inline scripts, and the auditor is the test's, not the page's.
-        page.evaluate(AXE.read_text() + "\n;undefined")
-    violations = page.evaluate(
-        "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
-    )
-    return [
-        {
-            "id": v["id"],
-            "impact": v["impact"],
-            "nodes": [n["target"] for n in v["nodes"]][:5],
-        }
-        for v in violations
-        if v["impact"] in ("serious", "critical")
-    ]
 
 
 def assert_accessible(page, name):
@@ -47,11 +24,10 @@ def assert_accessible(page, name):
 
 
 @pytest.fixture
-def archive_site(db):
-    newsletter = make_newsletter()
+def archive_site(newsletter):
     make_newsletter("river-weekly", "River Weekly", description="News from upriver.")
     make_issue(newsletter, "First light on the water", days_ago=21, topic="ferry")
-    make_issue(newsletter, "Storm over the quay", days_ago=14, topic="dockside")
+    make_issue(newsletter, "Storm over the quay", days_ago=14)
     return make_issue(newsletter, "Calm after the storm", days_ago=7, topic="pilot-boat")
 
 

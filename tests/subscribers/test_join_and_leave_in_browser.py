@@ -7,7 +7,8 @@ from django.test import Client
 
 from subscribers import services
 from subscribers.models import Subscriber
-from tests.support.subscribers import links_in, make_newsletter, path_of, wait_for_mails
+from tests.support.factories import make_newsletter
+from tests.support.subscribers import links_in, path_of, wait_for_mails
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
 
@@ -62,7 +63,7 @@ def test_subscribe_confirm_preferences_unsubscribe_in_chromium(
     assert Subscriber.objects.get().name == "Vera V."
 
     page.goto(mailed_link(mail, "/unsubscribe/", 2, live_server.url))
-    page.wait_for_selector("text=Unsubscribe from The Weekly Byte?")
+    page.wait_for_selector("text=Unsubscribe from The Weekly?")
     shot("6-unsubscribe")
     page.click("button:has-text('Unsubscribe')")
     page.wait_for_selector("text=You are unsubscribed")
@@ -105,7 +106,7 @@ def test_editor_imports_a_csv_and_sees_counts_in_the_admin(
     csv_file.write_text("email;name\nada@example.org;Ada\ngrace@example.org;=cmd()\nbroken;X\n")
     page.goto(f"{live_server.url}/admin/subscribers/subscriber/import/")
     page.set_input_files("input[name=file]", str(csv_file))
-    page.select_option("select[name=newsletter]", label="The Weekly Byte")
+    page.select_option("select[name=newsletter]", label="The Weekly")
     page.click("input[value=Import]")
     page.wait_for_selector("#import-progress")  # the job's page, polling its progress
     page.wait_for_selector("#import-summary", timeout=60_000)

@@ -9,13 +9,10 @@ from django.urls import reverse
 from issues.models import Delivery, Dispatch, SubjectTest
 from subscribers.models import Subscriber, Tag
 from subscribers.services import add_tag
-from tests.engagement.conftest import click_buffer, site, targets  # noqa: F401
 from tests.support.admin import STAFF_PASSWORD, log_into_admin, make_editor, staff
 from tests.support.delivery import children_of, kill_hard, make_subscribers, wait_for_dispatch
 from tests.support.engagement import issue_linking_to, request, tracked_links
 from tests.support.waiting import wait_until
-
-from .conftest import BEAT_SETTINGS
 
 SUBJECT_B = "Five papers, one quiz: the small-model week"
 
@@ -35,10 +32,10 @@ def ab_form(**changes):
 
 
 def test_the_winner_goes_to_the_rest_and_a_worker_killed_during_the_wait_changes_nothing(
-    site,  # noqa: F811
-    targets,  # noqa: F811
-    click_buffer,  # noqa: F811
-    start_worker,
+    site,
+    targets,
+    click_buffer,
+    start_worker_and_beat,
     smtp_sink,
     admin_client,
 ):
@@ -50,8 +47,7 @@ def test_the_winner_goes_to_the_rest_and_a_worker_killed_during_the_wait_changes
     add_tag(Subscriber.objects.filter(pk__in=[r.pk for r in readers]), researchers)
 
     def worker_with_beat():
-        env = {**BEAT_SETTINGS, "REDIS_URL": click_buffer.url}
-        return start_worker(concurrency=2, env=env, extra_args=["--beat"])
+        return start_worker_and_beat(REDIS_URL=click_buffer.url)
 
     worker = worker_with_beat()
     pids = [*children_of(worker.pid), worker.pid]

@@ -4,7 +4,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from tests.support.admin import STAFF_PASSWORD, staff
-from tests.support.delivery import make_issue
+from tests.support.factories import make_issue
 
 pytestmark = pytest.mark.django_db
 
@@ -15,7 +15,7 @@ def report_urls(issue):
 
 
 def test_reports_need_the_permission_to_view_issues(client):
-    issue = make_issue()
+    issue = make_issue(frozen=True)
     staff("sender", "send_issue", "view_newsletter")  # may send, may not look at issues
     staff("reader", "view_issue")
     for url in report_urls(issue):
@@ -37,7 +37,7 @@ def test_reports_need_the_permission_to_view_issues(client):
 
 
 def test_the_click_map_runs_nothing_and_frames_only_into_the_admin(admin_client):
-    issue = make_issue()
+    issue = make_issue(frozen=True)
     answer = admin_client.get(report_urls(issue)[2])
     assert answer["Content-Security-Policy"].split(";")[0] == "sandbox"
     assert answer["X-Frame-Options"] == "SAMEORIGIN"
@@ -56,6 +56,6 @@ def test_the_click_map_runs_nothing_and_frames_only_into_the_admin(admin_client)
     ],
 )
 def test_issue_report_says_what_is_wrong_with_a_bad_reference(reference, message):
-    make_issue()
+    make_issue(frozen=True)
     with pytest.raises(CommandError, match=message.replace("(", r"\(")):
         call_command("issue_report", reference)

@@ -12,7 +12,8 @@ from issues.engagement.attribution import campaign_of, unsubscribed_by_issue
 from issues.reports.engagement import issue_engagement
 from subscribers import tokens
 from subscribers.models import ConsentEvent, Subscriber
-from tests.support.delivery import make_issue, make_subscribers
+from tests.support.delivery import make_subscribers
+from tests.support.factories import make_issue, make_newsletter
 from tests.support.reports import (
     footer_unsubscribe_url,
     header_unsubscribe_url,
@@ -26,11 +27,11 @@ def test_unsubscribes_through_an_issues_links_are_counted_for_that_issue_only(
     start_worker, smtp_sink, django_user_model
 ):
     publisher = django_user_model.objects.create_superuser("pub", "pub@example.org", "pw")
-    first = make_issue(title="Boring tools, reliable queues")
+    first = make_issue(title="Boring tools, reliable queues", frozen=True)
     readers = make_subscribers(first.newsletter, 60)
     start_worker()
     send_from_the_admin(first, publisher)
-    second = make_issue(title="Queues that remember")
+    second = make_issue(title="Queues that remember", frozen=True)
     send_from_the_admin(second, publisher)
     first_mail, second_mail = received_by(smtp_sink, first), received_by(smtp_sink, second)
     assert len(first_mail) == len(second_mail) == 60
@@ -74,7 +75,7 @@ def test_unsubscribes_through_an_issues_links_are_counted_for_that_issue_only(
 
 @pytest.mark.django_db
 def test_a_campaign_cannot_be_moved_or_forged_into_another_link(client):
-    from tests.support.subscribers import active_reader, make_newsletter
+    from tests.support.subscribers import active_reader
 
     newsletter = make_newsletter()
     reader = active_reader(newsletter)

@@ -10,11 +10,17 @@ from django.urls import reverse
 from PIL import Image
 
 from issues.models import Block
-from tests.composing.conftest import media_root  # noqa: F401  (autouse: uploads in tmp)
-from tests.support.composing import add_block, change_form_data, image_bytes, upload
+from tests.support.composing import (
+    add_block,
+    change_form_data,
+    image_bytes,
+    post_image_block,
+    upload,
+)
 from tests.support.processes import ROOT, child_env
 
-pytestmark = pytest.mark.django_db
+# Uploads and renditions of each test in its own folder.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media_root")]
 
 
 def gif_bomb(frames=5, size=(6000, 6000)):
@@ -23,19 +29,6 @@ def gif_bomb(frames=5, size=(6000, 6000)):
     pictures = [Image.new("P", size, n) for n in range(frames)]
     pictures[0].save(out, format="GIF", save_all=True, append_images=pictures[1:])
     return out.getvalue()
-
-
-def post_image_block(client, issue, data, name):
-    """The issue form as the browser posts it, with one new image block."""
-    form = {
-        **change_form_data(issue, []),
-        "blocks-TOTAL_FORMS": 1,
-        "blocks-0-kind": "image",
-        "blocks-0-position": 1,
-        "blocks-0-image__alt": "An image",
-        "blocks-0-image__image": upload(data, name),
-    }
-    return client.post(reverse("admin:issues_issue_change", args=[issue.pk]), form)
 
 
 def test_animated_gif_bomb_is_refused_before_its_frames_are_decoded(editor_client, issue):

@@ -1,4 +1,5 @@
-"""Manage and leave through HTTP; the mailed steps are in test_mail.py, against a worker."""
+"""Manage and leave through HTTP; the mailed steps are in test_join_and_leave_by_mail.py,
+against a worker."""
 
 import json
 from unittest import mock
@@ -80,7 +81,7 @@ def test_unsubscribe_link_get_asks_first_and_post_leaves_only_that_newsletter(
     url = path_of(tokens.unsubscribe_url(subscriber.pk, newsletter.pk))
     page = client.get(url)
     assert page.status_code == 200
-    assert b"Unsubscribe from The Weekly Byte?" in page.content
+    assert b"Unsubscribe from The Weekly?" in page.content
     assert b"/preferences/" not in page.content  # the token only unsubscribes
     assert services.recipients(newsletter.pk).exists()
 

@@ -15,9 +15,9 @@ from tests.support.composing import (
     change_form_data,
     image_bytes,
     kind_form_data,
-    make_issue,
     upload,
 )
+from tests.support.factories import make_issue
 
 
 def url(name, *args):
