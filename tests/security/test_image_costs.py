@@ -26,7 +26,8 @@ from tests.support.image_files import (
 )
 
 # Uploads and renditions of each test in its own folder.
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media_root")]
+# slow: each check decodes images of up to 40 megapixels
+pytestmark = [pytest.mark.slow, pytest.mark.django_db, pytest.mark.usefixtures("media_root")]
 
 BUDGET_SECONDS = 2.0
 REFUSAL_SECONDS = 0.25
