@@ -77,6 +77,17 @@ def pytest_generate_tests(metafunc):
         metafunc.parametrize("broker", brokers, indirect=True)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def quick_password_hashing():
+    """Test users' passwords are hashed with MD5: PBKDF2 spends a fifth of a second per
+    hash on purpose, a production cost no test checks (and the suite makes and logs in
+    hundreds of users). Processes a test starts keep the real hashers."""
+    from django.test.utils import override_settings
+
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        yield
+
+
 @pytest.fixture(autouse=True)
 def empty_cache():
     """Every test starts with an empty cache and leaves one: rate-limit counters and cached

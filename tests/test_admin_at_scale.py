@@ -150,6 +150,7 @@ def explain(sql: str) -> str:
         return "\n".join(row[0] for row in cursor.fetchall())
 
 
+@pytest.mark.slow  # 20,000 readers
 def test_search_and_ordering_of_the_changelist_are_answered_by_indexes(client, editor):
     Subscriber.objects.bulk_create(
         (
@@ -350,6 +351,7 @@ def statistics_left_small():
     analyze(*LIST_TABLES)
 
 
+@pytest.mark.slow  # 20,000 readers
 def test_the_export_streams_its_first_rows_before_reading_the_whole_list(
     client, editor, monkeypatch, statistics_left_small
 ):
@@ -461,6 +463,7 @@ def test_big_tags_show_estimates_without_counting_their_members(client, editor, 
         assert member_cells(page, big) == ("8", "6")
 
 
+@pytest.mark.slow  # a send to 2,000 readers
 def test_a_sent_issue_says_how_many_it_went_to_from_the_few_rows_that_did_not_leave(
     client, editor, smtp_sink
 ):
@@ -501,6 +504,7 @@ def rows_read(sql: str) -> int:
     return walk(plan[0]["Plan"])
 
 
+@pytest.mark.slow  # a send to 2,000 readers
 def test_the_pages_of_a_sent_issue_read_only_the_rows_that_did_not_plainly_go_out(
     client, editor, smtp_sink
 ):

@@ -7,6 +7,8 @@ import pytest
 from tests.support.processes import celery_beat
 from tests.support.waiting import wait_until
 
+pytestmark = pytest.mark.slow  # each test starts Celery beat
+
 SWEEP_EVERY_SECOND = {"SEND_SWEEP_INTERVAL_SECONDS": "1"}
 
 

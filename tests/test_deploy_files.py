@@ -8,6 +8,7 @@ import shlex
 import subprocess
 import sys
 
+import pytest
 import yaml
 
 from tests.support.processes import ROOT
@@ -136,6 +137,7 @@ OPERATOR = {
 }
 
 
+@pytest.mark.slow  # starts Django processes
 def test_scaled_workers_keep_no_local_state_on_either_broker():
     """``docker compose up --scale worker=N``: the worker's environment, as compose resolves
     it, passes the production checks (no filesystem broker, mailbox or uploads under

@@ -38,6 +38,7 @@ def test_healthz_answers_200_when_database_and_broker_answer(client):
     assert "no-cache" in response["Cache-Control"]
 
 
+@pytest.mark.slow  # starts a Django process
 def test_healthz_answers_503_naming_the_broker_when_it_is_unreachable():
     answer = healthz_in_child(CELERY_BROKER_URL="redis://127.0.0.1:9/0")
     assert answer["status"] == 503
@@ -45,6 +46,7 @@ def test_healthz_answers_503_naming_the_broker_when_it_is_unreachable():
     assert answer["body"]["broker"] == "error"
 
 
+@pytest.mark.slow  # starts a Django process
 def test_healthz_answers_503_naming_the_database_when_it_is_unreachable():
     answer = healthz_in_child(DATABASE_URL="postgres://nobody@127.0.0.1:9/none")
     assert answer["status"] == 503

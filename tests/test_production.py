@@ -4,7 +4,11 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from tests.support.processes import ROOT, child_env
+
+pytestmark = pytest.mark.slow  # collects static files and serves pages from a process of its own
 
 PAGE_PROBE = """
 import django, json

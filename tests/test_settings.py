@@ -10,6 +10,8 @@ import pytest
 
 from tests.support.processes import ROOT
 
+pytestmark = pytest.mark.slow  # each test starts a Django process
+
 PRODUCTION = {
     "DEBUG": "0",
     "SECRET_KEY": "k" * 20 + "-a-long-random-production-secret-value-0123456789",

@@ -4,7 +4,11 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from tests.support.processes import ROOT, child_env
+
+pytestmark = pytest.mark.slow  # starts a Django process
 
 PROBE = """
 import django, json

@@ -2,10 +2,13 @@
 
 import threading
 
+import pytest
+
 from issues.delivery.ratelimit import RateLimiter
 from tests.support.waiting import wait_until
 
 
+@pytest.mark.slow  # seconds of a sender renewing its claim while Redis is away
 def test_in_production_a_sender_waits_for_redis_instead_of_keeping_the_rate_in_a_file(
     settings, tmp_path, private_redis
 ):

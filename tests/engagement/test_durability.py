@@ -10,6 +10,7 @@ import sys
 import threading
 from contextlib import contextmanager
 
+import pytest
 from django.conf import settings
 
 from issues.delivery.queue import enqueue
@@ -107,6 +108,7 @@ def answers(port):
         return False
 
 
+@pytest.mark.slow  # runs gunicorn
 def test_every_click_a_reader_was_redirected_for_is_kept_across_web_server_kills(
     transactional_db, settings, smtp_sink, click_buffer, tmp_path
 ):

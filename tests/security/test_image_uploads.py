@@ -58,6 +58,7 @@ print(json.dumps({"outcome": outcome, "rss_kb": int(peak)}))
 """
 
 
+@pytest.mark.slow  # measures a process of its own
 def test_checking_a_gif_bomb_stays_within_a_small_memory_bound(tmp_path):
     """Measured in a fresh process: its peak RSS is the upload check's and nothing else's."""
     path = tmp_path / "bomb.gif"

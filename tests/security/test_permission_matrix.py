@@ -66,16 +66,13 @@ def test_the_permissions_page_is_generated_from_the_table():
 def dataset(django_db_setup, django_db_blocker):
     """One dataset for the module, rolled back at its end; each test's own changes are
     rolled back after it (pytest-django's savepoint), each request's after it (ours)."""
-    from django.test.utils import override_settings
-
     from superfast.celery import app
 
-    fast = override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"])
     tasks = []
     with pytest.MonkeyPatch.context() as patch:
         # Tasks a request sends to the broker at once (test copies) are noted, not sent.
         patch.setattr(app, "send_task", lambda name, *args, **kwargs: tasks.append(name))
-        with django_db_blocker.unblock(), fast, transaction.atomic():
+        with django_db_blocker.unblock(), transaction.atomic():
             dataset = Dataset()
             dataset.sent_tasks = tasks
             yield dataset

@@ -11,6 +11,8 @@ import pytest
 
 from tests.support.processes import ROOT
 
+pytestmark = pytest.mark.slow  # each test starts Django processes in production mode
+
 PRODUCTION = {
     "DEBUG": "0",
     "SECRET_KEY": "p" * 20 + "-a-long-random-production-secret-value-0123456789",

@@ -24,6 +24,7 @@ print(json.dumps({"status": response.status_code, "body": response.content.decod
 """
 
 
+@pytest.mark.slow  # starts a Django process
 def test_healthz_tells_the_public_only_ok_or_error_and_logs_the_details():
     result = subprocess.run(
         [sys.executable, "-c", HEALTH_PROBE],

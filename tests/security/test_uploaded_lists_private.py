@@ -59,6 +59,7 @@ def private_path(name) -> Path:
     return Path(storages["private"].path(name)).resolve()
 
 
+@pytest.mark.slow  # starts the web server
 def test_an_uploaded_list_is_served_under_no_name(importer, newsletter, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     job, _ = upload(importer, newsletter)
@@ -189,6 +190,7 @@ def test_the_private_storage_is_a_folder_of_its_own_by_default(settings):
     assert Path(private.location).resolve() != Path(public.location).resolve()
 
 
+@pytest.mark.slow  # starts a Django process
 def test_a_private_bucket_is_configured_by_its_own_variables():
     probe = (
         "import django, json; django.setup(); from django.core.files.storage import storages; "
@@ -218,6 +220,7 @@ def test_a_private_bucket_is_configured_by_its_own_variables():
     )
 
 
+@pytest.mark.slow  # starts Django processes
 @pytest.mark.parametrize(
     "place",
     [
