@@ -52,13 +52,13 @@ def mailbox(var_dir):
     ]
 
 
-@pytest.mark.worker  # starts its own Celery worker, not through a fixture
-def test_demo_serves_admin_and_health_runs_a_worker_and_stops_everything(tmp_path, page):
+def start_demo(var_dir):
+    """``python -m superfast.demo`` on a free port and the embedded defaults, whatever the
+    surrounding environment (CI sets PostgreSQL and Redis): (process, base URL, env, log)."""
     port = free_port()
-    # The embedded defaults, whatever the surrounding environment (CI sets PostgreSQL/Redis).
     embedded = dict.fromkeys(["DATABASE_URL", "CELERY_BROKER_URL", "REDIS_URL", "EMAIL_BACKEND"])
-    env = child_env(VAR_DIR=tmp_path, **embedded)
-    log_path = tmp_path / "demo.log"
+    env = child_env(VAR_DIR=var_dir, **embedded)
+    log_path = var_dir / "demo.log"
     with open(log_path, "wb") as log:
         demo = subprocess.Popen(
             [sys.executable, "-m", "superfast.demo", "--port", str(port)],
@@ -67,7 +67,12 @@ def test_demo_serves_admin_and_health_runs_a_worker_and_stops_everything(tmp_pat
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-    base = f"http://127.0.0.1:{port}"
+    return demo, f"http://127.0.0.1:{port}", env, log_path
+
+
+@pytest.mark.worker  # starts its own Celery worker, not through a fixture
+def test_demo_serves_admin_and_health_runs_a_worker_and_stops_everything(tmp_path, page):
+    demo, base, _, log_path = start_demo(tmp_path)
     try:
         wait_until(lambda: get(f"{base}/healthz")[0] == 200, 90, "healthz answered 200", 0.5)
         status, body = get(f"{base}/admin/login/")
@@ -169,19 +174,7 @@ def test_a_killed_demo_worker_is_restarted_and_the_send_still_reaches_everyone(t
     """The embedded defaults as ``make demo`` runs them (SQLite, the SQLite broker, the
     supervisor): SIGKILL the worker, the web server stays up, the supervisor starts a new
     worker, and an issue sent from the command line reaches the demo audience."""
-    port = free_port()
-    embedded = dict.fromkeys(["DATABASE_URL", "CELERY_BROKER_URL", "REDIS_URL", "EMAIL_BACKEND"])
-    env = child_env(VAR_DIR=tmp_path, **embedded)
-    log_path = tmp_path / "demo.log"
-    with open(log_path, "wb") as log:
-        demo = subprocess.Popen(
-            [sys.executable, "-m", "superfast.demo", "--port", str(port)],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    base = f"http://127.0.0.1:{port}"
+    demo, base, env, log_path = start_demo(tmp_path)
 
     def worker_pids():
         return [
