@@ -56,6 +56,12 @@ logger = logging.getLogger(__name__)
 BLOCK_BASE_FIELDS = ["kind", "position"]
 
 
+def posted_position(admin_form) -> int:
+    """A bound block's position as posted; one without (no kind chosen yet) goes last."""
+    posted = str(admin_form.form["position"].value() or "")
+    return int(posted) if posted.isdigit() else 10**9
+
+
 class BlockStreamAdminFormSet(helpers.InlineAdminFormSet):
     """The block inline as the stream editor shows it: each block with its own kind's fields.
 
@@ -89,9 +95,14 @@ class BlockStreamAdminFormSet(helpers.InlineAdminFormSet):
         return media
 
     def blocks(self):
-        """The blocks on the page (a new block the editor removed is gone)."""
+        """The blocks on the page (a new block the editor removed is gone), in the order the
+        editor left them: a form that comes back (with errors, or as a draft) shows each block
+        at its posted position, not in the order the formset numbers them."""
         forms = self.admin_forms[:-1] if self.has_add_permission else self.admin_forms
-        return [f for f in forms if not f.form.left_out]
+        shown = [f for f in forms if not f.form.left_out]
+        if self.formset.is_bound:
+            shown.sort(key=posted_position)
+        return shown
 
     def empty_block(self):
         return self.admin_forms[-1] if self.has_add_permission else None

@@ -2,9 +2,12 @@
 
 ``IssueRevisionsAdminMixin`` goes in the bases of the Issue admin. It adds, under each issue's
 admin URL: ``autosave/`` (the editor's script posts the whole form there as they type),
-``autosave/discard/``, ``presence/`` (a heartbeat: who else has the issue open), and replaces
+``autosave/discard/``, ``autosave/image/`` (an image chosen in a block, stored at once so the
+draft can carry it), ``presence/`` (a heartbeat: who else has the issue open), and replaces
 ``history/`` with the issue's revisions, ``history/compare/`` and
-``history/<number>/restore/``. The work itself is done by ``issues.compose.revisions``.
+``history/<number>/restore/``. "Add issue" autosaves too, to ``…/issue/autosave/`` (one unsaved
+new issue per editor and newsletter, offered again on "Add issue"), with
+``…/issue/autosave/<draft>/discard/``. The work itself is done by ``issues.compose.revisions``.
 """
 
 import json
@@ -12,14 +15,17 @@ import json
 from django import forms
 from django.conf import settings
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
-from django.urls import path
+from django.urls import path, reverse
 from django.utils import timezone
 
 from superfast.admin_pages import admin_page, admin_url
 
-from ..compose import revisions
+from ..compose import revisions, uploads
+from ..compose.fields import ImageUploadField
+from ..compose.images import StoredImage
 from ..models import Issue, Revision
 from .base import issue_for
 
@@ -92,8 +98,17 @@ class IssueRevisionsAdminMixin:
                 f"<int:pk>/{route}", self.admin_site.admin_view(func), name=f"issues_issue_{name}"
             )
 
+        def new_issue_view(func, route, name):
+            return path(route, self.admin_site.admin_view(func), name=f"issues_issue_{name}")
+
         return [
+            new_issue_view(self.autosave_new_view, "autosave/", "autosave_new"),
+            new_issue_view(self.autosave_image_view, "autosave/image/", "autosave_image"),
+            new_issue_view(
+                self.discard_new_draft_view, "autosave/<int:draft>/discard/", "discard_new_draft"
+            ),
             view(self.autosave_view, "autosave/", "autosave"),
+            view(self.autosave_image_view, "autosave/image/", "autosave_image"),
             view(self.discard_draft_view, "autosave/discard/", "discard_draft"),
             view(self.presence_view, "presence/", "presence"),
             view(self.compare_view, "history/compare/", "compare"),
@@ -115,6 +130,8 @@ class IssueRevisionsAdminMixin:
         return params
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        if object_id is None:
+            return self.add_form_view(request, form_url, extra_context)
         issue = Issue.objects.filter(pk=object_id).first() if str(object_id).isdigit() else None
         if issue is None:
             return super().changeform_view(request, object_id, form_url, extra_context)
@@ -150,6 +167,43 @@ class IssueRevisionsAdminMixin:
                 )
         return response
 
+    def add_form_view(self, request, form_url, extra_context):
+        """ "Add issue": autosaved like any issue, and offering the editor's unsaved new
+        issues (``?draft=<id>`` opens one in the form)."""
+        can_add = self.has_add_permission(request)
+        draft = None
+        if can_add and request.method == "GET":
+            draft = revisions.new_issue_draft(request.user, request.GET.get("draft", ""))
+            if draft is not None:
+                request.issue_draft_data = revisions.draft_as_post(draft)
+        offers = revisions.new_issue_drafts(request.user) if can_add else []
+        extra_context = {
+            **(extra_context or {}),
+            "editing": {
+                "can_change": can_add,
+                "draft": draft,
+                "new_drafts": [offer for offer in offers if offer != draft],
+                "autosave_url": reverse("admin:issues_issue_autosave_new"),
+                "image_url": reverse("admin:issues_issue_autosave_image"),
+                "discard_url": reverse("admin:issues_issue_discard_new_draft", args=[draft.pk])
+                if draft
+                else "",
+                "saved_at": draft.saved_at.isoformat() if draft else "",
+            },
+        }
+        response = super().changeform_view(request, None, form_url, extra_context)
+        if request.method == "POST" and response.status_code == 200 and can_add:
+            # The new issue came back with errors: its contents are the editor's latest work.
+            self.keep_new_issue_draft(request, revisions.form_state(posted_pairs(request.POST)))
+        return response
+
+    @staticmethod
+    def keep_new_issue_draft(request, data):
+        newsletter = data.get("newsletter", [""])[0]
+        return revisions.save_new_issue_draft(
+            request.user, newsletter_id=int(newsletter) if newsletter.isdigit() else None, data=data
+        )
+
     def keep_posted_draft(self, request, issue, *, based_on_version):
         return revisions.save_draft(
             issue,
@@ -173,6 +227,7 @@ class IssueRevisionsAdminMixin:
                 else "",
                 "others": revisions.mark_present(issue.pk, request.user),
                 "autosave_url": admin_url(issue, "autosave"),
+                "image_url": admin_url(issue, "autosave_image"),
                 "discard_url": admin_url(issue, "discard_draft"),
                 "presence_url": admin_url(issue, "presence"),
                 "history_url": admin_url(issue, "history"),
@@ -198,18 +253,21 @@ class IssueRevisionsAdminMixin:
             issue, author=request.user, before=getattr(request, "issue_state_before", None)
         )
         revisions.discard_draft(issue, request.user)
+        if not change:
+            revisions.discard_new_issue_drafts(request.user, newsletter_id=issue.newsletter_id)
 
     # Drafts and presence ------------------------------------------------------------------
 
     @staticmethod
     def saved_at_json(draft):
-        return {"saved_at": draft.saved_at.isoformat(), "version": draft.issue.version}
+        version = draft.issue.version if draft.issue else 0
+        return {"saved_at": draft.saved_at.isoformat(), "version": version}
 
-    def autosave_view(self, request, pk):
-        """Keep the posted form as the editor's draft; JSON ``{"fields": [[name, value]...]}``."""
+    @staticmethod
+    def posted_draft(request) -> dict[str, list[str]] | HttpResponseBadRequest:
+        """The form the editor's script posted as JSON ``{"fields": [[name, value]...]}``."""
         if request.method != "POST":
             return HttpResponseBadRequest("POST the form's fields.")
-        issue = issue_for(self, request, pk, "change")
         try:
             pairs = json.loads(request.body)["fields"]
             limit = settings.DATA_UPLOAD_MAX_NUMBER_FIELDS  # what saving the form accepts
@@ -217,9 +275,48 @@ class IssueRevisionsAdminMixin:
                 return HttpResponseBadRequest(
                     f"Not saved: more than {limit} fields, more than saving the form accepts."
                 )
-            data = revisions.form_state((str(name), str(value)) for name, value in pairs)
+            return revisions.form_state((str(name), str(value)) for name, value in pairs)
         except (ValueError, KeyError, TypeError):
             return HttpResponseBadRequest('Send {"fields": [[name, value], ...]} as JSON.')
+
+    def autosave_new_view(self, request):
+        """Keep the "Add issue" form as the editor's unsaved new issue of its newsletter."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        data = self.posted_draft(request)
+        if isinstance(data, HttpResponseBadRequest):
+            return data
+        return JsonResponse(self.saved_at_json(self.keep_new_issue_draft(request, data)))
+
+    def discard_new_draft_view(self, request, draft):
+        add_url = reverse("admin:issues_issue_add")
+        if request.method == "POST":
+            revisions.discard_new_issue_drafts(request.user, pk=draft)
+            self.message_user(request, "Your unsaved new issue was discarded.", messages.INFO)
+        return redirect(add_url)
+
+    def autosave_image_view(self, request, pk=None):
+        """Check and store an image chosen in a block at once; answer its signed reference,
+        which the form then carries (in drafts too) instead of the file."""
+        if request.method != "POST" or "image" not in request.FILES:
+            return HttpResponseBadRequest("POST the image as the file field “image”.")
+        if pk is None:
+            if not self.has_add_permission(request):
+                raise PermissionDenied
+        else:
+            issue_for(self, request, pk, "change")
+        try:
+            stored = StoredImage.from_data(ImageUploadField().clean(request.FILES["image"]))
+        except ValidationError as error:
+            return JsonResponse({"error": " ".join(error.messages)}, status=400)
+        return JsonResponse({"kept": uploads.keep(stored), "url": stored.url, "name": str(stored)})
+
+    def autosave_view(self, request, pk):
+        """Keep the posted form as the editor's draft; JSON ``{"fields": [[name, value]...]}``."""
+        issue = issue_for(self, request, pk, "change")
+        data = self.posted_draft(request)
+        if isinstance(data, HttpResponseBadRequest):
+            return data
         version = data.get("based_on_version", [""])[0]
         draft = revisions.save_draft(
             issue,

@@ -4,7 +4,9 @@ The admin stays thin and calls these functions:
 
 - **Drafts** (``save_draft``, ``draft_for``, ``discard_draft``): the change form exactly as the
   browser holds it, valid or not, per issue and editor. A draft is private to its editor:
-  two people editing one issue each get their own work back, never each other's.
+  two people editing one issue each get their own work back, never each other's. A new
+  issue not saved yet has drafts too (``save_new_issue_draft``), one per editor and
+  newsletter, kept ``NEW_ISSUE_DRAFT_DAYS`` days and offered again on "Add issue".
 - **Versions** (``claim_version``): every save raises ``Issue.version`` with one conditional
   UPDATE. A form based on an older version matches no row and is refused, so two saves can
   never both pass, whatever the database's isolation.
@@ -18,10 +20,11 @@ import difflib
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.http import QueryDict
 from django.utils import timezone
 from django.utils.text import Truncator
@@ -353,6 +356,57 @@ def draft_for(issue: Issue, user) -> Autosave | None:
 
 def discard_draft(issue: Issue, user) -> None:
     Autosave.objects.filter(issue=issue, user=user).delete()
+
+
+# --- Drafts of new issues --------------------------------------------------------------
+
+NEW_ISSUE_DRAFT_DAYS = 30  # how long an unsaved new issue waits on "Add issue"
+
+
+def save_new_issue_draft(
+    user, *, newsletter_id: int | None, data: dict[str, list[str]]
+) -> Autosave:
+    """Keep ``user``'s unsaved new issue of that newsletter (one per editor and newsletter).
+
+    A draft kept before any newsletter was chosen is the same work, taken over once one is.
+    """
+    if newsletter_id is not None:
+        Autosave.objects.filter(issue=None, newsletter=None, user=user).delete()
+    draft, _ = Autosave.objects.update_or_create(
+        issue=None,
+        newsletter_id=newsletter_id,
+        user=user,
+        defaults={"data": data, "based_on_version": 0, "saved_at": timezone.now()},
+    )
+    return draft
+
+
+def new_issue_drafts(user) -> list[Autosave]:
+    """``user``'s unsaved new issues, newest first; those older than the keeping time go."""
+    cutoff = timezone.now() - timedelta(days=NEW_ISSUE_DRAFT_DAYS)
+    Autosave.objects.filter(issue=None, saved_at__lt=cutoff).delete()
+    return list(
+        Autosave.objects.filter(issue=None, user=user)
+        .select_related("newsletter")
+        .order_by("-saved_at")
+    )
+
+
+def new_issue_draft(user, pk) -> Autosave | None:
+    """One of ``user``'s own unsaved new issues (never a colleague's), if it is still kept."""
+    if not str(pk).isdigit():
+        return None
+    return next((draft for draft in new_issue_drafts(user) if draft.pk == int(pk)), None)
+
+
+def discard_new_issue_drafts(user, *, pk: int | None = None, newsletter_id: int | None = None):
+    """Forget one unsaved new issue (``pk``), or the one of ``newsletter_id`` once saved."""
+    drafts = Autosave.objects.filter(issue=None, user=user)
+    if pk is not None:
+        drafts = drafts.filter(pk=pk)
+    else:
+        drafts = drafts.filter(Q(newsletter_id=newsletter_id) | Q(newsletter=None))
+    drafts.delete()
 
 
 def draft_as_post(draft: Autosave) -> QueryDict:

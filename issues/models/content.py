@@ -326,10 +326,21 @@ class Autosave(models.Model):
 
     ``data`` is the raw posted form (field name to list of values), valid or not, so work in
     progress survives a reload, a crashed browser or a refused save. Drafts are private:
-    each editor gets back only their own.
+    each editor gets back only their own. A new issue not saved yet has no ``issue``: its
+    draft is kept per editor and ``newsletter`` (none while no newsletter is chosen).
     """
 
-    issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="autosaves")
+    issue = models.ForeignKey(
+        Issue, null=True, blank=True, on_delete=models.CASCADE, related_name="autosaves"
+    )
+    newsletter = models.ForeignKey(
+        Newsletter,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        help_text="For a new issue not saved yet: the newsletter chosen in its form.",
+    )
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     data = models.JSONField(default=dict)
     based_on_version = models.PositiveIntegerField(
@@ -342,8 +353,13 @@ class Autosave(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["issue", "user"], name="autosave_per_issue_and_user")
+            models.UniqueConstraint(fields=["issue", "user"], name="autosave_per_issue_and_user"),
+            models.UniqueConstraint(
+                fields=["newsletter", "user"],
+                condition=models.Q(issue__isnull=True),
+                name="new_issue_autosave_per_newsletter_and_user",
+            ),
         ]
 
     def __str__(self):
-        return f"Draft of {self.issue} by {self.user}"
+        return f"Draft of {self.issue or 'a new issue'} by {self.user}"

@@ -93,9 +93,11 @@ def test_a_new_issue_comes_back_whole_after_a_reload_and_can_be_discarded(
     assert focused(page).startswith("#blocks-1 ")  # the block above the one removed
     expect(page.locator(".sf-stream-announce")).to_contain_text("Removed")
     draft_reads(
-        lambda data: "blocks-3-kind" not in data
-        and data.get("blocks-2-position") == ["1"]
-        and data.get("blocks-1-image__image-kept")
+        lambda data: (
+            "blocks-3-kind" not in data
+            and data.get("blocks-2-position") == ["1"]
+            and data.get("blocks-1-image__image-kept")
+        )
     )
 
     page.reload()  # asks first: the page has unsaved edits
@@ -148,7 +150,15 @@ def test_discard_buttons_preview_controls_and_wide_inputs_on_an_issue(
     add_block(
         issue,
         "link_list",
-        data={"items": [{"title": "Stanford CRFM: Putting models on a leash", "url": "https://crfm.example/leash", "note": "A long note one should be able to read whole"}]},
+        data={
+            "items": [
+                {
+                    "title": "Stanford CRFM: Putting models on a leash",
+                    "url": "https://crfm.example/leash",
+                    "note": "A long note one should be able to read whole",
+                }
+            ]
+        },
     )
     add_block(
         issue,
@@ -169,6 +179,8 @@ def test_discard_buttons_preview_controls_and_wide_inputs_on_an_issue(
 
     # Wide enough to read with the preview open at 1280 px.
     expect(page.locator(".sf-live")).to_be_visible()
+    page.locator("#blocks-1").scroll_into_view_if_needed()
+    page.screenshot(path=artifacts_dir / "editor-1280-with-preview.png")
     for name in (
         "blocks-1-link_list__items-0-title",
         "blocks-1-link_list__items-0-note",
@@ -177,12 +189,13 @@ def test_discard_buttons_preview_controls_and_wide_inputs_on_an_issue(
     ):
         width = page.locator(f'[name="{name}"]').bounding_box()["width"]
         assert width >= 300, f"{name} is {width:.0f} px wide"
-    page.screenshot(path=artifacts_dir / "editor-1280-with-preview.png")
 
     # A typed word, kept as a draft; "discard them" with the mouse brings the saved text back.
     page.fill('[name="blocks-0-markdown__body"]', "Half a thought")
     expect(page.locator(".sf-autosave-status")).to_have_text(SAVED, timeout=WAIT_MS)
     page.reload()
+    assert page.leave_prompts == ["beforeunload"]
+    page.leave_prompts.clear()
     expect(page.locator(".sf-draft-notice")).to_contain_text("You have unsaved changes")
     page.get_by_role("button", name="discard them").click()
     page.wait_for_selector(".messagelist .info")

@@ -1,9 +1,13 @@
 /*
  * Never lose work on the issue form.
  *
- * - Autosave: a few seconds after the editor stops typing, and when they leave a field, the
- *   whole form (valid or not; files are kept by the form itself) is posted as JSON to the
- *   issue's autosave URL. The status line says "Saved 3 s ago", kept current every second.
+ * - Autosave: a few seconds after the editor stops typing, when they leave a field, and after
+ *   every change to the block stream (move, insert, remove, kind), the whole form (valid or
+ *   not) is posted as JSON to the issue's autosave URL ("Add issue" has one too). The status
+ *   line says "Saved 3 s ago", kept current every second.
+ * - Images: a file chosen in a block is stored at once (``…/autosave/image/``); the form then
+ *   carries the stored image's signed reference instead of the file, so drafts keep it.
+ * - Leaving: a page with edits not saved by its Save buttons asks first (beforeunload).
  * - Presence: a heartbeat every 15 s says who else has the issue open, and whether someone
  *   saved a newer version meanwhile.
  * The page works without this script; it only adds the saving and the status.
@@ -32,7 +36,8 @@
     var token = form.querySelector("[name=csrfmiddlewaretoken]").value;
     var version = Number(bar.dataset.version);
     var savedAt = bar.dataset.savedAt ? Date.parse(bar.dataset.savedAt) : null;
-    var dirty = false;
+    var dirty = false; // changed since the last autosave
+    var edited = false; // changed since the page opened: leaving asks first
     var timer = null;
     var submitting = false;
 
@@ -78,13 +83,68 @@
     }
 
     function changed() {
-      dirty = true;
+      dirty = edited = true;
       show();
       clearTimeout(timer);
       timer = setTimeout(save, QUIET_MS);
     }
 
+    /* The stored image's reference goes into the hidden input the server reads when no file
+       is posted; the file input is emptied, so the image is never uploaded twice. */
+    function keepImage(input, answer) {
+      var kept = form.querySelector('input[type=hidden][name="' + input.name + '-kept"]');
+      var current = input.closest(".current-image");
+      if (!current) {
+        current = document.createElement("p");
+        current.className = "file-upload current-image";
+        current.appendChild(document.createElement("img"));
+        current.appendChild(document.createTextNode(""));
+        input.before(current);
+      }
+      if (!kept) {
+        kept = document.createElement("input");
+        kept.type = "hidden";
+        kept.name = input.name + "-kept";
+        current.prepend(kept);
+      }
+      kept.value = answer.kept;
+      var img = current.querySelector("img");
+      img.src = answer.url;
+      img.alt = "";
+      img.height = 60;
+      img.nextSibling.textContent = " " + answer.name + " ";
+      input.value = "";
+    }
+
+    function storeImage(input) {
+      if (!bar.dataset.imageUrl || !input.files.length) return;
+      var body = new FormData();
+      body.append("image", input.files[0]);
+      if (status) status.textContent = "Storing the image…";
+      fetch(bar.dataset.imageUrl, {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { "X-CSRFToken": token },
+        body: body,
+      })
+        .then(function (response) {
+          return response.json().then(function (answer) {
+            if (!response.ok) throw new Error(answer.error || response.status);
+            return answer;
+          });
+        })
+        .then(function (answer) {
+          keepImage(input, answer);
+          changed();
+        })
+        .catch(function (error) {
+          // The file stays chosen: saving the form checks it again and says what is wrong.
+          if (status) status.textContent = "The image was not stored: " + error.message;
+        });
+    }
+
     function heartbeat(leave) {
+      if (!bar.dataset.presenceUrl) return; // a new issue: nobody else can have it open
       var body = new FormData();
       body.append("csrfmiddlewaretoken", token);
       if (leave) {
@@ -110,9 +170,21 @@
     }
 
     form.addEventListener("input", changed);
-    form.addEventListener("change", function () { dirty = true; save(); });
+    form.addEventListener("change", function (event) {
+      dirty = edited = true;
+      if (event.target.type === "file" && event.target.closest(".sf-block")) storeImage(event.target);
+      save();
+    });
     form.addEventListener("focusout", function () { if (dirty) save(); });
-    form.addEventListener("submit", function () { submitting = true; clearTimeout(timer); });
+    document.addEventListener("sf:stream-changed", changed);
+    // Any form sent from this page (Save, a notice's "discard", an object tool) leaves it on purpose.
+    document.addEventListener("submit", function () { submitting = true; clearTimeout(timer); });
+    window.addEventListener("beforeunload", function (event) {
+      if (!edited || submitting) return;
+      if (dirty) save(true);
+      event.preventDefault();
+      event.returnValue = ""; // older browsers ask only when this is set
+    });
     window.addEventListener("pagehide", function () {
       if (submitting) return; // the form's own page comes next, and marks the editor present
       if (dirty) save(true);

@@ -3,7 +3,9 @@
    where the editor chooses, swaps a block's fields when its kind changes (keeping what was typed
    in case the editor switches back), moves blocks (drag the handle, or ↑/↓ from the keyboard),
    folds them, and numbers positions in the order on screen. It announces every change of the
-   stream with an "sf:stream-changed" event (the live preview listens). */
+   stream with an "sf:stream-changed" event (the live preview and autosave listen), and tells
+   screen readers of moves and removals through a live region; after ↑, ↓ or ✕ the keyboard
+   focus stays on the moved block's button (or goes to a neighbour of the removed one). */
 'use strict';
 (function () {
   const KIND_SELECT = 'select[name="kind"], select[name$="-kind"]';
@@ -14,6 +16,19 @@
 
   function rows(group) {
     return Array.from(group.querySelectorAll('.sf-block'));
+  }
+
+  /* What a block is called when announcing a move: its kind and its first words. */
+  function blockName(row) {
+    const kind = row.querySelector('.sf-row-kind');
+    const label = row.querySelector('.inline_label');
+    return [kind && kind.textContent, label && label.textContent]
+      .filter(function (part) { return part && part !== 'new'; }).join(': ') || 'block';
+  }
+
+  function announce(group, text) {
+    const region = group.querySelector('.sf-stream-announce');
+    if (region) region.textContent = text;
   }
 
   function fromTemplate(template, index) {
@@ -74,15 +89,10 @@
     header.appendChild(button('sf-insert', '+', 'Insert a block above this one', function () {
       stream.placeToolbar(row);
     }));
-    header.appendChild(button('sf-move sf-move-up', '↑', 'Move up', function () { move(row, 'up'); }));
-    header.appendChild(button('sf-move sf-move-down', '↓', 'Move down', function () { move(row, 'down'); }));
+    header.appendChild(button('sf-move sf-move-up', '↑', 'Move up', function (el) { move(row, 'up', el); }));
+    header.appendChild(button('sf-move sf-move-down', '↓', 'Move down', function (el) { move(row, 'down', el); }));
     if (!row.classList.contains('has_original')) {
-      header.appendChild(button('sf-remove', '✕', 'Remove this new block', function () {
-        const group = row.closest('.sf-stream');
-        row.remove();
-        numberPositions(group);
-        changed(group);
-      }));
+      header.appendChild(button('sf-remove', '✕', 'Remove this new block', function () { remove(row); }));
     }
     labelKind(row);
   }
@@ -163,7 +173,7 @@
     setTimeout(function () { row.classList.remove('sf-moved'); }, 600);
   }
 
-  function move(row, direction) {
+  function move(row, direction, control) {
     const group = row.closest('.sf-stream');
     const all = rows(group);
     const index = all.indexOf(row);
@@ -172,9 +182,29 @@
     } else if (direction === 'down' && index < all.length - 1) {
       row.parentNode.insertBefore(all[index + 1], row);
     }
+    if (control) control.focus();  // moving the row took the focus away with it
     row.scrollIntoView({ block: 'nearest' });
     flash(row);
     numberPositions(group);
+    const now = rows(group);
+    announce(group, 'Moved ' + blockName(row) + ' to position ' + (now.indexOf(row) + 1) + ' of ' + now.length + '.');
+    changed(group);
+  }
+
+  /* A new block taken out again; the focus goes to the block that follows it (or precedes
+     it, at the end), never back to the top of the page. */
+  function remove(row) {
+    const group = row.closest('.sf-stream');
+    const all = rows(group);
+    const index = all.indexOf(row);
+    const neighbour = all[index + 1] || all[index - 1];
+    const name = blockName(row);
+    row.remove();
+    const target = neighbour ? neighbour.querySelector('.sf-fold') : group.querySelector('.sf-toolbar .sf-add');
+    if (target) target.focus();
+    numberPositions(group);
+    const left = rows(group).length;
+    announce(group, 'Removed ' + name + '; ' + left + (left === 1 ? ' block' : ' blocks') + ' left.');
     changed(group);
   }
 
@@ -239,6 +269,11 @@
     };
 
     toolbar.hidden = false;
+    const region = document.createElement('p');
+    region.className = 'sf-stream-announce';
+    region.setAttribute('role', 'status');
+    region.setAttribute('aria-live', 'polite');
+    group.querySelector('fieldset').appendChild(region);
     toolbar.addEventListener('click', function (event) {
       const add = event.target.closest('.sf-add');
       if (add) stream.add(add.dataset.kind);
