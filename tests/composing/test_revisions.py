@@ -5,15 +5,17 @@ import json
 import re
 import threading
 import time
+from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import Permission
+from django.core.files.storage import default_storage
 from django.db import OperationalError, close_old_connections, connection, transaction
 from django.urls import reverse
 from django.utils.html import strip_tags
 
 from issues import delivery
-from issues.compose import revisions
+from issues.compose import revisions, uploads
 from issues.compose.rendering import render_issue
 from issues.models import Autosave, Issue, Revision
 from tests.support.composing import (
@@ -374,3 +376,51 @@ def test_a_100_block_draft_comes_back_exactly_as_the_browser_would_post_it(admin
     assert revision.summary == "Edited 1 block" and len(revision.state["blocks"]) == 100
     assert not Autosave.objects.exists()
     print(f"autosave_ms={autosave_ms:.0f} save_with_revision_ms={save_ms:.0f} fields={len(fields)}")
+
+
+def autosave_new(client, fields):
+    return client.post(
+        url("autosave_new"), json.dumps({"fields": fields}), content_type="application/json"
+    )
+
+
+def test_a_new_issue_keeps_one_draft_per_editor_and_newsletter_for_30_days(
+    client, admin_client, newsletter, second_newsletter, colleague
+):
+    assert autosave_new(admin_client, [["title", "Before a newsletter"]]).status_code == 200
+    autosave_new(admin_client, [["newsletter", str(newsletter.pk)], ["title", "Weekly, v1"]])
+    autosave_new(admin_client, [["newsletter", str(newsletter.pk)], ["title", "Weekly, v2"]])
+    autosave_new(admin_client, [["newsletter", str(second_newsletter.pk)], ["title", "Field"]])
+    drafts = Autosave.objects.filter(issue=None).order_by("newsletter__slug")
+    assert [(d.newsletter.slug, d.data["title"]) for d in drafts] == [
+        ("field-notes", ["Field"]),
+        ("weekly", ["Weekly, v2"]),  # the one without a newsletter was the same work
+    ]
+    page = admin_client.get(url("add")).content.decode()
+    assert page.count("You have an unsaved new issue") == 2 and "Weekly, v2" in page
+
+    client.force_login(colleague)  # drafts are private, even of new issues
+    assert "unsaved new issue" not in client.get(url("add")).content.decode()
+    weekly = drafts.get(newsletter=newsletter)
+    assert "Weekly, v2" not in client.get(url("add"), {"draft": weekly.pk}).content.decode()
+
+    Autosave.objects.filter(pk=weekly.pk).update(
+        saved_at=weekly.saved_at - timedelta(days=revisions.NEW_ISSUE_DRAFT_DAYS, seconds=1)
+    )
+    page = admin_client.get(url("add")).content.decode()
+    assert page.count("You have an unsaved new issue") == 1 and "Weekly, v2" not in page
+    assert not Autosave.objects.filter(pk=weekly.pk).exists()
+
+
+def test_a_chosen_image_is_stored_at_once_and_answered_with_its_signed_reference(
+    admin_client, client, issue, viewer
+):
+    answer = admin_client.post(url("autosave_image"), {"image": upload(image_bytes((640, 320)))})
+    kept = uploads.kept(answer.json()["kept"])
+    assert (kept.width, kept.height) == (640, 320)
+    assert default_storage.exists(kept.path) and answer.json()["url"].endswith(kept.path)
+    refused = admin_client.post(url("autosave_image", issue.pk), {"image": upload(b"not a png")})
+    assert refused.status_code == 400 and refused.json()["error"]
+    client.force_login(viewer)
+    assert client.post(url("autosave_image", issue.pk), {"image": upload()}).status_code == 403
+    assert client.post(url("autosave_image"), {"image": upload()}).status_code == 403
