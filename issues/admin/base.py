@@ -65,4 +65,4 @@ class BlockEditorMedia:
     """The block stream editor's script and styles: the issue and library block pages."""
 
     css = {"all": ["issues/block_stream.css"]}
-    js = ["issues/block_stream.js", "issues/item_rows.js"]
+    js = ["issues/block_stream.js", "issues/item_rows.js", "issues/leave_guard.js"]

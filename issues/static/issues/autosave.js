@@ -7,7 +7,6 @@
  *   line says "Saved 3 s ago", kept current every second.
  * - Images: a file chosen in a block is stored at once (``…/autosave/image/``); the form then
  *   carries the stored image's signed reference instead of the file, so drafts keep it.
- * - Leaving: a page with edits not saved by its Save buttons asks first (beforeunload).
  * - Presence: a heartbeat every 15 s says who else has the issue open, and whether someone
  *   saved a newer version meanwhile.
  * The page works without this script; it only adds the saving and the status.
@@ -37,7 +36,6 @@
     var version = Number(bar.dataset.version);
     var savedAt = bar.dataset.savedAt ? Date.parse(bar.dataset.savedAt) : null;
     var dirty = false; // changed since the last autosave
-    var edited = false; // changed since the page opened: leaving asks first
     var timer = null;
     var submitting = false;
 
@@ -83,7 +81,7 @@
     }
 
     function changed() {
-      dirty = edited = true;
+      dirty = true;
       show();
       clearTimeout(timer);
       timer = setTimeout(save, QUIET_MS);
@@ -171,7 +169,7 @@
 
     form.addEventListener("input", changed);
     form.addEventListener("change", function (event) {
-      dirty = edited = true;
+      dirty = true;
       if (event.target.type === "file" && event.target.closest(".sf-block")) storeImage(event.target);
       save();
     });
@@ -179,12 +177,6 @@
     document.addEventListener("sf:stream-changed", changed);
     // Any form sent from this page (Save, a notice's "discard", an object tool) leaves it on purpose.
     document.addEventListener("submit", function () { submitting = true; clearTimeout(timer); });
-    window.addEventListener("beforeunload", function (event) {
-      if (!edited || submitting) return;
-      if (dirty) save(true);
-      event.preventDefault();
-      event.returnValue = ""; // older browsers ask only when this is set
-    });
     window.addEventListener("pagehide", function () {
       if (submitting) return; // the form's own page comes next, and marks the editor present
       if (dirty) save(true);
