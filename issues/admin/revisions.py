@@ -7,7 +7,7 @@ draft can carry it), ``presence/`` (a heartbeat: who else has the issue open), a
 ``history/`` with the issue's revisions, ``history/compare/`` and
 ``history/<number>/restore/``. "Add issue" autosaves too, to ``…/issue/autosave/`` (one unsaved
 new issue per editor and newsletter, offered again on "Add issue"), with
-``…/issue/autosave/<draft>/discard/``. The work itself is done by ``issues.compose.revisions``.
+``…/issue/autosave/<id>/discard/``. The work itself is done by ``issues.compose.revisions``.
 """
 
 import json
@@ -105,7 +105,7 @@ class IssueRevisionsAdminMixin:
             new_issue_view(self.autosave_new_view, "autosave/", "autosave_new"),
             new_issue_view(self.autosave_image_view, "autosave/image/", "autosave_image"),
             new_issue_view(
-                self.discard_new_draft_view, "autosave/<int:draft>/discard/", "discard_new_draft"
+                self.discard_new_draft_view, "autosave/<int:pk>/discard/", "discard_new_draft"
             ),
             view(self.autosave_view, "autosave/", "autosave"),
             view(self.autosave_image_view, "autosave/image/", "autosave_image"),
@@ -281,17 +281,20 @@ class IssueRevisionsAdminMixin:
 
     def autosave_new_view(self, request):
         """Keep the "Add issue" form as the editor's unsaved new issue of its newsletter."""
-        if not self.has_add_permission(request):
-            raise PermissionDenied
         data = self.posted_draft(request)
         if isinstance(data, HttpResponseBadRequest):
             return data
+        if not self.has_add_permission(request):
+            raise PermissionDenied
         return JsonResponse(self.saved_at_json(self.keep_new_issue_draft(request, data)))
 
-    def discard_new_draft_view(self, request, draft):
+    def discard_new_draft_view(self, request, pk):
+        """Forget the editor's unsaved new issue ``pk`` (an autosave's id; POST)."""
         add_url = reverse("admin:issues_issue_add")
+        if not self.has_add_permission(request):
+            raise PermissionDenied
         if request.method == "POST":
-            revisions.discard_new_issue_drafts(request.user, pk=draft)
+            revisions.discard_new_issue_drafts(request.user, pk=pk)
             self.message_user(request, "Your unsaved new issue was discarded.", messages.INFO)
         return redirect(add_url)
 
@@ -313,10 +316,10 @@ class IssueRevisionsAdminMixin:
 
     def autosave_view(self, request, pk):
         """Keep the posted form as the editor's draft; JSON ``{"fields": [[name, value]...]}``."""
-        issue = issue_for(self, request, pk, "change")
         data = self.posted_draft(request)
         if isinstance(data, HttpResponseBadRequest):
             return data
+        issue = issue_for(self, request, pk, "change")
         version = data.get("based_on_version", [""])[0]
         draft = revisions.save_draft(
             issue,

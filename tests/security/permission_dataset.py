@@ -172,6 +172,11 @@ class Dataset:
             return getattr(self, value[1:]).pk
         return value
 
+    def image_upload(self) -> dict:
+        from tests.support.composing import upload
+
+        return {"image": upload()}
+
     def import_upload(self) -> dict:
         csv = b"email,name\nnew.reader@example.net,New Reader\n"
         return {

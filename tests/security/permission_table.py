@@ -346,6 +346,23 @@ ISSUES = {
         effect=lambda d: d.exists("issues.Autosave", user=d.user),
     ),
     f"{ISSUE}<int:pk>/autosave/discard/": Row(EDITORS, EDITORS, note="GET only redirects"),
+    f"{ISSUE}<int:pk>/autosave/image/": Row(
+        REFUSED, EDITORS, data=lambda d: d.image_upload(), note="change; stores a chosen image"
+    ),
+    f"{ISSUE}autosave/": Row(
+        REFUSED,
+        EDITORS,
+        json=True,
+        data=lambda d: {"fields": [["title", "Unsaved new issue"]]},
+        effect=lambda d: d.exists("issues.Autosave", user=d.user, issue=None),
+        note="add; the editor's unsaved new issue",
+    ),
+    f"{ISSUE}autosave/image/": Row(
+        REFUSED, EDITORS, data=lambda d: d.image_upload(), note="add; stores a chosen image"
+    ),
+    f"{ISSUE}autosave/<int:pk>/discard/": Row(
+        EDITORS, EDITORS, note="add; only one's own unsaved new issue; GET only redirects"
+    ),
     f"{ISSUE}<int:pk>/presence/": Row(REFUSED, VIEWERS, note="who else has the issue open"),
     f"{ISSUE}<int:pk>/history/compare/": Row(VIEWERS, note="the last two revisions"),
     f"{ISSUE}<int:pk>/history/<int:number>/restore/": Row(
