@@ -91,7 +91,9 @@
        is posted; the file input is emptied, so the image is never uploaded twice. */
     function keepImage(input, answer) {
       var kept = form.querySelector('input[type=hidden][name="' + input.name + '-kept"]');
-      var current = input.closest(".current-image");
+      var before = input.previousElementSibling;
+      var current = input.closest(".current-image") ||
+        (before && before.matches(".current-image") ? before : null);
       if (!current) {
         current = document.createElement("p");
         current.className = "file-upload current-image";
