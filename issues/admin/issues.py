@@ -297,7 +297,9 @@ class IssueAdmin(
         tools = [tool for tool in tools if tool.url not in sending_again]
         if allowed(self, request, obj, "change_and_send"):
             correct = admin_url(obj, "correct_web")
-            tools.append(ObjectTool("Correct the web version", correct, post=True))
+            tools.append(
+                ObjectTool("Correct the web version", correct, post=True, form="issue_form")
+            )
         return tools
 
     def welcome_email_tools(self, request, obj) -> list[ObjectTool]:
@@ -508,10 +510,22 @@ class IssueAdmin(
 
     def correct_web_view(self, request, pk):
         """Correcting a sent issue's web version changes a published page at once, with no
-        further step: it takes what sending takes (change and send), not change alone."""
+        further step: it takes what sending takes (change and send), not change alone.
+
+        The button posts the whole issue form here, so what is corrected is what the editor
+        sees: the form is saved first, exactly as "Save" saves it (validation, version
+        check; an invalid or stale form comes back as the change page does, nothing lost,
+        nothing corrected). A POST without the form (a script) corrects from the saved
+        blocks.
+        """
         issue = issue_for(self, request, pk, "change_and_send")
         if request.method != "POST":
             return redirect(admin_url(issue))
+        if ISSUE_FORM_MARKER in request.POST:
+            response = self.change_view(request, str(issue.pk), form_url=admin_url(issue))
+            if not saved_since(issue):
+                return response
+            issue = issue_for(self, request, pk, "change_and_send")
         try:
             correct_web_version(issue)
         except ValueError as error:
@@ -524,3 +538,13 @@ class IssueAdmin(
                 messages.SUCCESS,
             )
         return redirect(admin_url(issue))
+
+
+# A field every posted issue form carries (its block stream's management form): present,
+# the POST is the form to save before correcting; absent, a script asks to correct only.
+ISSUE_FORM_MARKER = "blocks-TOTAL_FORMS"
+
+
+def saved_since(issue: Issue) -> bool:
+    """Whether a save went through since ``issue`` was loaded: every save raises the version."""
+    return Issue.objects.filter(pk=issue.pk, version__gt=issue.version).exists()
