@@ -28,8 +28,8 @@ from superfast.estimates import row_count
 from superfast.middleware import shows_issue_content
 
 from .. import delivery, sequences
+from ..archive.corrections import publish_correction
 from ..archive.views import issue_context
-from ..compose.corrections import correct_web_version
 from ..compose.editing import duplicate_as_next_issue
 from ..compose.examples import example_email
 from ..compose.forms import (
@@ -343,7 +343,7 @@ class IssueAdmin(
         return {
             "published_at": issue.published_at,
             "delivered": sent_per_issue([issue.pk])[issue.pk],
-            "public_url": issue.get_absolute_url() if issue.show_in_archive else "",
+            "public_url": issue.get_absolute_url() if issue.is_public else "",
             "report_url": admin_url(issue, "engagement"),
             "delivery_report_url": (admin_url(issue, "report") if may_send(request) else ""),
             "web_updated_at": getattr(getattr(issue, "snapshot", None), "web_updated_at", None),
@@ -527,7 +527,7 @@ class IssueAdmin(
                 return response
             issue = issue_for(self, request, pk, "change_and_send")
         try:
-            correct_web_version(issue)
+            publish_correction(issue)
         except ValueError as error:
             self.message_user(request, str(error), messages.ERROR)
         else:
