@@ -81,4 +81,11 @@ class Migration(migrations.Migration):
             ),
         ),
         migrations.RunPython(copy_public_face, migrations.RunPython.noop),
+        # "Show in archive" is now the snapshot's: the listing's index leads with the status
+        # and orders by the date.
+        migrations.RemoveIndex(model_name="issue", name="issue_archive_listing"),
+        migrations.AddIndex(
+            model_name="issue",
+            index=models.Index(fields=["status", "published_at"], name="issue_archive_listing"),
+        ),
     ]

@@ -138,10 +138,9 @@ class Issue(models.Model):
             models.UniqueConstraint(fields=["newsletter", "slug"], name="issue_slug_unique"),
         ]
         indexes = [
-            # The public archive: sent, shown issues, newest first.
-            models.Index(
-                fields=["status", "show_in_archive", "published_at"], name="issue_archive_listing"
-            ),
+            # The public archive: sent issues, newest first ("show in archive" is the
+            # snapshot's, read for the page's twenty rows).
+            models.Index(fields=["status", "published_at"], name="issue_archive_listing"),
         ]
         permissions = [("send_issue", "Can send or schedule an issue")]
 
