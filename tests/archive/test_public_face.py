@@ -188,3 +188,27 @@ def test_redirects_are_edited_in_the_admin_by_those_who_may_publish(
         publisher.post(add_url, {"old_path": "/p/old", "new_path": "/archive/"}).status_code == 302
     )
     assert Redirect.objects.get().new_path == "/archive/"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_issues_sent_before_the_migration_keep_their_public_face(migrate):
+    old = migrate([("issues", "0017_separate_link_key_from_reader_salt")])
+    newsletter = old.get_model("issues", "Newsletter").objects.create(
+        slug="signals", name="Signals", from_name="Signals", from_email="s@example.org"
+    )
+    issues_then = old.get_model("issues", "Issue")
+    for number, shown in ((1, True), (2, False)):
+        issue = issues_then.objects.create(
+            newsletter=newsletter, title=f"Old {number}", slug=f"old-{number}", number=number,
+            status="sent", show_in_archive=shown,
+        )  # fmt: skip
+        old.get_model("issues", "Snapshot").objects.create(
+            issue=issue, subject=issue.title, web_html="<p>Kept.</p>", email_html="", text=""
+        )
+
+    new = migrate([("issues", "0018_snapshot_public_face_and_redirects")])
+    faces = new.get_model("issues", "Snapshot").objects.order_by("issue__number")
+    assert [(s.title, s.slug, s.show_in_archive) for s in faces] == [
+        ("Old 1", "old-1", True),
+        ("Old 2", "old-2", False),
+    ]
