@@ -9,6 +9,7 @@ that would otherwise be a 404, so a redirect can never hide a page the site serv
 
 from collections.abc import Callable
 
+from django.core.exceptions import ValidationError
 from django.db import DatabaseError, transaction
 from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect
 
@@ -47,11 +48,19 @@ def add_redirect(old_path: str, new_path: str) -> Redirect | None:
 
 
 def redirect_for(request: HttpRequest) -> HttpResponse | None:
-    """The 301 for the path asked, keeping its query string, if the table has one."""
+    """The 301 for the path asked, keeping its query string, if the table has one.
+
+    The target is checked again here: a row written past ``add_redirect`` (a shell, SQL)
+    still cannot send a visitor to another site.
+    """
     new_path = (
         Redirect.objects.filter(old_path=request.path).values_list("new_path", flat=True).first()
     )
     if new_path is None:
+        return None
+    try:
+        validate_site_path(new_path)
+    except ValidationError:
         return None
     query = request.META.get("QUERY_STRING", "")
     if query:
