@@ -133,6 +133,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "superfast.middleware.ContentSecurityPolicyMiddleware",
+    # Old public addresses (a changed slug, another platform's): only where a 404 answered.
+    "issues.archive.redirects.RedirectFallbackMiddleware",
 ]
 
 ROOT_URLCONF = "superfast.urls"

@@ -1,7 +1,8 @@
-"""The admin over every part of the flow: issues, library, newsletters, sending, reports.
+"""The admin over every part of the flow: issues, library, newsletters, sending, reports,
+redirects.
 
 Importing the package registers every ModelAdmin with the admin site (Django's autodiscover
 imports ``issues.admin``).
 """
 
-from . import issues, library, newsletters, sequences  # noqa: F401  (register their ModelAdmins)
+from . import issues, library, newsletters, redirects, sequences  # noqa: F401  (registers)

@@ -28,8 +28,8 @@ from superfast.estimates import row_count
 from superfast.middleware import shows_issue_content
 
 from .. import delivery, sequences
+from ..archive.corrections import publish_correction
 from ..archive.views import issue_context
-from ..compose.corrections import correct_web_version
 from ..compose.editing import duplicate_as_next_issue
 from ..compose.examples import example_email
 from ..compose.forms import (
@@ -308,7 +308,9 @@ class IssueAdmin(
         tools = [tool for tool in tools if tool.url not in sending_again]
         if allowed(self, request, obj, "change_and_send"):
             correct = admin_url(obj, "correct_web")
-            tools.append(ObjectTool("Correct the web version", correct, post=True))
+            tools.append(
+                ObjectTool("Correct the web version", correct, post=True, form="issue_form")
+            )
         return tools
 
     def welcome_email_tools(self, request, obj) -> list[ObjectTool]:
@@ -352,7 +354,7 @@ class IssueAdmin(
         return {
             "published_at": issue.published_at,
             "delivered": sent_per_issue([issue.pk])[issue.pk],
-            "public_url": issue.get_absolute_url() if issue.show_in_archive else "",
+            "public_url": issue.get_absolute_url() if issue.is_public else "",
             "report_url": admin_url(issue, "engagement"),
             "delivery_report_url": (admin_url(issue, "report") if may_send(request) else ""),
             "web_updated_at": getattr(getattr(issue, "snapshot", None), "web_updated_at", None),
@@ -519,12 +521,24 @@ class IssueAdmin(
 
     def correct_web_view(self, request, pk):
         """Correcting a sent issue's web version changes a published page at once, with no
-        further step: it takes what sending takes (change and send), not change alone."""
+        further step: it takes what sending takes (change and send), not change alone.
+
+        The button posts the whole issue form here, so what is corrected is what the editor
+        sees: the form is saved first, exactly as "Save" saves it (validation, version
+        check; an invalid or stale form comes back as the change page does, nothing lost,
+        nothing corrected). A POST without the form (a script) corrects from the saved
+        blocks.
+        """
         issue = issue_for(self, request, pk, "change_and_send")
         if request.method != "POST":
             return redirect(admin_url(issue))
+        if ISSUE_FORM_MARKER in request.POST:
+            response = self.change_view(request, str(issue.pk), form_url=admin_url(issue))
+            if not saved_since(issue):
+                return response
+            issue = issue_for(self, request, pk, "change_and_send")
         try:
-            correct_web_version(issue)
+            publish_correction(issue)
         except ValueError as error:
             self.message_user(request, str(error), messages.ERROR)
         else:
@@ -535,3 +549,13 @@ class IssueAdmin(
                 messages.SUCCESS,
             )
         return redirect(admin_url(issue))
+
+
+# A field every posted issue form carries (its block stream's management form): present,
+# the POST is the form to save before correcting; absent, a script asks to correct only.
+ISSUE_FORM_MARKER = "blocks-TOTAL_FORMS"
+
+
+def saved_since(issue: Issue) -> bool:
+    """Whether a save went through since ``issue`` was loaded: every save raises the version."""
+    return Issue.objects.filter(pk=issue.pk, version__gt=issue.version).exists()

@@ -33,12 +33,16 @@ from .durations import parse_delay
 
 @dataclass
 class ObjectTool:
-    """A button above the issue form; ``post`` tools submit a small form (they change data)."""
+    """A button above the issue form; ``post`` tools submit a small form (they change data),
+    or the page's ``form``."""
 
     label: str
     url: str
     post: bool = False
     css_class: str = ""
+    # The id of a form on the page the button submits to ``url`` (its own form otherwise):
+    # "Correct the web version" sends the issue form as it stands, unsaved edits included.
+    form: str = ""
 
 
 class IssueSendingAdminMixin:

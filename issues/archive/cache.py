@@ -3,9 +3,10 @@
 A sent issue's page is a pure function of its frozen snapshot and of its neighbours in the
 archive (the previous/next links). So the cache key is built from exactly those facts,
 read from the database on every request in one small precompiled query: a new snapshot, a
-change of status or of ``show_in_archive``, or a neighbour appearing or leaving changes the
-key, however the change was written (``save()``, ``update()``, the admin, a shell), and
-nothing ever has to delete a cache entry. The same key, hashed, is the page's ``ETag``.
+correction (its time), a change of status or of the snapshot's ``show_in_archive``, or a
+neighbour appearing, leaving or being retitled changes the key, however the change was
+written (``save()``, ``update()``, the admin, a shell), and nothing ever has to delete a
+cache entry. The same key, hashed, is the page's ``ETag``.
 """
 
 import hashlib
@@ -76,7 +77,7 @@ class PreparedQuery:
 PUBLIC_ISSUE_FACTS = PreparedQuery(
     lambda newsletter_slug, slug: (
         with_neighbours(public_issues())
-        .filter(newsletter__slug=newsletter_slug, slug=slug)
+        .filter(newsletter__slug=newsletter_slug, snapshot__slug=slug)
         .values_list(
             "snapshot__id",
             "snapshot__created_at",
@@ -84,6 +85,8 @@ PUBLIC_ISSUE_FACTS = PreparedQuery(
             "next_slug",
             "next_published_at",
             "snapshot__web_updated_at",  # a correction of the web version is a new page
+            "prev_title",  # and a correction of a neighbour's title changes the links
+            "next_title",
         )[:1]
     ),
     "newsletter_slug",
@@ -153,7 +156,7 @@ def read_public_issue_facts(newsletter_slug: str, slug: str) -> PageFacts | None
     row = PUBLIC_ISSUE_FACTS.first_row(newsletter_slug=newsletter_slug, slug=slug)
     if row is None:
         return None
-    snapshot_id, created_at, prev_slug, next_slug, next_published_at, web_updated_at = row
+    snapshot_id, created_at, prev_slug, next_slug, next_published_at, web_updated_at = row[:6]
     changes = (created_at, next_published_at, web_updated_at)
     times = [as_datetime(t) for t in changes if t is not None]
     key = (
@@ -165,6 +168,7 @@ def read_public_issue_facts(newsletter_slug: str, slug: str) -> PageFacts | None
         True,
         prev_slug,
         next_slug,
+        *row[6:],
     )
     return PageFacts(key, max(times))
 

@@ -87,10 +87,10 @@ class IssuesFeed(Feed):
         return archive_order(issues)[:FEED_SIZE]
 
     def item_title(self, item: Issue):
-        return item.title
+        return item.public_title
 
     def item_description(self, item: Issue):
-        return item.snapshot.preheader or item.title
+        return item.snapshot.preheader or item.public_title
 
     def item_link(self, item: Issue):
         return absolute_url(item.get_absolute_url())
@@ -99,7 +99,8 @@ class IssuesFeed(Feed):
         return item.published_at or item.snapshot.created_at
 
     def item_updateddate(self, item: Issue):
-        return item.snapshot.created_at
+        """Sent, or corrected since: Atom's ``<updated>``, and the feed's own date."""
+        return item.snapshot.changed_at
 
     def item_author_name(self, item: Issue):
         return item.newsletter.from_name

@@ -2,26 +2,35 @@
 
 Every public surface (pages, feeds, sitemap, search) reads issues through ``public_issues``,
 so a welcome email, a draft or an issue kept out of the archive never appears on any of them.
+A sent issue is shown with its snapshot's title, address and "show in archive" (its public
+face, ``Issue.public_face``), never the editor's copy in its own fields.
 """
 
 from django.conf import settings
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 
 from ..models import Issue, Newsletter
 
 # The snapshot columns a page never shows: left in the database.
 UNSHOWN_SNAPSHOT_FIELDS = ("snapshot__email_html", "snapshot__text", "snapshot__search_text")
+# What a list of issues (the archive) shows of each snapshot: its public face and dates.
+LISTED_FACE = ("title", "slug", "preheader", "created_at", "web_updated_at")
+LISTED_SNAPSHOT_FIELDS = tuple(f"snapshot__{name}" for name in LISTED_FACE)
 
 
 def public_issues() -> QuerySet[Issue]:
-    """Issues anyone may read: sent, kept in the archive, with their snapshot (never a
-    welcome email, which is sent to each new reader and published nowhere)."""
+    """Issues anyone may read: sent, their snapshot kept in the archive (never a welcome
+    email, which is sent to each new reader and published nowhere)."""
     return Issue.objects.filter(
         kind=Issue.Kind.ISSUE,
         status=Issue.Status.SENT,
-        show_in_archive=True,
-        snapshot__isnull=False,
+        snapshot__show_in_archive=True,
     )
+
+
+def at_address(slug: str) -> Q:
+    """Issues whose page is at ``slug``: the snapshot's once frozen, else the issue's own."""
+    return Q(snapshot__slug=slug) | Q(slug=slug, snapshot__isnull=True)
 
 
 def archive_order(queryset: QuerySet[Issue]) -> QuerySet[Issue]:
@@ -38,10 +47,10 @@ def with_neighbours(issues: QuerySet[Issue]) -> QuerySet[Issue]:
     earlier = neighbours.filter(number__lt=OuterRef("number")).order_by("-number")
     later = neighbours.filter(number__gt=OuterRef("number")).order_by("number")
     return issues.annotate(
-        prev_slug=Subquery(earlier.values("slug")[:1]),
-        prev_title=Subquery(earlier.values("title")[:1]),
-        next_slug=Subquery(later.values("slug")[:1]),
-        next_title=Subquery(later.values("title")[:1]),
+        prev_slug=Subquery(earlier.values("snapshot__slug")[:1]),
+        prev_title=Subquery(earlier.values("snapshot__title")[:1]),
+        next_slug=Subquery(later.values("snapshot__slug")[:1]),
+        next_title=Subquery(later.values("snapshot__title")[:1]),
         next_published_at=Subquery(later.values("published_at")[:1]),
     )
 
@@ -51,7 +60,7 @@ def issue_for_page(newsletter_slug: str, slug: str) -> Issue | None:
     return (
         with_neighbours(Issue.objects.select_related("newsletter", "snapshot"))
         .defer(*UNSHOWN_SNAPSHOT_FIELDS)
-        .filter(newsletter__slug=newsletter_slug, slug=slug)
+        .filter(at_address(slug), newsletter__slug=newsletter_slug)
         .first()
     )
 
@@ -70,8 +79,8 @@ def newsletters_with_latest() -> list[Newsletter]:
     latest = archive_order(public_issues().filter(newsletter=OuterRef("pk")))
     return list(
         Newsletter.objects.annotate(
-            latest_slug=Subquery(latest.values("slug")[:1]),
-            latest_title=Subquery(latest.values("title")[:1]),
+            latest_slug=Subquery(latest.values("snapshot__slug")[:1]),
+            latest_title=Subquery(latest.values("snapshot__title")[:1]),
         )
     )
 

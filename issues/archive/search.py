@@ -1,6 +1,6 @@
 """Full-text search over the public archive.
 
-On PostgreSQL: a ranked ``websearch_to_tsquery`` match over the issue's title and its
+On PostgreSQL: a ranked ``websearch_to_tsquery`` match over the issue's public title and its
 snapshot's subject, preheader and body, with ``ts_headline`` snippets; the snapshot part is
 answered by a GIN expression index (``snapshot_document``), so it stays fast with many
 issues. On SQLite (the embedded default): every word must appear somewhere, newest first,
@@ -92,14 +92,14 @@ def snapshot_document(config: str, prefix: str = "") -> SearchVector:
 def _postgres_search(base: QuerySet[Issue], query: str) -> QuerySet[Issue]:
     config = search_config()
     search_query = SearchQuery(query, search_type="websearch", config=config)
-    # The GIN index answers ``document @@ query`` on the snapshots; the issue's own title
+    # The GIN index answers ``document @@ query`` on the snapshots; the public title
     # (short, so cheap to parse) is matched beside it, for issues sent under another subject.
     in_snapshot = (
         Snapshot.objects.annotate(document=snapshot_document(config))
         .filter(document=search_query)
         .values("issue_id")
     )
-    title = SearchVector("title", weight="A", config=config)
+    title = SearchVector("snapshot__title", weight="A", config=config)
     return (
         base.annotate(title_document=title)
         .filter(Q(pk__in=in_snapshot) | Q(title_document=search_query))
@@ -133,7 +133,7 @@ def _simple_search(base: QuerySet[Issue], query: str) -> QuerySet[Issue]:
         return base.none()
     in_title = Q()
     for word in words:
-        word_in_title = Q(title__icontains=word) | Q(snapshot__subject__icontains=word)
+        word_in_title = Q(snapshot__title__icontains=word) | Q(snapshot__subject__icontains=word)
         base = base.filter(word_in_title | Q(snapshot__search_text__icontains=word))
         in_title |= word_in_title
     title_hit = Case(When(in_title, then=Value(1)), default=Value(0), output_field=IntegerField())

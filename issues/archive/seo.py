@@ -52,16 +52,19 @@ JSON_SCRIPT_ESCAPES = {ord("<"): "\\u003C", ord(">"): "\\u003E", ord("&"): "\\u0
 def news_article_json_ld(issue: Issue) -> SafeString:
     """schema.org NewsArticle of a sent issue, safe to place inside a <script> element."""
     url = absolute_url(issue.get_absolute_url())
-    published = (issue.published_at or issue.snapshot.created_at).isoformat()
+    published = issue.published_at or issue.snapshot.created_at
+    # A send freezes the snapshot before the last mail leaves and stamps the issue: the
+    # page changed when it was published, or when corrected since, never before.
+    modified = max(published, issue.snapshot.changed_at)
     data = {
         "@context": "https://schema.org",
         "@type": "NewsArticle",
-        "headline": issue.title,
+        "headline": issue.public_title,
         "description": issue.snapshot.preheader or issue.newsletter.description,
         "url": url,
         "mainEntityOfPage": url,
-        "datePublished": published,
-        "dateModified": issue.snapshot.created_at.isoformat(),
+        "datePublished": published.isoformat(),
+        "dateModified": modified.isoformat(),
         "image": [sharing_image_url(issue)],
         "inLanguage": issue.newsletter.language,
         "author": {"@type": "Organization", "name": issue.newsletter.from_name},

@@ -48,7 +48,7 @@ def card_text(issue: Issue) -> CardText:
         colour=newsletter.brand_color,
         newsletter=newsletter.name,
         label=f"Issue #{issue.number}",
-        title=" ".join(issue.title.split()),
+        title=" ".join(issue.public_title.split()),
     )
 
 

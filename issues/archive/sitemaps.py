@@ -9,7 +9,8 @@ from .queries import archive_order, public_issues
 
 
 class IssueSitemap(Sitemap):
-    """Sent issues at their canonical SITE_URL address, dated by their snapshot."""
+    """Sent issues at their canonical SITE_URL address, dated by their snapshot's last
+    change (sent, or corrected since)."""
 
     changefreq = "never"
     limit = 5000
@@ -27,11 +28,19 @@ class IssueSitemap(Sitemap):
         return (
             archive_order(public_issues())
             .select_related("newsletter", "snapshot")
-            .only("slug", "newsletter__slug", "snapshot__created_at", "published_at", "number")
+            .only(
+                "slug",
+                "newsletter__slug",
+                "published_at",
+                "number",
+                "snapshot__slug",
+                "snapshot__created_at",
+                "snapshot__web_updated_at",
+            )  # fmt: skip
         )
 
     def lastmod(self, issue):
-        return issue.snapshot.created_at
+        return issue.snapshot.changed_at
 
 
 sitemaps = {"issues": IssueSitemap}

@@ -36,14 +36,17 @@ def page_meta(title, description, path, *, image=None, kind="website", noindex=F
 
 
 def issue_context(issue: Issue, *, preview=False, rendered=None) -> dict:
-    """``rendered`` (the editor's live preview) stands in for the issue's own rendering."""
+    """``rendered`` (the editor's live preview) stands in for the issue's own rendering,
+    under the editor's title; otherwise the page shows the public title."""
     snapshot = rendered or queries.snapshot_of(issue)
+    title = issue.title if rendered is not None else issue.public_title
     if preview and issue.status != Issue.Status.SENT and rendered is None:
         # Staff see an unsent issue as it would render now, not a stale or missing snapshot.
         snapshot = render_issue(issue)
     newsletter = issue.newsletter
     context = {
         "issue": issue,
+        "issue_title": title,
         "snapshot": snapshot,
         "newsletter": newsletter,
         "newsletters": [newsletter],
@@ -51,7 +54,7 @@ def issue_context(issue: Issue, *, preview=False, rendered=None) -> dict:
         "lang": newsletter.language,
         "preview": preview,
         "meta": page_meta(
-            f"{issue.title} · {newsletter.name}",
+            f"{title} · {newsletter.name}",
             (snapshot and snapshot.preheader) or issue.preheader or newsletter.description,
             issue.get_absolute_url(),
             # Drafts change title often: no card is drawn and stored for each preview.
@@ -112,6 +115,7 @@ def home(request):
     description = newsletters[0].description if len(newsletters) == 1 else ""
     context = {
         "issue": issue,
+        "issue_title": issue and issue.public_title,
         "snapshot": issue and issue.snapshot,
         "newsletters": newsletters,
         "indexed_newsletters": [n for n in newsletters if n.latest_slug],
@@ -127,11 +131,12 @@ def home(request):
             issue.pk,
             issue.snapshot.pk,
             issue.snapshot.created_at.isoformat(),
+            str(issue.snapshot.web_updated_at),  # a correction is a new page
             tuple(
                 (n.pk, n.name, n.description, n.latest_slug, n.latest_title) for n in newsletters
             ),
         ),
-        issue.snapshot.created_at,
+        issue.snapshot.changed_at,
     )
     return cache.cached_page(request, facts, lambda: render(request, "archive/home.html", context))
 
@@ -166,9 +171,9 @@ def archive(request):
     years = [d.year for d in issues.dates("published_at", "year", order="DESC")]
     if year:
         issues = issues.filter(published_at__year=year)
-    issues = issues.select_related("newsletter").only(
-        "number", "title", "slug", "preheader", "cover_image", "published_at",
-        "newsletter__slug", "newsletter__name",
+    issues = issues.select_related("newsletter", "snapshot").only(
+        "number", "title", "slug", "cover_image", "published_at",
+        "newsletter__slug", "newsletter__name", *queries.LISTED_SNAPSHOT_FIELDS,
     )  # fmt: skip
     page = Paginator(issues, PAGE_SIZE).get_page(request.GET.get("page"))
     name = queries.site_name(newsletters)
@@ -205,7 +210,10 @@ def archive(request):
             canonical,
             page.number,
             page.paginator.num_pages,
-            tuple((i.pk, i.title, i.published_at) for i in page.object_list),
+            tuple(
+                (i.pk, *(getattr(i.snapshot, name) for name in queries.LISTED_FACE))
+                for i in page.object_list
+            ),
             tuple((n.pk, n.name) for n in newsletters),
             tuple(years),
         ),

@@ -294,6 +294,12 @@ class CheckedImagesForm(forms.ModelForm):
         return cleaned
 
 
+def public_address_holder(newsletter, slug: str, *, but=None) -> Issue | None:
+    """The other issue whose public page (its snapshot's slug) is at ``slug``, if any: an
+    issue's own slug may move on while its published address stays until a correction."""
+    return Issue.objects.filter(newsletter=newsletter, snapshot__slug=slug).exclude(pk=but).first()
+
+
 class IssueForm(CheckedImagesForm):
     """The issue's own fields; the inbox line they make is previewed by ``issue_form.js``."""
 
@@ -322,6 +328,19 @@ class IssueForm(CheckedImagesForm):
         select = getattr(select, "widget", select)  # inside the admin's add/change wrapper
         senders = {n.pk: n.from_name or n.name for n in newsletters}
         select.attrs["data-senders"] = json.dumps(senders)
+
+    def clean(self):
+        cleaned = super().clean()
+        slug = cleaned.get("slug")
+        newsletter = cleaned.get("newsletter") or self.instance.newsletter_id
+        if slug and newsletter:
+            holder = public_address_holder(newsletter, slug, but=self.instance.pk)
+            if holder is not None:
+                self.add_error(
+                    "slug",
+                    f"“{slug}” is the public address of {holder}; choose another slug.",
+                )
+        return cleaned
 
     def _get_validation_exclusions(self):
         """Numbers are unique per newsletter and kind: the kind (not a form field) still

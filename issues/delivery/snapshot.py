@@ -15,6 +15,9 @@ from ..models import Issue, Snapshot
 def freeze_snapshot(issue: Issue) -> Snapshot:
     """Render once for sending and store it as ``issue.snapshot``, replacing any earlier one.
 
+    The issue's title, slug and "show in archive" are frozen with it: from now on they are
+    what the public sees, whatever the editor's copy says, until a correction.
+
     The email's links become tracked links here, and the issue's link table is written in
     the same transaction (``issues.engagement.links``).
     """
@@ -22,6 +25,7 @@ def freeze_snapshot(issue: Issue) -> Snapshot:
     with transaction.atomic():
         prepare_for_sending(issue, rendered)
         defaults = {name: getattr(rendered, name) for name in SNAPSHOT_FIELDS}
+        defaults |= {name: getattr(issue, name) for name in Snapshot.PUBLIC_FACE}
         snapshot, _ = Snapshot.objects.update_or_create(issue=issue, defaults=defaults)
     issue.snapshot = snapshot
     return snapshot

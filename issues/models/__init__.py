@@ -12,6 +12,7 @@ from .engagement import (
     Open,
     TrackedLink,
 )
+from .redirects import Redirect
 from .sequences import SequenceStep, WelcomeSequence
 from .subject_tests import SubjectTest
 
@@ -30,6 +31,7 @@ __all__ = [
     "MachineReason",
     "Open",
     "Newsletter",
+    "Redirect",
     "Revision",
     "SequenceStep",
     "Snapshot",

@@ -5,7 +5,7 @@ from typing import Any
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models, transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.urls import reverse
 from django.utils.text import Truncator, slugify
 
@@ -138,10 +138,9 @@ class Issue(models.Model):
             models.UniqueConstraint(fields=["newsletter", "slug"], name="issue_slug_unique"),
         ]
         indexes = [
-            # The public archive: sent, shown issues, newest first.
-            models.Index(
-                fields=["status", "show_in_archive", "published_at"], name="issue_archive_listing"
-            ),
+            # The public archive: sent issues, newest first ("show in archive" is the
+            # snapshot's, read for the page's twenty rows).
+            models.Index(fields=["status", "published_at"], name="issue_archive_listing"),
         ]
         permissions = [("send_issue", "Can send or schedule an issue")]
 
@@ -169,24 +168,54 @@ class Issue(models.Model):
             super().save(*args, **kwargs)
 
     def get_absolute_url(self) -> str:
+        """The issue's public address: its snapshot's once frozen for sending."""
         return reverse(
-            "issues:issue", kwargs={"newsletter": self.newsletter.slug, "slug": self.slug}
+            "issues:issue", kwargs={"newsletter": self.newsletter.slug, "slug": self.public_slug}
         )
 
     def unique_slug(self):
         base = slugify(self.title)[:180] or f"issue-{self.number}"
         slug, n = base, 2
-        others = Issue.objects.filter(newsletter=self.newsletter).exclude(pk=self.pk)
-        while others.filter(slug=slug).exists():
+        while self.slug_taken(slug):
             slug, n = f"{base}-{n}", n + 1
         return slug
 
+    def slug_taken(self, slug: str) -> bool:
+        """Whether another issue of the newsletter has ``slug``, as its own or as the public
+        address its snapshot still holds."""
+        others = Issue.objects.filter(newsletter=self.newsletter).exclude(pk=self.pk)
+        return others.filter(Q(slug=slug) | Q(snapshot__slug=slug)).exists()
+
+    @property
+    def public_face(self) -> "Snapshot | None":
+        """The snapshot, once the issue was frozen for sending: its title, slug and "show in
+        archive" are what the public sees. The issue's own fields are then the editor's
+        copy, published only by a correction (which takes the send permission)."""
+        if self.pk is None:
+            return None
+        try:
+            return self.snapshot
+        except Snapshot.DoesNotExist:
+            return None
+
+    @property
+    def public_title(self) -> str:
+        face = self.public_face
+        return face.title if face is not None and face.title else self.title
+
+    @property
+    def public_slug(self) -> str:
+        face = self.public_face
+        return face.slug if face is not None and face.slug else self.slug
+
     @property
     def is_public(self):
+        face = self.public_face
         return (
             self.kind == self.Kind.ISSUE
             and self.status == self.Status.SENT
-            and (self.show_in_archive)
+            and face is not None
+            and face.show_in_archive
         )
 
     @property
@@ -202,6 +231,9 @@ class Snapshot(models.Model):
     named with ``marker_key`` (random per render, so content cannot write one); the sender
     substitutes exactly those for each recipient instead of rendering again.
     """
+
+    # The issue's fields the public sees, copied when it is frozen and when it is corrected.
+    PUBLIC_FACE = ("title", "slug", "show_in_archive")
 
     issue = models.OneToOneField(Issue, on_delete=models.CASCADE, related_name="snapshot")
     subject = models.CharField(max_length=200)
@@ -224,9 +256,29 @@ class Snapshot(models.Model):
         blank=True,
         help_text="When the web version was last corrected after sending (the email never is).",
     )
+    # The issue's public face, frozen with the body: the issue's own fields are the editor's
+    # copy after sending, published only by a correction.
+    title = models.CharField(max_length=200, blank=True, help_text="The title the public sees.")
+    slug = models.SlugField(
+        max_length=200, blank=True, help_text="The public address's last part (the issue's)."
+    )
+    show_in_archive = models.BooleanField(
+        default=True, help_text="Whether the public archive, feeds and search show it."
+    )
 
     def __str__(self):
         return f"Snapshot of {self.issue}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """A snapshot written without a public face takes the issue's."""
+        self.title = self.title or self.issue.title
+        self.slug = self.slug or self.issue.slug
+        super().save(*args, **kwargs)
+
+    @property
+    def changed_at(self):
+        """When the public page last changed: sent, or corrected since."""
+        return max(self.created_at, self.web_updated_at or self.created_at)
 
 
 class LibraryBlock(models.Model):

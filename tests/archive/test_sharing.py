@@ -7,6 +7,7 @@ from django.core.files.storage import default_storage
 from PIL import Image
 
 from issues.archive import sharing
+from issues.archive.corrections import publish_correction
 from tests.support.factories import make_issue, make_newsletter
 
 
@@ -42,6 +43,7 @@ def test_a_new_title_gets_a_new_card_with_different_content(client, newsletter, 
 
     issue.title = "Calm after the storm, and a long look at the northern breakwater repairs"
     issue.save()
+    publish_correction(issue)  # a sent issue's title is public once corrected
     cache.clear()
     second = shared_image(client, issue)
 

@@ -16,6 +16,7 @@ from django.test import Client
 from django.utils import timezone
 
 from issues import sequences
+from issues.archive.redirects import add_redirect
 from issues.delivery import plan_dispatch, start_dispatch
 from issues.sequences.steps import standing_dispatch
 from subscribers import services
@@ -42,6 +43,7 @@ DEFAULT_TARGETS = {
     "issues/newsletter/": "newsletter",
     "issues/issue/": "draft",
     "issues/libraryblock/": "library_block",
+    "issues/redirect/": "redirect",
 }
 
 
@@ -88,6 +90,7 @@ class Dataset:
         self.group = Group.objects.create(name="Copy desk")
         self.member = User.objects.create_user("member", "member@example.org", STAFF_PASSWORD)
         self.library_block = make_library_block()
+        self.redirect = add_redirect("/p/old-post", "/archive/")
 
         self.sent = make_issue(self.newsletter, "Last week", sections=1)
         self.dispatch = send_in_process(self.sent)

@@ -421,6 +421,20 @@ ISSUES = {
         changed=lambda d: d.exists("issues.LibraryBlock", name="Renamed sign-off"),
         gone=lambda d: d.gone("library_block"),
     ),
+    **standard_urls(
+        "issues/redirect/",
+        view=VIEWERS,
+        add=PUBLISHERS,
+        change=PUBLISHERS,
+        delete=PUBLISHERS,
+        target="redirect",
+        add_form={"old_path": "/p/another-post", "new_path": "/archive/"},
+        added=lambda d: d.exists("issues.Redirect", old_path="/p/another-post"),
+        change_form={"new_path": "/search/"},
+        change_note="what a visitor gets at an old address: view_issue to read, send_issue to edit",
+        changed=lambda d: d.exists("issues.Redirect", new_path="/search/"),
+        gone=lambda d: d.gone("redirect"),
+    ),
 }
 
 URLS: dict[str, Row] = {**SITE, **AUTH, **SUBSCRIBERS, **ISSUES}
@@ -474,6 +488,9 @@ ACTIONS: dict[str, Action] = {
     "issues.newsletter:delete_selected": deleted_by_action("second_newsletter"),
     "issues.issue:delete_selected": deleted_by_action("draft"),
     "issues.libraryblock:delete_selected": deleted_by_action("library_block"),
+    "issues.redirect:delete_selected": Action(
+        PUBLISHERS, effect=lambda d: d.gone("redirect"), data={"post": "yes"}
+    ),
 }
 
 

@@ -18,6 +18,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.urls import URLPattern, URLResolver, reverse
 
+from issues.archive.redirects import add_redirect
 from issues.delivery.snapshot import freeze_snapshot
 from issues.models import Dispatch, Issue, LibraryBlock, Newsletter, SequenceStep, WelcomeSequence
 from subscribers.models import ErasedAddress, ImportJob, Segment, Subscriber, Tag
@@ -91,6 +92,7 @@ def house(superuser_client, tmp_path, settings):
         "issue": sent,
         "newsletter": newsletter,
         "libraryblock": LibraryBlock.objects.first(),
+        "redirect": add_redirect("/p/old-post", "/archive/"),
         "dispatch": Dispatch.objects.get(),
         "welcomesequence": sequence,
         "subscriber": Subscriber.objects.first(),

@@ -62,7 +62,8 @@ HEADINGS = [
 
 
 def freeze(issue, topic="dockside"):
-    """Store the issue's snapshot as the sender does when it sends."""
+    """Store the issue's snapshot as the sender does when it sends (with the issue's public
+    face: title, slug, "show in archive")."""
     return Snapshot.objects.create(
         issue=issue,
         subject=issue.subject,
@@ -72,6 +73,7 @@ def freeze(issue, topic="dockside"):
         text=search_text(topic),
         headings=HEADINGS,
         search_text=search_text(topic),
+        show_in_archive=issue.show_in_archive,
     )
 
 
