@@ -22,7 +22,7 @@ from django.utils.choices import BaseChoiceIterator
 from ..models import Block, Issue, LibraryBlock, Newsletter
 from ..models.content import RESERVED_SLUGS
 from .blocks import KINDS, get_kind, kind_choices
-from .fields import PreloadedModelChoiceField
+from .fields import OneLineField, PreloadedModelChoiceField
 from .images import cleaned_file
 from .widgets import StreamHiddenInput, StreamSelect, StreamTextInput, one_step
 
@@ -77,11 +77,6 @@ def block_part_fieldsets(kind_name: str, *, in_issue: bool = True) -> list[tuple
     return [*kind_fieldsets(kind_name), *([save] if in_issue else [])]
 
 
-def one_newline(value):
-    """Text as stored: browsers post a textarea's line breaks as CRLF, editors typed LF."""
-    return value.replace("\r\n", "\n") if isinstance(value, str) else value
-
-
 class ReadyChoices(BaseChoiceIterator):
     """Choices already in Django's canonical form (value, label pairs), taken as they are.
 
@@ -126,8 +121,7 @@ class BlockContentForm(forms.ModelForm):
         """The chosen kind's cleaned fields as its data, after the kind's own rules."""
         kind = get_kind(kind_name)
         data = {
-            name: one_newline(self.cleaned_data.get(kind_field_name(kind_name, name)))
-            for name in kind.fields()
+            name: self.cleaned_data.get(kind_field_name(kind_name, name)) for name in kind.fields()
         }
         if not any(self.has_error(kind_field_name(kind_name, name)) for name in kind.fields()):
             try:
@@ -155,7 +149,7 @@ class IssueBlockForm(BlockContentForm):
     forms, where a model choice field would query the library once per block.
     """
 
-    save_to_library_as = forms.CharField(
+    save_to_library_as = OneLineField(
         required=False,
         widget=StreamTextInput,
         max_length=200,
@@ -275,6 +269,7 @@ class LibraryBlockForm(BlockContentForm):
     class Meta:
         model = LibraryBlock
         fields = ["name", "kind"]
+        field_classes = {"name": OneLineField}
 
 
 class CheckedImagesForm(forms.ModelForm):
