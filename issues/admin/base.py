@@ -11,9 +11,11 @@ from django.contrib.admin import ModelAdmin
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest
 
+from .. import sequences
 from ..models import Issue
 
 SEND_PERMISSION = "issues.send_issue"
+CHANGE_PERMISSION = "issues.change_issue"
 
 Need = Literal["view", "change", "send", "change_and_send"]
 
@@ -23,6 +25,9 @@ REFUSALS: dict[str, str] = {
     "send": "Sending needs the “Can send or schedule an issue” permission.",
     "change_and_send": "This changes what readers or the public see: it needs the "
     "permissions to change and to send issues.",
+    "live_welcome": "This welcome email is live: its sequence is running (or it already "
+    "went out), so a saved change reaches the next new readers at once, as a send does. "
+    "Changing it needs the permission to send issues: ask someone who has it.",
 }
 
 
@@ -57,8 +62,22 @@ def issue_for(
     if issue is None:
         raise Http404("No such issue.")
     if not allowed(model_admin, request, issue, need):
-        raise PermissionDenied(REFUSALS[need])
+        raise PermissionDenied(refusal(model_admin, request, issue, need))
     return issue
+
+
+def refusal(model_admin: ModelAdmin, request: HttpRequest, issue: Issue, need: Need) -> str:
+    """Why ``need`` is refused: a live welcome email says so, not "no change permission"."""
+    if need in ("change", "change_and_send") and refused_as_live(request, issue):
+        return REFUSALS["live_welcome"]
+    return REFUSALS[need]
+
+
+def refused_as_live(request: HttpRequest, issue: Issue) -> bool:
+    """Whether the user may change issues, but not this one: a live welcome email
+    (``sequences.is_live``), and no permission to send."""
+    may_change_issues = request.user.has_perm(CHANGE_PERMISSION)
+    return may_change_issues and not may_send(request) and sequences.is_live(issue)
 
 
 class BlockEditorMedia:

@@ -44,7 +44,7 @@ from ..compose.preview import email_document, preview_draft
 from ..compose.rendering import presend_warnings, render_issue
 from ..models import Block, Dispatch, Issue
 from ..reports.sent import sent_per_issue
-from .base import BlockEditorMedia, allowed, issue_for, may_send
+from .base import REFUSALS, BlockEditorMedia, allowed, issue_for, may_send, refused_as_live
 from .reports import IssueReportsAdminMixin
 from .revisions import IssueRevisionsAdminMixin
 from .sending import IssueSendingAdminMixin, ObjectTool
@@ -54,6 +54,7 @@ logger = logging.getLogger(__name__)
 
 
 BLOCK_BASE_FIELDS = ["kind", "position"]
+LIBRARY_ADD_PERMISSION = "issues.add_libraryblock"
 
 
 class BlockStreamAdminFormSet(helpers.InlineAdminFormSet):
@@ -132,6 +133,12 @@ class BlockInline(admin.StackedInline):
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("library_block")
+
+    def get_formset(self, request, obj=None, **kwargs):
+        """ "Save to library as" adds to the library: only with the library's add permission."""
+        formset = super().get_formset(request, obj, **kwargs)
+        formset.may_save_to_library = request.user.has_perm(LIBRARY_ADD_PERMISSION)
+        return formset
 
 
 def safe_presend_warnings(issue: Issue) -> list[str]:
@@ -255,10 +262,10 @@ class IssueAdmin(
         return obj.get_absolute_url() if obj.is_public else None
 
     def has_change_permission(self, request, obj=None):
-        """A welcome email already going out takes what sending takes (change and send):
-        saving it sends the new version to every reader not sent it yet."""
+        """A live welcome email takes what sending takes (change and send): saving it sends
+        the new version to the next new readers (``sequences.is_live``)."""
         allowed = super().has_change_permission(request, obj)
-        if allowed and obj is not None and sequences.is_going_out(obj):
+        if allowed and obj is not None and sequences.is_live(obj):
             return may_send(request)
         return allowed
 
@@ -388,6 +395,11 @@ class IssueAdmin(
     def change_view(self, request, object_id, form_url="", extra_context=None):
         extra_context = extra_context or {}
         issue = Issue.objects.filter(pk=object_id).first() if object_id.isdigit() else None
+        if issue is not None and refused_as_live(request, issue):
+            # Shown read-only, with the reason; a save is refused with it (not a bare 403).
+            if request.method == "POST":
+                raise PermissionDenied(REFUSALS["live_welcome"])
+            self.message_user(request, REFUSALS["live_welcome"], messages.WARNING)
         if issue is not None:
             extra_context["object_tools"] = self.get_object_tools(request, issue)
             if issue.status != Issue.Status.SENT:

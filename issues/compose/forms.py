@@ -161,8 +161,17 @@ class IssueBlockForm(BlockContentForm):
         fields = ["kind", "position"]
         widgets = {"position": StreamHiddenInput(attrs={"class": "sf-position"})}
 
-    def __init__(self, *args, library: Callable[[], dict] | None = None, **kwargs):
+    LIBRARY_REFUSAL = "Saving to the library needs the permission to add library blocks."
+
+    def __init__(
+        self,
+        *args,
+        library: Callable[[], dict] | None = None,
+        may_save_to_library: bool = True,
+        **kwargs,
+    ):
         super().__init__(*args, **kwargs)
+        self.may_save_to_library = may_save_to_library
         if self.kind_name == Block.LIBRARY:
             self.fields["library_block"] = PreloadedModelChoiceField(
                 library or library_blocks,
@@ -171,6 +180,9 @@ class IssueBlockForm(BlockContentForm):
             self.initial.setdefault("library_block", self.instance.library_block_id)
         if self.kind_name not in KINDS:
             del self.fields["save_to_library_as"]
+        elif not may_save_to_library:
+            self.fields["save_to_library_as"].disabled = True
+            self.fields["save_to_library_as"].help_text = self.LIBRARY_REFUSAL
 
     @property
     def left_out(self) -> bool:
@@ -194,6 +206,9 @@ class IssueBlockForm(BlockContentForm):
             self.instance.data = {}
         else:
             self.instance.library_block = None
+        posted_name = self.data.get(self.add_prefix("save_to_library_as"), "")
+        if not self.may_save_to_library and posted_name.strip():
+            self.add_error("save_to_library_as", self.LIBRARY_REFUSAL)
         name = cleaned.get("save_to_library_as", "").strip()
         if name and LibraryBlock.objects.filter(name=name).exists():
             self.add_error("save_to_library_as", f"The library has a block named “{name}”.")
@@ -233,8 +248,15 @@ class BlockFormSet(BaseInlineFormSet):
     def blocks_by_pk(self) -> dict:
         return {str(block.pk): block for block in self.get_queryset()}
 
+    # Whether the editor may add to the library ("Save to library as"): set per request.
+    may_save_to_library = True
+
     def get_form_kwargs(self, index):
-        return {**super().get_form_kwargs(index), "library": lambda: self.library}
+        return {
+            **super().get_form_kwargs(index),
+            "library": lambda: self.library,
+            "may_save_to_library": self.may_save_to_library,
+        }
 
     def add_fields(self, form, index):
         super().add_fields(form, index)

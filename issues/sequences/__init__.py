@@ -9,7 +9,7 @@ from .planning import plan_due_steps, plan_sequence
 from .steps import (
     StepCounts,
     add_step,
-    is_going_out,
+    is_live,
     newsletters_greeting_at_once,
     pause_sequence,
     refreeze_step_email,
@@ -22,7 +22,7 @@ from .steps import (
 __all__ = [
     "StepCounts",
     "add_step",
-    "is_going_out",
+    "is_live",
     "newsletters_greeting_at_once",
     "pause_sequence",
     "plan_due_steps",

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from ..delivery.lifecycle import pause, resume
@@ -94,12 +94,14 @@ def remove_step(step: SequenceStep) -> None:
         )
 
 
-def is_going_out(issue: Issue) -> bool:
-    """A welcome email whose step was due at least once: every edit reaches the next readers
-    (``refreeze_step_email``), with no further step, as a send does."""
+def is_live(issue: Issue) -> bool:
+    """A welcome email whose next save reaches readers with no further step, as a send does:
+    its sequence is running (the planner freezes it as it stands for whoever comes due), or
+    it already went out (a save freezes it again for every reader not sent it yet)."""
     if issue.kind != Issue.Kind.WELCOME:
         return False
-    return SequenceStep.objects.filter(issue=issue, dispatch__isnull=False).exists()
+    running = Q(sequence__is_paused=False)
+    return SequenceStep.objects.filter(running | Q(dispatch__isnull=False), issue=issue).exists()
 
 
 def refreeze_step_email(issue: Issue) -> bool:

@@ -387,7 +387,7 @@ ISSUES = {
         add_form={"newsletter": "@newsletter", "title": "A brand new issue"},
         added=lambda d: d.exists("issues.Issue", title="A brand new issue"),
         change_form={"title": "Plans, revised"},
-        change_note="a welcome email already going out: also send_issue",
+        change_note="a live welcome email (its sequence running, or already sent): also send_issue",
         changed=lambda d: d.exists("issues.Issue", title="Plans, revised"),
         gone=lambda d: d.gone("draft"),
     ),
