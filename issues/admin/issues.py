@@ -7,6 +7,7 @@ The issue change page offers object tools (preview, send test, duplicate) and, t
 block library have their own modules.
 """
 
+import json
 import logging
 from functools import cached_property
 
@@ -40,7 +41,7 @@ from ..compose.forms import (
     block_part_fieldsets,
     issue_block_kinds,
 )
-from ..compose.preview import email_document, preview_draft
+from ..compose.preview import email_document, kept_uploads, preview_draft
 from ..compose.rendering import presend_warnings, render_issue
 from ..models import Block, Dispatch, Issue
 from ..reports.sent import sent_per_issue
@@ -459,7 +460,11 @@ class IssueAdmin(
             i for i in self.get_inline_instances(request, obj) if isinstance(i, BlockInline)
         )
         formset = inline.get_formset(request, obj)(
-            request.POST, instance=issue, prefix="blocks", queryset=inline.get_queryset(request)
+            request.POST,
+            request.FILES,
+            instance=issue,
+            prefix="blocks",
+            queryset=inline.get_queryset(request),
         )
         preview = preview_draft(form, formset)
         view = request.GET.get("view", "email")
@@ -472,6 +477,7 @@ class IssueAdmin(
             html = email_document(preview.rendered, dark=view == "email-dark")
         response = HttpResponse(html)
         response["X-Blocks-Left-Out"] = str(preview.left_out if preview else 0)
+        response["X-Kept-Images"] = json.dumps(kept_uploads(formset))
         return response
 
     def send_test_view(self, request, pk):
