@@ -7,6 +7,7 @@ and every refusal reads the same; ``may_send`` is the one test of the send permi
 
 from typing import Literal
 
+from django.contrib import messages
 from django.contrib.admin import ModelAdmin
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest
@@ -28,6 +29,9 @@ REFUSALS: dict[str, str] = {
     "live_welcome": "This welcome email is live: its sequence is running (or it already "
     "went out), so a saved change reaches the next new readers at once, as a send does. "
     "Changing it needs the permission to send issues: ask someone who has it.",
+    "live_library_block": "This library block is in a live welcome email: a saved change "
+    "reaches the next new readers at once, as a send does. Changing it needs the permission "
+    "to send issues: ask someone who has it.",
 }
 
 
@@ -85,3 +89,11 @@ class BlockEditorMedia:
 
     css = {"all": ["issues/block_stream.css"]}
     js = ["issues/block_stream.js", "issues/item_rows.js"]
+
+
+def explain_live_refusal(model_admin: ModelAdmin, request: HttpRequest, reason: str) -> None:
+    """For a user refused only because what they would change is live: a save is refused
+    with ``reason`` (not a bare 403), and the page, shown read-only, says it."""
+    if request.method == "POST":
+        raise PermissionDenied(REFUSALS[reason])
+    model_admin.message_user(request, REFUSALS[reason], messages.WARNING)

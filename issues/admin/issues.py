@@ -45,7 +45,14 @@ from ..compose.preview import email_document, kept_uploads, preview_draft
 from ..compose.rendering import presend_warnings, render_issue
 from ..models import Block, Dispatch, Issue
 from ..reports.sent import sent_per_issue
-from .base import REFUSALS, BlockEditorMedia, allowed, issue_for, may_send, refused_as_live
+from .base import (
+    BlockEditorMedia,
+    allowed,
+    explain_live_refusal,
+    issue_for,
+    may_send,
+    refused_as_live,
+)
 from .reports import IssueReportsAdminMixin
 from .revisions import IssueRevisionsAdminMixin
 from .sending import IssueSendingAdminMixin, ObjectTool
@@ -397,10 +404,7 @@ class IssueAdmin(
         extra_context = extra_context or {}
         issue = Issue.objects.filter(pk=object_id).first() if object_id.isdigit() else None
         if issue is not None and refused_as_live(request, issue):
-            # Shown read-only, with the reason; a save is refused with it (not a bare 403).
-            if request.method == "POST":
-                raise PermissionDenied(REFUSALS["live_welcome"])
-            self.message_user(request, REFUSALS["live_welcome"], messages.WARNING)
+            explain_live_refusal(self, request, "live_welcome")
         if issue is not None:
             extra_context["object_tools"] = self.get_object_tools(request, issue)
             if issue.status != Issue.Status.SENT:

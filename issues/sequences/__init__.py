@@ -16,6 +16,7 @@ from .steps import (
     remove_step,
     resume_sequence,
     sequence_for,
+    shows_in_live_welcome_email,
     step_counts,
 )
 
@@ -31,5 +32,6 @@ __all__ = [
     "remove_step",
     "resume_sequence",
     "sequence_for",
+    "shows_in_live_welcome_email",
     "step_counts",
 ]

@@ -10,7 +10,15 @@ from django.utils import timezone
 
 from ..delivery.lifecycle import pause, resume
 from ..delivery.snapshot import freeze_snapshot
-from ..models import Delivery, Dispatch, Issue, Newsletter, SequenceStep, WelcomeSequence
+from ..models import (
+    Delivery,
+    Dispatch,
+    Issue,
+    LibraryBlock,
+    Newsletter,
+    SequenceStep,
+    WelcomeSequence,
+)
 
 Status = Delivery.Status
 
@@ -94,14 +102,25 @@ def remove_step(step: SequenceStep) -> None:
         )
 
 
+# Welcome emails whose next save reaches readers with no further step, as a send does: the
+# sequence is running (the planner freezes the email as it stands for whoever comes due), or
+# the email already went out (a save freezes it again for every reader not sent it yet).
+LIVE_WELCOME_EMAILS = Q(kind=Issue.Kind.WELCOME) & (
+    Q(sequence_step__sequence__is_paused=False) | Q(sequence_step__dispatch__isnull=False)
+)
+
+
 def is_live(issue: Issue) -> bool:
-    """A welcome email whose next save reaches readers with no further step, as a send does:
-    its sequence is running (the planner freezes it as it stands for whoever comes due), or
-    it already went out (a save freezes it again for every reader not sent it yet)."""
+    """Whether ``issue`` is a live welcome email (``LIVE_WELCOME_EMAILS``)."""
     if issue.kind != Issue.Kind.WELCOME:
         return False
-    running = Q(sequence__is_paused=False)
-    return SequenceStep.objects.filter(running | Q(dispatch__isnull=False), issue=issue).exists()
+    return Issue.objects.filter(LIVE_WELCOME_EMAILS, pk=issue.pk).exists()
+
+
+def shows_in_live_welcome_email(library_block: LibraryBlock) -> bool:
+    """Whether a live welcome email places ``library_block``: editing it changes that email."""
+    live = Issue.objects.filter(LIVE_WELCOME_EMAILS)
+    return library_block.placements.filter(issue__in=live).exists()
 
 
 def refreeze_step_email(issue: Issue) -> bool:

@@ -401,6 +401,7 @@ ISSUES = {
         add_form={"name": "Another sign-off", "kind": "markdown", "markdown__body": "Bye."},
         added=lambda d: d.exists("issues.LibraryBlock", name="Another sign-off"),
         change_form={"name": "Renamed sign-off"},
+        change_note="one a live welcome email places: also send_issue",
         changed=lambda d: d.exists("issues.LibraryBlock", name="Renamed sign-off"),
         gone=lambda d: d.gone("library_block"),
     ),

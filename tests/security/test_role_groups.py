@@ -185,3 +185,27 @@ def test_the_groups_hold_exactly_the_roles_permissions():
     assert "issues.send_issue" in publisher - editor
     assert "subscribers.export_subscribers" in publisher - editor
     assert viewer <= editor <= publisher
+
+
+def test_an_editor_may_not_edit_a_library_block_a_live_welcome_email_shows(client, sequence):
+    """Placed in a live welcome email, a library block reaches the next new readers when it
+    changes: editing it takes the permission to send, like the email itself."""
+    from tests.support.composing import make_library_block, place
+
+    email = welcome_email(sequence, going_out=False)
+    sign_off = make_library_block("Welcome sign-off", body="Glad to have you.")
+    place(email, sign_off)
+    url = f"/admin/issues/libraryblock/{sign_off.pk}/change/"
+    editor = member_of("Editor", client)
+    assert "This library block is in a live welcome email" in editor.get(url).content.decode()
+    data = {"name": "Welcome sign-off", "kind": "markdown", "markdown__body": "Changed!"}
+    response = editor.post(url, data)
+    assert response.status_code == 403
+    assert "permission to send issues" in response.content.decode()
+    sign_off.refresh_from_db()
+    assert sign_off.data == {"body": "Glad to have you."}
+
+    sequences.pause_sequence(sequence)  # not live: editors change it again
+    assert editor.post(url, data).status_code == 302
+    sign_off.refresh_from_db()
+    assert sign_off.data == {"body": "Changed!"}
