@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: demo test check lint format bench soak venv browser wrk clean
+.PHONY: demo manage test check lint format bench soak venv browser wrk clean
 
 venv: $(STAMP)
 
@@ -39,6 +39,12 @@ wrk:
 # asked for, so a forgotten variable in production never falls back to these.
 demo: venv
 	DEBUG=1 $(PY) -m superfast.demo
+
+# Any management command against the demo's database, with the demo's settings (DEBUG on, the
+# defaults under VAR_DIR): make manage CMD="export_issue 3". Only the command's output shows.
+manage: venv
+	@test -n "$(CMD)" || { echo 'Name the command: make manage CMD="export_issue 3"' >&2; exit 2; }
+	@DEBUG=1 $(PY) manage.py $(CMD)
 
 # After ruff: the import contracts and strict types of pyproject.toml. mypy's Django plugin
 # loads the settings, which need DEBUG on to fall back to the embedded development defaults.

@@ -160,7 +160,8 @@ TEMPLATES = [
 _database_url = env("DATABASE_URL")
 if _database_url is None and not DEBUG:
     raise ImproperlyConfigured(
-        "DATABASE_URL must be set when DEBUG is off (e.g. postgres://user:pass@host:5432/db)."
+        "DATABASE_URL must be set when DEBUG is off (e.g. postgres://user:pass@host:5432/db). "
+        'For the demo\'s database: make manage CMD="…" (or DEBUG=1 python manage.py …).'
     )
 try:
     _database = dj_database_url.parse(

@@ -7,6 +7,7 @@ The issue change page offers object tools (preview, send test, duplicate) and, t
 block library have their own modules.
 """
 
+import json
 import logging
 from functools import cached_property
 
@@ -40,11 +41,18 @@ from ..compose.forms import (
     block_part_fieldsets,
     issue_block_kinds,
 )
-from ..compose.preview import email_document, preview_draft
+from ..compose.preview import email_document, kept_uploads, preview_draft
 from ..compose.rendering import presend_warnings, render_issue
 from ..models import Block, Dispatch, Issue
 from ..reports.sent import sent_per_issue
-from .base import BlockEditorMedia, allowed, issue_for, may_send
+from .base import (
+    BlockEditorMedia,
+    allowed,
+    explain_live_refusal,
+    issue_for,
+    may_send,
+    refused_as_live,
+)
 from .reports import IssueReportsAdminMixin
 from .revisions import IssueRevisionsAdminMixin
 from .sending import IssueSendingAdminMixin, ObjectTool
@@ -54,6 +62,7 @@ logger = logging.getLogger(__name__)
 
 
 BLOCK_BASE_FIELDS = ["kind", "position"]
+LIBRARY_ADD_PERMISSION = "issues.add_libraryblock"
 
 
 def posted_position(admin_form) -> int:
@@ -143,6 +152,12 @@ class BlockInline(admin.StackedInline):
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("library_block")
+
+    def get_formset(self, request, obj=None, **kwargs):
+        """ "Save to library as" adds to the library: only with the library's add permission."""
+        formset = super().get_formset(request, obj, **kwargs)
+        formset.may_save_to_library = request.user.has_perm(LIBRARY_ADD_PERMISSION)
+        return formset
 
 
 def safe_presend_warnings(issue: Issue) -> list[str]:
@@ -266,10 +281,10 @@ class IssueAdmin(
         return obj.get_absolute_url() if obj.is_public else None
 
     def has_change_permission(self, request, obj=None):
-        """A welcome email already going out takes what sending takes (change and send):
-        saving it sends the new version to every reader not sent it yet."""
+        """A live welcome email takes what sending takes (change and send): saving it sends
+        the new version to the next new readers (``sequences.is_live``)."""
         allowed = super().has_change_permission(request, obj)
-        if allowed and obj is not None and sequences.is_going_out(obj):
+        if allowed and obj is not None and sequences.is_live(obj):
             return may_send(request)
         return allowed
 
@@ -401,6 +416,8 @@ class IssueAdmin(
     def change_view(self, request, object_id, form_url="", extra_context=None):
         extra_context = extra_context or {}
         issue = Issue.objects.filter(pk=object_id).first() if object_id.isdigit() else None
+        if issue is not None and refused_as_live(request, issue):
+            explain_live_refusal(self, request, "live_welcome")
         if issue is not None:
             extra_context["object_tools"] = self.get_object_tools(request, issue)
             if issue.status != Issue.Status.SENT:
@@ -460,7 +477,11 @@ class IssueAdmin(
             i for i in self.get_inline_instances(request, obj) if isinstance(i, BlockInline)
         )
         formset = inline.get_formset(request, obj)(
-            request.POST, instance=issue, prefix="blocks", queryset=inline.get_queryset(request)
+            request.POST,
+            request.FILES,
+            instance=issue,
+            prefix="blocks",
+            queryset=inline.get_queryset(request),
         )
         preview = preview_draft(form, formset)
         view = request.GET.get("view", "email")
@@ -473,6 +494,7 @@ class IssueAdmin(
             html = email_document(preview.rendered, dark=view == "email-dark")
         response = HttpResponse(html)
         response["X-Blocks-Left-Out"] = str(preview.left_out if preview else 0)
+        response["X-Kept-Images"] = json.dumps(kept_uploads(formset))
         return response
 
     def send_test_view(self, request, pk):

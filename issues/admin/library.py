@@ -8,10 +8,11 @@ from django.utils.text import Truncator
 
 from superfast.admin_pages import admin_url
 
+from .. import sequences
 from ..compose.blocks import KINDS, RenderContext, kind_choices
 from ..compose.forms import LibraryBlockForm, block_part_fieldsets
 from ..models import LibraryBlock
-from .base import BlockEditorMedia
+from .base import BlockEditorMedia, explain_live_refusal, may_send
 
 
 class KindFilter(admin.SimpleListFilter):
@@ -74,6 +75,24 @@ class LibraryBlockAdmin(admin.ModelAdmin):
             '<a href="{}">{}</a> ({})',
             ((admin_url(i), i, i.get_status_display()) for i in issues),
         )
+
+    def has_change_permission(self, request, obj=None):
+        """A block a live welcome email places takes what sending takes (change and send):
+        a change reaches the next new readers at once."""
+        allowed = super().has_change_permission(request, obj)
+        if allowed and obj is not None and sequences.shows_in_live_welcome_email(obj):
+            return may_send(request)
+        return allowed
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        block = LibraryBlock.objects.filter(pk=object_id).first() if object_id.isdigit() else None
+        if (
+            block is not None
+            and super().has_change_permission(request, block)
+            and not self.has_change_permission(request, block)
+        ):
+            explain_live_refusal(self, request, "live_library_block")
+        return super().change_view(request, object_id, form_url, extra_context)
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         extra_context = extra_context or {}

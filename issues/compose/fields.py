@@ -1,10 +1,14 @@
-"""Form fields of the block kinds: item rows (title, URL, note) and checked image uploads."""
+"""Form fields of the block kinds: one-line text, Markdown, item rows (title, URL, note) and
+checked image uploads."""
 
+import re
 from collections.abc import Callable, Mapping
 
 from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import Model
+
+from superfast.validators import LINE_BREAKS, refuse_control_characters
 
 from .images import StoredImage, store_upload
 from .widgets import CurrentImageInput, ItemRowsWidget
@@ -12,6 +16,33 @@ from .widgets import CurrentImageInput, ItemRowsWidget
 
 def url_field(**kwargs):
     return forms.URLField(assume_scheme="https", max_length=2000, **kwargs)
+
+
+class OneLineField(forms.CharField):
+    """A title, label, note or alt text: one line, as it is shown and as the Markdown
+    export writes it (a line break there would start a new line of the syntax)."""
+
+    default_validators = [refuse_control_characters]
+
+
+class MarkdownField(forms.CharField):
+    """Long Markdown text. Every kind of line break becomes ``\\n``: browsers post CRLF, and a
+    pasted U+2028 or form feed would end a line for the Markdown import but not on screen."""
+
+    def __init__(self, *, rows: int = 3, **kwargs):
+        attrs = {"rows": rows, "class": "vLargeTextField"}
+        super().__init__(widget=forms.Textarea(attrs=attrs), **kwargs)
+
+    def to_python(self, value):
+        return one_newline(super().to_python(value))
+
+
+NEWLINES = re.compile("\r\n|[" + "".join(sorted(LINE_BREAKS)) + "]")
+
+
+def one_newline(value):
+    """Text with each line break as ``\\n``."""
+    return NEWLINES.sub("\n", value) if isinstance(value, str) else value
 
 
 class ItemError(ValidationError):
@@ -65,12 +96,14 @@ class ItemRowsField(forms.Field):
     """Items of a list (title, URL, note), edited one row each; cleans to ``[{title, url, note}]``.
 
     ``pick_label`` adds a radio to choose one item (a quiz's lie): the chosen item gets
-    ``"pick": True`` and needs no URL. Rows left empty are dropped.
+    ``"pick": True`` and needs no URL. Until one is chosen, ``pick_missing`` says so once,
+    and no row is told to add a link it may not need. Rows left empty are dropped.
     """
 
-    def __init__(self, *, parts=None, pick_label="", min_rows=0, **kwargs):
+    def __init__(self, *, parts=None, pick_label="", pick_missing="", min_rows=0, **kwargs):
         self.parts = parts or {"title": "Title", "url": "Link", "note": "One-line note"}
         self.pick_label = pick_label
+        self.pick_missing = pick_missing or f"Mark one row as “{pick_label}”."
         kwargs.setdefault("widget", ItemRowsWidget(self.parts, pick_label, min_rows=min_rows))
         super().__init__(**kwargs)
 
@@ -82,6 +115,7 @@ class ItemRowsField(forms.Field):
 
     def to_python(self, value):
         rows = self.prepare_value(value) or []
+        unpicked = bool(self.pick_label) and not any(row.get("pick") for row in rows)
         items, errors = [], []
         for n, row in enumerate(rows):
             item = {part: str(row.get(part) or "").strip() for part in ("title", "url", "note")}
@@ -89,13 +123,18 @@ class ItemRowsField(forms.Field):
             if not any(item.values()) and not picked:
                 continue
             title, url = (self.parts[part].lower() for part in ("title", "url"))
+            for part in ("title", "note"):
+                try:
+                    refuse_control_characters(item[part])
+                except ValidationError as error:
+                    errors.append(ItemError(n, part, error.messages[0]))
             if not item["title"]:
                 errors.append(ItemError(n, "title", f"Write the {title}."))
             if item["note"] and "note" not in self.parts:
                 errors.append(ItemError(n, "title", f"Only a {title} and a {url}, please."))
             if len(item["note"]) > 300:
                 errors.append(ItemError(n, "note", "Keep the note to one line (300 characters)."))
-            if item["url"] or not picked:
+            if item["url"] or not (picked or unpicked):
                 try:
                     item["url"] = url_field().clean(item["url"])
                 except ValidationError:
@@ -106,6 +145,8 @@ class ItemRowsField(forms.Field):
                     )
                     errors.append(ItemError(n, "url", detail))
             items.append({**item, "pick": True} if picked else item)
+        if unpicked and items:
+            errors.insert(0, ValidationError(self.pick_missing, code="pick"))
         if errors:
             raise ValidationError(errors)
         return items

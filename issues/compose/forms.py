@@ -22,7 +22,7 @@ from django.utils.choices import BaseChoiceIterator
 from ..models import Block, Issue, LibraryBlock, Newsletter
 from ..models.content import RESERVED_SLUGS
 from .blocks import KINDS, get_kind, kind_choices
-from .fields import PreloadedModelChoiceField
+from .fields import OneLineField, PreloadedModelChoiceField
 from .images import cleaned_file
 from .widgets import StreamHiddenInput, StreamSelect, StreamTextInput, one_step
 
@@ -77,11 +77,6 @@ def block_part_fieldsets(kind_name: str, *, in_issue: bool = True) -> list[tuple
     return [*kind_fieldsets(kind_name), *([save] if in_issue else [])]
 
 
-def one_newline(value):
-    """Text as stored: browsers post a textarea's line breaks as CRLF, editors typed LF."""
-    return value.replace("\r\n", "\n") if isinstance(value, str) else value
-
-
 class ReadyChoices(BaseChoiceIterator):
     """Choices already in Django's canonical form (value, label pairs), taken as they are.
 
@@ -126,8 +121,7 @@ class BlockContentForm(forms.ModelForm):
         """The chosen kind's cleaned fields as its data, after the kind's own rules."""
         kind = get_kind(kind_name)
         data = {
-            name: one_newline(self.cleaned_data.get(kind_field_name(kind_name, name)))
-            for name in kind.fields()
+            name: self.cleaned_data.get(kind_field_name(kind_name, name)) for name in kind.fields()
         }
         if not any(self.has_error(kind_field_name(kind_name, name)) for name in kind.fields()):
             try:
@@ -155,7 +149,7 @@ class IssueBlockForm(BlockContentForm):
     forms, where a model choice field would query the library once per block.
     """
 
-    save_to_library_as = forms.CharField(
+    save_to_library_as = OneLineField(
         required=False,
         widget=StreamTextInput,
         max_length=200,
@@ -167,8 +161,17 @@ class IssueBlockForm(BlockContentForm):
         fields = ["kind", "position"]
         widgets = {"position": StreamHiddenInput(attrs={"class": "sf-position"})}
 
-    def __init__(self, *args, library: Callable[[], dict] | None = None, **kwargs):
+    LIBRARY_REFUSAL = "Saving to the library needs the permission to add library blocks."
+
+    def __init__(
+        self,
+        *args,
+        library: Callable[[], dict] | None = None,
+        may_save_to_library: bool = True,
+        **kwargs,
+    ):
         super().__init__(*args, **kwargs)
+        self.may_save_to_library = may_save_to_library
         if self.kind_name == Block.LIBRARY:
             self.fields["library_block"] = PreloadedModelChoiceField(
                 library or library_blocks,
@@ -177,6 +180,9 @@ class IssueBlockForm(BlockContentForm):
             self.initial.setdefault("library_block", self.instance.library_block_id)
         if self.kind_name not in KINDS:
             del self.fields["save_to_library_as"]
+        elif not may_save_to_library:
+            self.fields["save_to_library_as"].disabled = True
+            self.fields["save_to_library_as"].help_text = self.LIBRARY_REFUSAL
 
     @property
     def left_out(self) -> bool:
@@ -200,6 +206,9 @@ class IssueBlockForm(BlockContentForm):
             self.instance.data = {}
         else:
             self.instance.library_block = None
+        posted_name = self.data.get(self.add_prefix("save_to_library_as"), "")
+        if not self.may_save_to_library and posted_name.strip():
+            self.add_error("save_to_library_as", self.LIBRARY_REFUSAL)
         name = cleaned.get("save_to_library_as", "").strip()
         if name and LibraryBlock.objects.filter(name=name).exists():
             self.add_error("save_to_library_as", f"The library has a block named “{name}”.")
@@ -239,8 +248,15 @@ class BlockFormSet(BaseInlineFormSet):
     def blocks_by_pk(self) -> dict:
         return {str(block.pk): block for block in self.get_queryset()}
 
+    # Whether the editor may add to the library ("Save to library as"): set per request.
+    may_save_to_library = True
+
     def get_form_kwargs(self, index):
-        return {**super().get_form_kwargs(index), "library": lambda: self.library}
+        return {
+            **super().get_form_kwargs(index),
+            "library": lambda: self.library,
+            "may_save_to_library": self.may_save_to_library,
+        }
 
     def add_fields(self, form, index):
         super().add_fields(form, index)
@@ -275,6 +291,7 @@ class LibraryBlockForm(BlockContentForm):
     class Meta:
         model = LibraryBlock
         fields = ["name", "kind"]
+        field_classes = {"name": OneLineField}
 
 
 class CheckedImagesForm(forms.ModelForm):

@@ -14,28 +14,28 @@ any other text Markdown text. Every kind also has a fenced form, so nothing is l
 ``::: library NAME`` places a block of the library. The form is read from the kind's own
 form fields, so a new kind gets a syntax without a change here. An optional front matter
 (``---`` / ``subject: …`` / ``preheader: …`` / ``---``) before the title carries the inbox
-fields. ``export_markdown`` writes the shortest form that reads back to the same block.
+fields. ``export_markdown`` writes the shortest form that reads back to the same block, and
+escapes what would read as syntax (``write_body``, ``item_line``): export then import is the
+identity for any content the kinds accept (``tests/composing/test_markup_round_trip.py``).
 """
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from django import forms
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from ..models import Block, Issue, LibraryBlock
 from . import images
 from .blocks import KINDS, get_kind
-from .fields import ImageUploadField, ItemRowsField
+from .fields import ImageUploadField, ItemError, ItemRowsField
 from .images import UPLOAD_FOLDER, StoredImage, open_checked
 
-LINK_ITEM = re.compile(
-    r"^\s*[-*+]\s+\[(?P<title>[^\]]+)\]\((?P<url>[^)\s]+)\)\s*(?:[—–:-]+\s*(?P<note>.*))?$"
-)
 IMAGE_LINE = re.compile(r'^!\[(?P<alt>[^\]]*)\]\((?P<src>[^)\s]+)(?:\s+"(?P<caption>[^"]*)")?\)$')
 OPEN_LINK = re.compile(r"\]\([^)]*$|\[[^\]]*$")  # a link opened and not closed on its line
 LIST_ITEM = re.compile(r"^\s*[-*+]\s+")
@@ -43,14 +43,19 @@ DIVIDER_LINE = re.compile(r"^(?:-{3,}|\*{3,}|(?:\* ){2,}\*)$")
 FENCE_OPEN = re.compile(r"^:::\s*(?P<kind>[a-z_]+)\s*(?P<argument>.*?)\s*$")
 FENCE_CLOSE = re.compile(r"^:::\s*$")
 # A body line that would read as a fence is written with one more leading backslash, and
-# read with one less: text that says ":::" stays text and cannot open or close a block.
+# read with one less: text that says ":::" stays text and cannot open or close a block. The
+# first line of a body is escaped the same way when it would read as an option line or an
+# item (``- …``) of its block.
 ESCAPED_FENCE = re.compile(r"^(\\*):::")
 OPTION = re.compile(r"^(?P<name>[a-z_]+):(?: (?P<value>.*))?$")
+# An item: ``[Title](url) — note``, or a title alone. In the brackets a backslash escapes
+# the next character (``\]``, ``\)``, ``\\``), as in Markdown links.
 ROW = re.compile(
     r"^[-*+]\s+(?P<pick>\[x\]\s+)?"
-    r"(?:\[(?P<title>.+?)\]\((?P<url>[^)\s]*)\)\s*(?:[—–:-]+\s*(?P<note>.*))?"
+    r"(?:\[(?P<title>(?:\\.|[^\\])+?)\]\((?P<url>(?:\\.|[^\\()\s])*)\)\s*(?:[—–:-]+\s*(?P<note>.*))?"
     r"|(?P<plain>.+?)(?:\s+—\s+(?P<plain_note>.*))?)$"
 )
+BACKSLASH_ESCAPE = re.compile(r"\\(.)")
 FRONT_MATTER_KEYS = ("subject", "preheader")
 LIBRARY = "library"
 # The field a kind's fence line carries after its name (the rest are option lines).
@@ -163,12 +168,13 @@ class Reader:
     def blocks(self, lines: list[str], first_number: int = 1) -> list[ImportedBlock]:
         blocks: list[ImportedBlock] = []
         chunk: list[tuple[int, str]] = []
-        text: list[str] = []
+        text: list[tuple[int, str]] = []
 
         def flush_text():
-            body = "\n".join(text).strip()
+            body = "\n".join(line for _, line in text).strip()
             if body:
-                blocks.append(self.block("markdown", {"body": body}))
+                start = next(number for number, line in text if line.strip())
+                blocks.append(self.block("markdown", {"body": body}, line=start))
             text.clear()
 
         def flush_chunk():
@@ -185,10 +191,10 @@ class Reader:
                 blocks.append(self.image_block(raw, {"image": match["src"]}, chunk[0][0]))
             elif len(chunk) == 1 and DIVIDER_LINE.match(chunk[0][1].strip()):
                 flush_text()
-                blocks.append(self.block("divider", {}))
+                blocks.append(self.block("divider", {}, line=chunk[0][0]))
             else:
-                text.extend(line for _, line in chunk)
-                text.append("")
+                text.extend(chunk)
+                text.append((chunk[-1][0], ""))
             chunk.clear()
 
         numbered = iter(enumerate(lines, start=first_number))
@@ -200,7 +206,7 @@ class Reader:
                 for inner_number, inner in numbered:
                     if FENCE_CLOSE.match(inner):
                         break
-                    body.append((inner_number, unescape_fence(inner)))
+                    body.append((inner_number, inner))
                 else:
                     raise MarkupError(f"“{line.strip()}” is not closed by a line “:::”.", number)
                 blocks.append(self.fenced(fence["kind"], fence["argument"], body, number))
@@ -213,7 +219,8 @@ class Reader:
                 flush_chunk()
                 flush_text()
                 emoji, heading = split_emoji(line[3:].strip())
-                blocks.append(self.block("heading", {"title": heading, "emoji": emoji}))
+                raw = {"title": heading, "emoji": emoji}
+                blocks.append(self.block("heading", raw, line=number))
             elif line.strip():
                 chunk.append((number, line))
             else:
@@ -225,14 +232,17 @@ class Reader:
     def link_list(self, chunk) -> ImportedBlock:
         items = []
         for number, line in chunk:
-            match = LINK_ITEM.match(line)
-            if not match:
+            try:
+                item = self.row(line, number)
+            except MarkupError:
+                item = {}
+            if not item.get("url") or item.get("pick"):
                 raise MarkupError(
                     "a link list item must read “- [Title](https://…) — note”.", number
                 )
-            title, url, note = match.group("title", "url", "note")
-            items.append({"title": title, "url": url, "note": note or ""})
-        return self.block("link_list", {"items": items})
+            items.append(item)
+        numbers = [number for number, _ in chunk]
+        return self.block("link_list", {"items": items}, line=numbers[0], item_lines=numbers)
 
     def fenced(self, name: str, argument: str, lines, number: int) -> ImportedBlock:
         """A ``::: kind`` block; ``lines`` are its (line number, text) up to the closing ``:::``."""
@@ -257,15 +267,18 @@ class Reader:
         while rest and (match := OPTION.match(rest[0][1])) and match["name"] in shape.options:
             raw[match["name"]] = (match["value"] or "").strip()
             rest.pop(0)
+        item_lines: list[int] = []
         if shape.items:
             while rest and not rest[0][1].strip():
                 rest.pop(0)
             rows = []
             while rest and LIST_ITEM.match(rest[0][1]):
-                rows.append(self.row(*reversed(rest.pop(0))))
+                item_number, item = rest.pop(0)
+                rows.append(self.row(item, item_number))
+                item_lines.append(item_number)
             raw[shape.items] = rows
         if shape.body:
-            raw[shape.body] = "\n".join(text for _, text in rest).strip()
+            raw[shape.body] = read_body([text for _, text in rest], shape)
         elif stray := next(((n, text) for n, text in rest if text.strip()), None):
             lines_it_has = ", ".join(f"“{option}: …”" for option in shape.options) or "none"
             raise MarkupError(
@@ -275,15 +288,17 @@ class Reader:
         if shape.images:
             paths = {n: raw.pop(n) for n in shape.images if raw.get(n)}
             return self.image_block(raw, paths, number, kind=name)
-        return self.block(name, raw)
+        return self.block(name, raw, line=number, item_lines=item_lines)
 
     def row(self, line: str, number: int) -> dict:
         match = ROW.match(line.strip())
         if not match or (match["plain"] and OPEN_LINK.search(match["plain"])):
             raise MarkupError("an item must read “- [Title](https://…) — note”.", number)
-        title = match["title"] if match["title"] is not None else match["plain"]
-        note = match["note"] if match["title"] is not None else match["plain_note"]
-        row = {"title": title.strip(), "url": match["url"] or "", "note": (note or "").strip()}
+        if match["title"] is not None:
+            title, url, note = unescape(match["title"]), unescape(match["url"]), match["note"]
+        else:
+            title, url, note = match["plain"], "", match["plain_note"]
+        row = {"title": title.strip(), "url": url, "note": (note or "").strip()}
         return {**row, "pick": True} if match["pick"] else row
 
     def image_block(self, raw, paths: dict, number: int, kind="image") -> ImportedBlock:
@@ -294,7 +309,7 @@ class Reader:
                 initial[name] = found.as_dict()
             else:
                 files[name] = found
-        return self.block(kind, raw, files=files, initial=initial)
+        return self.block(kind, raw, files=files, initial=initial, line=number)
 
     def image_file(self, path: str, number: int):
         """A file next to the Markdown, or an image uploaded before (as exports name them)."""
@@ -324,11 +339,35 @@ class Reader:
             number,
         )
 
-    def block(self, kind, raw, files=None, initial=None) -> ImportedBlock:
+    def block(
+        self, kind, raw, files=None, initial=None, *, line: int, item_lines: Sequence[int] = ()
+    ) -> ImportedBlock:
+        """The block validated by its kind; refused with the line of the block, or of the
+        item to blame (the first, when several are)."""
         try:
             return ImportedBlock(kind, get_kind(kind).validate(raw, files, initial=initial))
         except ValidationError as error:
-            raise MarkupError(f"{kind} block: {'; '.join(error.messages)}") from None
+            errors = named_errors(error)
+            rows = [e.row for _, e in errors if isinstance(e, ItemError)]
+            if rows and min(rows) < len(item_lines):
+                line = item_lines[min(rows)]
+            said = "; ".join(
+                message if isinstance(e, ItemError) or not name else f"{name}: {message}"
+                for name, e in errors
+                for message in e.messages
+            )
+            raise MarkupError(f"{kind} block: {said}", line) from None
+
+
+def named_errors(error: ValidationError) -> list[tuple[str, ValidationError]]:
+    """Each error with the field it is about ("" for the block as a whole)."""
+    if not hasattr(error, "error_dict"):
+        return [("", e) for e in error.error_list]
+    return [
+        ("" if name == NON_FIELD_ERRORS else name, e)
+        for name, errors in error.error_dict.items()
+        for e in errors
+    ]
 
 
 def read_issue(text: str, *, folder: Path | None) -> ImportedIssue:
@@ -339,20 +378,67 @@ def read_issue(text: str, *, folder: Path | None) -> ImportedIssue:
 # Writing ----------------------------------------------------------------------------------
 
 
+def single_line(value) -> str:
+    """A one-line value as written: line breaks (in content saved before they were refused)
+    become spaces, so a value can never start a line of the syntax."""
+    return " ".join(str(value).splitlines())
+
+
+def escape(text: str, characters: str) -> str:
+    return re.sub(f"([\\\\{re.escape(characters)}])", r"\\\1", text)
+
+
+def unescape(text: str) -> str:
+    return BACKSLASH_ESCAPE.sub(r"\1", text)
+
+
 def item_line(row: dict) -> str:
+    """The item as written: plainly when it reads back the same, else with escapes."""
     pick = "[x] " if row.get("pick") else ""
-    title = f"[{row['title']}]({row['url']})" if row.get("url") else row["title"]
-    note = f" — {row['note']}" if row.get("note") else ""
-    return f"- {pick}{title}{note}"
+    title, url = single_line(row["title"]), single_line(row.get("url") or "")
+    note = single_line(row.get("note") or "")
+    after = f" — {note}" if note else ""
+    expected = {"title": title, "url": url, "note": note, **({"pick": True} if pick else {})}
+    plainly = [f"- {pick}{title}{after}"] if not url else []
+    for line in [*plainly, f"- {pick}[{title}]({url}){after}"]:
+        try:
+            if Reader(folder=None).row(line, 0) == expected:
+                return line
+        except MarkupError:
+            pass
+    return f"- {pick}[{escape(title, '[]')}]({escape(url, '()')}){after}"
 
 
-def escape_fence(line: str) -> str:
-    return f"\\{line}" if ESCAPED_FENCE.match(line) else line
+def first_line_pattern(shape: KindShape) -> re.Pattern:
+    """What the first line of a body must not start with: an option of its kind, an item."""
+    options = "|".join(shape.options)
+    return re.compile(
+        rf"^(\\*)(?::::|[-*+]\s|(?:{options}):)" if options else r"^(\\*)(?::::|[-*+]\s)"
+    )
 
 
-def unescape_fence(line: str) -> str:
-    match = ESCAPED_FENCE.match(line)
-    return line[1:] if match and match[1] else line
+def write_body(text: str, shape: KindShape) -> list[str]:
+    """The lines of a fenced block's long text, split where the import splits them, each
+    that would read as a fence escaped (``ESCAPED_FENCE``), and the first one too when it
+    would read as an option line or an item of its block."""
+    lines = text.splitlines()
+    first = first_line_pattern(shape)
+    return [
+        f"\\{line}" if (first if n == 0 else ESCAPED_FENCE).match(line) else line
+        for n, line in enumerate(lines)
+    ]
+
+
+def read_body(lines: list[str], shape: KindShape) -> str:
+    """The long text of a fenced block, its escapes undone (``write_body``)."""
+    lines = "\n".join(lines).strip().split("\n")
+    first = first_line_pattern(shape)
+    return "\n".join(
+        line[1:]
+        if (match := (first if n == 0 else ESCAPED_FENCE).match(line)) and match[1]
+        else line
+        for n, line in enumerate(lines)
+    )
 
 
 def fenced_markup(kind_name: str, data: dict) -> str:
@@ -365,17 +451,17 @@ def fenced_markup(kind_name: str, data: dict) -> str:
             return value["path"]
         return "" if value is None else str(value)
 
-    head = f"::: {kind_name}"
+    head, options = f"::: {kind_name}", shape.options
     for alias, (kind, preset) in ALIASES.items():
         if kind == kind_name and all(values.get(k) == v for k, v in preset.items()):
-            head, shape.options = f"::: {alias}", [o for o in shape.options if o not in preset]
+            head, options = f"::: {alias}", [o for o in shape.options if o not in preset]
     if shape.argument:
-        head += f" {text(shape.argument)}".rstrip()
+        head += f" {single_line(text(shape.argument))}".rstrip()
     lines = [head]
     defaults = option_defaults(kind_name)
     lines += [
-        f"{name}: {text(name)}"
-        for name in shape.options
+        f"{name}: {single_line(text(name))}"
+        for name in options
         if text(name) and text(name) != defaults.get(name)
     ]
     if shape.items:
@@ -383,7 +469,7 @@ def fenced_markup(kind_name: str, data: dict) -> str:
     if shape.body and text(shape.body):
         if shape.items:
             lines.append("")
-        lines += [escape_fence(line) for line in text(shape.body).split("\n")]
+        lines += write_body(text(shape.body), shape)
     lines.append(":::")
     return "\n".join(lines)
 
@@ -419,19 +505,25 @@ def block_markup(kind_name: str, data: dict, *, after_text: bool) -> str:
 
 def export_markdown(issue: Issue) -> str:
     """``issue`` in the import syntax: front matter, title, then each block in order."""
+    blocks = issue.blocks.select_related("library_block").order_by("position", "id")
+    return issue_markdown(issue, list(blocks))
+
+
+def issue_markdown(issue: Issue, blocks: list[Block]) -> str:
+    """The Markdown of ``issue`` with ``blocks`` (saved or not), in their order."""
     parts = []
     if (issue.subject and issue.subject != issue.title) or issue.preheader:
         front = ["---"]
         if issue.subject and issue.subject != issue.title:
-            front.append(f"subject: {issue.subject}")
+            front.append(f"subject: {single_line(issue.subject)}")
         if issue.preheader:
-            front.append(f"preheader: {issue.preheader}")
+            front.append(f"preheader: {single_line(issue.preheader)}")
         parts.append("\n".join([*front, "---"]))
-    parts.append(f"# {issue.title}")
+    parts.append(f"# {single_line(issue.title)}")
     previous = None
-    for block in issue.blocks.select_related("library_block").order_by("position", "id"):
+    for block in blocks:
         if block.library_block_id:
-            parts.append(f"::: {LIBRARY} {block.library_block.name}\n:::")
+            parts.append(f"::: {LIBRARY} {single_line(block.library_block.name)}\n:::")
         elif block.kind in KINDS:
             parts.append(block_markup(block.kind, block.data, after_text=previous == "markdown"))
         previous = block.kind

@@ -2,7 +2,9 @@
 
 The editor's form is rarely valid while they type: the preview renders what is valid (the
 issue's valid fields, the blocks whose forms validate) and counts the blocks it left out, so it
-can say so. Nothing is saved and no upload is stored.
+can say so. Nothing of the issue is saved. An image chosen but not saved yet is posted once,
+checked and stored as a save that came back with errors would store it; the page then posts
+its signed reference (``kept_uploads``, ``issues.compose.uploads``) instead of the file.
 """
 
 import re
@@ -15,6 +17,7 @@ from django.utils.text import slugify
 from ..models import Block, Issue
 from .examples import example_email
 from .rendering import RenderedIssue, render_issue
+from .uploads import keep
 
 DARK_MEDIA = re.compile(r"@media\s*\(\s*prefers-color-scheme\s*:\s*dark\s*\)")
 
@@ -80,3 +83,16 @@ def email_document(rendered: RenderedIssue, *, dark: bool) -> str:
     """
     html, _ = example_email(rendered)
     return DARK_MEDIA.sub("@media all" if dark else "@media not all", html)
+
+
+def kept_uploads(formset: BaseFormSet) -> dict[str, str]:
+    """The signed reference of each image this post uploaded and the preview stored, by the
+    name of its file input: the page sends the reference from then on, not the file again."""
+    kept = {}
+    for form in formset.forms:
+        for name in form.fields:
+            upload = form.files.get(form.add_prefix(name))
+            stored = getattr(upload, "stored_image", None)
+            if stored is not None:
+                kept[form.add_prefix(name)] = keep(stored)
+    return kept

@@ -9,20 +9,21 @@ from .planning import plan_due_steps, plan_sequence
 from .steps import (
     StepCounts,
     add_step,
-    is_going_out,
+    is_live,
     newsletters_greeting_at_once,
     pause_sequence,
     refreeze_step_email,
     remove_step,
     resume_sequence,
     sequence_for,
+    shows_in_live_welcome_email,
     step_counts,
 )
 
 __all__ = [
     "StepCounts",
     "add_step",
-    "is_going_out",
+    "is_live",
     "newsletters_greeting_at_once",
     "pause_sequence",
     "plan_due_steps",
@@ -31,5 +32,6 @@ __all__ = [
     "remove_step",
     "resume_sequence",
     "sequence_for",
+    "shows_in_live_welcome_email",
     "step_counts",
 ]

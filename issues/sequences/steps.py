@@ -5,12 +5,20 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from ..delivery.lifecycle import pause, resume
 from ..delivery.snapshot import freeze_snapshot
-from ..models import Delivery, Dispatch, Issue, Newsletter, SequenceStep, WelcomeSequence
+from ..models import (
+    Delivery,
+    Dispatch,
+    Issue,
+    LibraryBlock,
+    Newsletter,
+    SequenceStep,
+    WelcomeSequence,
+)
 
 Status = Delivery.Status
 
@@ -94,12 +102,25 @@ def remove_step(step: SequenceStep) -> None:
         )
 
 
-def is_going_out(issue: Issue) -> bool:
-    """A welcome email whose step was due at least once: every edit reaches the next readers
-    (``refreeze_step_email``), with no further step, as a send does."""
+# Welcome emails whose next save reaches readers with no further step, as a send does: the
+# sequence is running (the planner freezes the email as it stands for whoever comes due), or
+# the email already went out (a save freezes it again for every reader not sent it yet).
+LIVE_WELCOME_EMAILS = Q(kind=Issue.Kind.WELCOME) & (
+    Q(sequence_step__sequence__is_paused=False) | Q(sequence_step__dispatch__isnull=False)
+)
+
+
+def is_live(issue: Issue) -> bool:
+    """Whether ``issue`` is a live welcome email (``LIVE_WELCOME_EMAILS``)."""
     if issue.kind != Issue.Kind.WELCOME:
         return False
-    return SequenceStep.objects.filter(issue=issue, dispatch__isnull=False).exists()
+    return Issue.objects.filter(LIVE_WELCOME_EMAILS, pk=issue.pk).exists()
+
+
+def shows_in_live_welcome_email(library_block: LibraryBlock) -> bool:
+    """Whether a live welcome email places ``library_block``: editing it changes that email."""
+    live = Issue.objects.filter(LIVE_WELCOME_EMAILS)
+    return library_block.placements.filter(issue__in=live).exists()
 
 
 def refreeze_step_email(issue: Issue) -> bool:

@@ -196,7 +196,7 @@ def test_redirects_are_edited_in_the_admin_by_those_who_may_publish(
 @pytest.mark.slow  # migrating back and forth spends seconds
 @pytest.mark.django_db(transaction=True)
 def test_issues_sent_before_the_migration_keep_their_public_face(migrate):
-    old = migrate([("issues", "0017_separate_link_key_from_reader_salt")])
+    old = migrate([("issues", "0018_new_issue_autosave")])
     newsletter = old.get_model("issues", "Newsletter").objects.create(
         slug="signals", name="Signals", from_name="Signals", from_email="s@example.org"
     )
@@ -210,7 +210,7 @@ def test_issues_sent_before_the_migration_keep_their_public_face(migrate):
             issue=issue, subject=issue.title, web_html="<p>Kept.</p>", email_html="", text=""
         )
 
-    new = migrate([("issues", "0018_snapshot_public_face_and_redirects")])
+    new = migrate([("issues", "0019_snapshot_public_face_and_redirects")])
     faces = new.get_model("issues", "Snapshot").objects.order_by("issue__number")
     assert [(s.title, s.slug, s.show_in_archive) for s in faces] == [
         ("Old 1", "old-1", True),

@@ -167,3 +167,34 @@ def test_issue_buttons_do_not_cover_the_issue_title(
             or box["x"] >= title["x"] + title["width"]
         )
         assert apart, f"{button.inner_text()!r} covers the issue title"
+
+
+def test_the_live_preview_shows_an_image_before_it_is_saved_and_the_save_keeps_it(
+    live_server, page, artifacts_dir, django_user_model, tmp_path, media_root
+):
+    from tests.support.composing import image_bytes
+
+    issue = make_issue(make_newsletter(), "Pictures")
+    (tmp_path / "square.png").write_bytes(image_bytes((800, 800)))
+    log_in(page, live_server, django_user_model)
+    page.goto(f"{live_server.url}/admin/issues/issue/{issue.pk}/change/")
+    page.click("button.sf-add-image")
+    page.set_input_files('[name="blocks-0-image__image"]', str(tmp_path / "square.png"))
+    page.fill('[name="blocks-0-image__alt"]', "A blue square")
+    page.wait_for_function(
+        """() => {
+            const doc = document.querySelector('.sf-live-frame').contentDocument;
+            return !!(doc && doc.querySelector('img[alt="A blue square"]'));
+        }""",
+        timeout=15_000,
+    )
+    assert page.text_content(".sf-live-status") == "Up to date."
+    assert page.locator('[name="blocks-0-image__image-kept"]').count() == 1
+    page.screenshot(path=artifacts_dir / "live-preview-unsaved-image.png", full_page=True)
+
+    page.click('input[name="_continue"]')
+    page.wait_for_selector(".messagelist .success")
+    image = issue.blocks.get().data["image"]
+    assert image["width"] == 800
+    originals = [p for p in (media_root / "images").iterdir() if p.is_file()]
+    assert [p.name for p in originals] == [image["path"].rsplit("/", 1)[1]]  # stored once

@@ -193,15 +193,19 @@ link: https://c.example/
         ("# T\n\n::: quiz Q\n- [x] Lie\n", "line 3: “::: quiz Q” is not closed"),
         ("# T\n\n::: library Nope\n:::\n", "line 3: there is no library block named “Nope”"),
         ("# T\n\n::: quiz Q\n- [A](https://a.example)\n- [B](https://b.example)\nR\n:::\n",
-         "Mark which headline is the lie"),
+         "line 3: quiz block: headlines: Mark which headline is the lie."),
+        ("# T\n\n::: quiz Q\n- [A](https://a.example)\n- [x] B\n- [C](nope)\nR\n:::\n",
+         "line 6: quiz block: Item 3: “nope” is not a web address"),
+        ("# T\n\n::: quiz Q\n- [A](https://a.example)\n- [x] B\n:::\n",
+         "line 3: quiz block: reveal: This field is required."),
         ("---\nsender: me\n---\n# T\n\nText\n", "line 2: the front matter may only set"),
         ("# T\n\n::: button Go\nurl: https://g.example\ncolour: red\n:::\n",
          "line 5: “::: button” does not take “colour: red”; its lines: “url: …”"),
         ("# T\n\n::: quiz Q\n- [A](https://a.example)\n- [B](not a link\n:::\n",
          "line 5: an item must read"),
     ],
-    ids=["unknown-kind", "unclosed", "no-library-block", "no-lie", "front-matter", "stray-line",
-         "bad-item"],
+    ids=["unknown-kind", "unclosed", "no-library-block", "no-lie", "bad-source", "no-reveal",
+         "front-matter", "stray-line", "bad-item"],
 )  # fmt: skip
 def test_bad_fenced_blocks_are_refused_with_the_line(db, tmp_path, newsletter, markdown, message):
     path = tmp_path / "bad.md"

@@ -92,7 +92,10 @@ def test_newsletter_is_created_from_settings_when_there_is_none(db, tmp_path, se
         (b"Just text, no title.\n", "the first line must be the title"),
         (b"\x89PNG\r\n\x1a\n\0\0\0binary", "is a binary file"),
         (b"# T\n\nSee [this](https://example.org and more.\n", "line 3: a link is opened"),
-        (b"# T\n\n- [Good](https://a.example)\n- [Bad]](nowhere)\n", "line 4: a link list item"),
+        (
+            b"# T\n\n- [Good](https://a.example)\n- [Bad]](nowhere)\n",
+            "line 4: link_list block: Item 2: “nowhere” is not a web address",
+        ),
         (b"# T\n\n- [Bad](not a url)\n", "line 3: a link list item"),
         (b"# T\n\n![Missing](nope.png)\n", "image “nope.png” is not a file"),
         (b"# T\n\n\xff\xfe broken", "is not UTF-8 text"),

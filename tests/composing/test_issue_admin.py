@@ -238,3 +238,51 @@ def test_issue_list_costs_the_same_queries_for_one_issue_or_many(admin_client, n
     many, page = list_queries()
     assert many == one
     assert '<td class="field-recipient_count">1</td>' in page  # the draft's audience
+
+
+def one_line_fields():
+    """(kind, field) for every one-line text field of every kind, items' parts included."""
+    from django import forms
+
+    from issues.compose.blocks import KINDS
+    from issues.compose.fields import ItemRowsField
+
+    for kind in KINDS.values():
+        for name, field in kind.fields().items():
+            if isinstance(field, ItemRowsField):
+                yield from (
+                    (kind.name, f"{name}-0-{part}") for part in field.parts if part != "url"
+                )
+            elif isinstance(field, forms.CharField) and not isinstance(
+                field.widget, forms.Textarea | forms.URLInput
+            ):
+                yield kind.name, name
+
+
+@pytest.mark.parametrize("kind, field", list(one_line_fields()))
+def test_a_line_break_in_a_one_line_field_is_refused_next_to_it(admin_client, issue, kind, field):
+    """A link-list note holding a line break and ``::: button`` once came back from the
+    Markdown export as two blocks: no one-line field takes a line break."""
+    data = new_block_data(issue, kind, {})
+    name = f"blocks-0-{kind}__{field}"
+    data[name] = "Worth a read\r\n::: button Click me"
+    page = admin_client.post(url("change", issue.pk), data).content.decode()
+    assert not issue.blocks.exists()
+    message = "Keep this on one line: line breaks are not allowed here."
+    assert message in page, name
+    if "-0-" in field:  # an item's part: said in its row, after its input
+        assert page.index(message) > page.index(f'name="{name}"')
+
+
+def test_quiz_without_a_marked_lie_says_so_once_and_asks_no_row_for_a_link(admin_client, issue):
+    """Four headlines written, none marked as the lie: one message where the lie is chosen,
+    not “Add the source link” on every row (one of them needs none)."""
+    data = new_block_data(issue, "quiz", {"title": "Q", "reveal": "Number 2."})
+    for n, title in enumerate(["Robots fold", "Moon bakery", "Chess win", "Whale Morse"]):
+        data[f"blocks-0-quiz__headlines-{n}-title"] = title
+    data["blocks-0-quiz__headlines-0-url"] = "https://r.example/1"
+    page = admin_client.post(url("change", issue.pk), data).content.decode()
+    assert not issue.blocks.exists()
+    assert page.count("Mark which headline is the lie.") == 1
+    assert "Add the source link" not in page
+    assert page.index("Mark which headline is the lie.") < page.index("Robots fold")

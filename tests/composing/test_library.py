@@ -62,3 +62,14 @@ def test_saving_an_issue_block_to_the_library_turns_it_into_a_placement(admin_cl
     assert block.kind == Block.LIBRARY
     assert block.library_block.name == "Reply note"
     assert block.library_block.data["text"] == "Reply any time."
+
+
+def test_a_library_blocks_name_is_one_line(admin_client, db):
+    """The name is the argument of ``::: library NAME`` in the Markdown export."""
+    from issues.models import LibraryBlock
+
+    data = {"name": "Sign-off\n::: button Go", "kind": "markdown", "markdown__body": "Bye."}
+    response = admin_client.post("/admin/issues/libraryblock/add/", data)
+    assert response.status_code == 200
+    assert "Keep this on one line" in response.content.decode()
+    assert not LibraryBlock.objects.exists()

@@ -103,3 +103,36 @@ def test_preview_frame_is_sandboxed_without_scripts(admin_client, issue):
     page = admin_client.get(reverse("admin:issues_issue_change", args=[issue.pk])).content.decode()
     frame = page[page.index('<iframe class="sf-live-frame"') :].split(">", 1)[0]
     assert 'sandbox="allow-same-origin"' in frame  # no allow-scripts, no allow-forms
+
+
+def test_an_image_chosen_but_not_saved_is_in_the_preview_and_uploaded_once(
+    admin_client, issue, media_root
+):
+    """The preview posts the chosen file once; the answer carries its signed reference
+    (``X-Kept-Images``), which the page posts from then on instead of the file, as a
+    form that came back with errors does. Nothing of the issue is saved."""
+    import json
+
+    from tests.support.composing import upload
+
+    data = page_fields(admin_client, issue) | {
+        "blocks-TOTAL_FORMS": "1",
+        "blocks-0-kind": "image",
+        "blocks-0-position": "1",
+        "blocks-0-image__alt": "A blue square",
+    }
+    first = preview(admin_client, issue, data | {"blocks-0-image__image": upload()})
+    assert first["X-Blocks-Left-Out"] == "0"
+    assert 'alt="A blue square"' in first.content.decode()
+    kept = json.loads(first["X-Kept-Images"])
+    assert list(kept) == ["blocks-0-image__image"]
+    stored = sorted(p.name for p in media_root.rglob("*") if p.is_file())
+
+    again = preview(admin_client, issue, data | {"blocks-0-image__image-kept": kept.popitem()[1]})
+    assert again["X-Blocks-Left-Out"] == "0"
+    assert 'alt="A blue square"' in again.content.decode()
+    assert json.loads(again["X-Kept-Images"]) == {}
+    assert sorted(p.name for p in media_root.rglob("*") if p.is_file()) == stored
+    forged = data | {"blocks-0-image__image-kept": "forged"}
+    assert preview(admin_client, issue, forged)["X-Blocks-Left-Out"] == "1"
+    assert not issue.blocks.exists()

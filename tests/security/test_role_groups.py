@@ -15,7 +15,7 @@ from issues import sequences
 from issues.sequences.steps import standing_dispatch
 from tests.support.admin import staff
 from tests.support.composing import add_block, change_form_data
-from tests.support.factories import make_newsletter
+from tests.support.factories import make_issue, make_newsletter
 from tests.support.forms import as_post_data, submitted_fields
 
 pytestmark = pytest.mark.django_db
@@ -66,12 +66,60 @@ def test_a_publisher_changes_a_welcome_email_going_out(client, sequence):
     assert email.title == "Welcome, new title"
 
 
-def test_an_editor_composes_a_welcome_email_not_yet_sent(client, sequence):
+def test_an_editor_composes_a_welcome_email_while_the_sequence_is_paused(client, sequence):
     email = welcome_email(sequence, going_out=False)
+    sequences.pause_sequence(sequence)
     response = save_as(member_of("Editor", client), email, "Welcome, draft two")
     assert response.status_code == 302
     email.refresh_from_db()
     assert email.title == "Welcome, draft two"
+
+
+def test_an_editor_may_not_change_the_welcome_email_of_a_running_sequence(client, sequence):
+    """Not sent to anyone yet, but live: the next beat freezes it as it stands for whoever
+    confirms, so saving it sends it, which takes the permission to send."""
+    email = welcome_email(sequence, going_out=False)
+    editor = member_of("Editor", client)
+    page = editor.get(f"/admin/issues/issue/{email.pk}/change/").content.decode()
+    assert "This welcome email is live" in page
+    response = save_as(editor, email, "Welcome, half-written")
+    assert response.status_code == 403
+    assert "This welcome email is live" in response.content.decode()
+    assert "permission to send issues" in response.content.decode()
+    email.refresh_from_db()
+    assert email.title == "Welcome aboard"
+    assert [b.data for b in email.blocks.all()] == [{"body": "Glad you are here."}]
+    autosave = f"/admin/issues/issue/{email.pk}/autosave/"
+    assert (
+        editor.post(autosave, change_form_data(email, list(email.blocks.all()))).status_code == 403
+    )
+    assert not email.autosaves.exists()
+
+
+def test_saving_a_block_to_the_library_needs_the_librarys_add_permission(client, newsletter):
+    from issues.models import LibraryBlock
+
+    issue = make_issue(newsletter, "Plans")
+    block = add_block(issue, "markdown", {"body": "See you next week."})
+    codenames = ["view_issue", "change_issue", "add_block", "change_block", "delete_block"]
+    client.force_login(staff("copy-editor", *codenames))
+    change = f"/admin/issues/issue/{issue.pk}/change/"
+    page = client.get(change).content.decode()
+    assert "needs the permission to add library blocks" in page
+    data = change_form_data(issue, [block]) | {"blocks-0-save_to_library_as": "Sign-off"}
+    response = client.post(change, data)
+    assert response.status_code == 200
+    assert "Saving to the library needs the permission to add library blocks." in (
+        response.content.decode()
+    )
+    assert not LibraryBlock.objects.exists()
+    block.refresh_from_db()
+    assert (block.kind, block.library_block_id) == ("markdown", None)
+
+    client.force_login(staff("librarian", *codenames, "add_libraryblock"))
+    assert client.post(change, data).status_code == 302
+    block.refresh_from_db()
+    assert block.library_block.name == "Sign-off"
 
 
 def post_sequence_page(client, sequence, **changes):
@@ -137,3 +185,27 @@ def test_the_groups_hold_exactly_the_roles_permissions():
     assert "issues.send_issue" in publisher - editor
     assert "subscribers.export_subscribers" in publisher - editor
     assert viewer <= editor <= publisher
+
+
+def test_an_editor_may_not_edit_a_library_block_a_live_welcome_email_shows(client, sequence):
+    """Placed in a live welcome email, a library block reaches the next new readers when it
+    changes: editing it takes the permission to send, like the email itself."""
+    from tests.support.composing import make_library_block, place
+
+    email = welcome_email(sequence, going_out=False)
+    sign_off = make_library_block("Welcome sign-off", body="Glad to have you.")
+    place(email, sign_off)
+    url = f"/admin/issues/libraryblock/{sign_off.pk}/change/"
+    editor = member_of("Editor", client)
+    assert "This library block is in a live welcome email" in editor.get(url).content.decode()
+    data = {"name": "Welcome sign-off", "kind": "markdown", "markdown__body": "Changed!"}
+    response = editor.post(url, data)
+    assert response.status_code == 403
+    assert "permission to send issues" in response.content.decode()
+    sign_off.refresh_from_db()
+    assert sign_off.data == {"body": "Glad to have you."}
+
+    sequences.pause_sequence(sequence)  # not live: editors change it again
+    assert editor.post(url, data).status_code == 302
+    sign_off.refresh_from_db()
+    assert sign_off.data == {"body": "Changed!"}

@@ -3,7 +3,7 @@
 from django import forms
 
 from ..colours import text_colour_on
-from ..fields import ImageUploadField, url_field
+from ..fields import ImageUploadField, MarkdownField, OneLineField, url_field
 from ..plain_text import markdown_text
 from .base import BlockKind, image_context, register
 from .sanitizer import markdown_html, markdown_links, safe_url
@@ -16,11 +16,8 @@ class Callout(BlockKind):
     def fields(self):
         return {
             "style": forms.ChoiceField(choices=[("note", "Callout"), ("quote", "Quote")]),
-            "text": forms.CharField(
-                widget=forms.Textarea(attrs={"rows": 3, "class": "vLargeTextField"}),
-                help_text="Markdown allowed.",
-            ),
-            "attribution": forms.CharField(max_length=200, required=False),
+            "text": MarkdownField(help_text="Markdown allowed."),
+            "attribution": OneLineField(max_length=200, required=False),
         }
 
     def context(self, data, ctx):
@@ -41,7 +38,7 @@ class Button(BlockKind):
     name, label = "button", "Button"
 
     def fields(self):
-        return {"label": forms.CharField(max_length=80), "url": url_field()}
+        return {"label": OneLineField(max_length=80), "url": url_field()}
 
     def context(self, data, ctx):
         return {
@@ -64,14 +61,11 @@ class Sponsor(BlockKind):
 
     def fields(self):
         return {
-            "name": forms.CharField(max_length=200),
+            "name": OneLineField(max_length=200),
             "logo": ImageUploadField(required=False),
-            "text": forms.CharField(
-                widget=forms.Textarea(attrs={"rows": 3, "class": "vLargeTextField"}),
-                help_text="Markdown allowed.",
-            ),
+            "text": MarkdownField(help_text="Markdown allowed."),
             "url": url_field(),
-            "label": forms.CharField(max_length=40, initial="Sponsored"),
+            "label": OneLineField(max_length=40, initial="Sponsored"),
         }
 
     def context(self, data, ctx):

@@ -2,9 +2,7 @@
 
 import re
 
-from django import forms
-
-from ..fields import ImageUploadField, url_field
+from ..fields import ImageUploadField, OneLineField, url_field
 from .base import BlockKind, image_context, register
 from .sanitizer import safe_url
 
@@ -27,12 +25,12 @@ class ImageBlock(BlockKind):
     def fields(self):
         return {
             "image": ImageUploadField(help_text="JPEG, PNG, GIF or WebP."),
-            "alt": forms.CharField(
+            "alt": OneLineField(
                 max_length=300,
                 help_text="What the image shows, for screen readers and inboxes that block images.",
             ),
-            "caption": forms.CharField(max_length=300, required=False),
-            "credit": forms.CharField(max_length=200, required=False),
+            "caption": OneLineField(max_length=300, required=False),
+            "credit": OneLineField(max_length=200, required=False),
             "link": url_field(required=False),
         }
 

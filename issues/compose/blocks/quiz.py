@@ -1,12 +1,13 @@
 """The "3 headlines and a lie" quiz."""
 
-from django import forms
 from django.core.exceptions import ValidationError
 
-from ..fields import EMPTY_ROWS_HELP, ItemRowsField, link_lines
+from ..fields import EMPTY_ROWS_HELP, ItemRowsField, MarkdownField, OneLineField, link_lines
 from ..plain_text import markdown_text
 from .base import BlockKind, link_text, register
 from .sanitizer import markdown_html, safe_url
+
+NO_LIE = "Mark which headline is the lie."
 
 
 @register
@@ -16,8 +17,8 @@ class HeadlineQuiz(BlockKind):
 
     def fields(self):
         return {
-            "title": forms.CharField(max_length=200, initial="3 headlines and a lie"),
-            "intro": forms.CharField(
+            "title": OneLineField(max_length=200, initial="3 headlines and a lie"),
+            "intro": OneLineField(
                 max_length=300,
                 required=False,
                 help_text="Optional line under the title, e.g. “Three happened. One did not.”",
@@ -25,12 +26,12 @@ class HeadlineQuiz(BlockKind):
             "headlines": ItemRowsField(
                 parts={"title": "Headline", "url": "Source link"},
                 pick_label="The lie",
+                pick_missing=NO_LIE,
                 min_rows=4,  # three true headlines and a lie
                 help_text="Mark the made-up headline as the lie; it needs no link. "
                 + EMPTY_ROWS_HELP,
             ),
-            "reveal": forms.CharField(
-                widget=forms.Textarea(attrs={"rows": 3, "class": "vLargeTextField"}),
+            "reveal": MarkdownField(
                 help_text="Shown after the guess, in your words: which one and why. Markdown.",
             ),
         }
@@ -52,7 +53,7 @@ class HeadlineQuiz(BlockKind):
             raise ValidationError({"headlines": "A quiz needs at least two headlines."})
         lies = [n for n, h in enumerate(headlines, start=1) if h.get("pick")]
         if not lies:
-            raise ValidationError({"headlines": "Mark which headline is the lie."})
+            raise ValidationError({"headlines": NO_LIE})
         if len(lies) > 1:
             raise ValidationError({"headlines": "Only one headline can be the lie."})
         items = [{k: v for k, v in h.items() if k != "pick"} for h in headlines]

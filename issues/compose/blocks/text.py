@@ -1,7 +1,6 @@
 """Words: section headings and Markdown text."""
 
-from django import forms
-
+from ..fields import MarkdownField, OneLineField
 from ..plain_text import markdown_text
 from .base import BlockKind, register
 from .sanitizer import markdown_html, markdown_links
@@ -14,8 +13,8 @@ class Heading(BlockKind):
 
     def fields(self):
         return {
-            "title": forms.CharField(max_length=200),
-            "emoji": forms.CharField(max_length=16, required=False, help_text="Optional, e.g. 📰"),
+            "title": OneLineField(max_length=200),
+            "emoji": OneLineField(max_length=16, required=False, help_text="Optional, e.g. 📰"),
         }
 
     def context(self, data, ctx):
@@ -35,8 +34,8 @@ class MarkdownText(BlockKind):
 
     def fields(self):
         return {
-            "body": forms.CharField(
-                widget=forms.Textarea(attrs={"rows": 10, "class": "vLargeTextField"}),
+            "body": MarkdownField(
+                rows=10,
                 help_text="Markdown: **bold**, _italic_, [link](https://…), lists, ### headings.",
             )
         }

@@ -1,7 +1,8 @@
 /* Live preview: beside the block stream, the email (600 or 375 px, light or dark) and the web
-   page as the real renderer draws the unsaved form. The form is posted (without files) a moment
-   after the editor stops typing; the answer fills a sandboxed frame, which scrolls to the block
-   being edited. */
+   page as the real renderer draws the unsaved form. The form is posted a moment after the
+   editor stops typing; the answer fills a sandboxed frame, which scrolls to the block being
+   edited. A chosen image goes up once: the answer names its signed reference (X-Kept-Images),
+   which the form carries from then on in the hidden "-kept" input, instead of the file. */
 'use strict';
 (function () {
   const DELAY_MS = 400;
@@ -21,12 +22,32 @@
       return panel.dataset.url + '?view=' + channel;
     }
 
+    const uploaded = new WeakMap();  // file input -> the File the server keeps for it
+
     function formData() {
       const data = new FormData(form);
-      Array.from(data.entries()).forEach(function (entry) {
-        if (entry[1] instanceof File) data.delete(entry[0]);  // uploads wait for the save
+      form.querySelectorAll('input[type=file]').forEach(function (input) {
+        const file = input.files && input.files[0];
+        if (!file || uploaded.get(input) === file) data.delete(input.name);
       });
       return data;
+    }
+
+    /* The server stored these uploads: post their references, not the files, from now on. */
+    function keep(references) {
+      Object.keys(references).forEach(function (name) {
+        const input = form.querySelector('input[type=file][name="' + name + '"]');
+        if (!input) return;
+        let kept = form.querySelector('input[type=hidden][name="' + name + '-kept"]');
+        if (!kept) {
+          kept = document.createElement('input');
+          kept.type = 'hidden';
+          kept.name = name + '-kept';
+          input.after(kept);
+        }
+        kept.value = references[name];
+        if (input.files && input.files[0]) uploaded.set(input, input.files[0]);
+      });
     }
 
     /* The block with the focus (its position may have changed since), else the last edited. */
@@ -51,11 +72,12 @@
       fetch(url(), { method: 'POST', body: formData(), signal: request.signal, credentials: 'same-origin' })
         .then(function (response) {
           const leftOut = Number(response.headers.get('X-Blocks-Left-Out') || 0);
+          if (response.ok) keep(JSON.parse(response.headers.get('X-Kept-Images') || '{}'));
           return response.text().then(function (html) {
             if (!response.ok) throw new Error(response.status);
             frame.srcdoc = html;
             status.textContent = leftOut
-              ? (leftOut === 1 ? '1 block is' : leftOut + ' blocks are') + ' left out: errors to fix, or an image not saved yet.'
+              ? (leftOut === 1 ? '1 block is' : leftOut + ' blocks are') + ' left out: errors to fix.'
               : 'Up to date.';
           });
         })
@@ -93,6 +115,12 @@
     form.addEventListener('input', function (event) { follow(event); soon(); });
     form.addEventListener('change', soon);
     form.addEventListener('focusin', follow);
+    form.addEventListener('submit', function () {
+      // An image the server keeps goes by its reference: the file is not stored twice.
+      form.querySelectorAll('input[type=file]').forEach(function (input) {
+        if (input.files && input.files[0] && uploaded.get(input) === input.files[0]) input.value = '';
+      });
+    });
     document.addEventListener('sf:stream-changed', soon);
     dark.addEventListener('change', refresh);
     panel.querySelectorAll('.sf-live-view').forEach(function (tab) {
