@@ -17,6 +17,7 @@ from django.db.models import Count, Q, QuerySet
 from ..engagement.attribution import unsubscribed_because_of
 from ..engagement.variants import measures_opens
 from ..models import KNOWN_READER, Click, Delivery, DeliveryTally, Issue, Open, TrackedLink
+from .delivery import esp_outcomes
 from .sent import sent_per_issue
 
 Status = Delivery.Status
@@ -68,22 +69,7 @@ def delivery_outcomes(issue: Issue, *, from_rows: bool = False) -> DeliveryOutco
     if tally is not None:
         kept: DeliveryOutcomes = tally.outcomes
         return kept
-    # Each outcome an ESP reports has a partial index of the rows it marked: these are read
-    # (one bitmap over the three), where one pass over the issue's rows read a million.
-    outcomes = ("delivered", "bounced", "complained")
-    marked = Q()
-    for outcome in outcomes:
-        marked |= Q(**{f"{outcome}_at__isnull": False})
-    counts = (
-        Delivery.objects.filter(issue=issue)
-        .filter(marked)
-        .aggregate(
-            **{
-                outcome: Count("id", filter=Q(**{f"{outcome}_at__isnull": False}))
-                for outcome in outcomes
-            }
-        )
-    )
+    counts = esp_outcomes(Delivery.objects.filter(issue=issue))
     return {
         "sent": sent_per_issue([issue.pk], from_rows=True)[issue.pk],
         "delivered": counts["delivered"],
