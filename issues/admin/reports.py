@@ -19,7 +19,7 @@ from ..models import Newsletter
 from ..reports import dashboard
 from ..reports.charts import percent
 from ..reports.clickmap import click_map
-from ..reports.engagement import issue_engagement, link_figures
+from ..reports.engagement import issue_engagement, link_figures, readers_who_clicked
 from ..reports.tables import link_rows, links_csv
 from .base import issue_for, may_send
 
@@ -81,7 +81,8 @@ class IssueReportsAdminMixin:
         snapshot = getattr(issue, "snapshot", None)
         if snapshot is None:
             raise Http404("This issue has no frozen rendering yet.")
-        context = {"issue": issue, "map": click_map(snapshot.web_html, link_figures(issue))}
+        drawn = click_map(snapshot.web_html, link_figures(issue), readers_who_clicked(issue))
+        context = {"issue": issue, "map": drawn}
         return TemplateResponse(request, "admin/issues/click_map.html", context)
 
 

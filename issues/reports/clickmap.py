@@ -1,4 +1,4 @@
-"""The click map: an issue's own web rendering with each link's share of clicks drawn on it.
+"""The click map: an issue's own web rendering with each link's share of readers drawn on it.
 
 Drawn on the server: each link of the frozen web HTML gets a badge right after it and a
 heat class, so the page needs no script at all (the admin shows it in a sandboxed frame
@@ -28,26 +28,33 @@ class ClickMap:
     html: SafeString  # the web HTML with badges
     shown: frozenset[int]  # ids of the links found on the page
     total_clicks: int
+    readers: int  # who clicked any link: what each link's share is of
 
 
 def share(clicks: int, total: int) -> float:
     return clicks / total if total else 0.0
 
 
-def heat(clicks: int, most: int) -> int:
-    """0 (no click) to HEAT_LEVELS - 1 (the most clicked link of the issue)."""
-    if not clicks or not most:
+def heat(readers: int, most: int) -> int:
+    """0 (no reader) to HEAT_LEVELS - 1 (the link most readers of the issue clicked)."""
+    if not readers or not most:
         return 0
-    return max(1, round((HEAT_LEVELS - 1) * clicks / most))
+    return max(1, round((HEAT_LEVELS - 1) * readers / most))
 
 
-def click_map(web_html: str, links: Sequence[LinkFigures]) -> ClickMap:
-    """``web_html`` with every tracked link wrapped and badged with its share of clicks."""
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def click_map(web_html: str, links: Sequence[LinkFigures], readers: int | None = None) -> ClickMap:
+    """``web_html`` with every tracked link wrapped and badged with its share of the
+    ``readers`` who clicked (by default the sum over links), its readers and its clicks."""
     by_url: dict[str, deque[LinkFigures]] = defaultdict(deque)
     for link in sorted(links, key=lambda link: link.position):
         by_url[link.url].append(link)
     total = sum(link.clicks for link in links)
-    most = max((link.clicks for link in links), default=0)
+    readers = sum(link.unique for link in links) if readers is None else readers
+    most = max((link.unique for link in links), default=0)
     shown = set()
 
     def badge(match: re.Match[str]) -> str:
@@ -60,13 +67,13 @@ def click_map(web_html: str, links: Sequence[LinkFigures]) -> ClickMap:
         shown.add(link.link_id)
         return format_html(
             '<span class="clickmap-link clickmap-heat-{}">{}'
-            '<span class="clickmap-badge">{} · {} click{}</span></span>',
-            heat(link.clicks, most),
+            '<span class="clickmap-badge">{} · {} · {}</span></span>',
+            heat(link.unique, most),
             mark_safe(match.group(0)),  # the renderer's own (sanitized) markup, unchanged
-            percent(share(link.clicks, total)),
-            link.clicks,
-            "" if link.clicks == 1 else "s",
+            percent(share(link.unique, readers)),
+            plural(link.unique, "reader"),
+            plural(link.clicks, "click"),
         )
 
     annotated = ANCHOR.sub(badge, web_html)
-    return ClickMap(mark_safe(annotated), frozenset(shown), total)
+    return ClickMap(mark_safe(annotated), frozenset(shown), total, readers)

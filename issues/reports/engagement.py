@@ -48,9 +48,9 @@ class IssueEngagement:
     unique_clickers: int
     machine_clicks: int
     click_rate: float  # unique clickers / sent
-    opens_estimated: int | None  # None: nothing measures opens for this issue
+    opens_estimated: int | None  # once per reader; None: nothing measures opens
     unique_openers_estimated: int | None
-    links: list[LinkFigures]  # most clicked first
+    links: list[LinkFigures]  # most readers first
 
 
 class DeliveryOutcomes(TypedDict):
@@ -82,12 +82,14 @@ def issue_engagement(issue: Issue) -> IssueEngagement:
     """One issue's engagement, in a handful of aggregate queries whatever its size."""
     deliveries = delivery_outcomes(issue)
     per_link = clicks_per_link(issue)
-    unique_clickers = people_clicks(issue).filter(KNOWN_READER).values("reader").distinct().count()
+    unique_clickers = readers_who_clicked(issue)
     opens_estimated = unique_openers = None
     if measures_opens(issue):
+        # Per reader: a mail client loading the image thirty times is one open. Opens after
+        # the reader salt went (``LATE_READER``) cannot be told apart and count each.
         opens = Open.objects.filter(issue=issue, is_machine=False)
-        opens_estimated = opens.count()
         unique_openers = opens.filter(KNOWN_READER).values("reader").distinct().count()
+        opens_estimated = unique_openers + opens.exclude(KNOWN_READER).count()
     sent = deliveries["sent"]
     return IssueEngagement(
         issue_id=issue.pk,
@@ -108,6 +110,11 @@ def issue_engagement(issue: Issue) -> IssueEngagement:
 
 def people_clicks(issue: Issue) -> QuerySet[Click]:
     return Click.objects.filter(issue=issue, is_machine=False)
+
+
+def readers_who_clicked(issue: Issue) -> int:
+    """Distinct readers with at least one click of a person's: what link shares are of."""
+    return people_clicks(issue).filter(KNOWN_READER).values("reader").distinct().count()
 
 
 def clicks_per_link(issue: Issue) -> dict[int | None, tuple[int, int]]:
@@ -147,7 +154,8 @@ def readers_per_link(issue: Issue) -> dict[int, int]:
 def link_figures(
     issue: Issue, per_link: dict[int | None, tuple[int, int]] | None = None
 ) -> list[LinkFigures]:
-    """Every link people could see (the canary is not one), most clicked first."""
+    """Every link people could see (the canary is not one), the most readers first (then
+    the most clicks): one reader clicking a link a hundred times is still one reader."""
     per_link = clicks_per_link(issue) if per_link is None else per_link
     readers = readers_per_link(issue)
     figures = [
@@ -164,4 +172,4 @@ def link_figures(
             issue=issue, is_canary=False
         ).values_list("pk", "position", "url", "label")
     ]
-    return sorted(figures, key=lambda link: (-link.clicks, link.position))
+    return sorted(figures, key=lambda link: (-link.unique, -link.clicks, link.position))

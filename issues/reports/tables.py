@@ -17,8 +17,8 @@ CSV_HEADER = ["rank", "position", "url", "label", "clicks", "unique", "share", "
 class LinkRow:
     rank: int
     link: LinkFigures
-    share: float  # of people's clicks on the issue
-    bar: float  # width of its bar, the most clicked link's being 100
+    share: float  # of the readers who clicked any link, those who clicked this one
+    bar: float  # width of its bar, the link with the most readers' being 100
 
     @property
     def share_label(self) -> str:
@@ -26,15 +26,16 @@ class LinkRow:
 
 
 def link_rows(engagement: IssueEngagement) -> list[LinkRow]:
-    """The links most clicked first, each with its share of people's clicks."""
-    total = engagement.human_clicks
-    most = max((link.clicks for link in engagement.links), default=0)
+    """The links with the most readers first, each with its share of the readers who
+    clicked (shares add up to more than 100% when readers clicked several links)."""
+    total = engagement.unique_clickers
+    most = max((link.unique for link in engagement.links), default=0)
     return [
         LinkRow(
             rank=rank,
             link=link,
-            share=link.clicks / total if total else 0.0,
-            bar=round(100 * link.clicks / most, 1) if most else 0.0,
+            share=link.unique / total if total else 0.0,
+            bar=round(100 * link.unique / most, 1) if most else 0.0,
         )
         for rank, link in enumerate(engagement.links, start=1)
     ]
@@ -86,9 +87,9 @@ class EngagementReport(TypedDict):
     unique_clickers: int
     machine_clicks: int
     click_rate: float  # unique clickers / sent, four decimals
-    opens_estimated: int | None  # None: nothing measures opens for this issue
+    opens_estimated: int | None  # once per reader; None: nothing measures opens
     unique_openers_estimated: int | None
-    links: list[LinkReport]  # most clicked first
+    links: list[LinkReport]  # most readers first
 
 
 def report_data(engagement: IssueEngagement) -> EngagementReport:
@@ -122,7 +123,7 @@ def report_data(engagement: IssueEngagement) -> EngagementReport:
 
 
 def report_text(title: str, engagement: IssueEngagement) -> str:
-    """The report as a terminal shows it: the figures, then the links most clicked first."""
+    """The report as a terminal shows it: the figures, then the links, most readers first."""
     figures = [
         ("Sent", engagement.sent),
         ("Delivered", engagement.delivered),
@@ -135,15 +136,12 @@ def report_text(title: str, engagement: IssueEngagement) -> str:
         ("Machine clicks (left out)", engagement.machine_clicks),
     ]
     if engagement.opens_estimated is not None:
-        figures += [
-            ("Opens (estimate)", engagement.opens_estimated),
-            ("Readers who opened (estimate)", engagement.unique_openers_estimated),
-        ]
+        figures += [("Opens (estimate, once per reader)", engagement.opens_estimated)]
     lines = [title, ""] + [f"{name:<34}{value}" for name, value in figures]
     rows = link_rows(engagement)
-    lines += ["", f"{'#':>3}  {'clicks':>6}  {'unique':>6}  {'share':>6}  link"]
+    lines += ["", f"{'#':>3}  {'readers':>7}  {'clicks':>6}  {'share':>6}  link"]
     lines += [
-        f"{row.rank:>3}  {row.link.clicks:>6}  {row.link.unique:>6}  {row.share_label:>6}  "
+        f"{row.rank:>3}  {row.link.unique:>7}  {row.link.clicks:>6}  {row.share_label:>6}  "
         f"{row.link.url}"
         for row in rows
     ]

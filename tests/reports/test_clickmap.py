@@ -35,10 +35,10 @@ def test_each_link_on_the_page_carries_its_own_share_in_order_of_appearance():
     html = str(drawn.html)
     assert drawn.total_clicks == 100 and drawn.shown == {1, 2, 3, 4}
     # The escaped URL of the page matches the link table's URL.
-    assert 'the paper</a><span class="clickmap-badge">30.0% · 30 clicks</span>' in html
+    assert 'the paper</a><span class="clickmap-badge">30.0% · 30 readers · 30 clicks</span>' in html
     # The same URL twice: the first place gets the first tracked link, the second the next.
-    assert html.index("10.0% · 10 clicks") < html.index("B again") < html.index("0.0% · 0 clicks")
-    # The most clicked link is the hottest; an anchor within the page is left alone.
+    assert html.index("10.0% · 10 readers") < html.index("B again") < html.index("0.0% · 0 readers")
+    # The link with the most readers is the hottest; an anchor within the page is left alone.
     assert 'clickmap-heat-4"><a href="https://example.org/c">' in html
     assert '<a href="#section-1">jump</a>.' in html
     # The page's own markup is kept as it was, only wrapped.
@@ -48,7 +48,7 @@ def test_each_link_on_the_page_carries_its_own_share_in_order_of_appearance():
 def test_a_page_without_clicks_or_links_is_drawn_as_it_is():
     assert click_map(WEB_HTML, []).html == WEB_HTML
     quiet = click_map(WEB_HTML, [link(1, 0, "https://example.org/b", 0)])
-    assert quiet.total_clicks == 0 and "0.0% · 0 clicks" in quiet.html
+    assert quiet.total_clicks == 0 and "0.0% · 0 readers · 0 clicks" in quiet.html
 
 
 def test_the_csv_has_one_row_per_link_and_no_formula_survives():
@@ -73,5 +73,5 @@ def test_the_csv_has_one_row_per_link_and_no_formula_survives():
         ("1", "https://example.org/c", "60", "60"),
         ("2", "https://example.org/a?x=1&y=2", "30", "30"),
     ]
-    assert rows[0]["share"] == f"{60 / 105:.4f}"
+    assert rows[0]["share"] == f"{60 / 80:.4f}"  # of the 80 readers who clicked
     assert rows[-1]["url"].startswith("'=") and rows[-1]["label"].startswith("'+")
