@@ -9,14 +9,23 @@ per-subscriber history.
 """
 
 from dataclasses import dataclass
-from typing import TypedDict
+from typing import NamedTuple, TypedDict
 
 from django.db import connection
 from django.db.models import Count, Q, QuerySet
 
 from ..engagement.attribution import unsubscribed_because_of
 from ..engagement.variants import measures_opens
-from ..models import KNOWN_READER, Click, Delivery, DeliveryTally, Issue, Open, TrackedLink
+from ..models import (
+    KNOWN_READER,
+    Click,
+    Delivery,
+    DeliveryTally,
+    Issue,
+    MachineReason,
+    Open,
+    TrackedLink,
+)
 from .delivery import esp_outcomes
 from .sent import sent_per_issue
 
@@ -47,6 +56,7 @@ class IssueEngagement:
     human_clicks: int
     unique_clickers: int
     machine_clicks: int
+    esp_reported_clicks: int  # the ESP's clicks without a user agent: nobody can tell
     click_rate: float  # unique clickers / sent
     opens_estimated: int | None  # once per reader; None: nothing measures opens
     unique_openers_estimated: int | None
@@ -98,9 +108,10 @@ def issue_engagement(issue: Issue) -> IssueEngagement:
         bounced=deliveries["bounced"],
         complained=deliveries["complained"],
         unsubscribed=unsubscribed_because_of(issue),
-        human_clicks=sum(human for human, _ in per_link.values()),
+        human_clicks=sum(counts.human for counts in per_link.values()),
         unique_clickers=unique_clickers,
-        machine_clicks=sum(machine for _, machine in per_link.values()),
+        machine_clicks=sum(counts.machine for counts in per_link.values()),
+        esp_reported_clicks=sum(counts.unjudged for counts in per_link.values()),
         click_rate=unique_clickers / sent if sent else 0.0,
         opens_estimated=opens_estimated,
         unique_openers_estimated=unique_openers,
@@ -117,19 +128,30 @@ def readers_who_clicked(issue: Issue) -> int:
     return people_clicks(issue).filter(KNOWN_READER).values("reader").distinct().count()
 
 
-def clicks_per_link(issue: Issue) -> dict[int | None, tuple[int, int]]:
-    """``{link id: (people's clicks, machines' clicks)}``; None for ESP clicks on a URL the
-    link table does not know."""
+class LinkClicks(NamedTuple):
+    human: int
+    machine: int
+    unjudged: int  # the ESP's, without a user agent to judge by
+
+
+UNJUDGED = Q(machine_reason=MachineReason.UNJUDGED)
+NO_CLICKS = LinkClicks(0, 0, 0)
+
+
+def clicks_per_link(issue: Issue) -> dict[int | None, LinkClicks]:
+    """``{link id: its clicks by people, by machines, and unjudged}``; None for ESP clicks
+    on a URL the link table does not know."""
     rows = (
         Click.objects.filter(issue=issue)
         .values_list("link_id")
         .annotate(
             human=Count("id", filter=Q(is_machine=False)),
-            machine=Count("id", filter=Q(is_machine=True)),
+            machine=Count("id", filter=Q(is_machine=True) & ~UNJUDGED),
+            unjudged=Count("id", filter=UNJUDGED),
         )
         .order_by()
     )
-    return {link_id: (human, machine) for link_id, human, machine in rows}
+    return {link_id: LinkClicks(*counts) for link_id, *counts in rows}
 
 
 def readers_per_link(issue: Issue) -> dict[int, int]:
@@ -152,7 +174,7 @@ def readers_per_link(issue: Issue) -> dict[int, int]:
 
 
 def link_figures(
-    issue: Issue, per_link: dict[int | None, tuple[int, int]] | None = None
+    issue: Issue, per_link: dict[int | None, LinkClicks] | None = None
 ) -> list[LinkFigures]:
     """Every link people could see (the canary is not one), the most readers first (then
     the most clicks): one reader clicking a link a hundred times is still one reader."""
@@ -164,9 +186,9 @@ def link_figures(
             position=position,
             url=url,
             label=label,
-            clicks=per_link.get(pk, (0, 0))[0],
+            clicks=per_link.get(pk, NO_CLICKS).human,
             unique=readers.get(pk, 0),
-            machine_clicks=per_link.get(pk, (0, 0))[1],
+            machine_clicks=per_link.get(pk, NO_CLICKS).machine,
         )
         for pk, position, url, label in TrackedLink.objects.filter(
             issue=issue, is_canary=False

@@ -86,6 +86,9 @@ class EngagementReport(TypedDict):
     human_clicks: int
     unique_clickers: int
     machine_clicks: int
+    esp_reported_clicks: (
+        int  # the ESP's clicks without a user agent: neither people's nor machines'
+    )
     click_rate: float  # unique clickers / sent, four decimals
     opens_estimated: int | None  # once per reader; None: nothing measures opens
     unique_openers_estimated: int | None
@@ -105,6 +108,7 @@ def report_data(engagement: IssueEngagement) -> EngagementReport:
         "human_clicks": engagement.human_clicks,
         "unique_clickers": engagement.unique_clickers,
         "machine_clicks": engagement.machine_clicks,
+        "esp_reported_clicks": engagement.esp_reported_clicks,
         "click_rate": round(engagement.click_rate, 4),
         "opens_estimated": engagement.opens_estimated,
         "unique_openers_estimated": engagement.unique_openers_estimated,
@@ -135,6 +139,8 @@ def report_text(title: str, engagement: IssueEngagement) -> str:
         ("Click rate", percent(engagement.click_rate)),
         ("Machine clicks (left out)", engagement.machine_clicks),
     ]
+    if engagement.esp_reported_clicks:
+        figures += [("Clicks the ESP reported, unjudged", engagement.esp_reported_clicks)]
     if engagement.opens_estimated is not None:
         figures += [("Opens (estimate, once per reader)", engagement.opens_estimated)]
     lines = [title, ""] + [f"{name:<34}{value}" for name, value in figures]

@@ -63,6 +63,7 @@ def test_the_csv_has_one_row_per_link_and_no_formula_survives():
         human_clicks=105,
         unique_clickers=80,
         machine_clicks=12,
+        esp_reported_clicks=0,
         click_rate=0.4,
         opens_estimated=None,
         unique_openers_estimated=None,

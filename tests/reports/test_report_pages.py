@@ -192,7 +192,8 @@ def look_at_the_report_and_the_dashboard(browser, base_url, issue, device, viewp
         assert_accessible(page, f"report ({device})")
         # The click map is a frame of its own: brought into view, it is drawn.
         frame = page.frame_locator("#click-map")
-        assert frame.locator(".clickmap-badge").first.inner_text() == "78.4% · 40 clicks"
+        badge = frame.locator(".clickmap-badge").first.inner_text()
+        assert badge == "73.2% · 30 readers · 40 clicks"
         page.locator("#click-map").scroll_into_view_if_needed()
         page.wait_for_timeout(1000)  # a frame of another origin is painted once in view
         page.screenshot(path=artifacts / f"report-click-map-{device}.png")
