@@ -63,15 +63,22 @@ def links_csv(engagement: IssueEngagement) -> str:
     return out.getvalue()
 
 
-class LinkReport(TypedDict):
-    """One tracked link in ``issue_report --json``: people's clicks only."""
+class Placement(TypedDict):
+    """One place a URL has in the email: people's clicks on it only."""
 
-    url: str
-    label: str
     position: int
+    label: str
     clicks: int  # repeats included
     unique: int  # distinct readers
     machine_clicks: int
+
+
+class LinkReport(Placement):
+    """One URL in ``issue_report --json``, over all its placements (``position`` and
+    ``label`` are its first placement's; ``unique`` counts a reader of two placements once)."""
+
+    url: str
+    placements: list[Placement]  # in order of position
 
 
 class EngagementReport(TypedDict):
@@ -92,7 +99,7 @@ class EngagementReport(TypedDict):
     click_rate: float  # unique clickers / sent, four decimals
     opens_estimated: int | None  # once per reader; None: nothing measures opens
     unique_openers_estimated: int | None
-    links: list[LinkReport]  # most readers first
+    links: list[LinkReport]  # one per URL, the most readers first
 
 
 def report_data(engagement: IssueEngagement) -> EngagementReport:
@@ -112,18 +119,40 @@ def report_data(engagement: IssueEngagement) -> EngagementReport:
         "click_rate": round(engagement.click_rate, 4),
         "opens_estimated": engagement.opens_estimated,
         "unique_openers_estimated": engagement.unique_openers_estimated,
-        "links": [
-            {
-                "url": link.url,
-                "label": link.label,
-                "position": link.position,
-                "clicks": link.clicks,
-                "unique": link.unique,
-                "machine_clicks": link.machine_clicks,
-            }
-            for link in engagement.links
-        ],
+        "links": links_by_url(engagement),
     }
+
+
+def placement(link: LinkFigures) -> Placement:
+    return {
+        "position": link.position,
+        "label": link.label,
+        "clicks": link.clicks,
+        "unique": link.unique,
+        "machine_clicks": link.machine_clicks,
+    }
+
+
+def links_by_url(engagement: IssueEngagement) -> list[LinkReport]:
+    """One entry per URL with its placements, the most readers first (as the links are)."""
+    placements: dict[str, list[LinkFigures]] = {}
+    for link in engagement.links:  # most readers first: a URL's first entry is its place
+        placements.setdefault(link.url, []).append(link)
+    entries: list[LinkReport] = []
+    for url, links in placements.items():
+        links.sort(key=lambda link: link.position)
+        entries.append(
+            {
+                **placement(links[0]),
+                "url": url,
+                "clicks": sum(link.clicks for link in links),
+                "unique": engagement.readers_by_url.get(url, 0),
+                "machine_clicks": sum(link.machine_clicks for link in links),
+                "placements": [placement(link) for link in links],
+            }
+        )
+    entries.sort(key=lambda entry: (-entry["unique"], -entry["clicks"], entry["position"]))
+    return entries
 
 
 def report_text(title: str, engagement: IssueEngagement) -> str:

@@ -68,6 +68,7 @@ def test_the_csv_has_one_row_per_link_and_no_formula_survives():
         opens_estimated=None,
         unique_openers_estimated=None,
         links=[*sorted(LINKS, key=lambda x: -x.clicks), hostile],
+        readers_by_url={},
     )
     rows = list(csv.DictReader(io.StringIO(links_csv(engagement))))
     assert [(r["rank"], r["url"], r["clicks"], r["unique"]) for r in rows[:2]] == [
