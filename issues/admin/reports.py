@@ -18,7 +18,7 @@ from superfast.middleware import shows_issue_content
 from ..models import Newsletter
 from ..reports import dashboard
 from ..reports.charts import percent
-from ..reports.clickmap import click_map
+from ..reports.clickmap import HEAT, click_map
 from ..reports.engagement import issue_engagement, link_figures, readers_who_clicked
 from ..reports.tables import link_rows, links_csv
 from .base import issue_for, may_send
@@ -82,7 +82,7 @@ class IssueReportsAdminMixin:
         if snapshot is None:
             raise Http404("This issue has no frozen rendering yet.")
         drawn = click_map(snapshot.web_html, link_figures(issue), readers_who_clicked(issue))
-        context = {"issue": issue, "map": drawn}
+        context = {"issue": issue, "map": drawn, "heat_levels": HEAT}
         return TemplateResponse(request, "admin/issues/click_map.html", context)
 
 

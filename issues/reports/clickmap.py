@@ -20,7 +20,29 @@ from .engagement import LinkFigures
 
 ANCHOR = re.compile(r"<a\b([^>]*)>(.*?)</a>", re.DOTALL | re.IGNORECASE)
 HREF = re.compile(r"""\bhref\s*=\s*(?:"([^"]*)"|'([^']*)')""", re.IGNORECASE)
-HEAT_LEVELS = 5
+
+
+@dataclass(frozen=True)
+class Heat:
+    """One heat level's colours: the wrapped link's background and ink, the badge's."""
+
+    background: str
+    link_ink: str
+    badge_background: str
+    badge_ink: str
+
+
+# Level 0 is a link nobody clicked; each pair of ink and background reaches WCAG AA (4.5:1,
+# ``superfast.contrast``), which the tests check. The map forces the light scheme, so these
+# are the only colours its links and badges ever have.
+HEAT = (
+    Heat("#ffffff", "#0842a0", "#e5e7eb", "#1f2937"),
+    Heat("#fef3c7", "#0842a0", "#fcd34d", "#422006"),
+    Heat("#fde68a", "#0842a0", "#fbbf24", "#422006"),
+    Heat("#fdba74", "#0842a0", "#c2410c", "#ffffff"),
+    Heat("#fca5a5", "#0842a0", "#b91c1c", "#ffffff"),
+)
+HEAT_LEVELS = len(HEAT)
 
 
 @dataclass(frozen=True)

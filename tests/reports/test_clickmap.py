@@ -2,10 +2,17 @@
 
 import csv
 import io
+import re
+from pathlib import Path
 
-from issues.reports.clickmap import click_map
+from django.contrib.staticfiles import finders
+
+from issues.reports.clickmap import HEAT, click_map
 from issues.reports.engagement import IssueEngagement, LinkFigures
 from issues.reports.tables import links_csv
+from superfast.admin_pages import admin_url
+from superfast.contrast import AA_CONTRAST, contrast
+from tests.support.factories import make_issue
 
 WEB_HTML = (
     '<p>Start with <a href="https://example.org/a?x=1&amp;y=2">the paper</a>, then '
@@ -77,3 +84,19 @@ def test_the_csv_has_one_row_per_link_and_no_formula_survives():
     ]
     assert rows[0]["share"] == f"{60 / 80:.4f}"  # of the 80 readers who clicked
     assert rows[-1]["url"].startswith("'=") and rows[-1]["label"].startswith("'+")
+
+
+def test_every_heat_colour_reads_at_aa_and_the_forced_light_map_links_no_dark_rules(admin_client):
+    for level, heat in enumerate(HEAT):
+        assert contrast(heat.badge_ink, heat.badge_background) >= AA_CONTRAST, level
+        assert contrast(heat.link_ink, heat.background) >= AA_CONTRAST, level
+    issue = make_issue(frozen=True, sections=2)
+    page = admin_client.get(admin_url(issue, "click_map")).content.decode()
+    for level, heat in enumerate(HEAT):
+        rule = f".clickmap-heat-{level} .clickmap-badge {{ background: {heat.badge_background}; "
+        assert rule + f"color: {heat.badge_ink}; }}" in page
+    sheets = re.findall(r'<link rel="stylesheet" href="/static/([^"]+)"', page)
+    assert sheets
+    for sheet in sheets:
+        assert "prefers-color-scheme" not in Path(finders.find(sheet)).read_text(), sheet
+    assert "prefers-color-scheme" not in page
