@@ -15,6 +15,8 @@ from django.views.decorators.clickjacking import xframe_options_sameorigin
 from superfast.admin_pages import admin_page, admin_url
 from superfast.middleware import shows_issue_content
 
+from ..engagement.links import positions_in_html
+from ..engagement.middleware import CLICK_PREFIX
 from ..models import Newsletter
 from ..reports import dashboard
 from ..reports.charts import percent
@@ -81,7 +83,13 @@ class IssueReportsAdminMixin:
         snapshot = getattr(issue, "snapshot", None)
         if snapshot is None:
             raise Http404("This issue has no frozen rendering yet.")
-        drawn = click_map(snapshot.web_html, link_figures(issue), readers_who_clicked(issue))
+        tracked = issue.newsletter.track_clicks and CLICK_PREFIX in snapshot.email_html
+        drawn = click_map(
+            snapshot.web_html,
+            link_figures(issue),
+            readers_who_clicked(issue),
+            positions_in_html(snapshot.email_html) if tracked else None,
+        )
         context = {"issue": issue, "map": drawn, "heat_levels": HEAT}
         return TemplateResponse(request, "admin/issues/click_map.html", context)
 

@@ -228,3 +228,12 @@ def write_link_table(issue: Issue, links: list[Link], *, replace: bool = True) -
             )
             for link in links
         )
+
+
+TRACKED_HREF = re.compile(re.escape(CLICK_PREFIX) + r"[0-9a-z]+\.([0-9a-z]+)\.")
+
+
+def positions_in_html(email_html: str) -> set[int]:
+    """The link-table positions the email's HTML part links to (the rest are in its plain
+    text only: a quiz's answers, which the HTML email leaves to the web page)."""
+    return {int(position, 36) for position in TRACKED_HREF.findall(email_html)}

@@ -3,7 +3,8 @@
 Drawn on the server: each link of the frozen web HTML gets a badge right after it and a
 heat class, so the page needs no script at all (the admin shows it in a sandboxed frame
 that could run none anyway). Links are matched to the link table by URL, in order: the
-second time a URL appears on the page is the second tracked link with that URL.
+second time a URL appears on the page is the second tracked link with that URL. A link the
+email did not have (a quiz's answers live on the web page only) is marked as such.
 """
 
 import html
@@ -11,6 +12,7 @@ import re
 from collections import defaultdict, deque
 from collections.abc import Sequence
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
@@ -43,6 +45,7 @@ HEAT = (
     Heat("#fca5a5", "#0842a0", "#b91c1c", "#ffffff"),
 )
 HEAT_LEVELS = len(HEAT)
+WEB_ONLY = "On the web page only: not in the email"
 
 
 @dataclass(frozen=True)
@@ -68,9 +71,18 @@ def plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
-def click_map(web_html: str, links: Sequence[LinkFigures], readers: int | None = None) -> ClickMap:
+def click_map(
+    web_html: str,
+    links: Sequence[LinkFigures],
+    readers: int | None = None,
+    in_email_html: set[int] | None = None,
+) -> ClickMap:
     """``web_html`` with every tracked link wrapped and badged with its share of the
-    ``readers`` who clicked (by default the sum over links), its readers and its clicks."""
+    ``readers`` who clicked (by default the sum over links), its readers and its clicks.
+
+    A link of the page the email's HTML did not have (``in_email_html``: the positions it
+    did; None when unknown) is marked as the web page's own, with what the plain-text
+    version's copy of it drew, if any."""
     by_url: dict[str, deque[LinkFigures]] = defaultdict(deque)
     for link in sorted(links, key=lambda link: link.position):
         by_url[link.url].append(link)
@@ -84,9 +96,24 @@ def click_map(web_html: str, links: Sequence[LinkFigures], readers: int | None =
         url = html.unescape(next(g for g in href.groups() if g is not None)) if href else ""
         waiting = by_url.get(url)
         if not waiting:
+            if in_email_html is not None and urlsplit(url).scheme.lower() in ("http", "https"):
+                return format_html(  # a quiz's answers, say: readers of the email never saw it
+                    '{}<span class="clickmap-badge clickmap-web-only">{}</span>',
+                    mark_safe(match.group(0)),
+                    WEB_ONLY,
+                )
             return match.group(0)
         link = waiting.popleft()
         shown.add(link.link_id)
+        if in_email_html is not None and link.position not in in_email_html:
+            return format_html(
+                '{}<span class="clickmap-badge clickmap-web-only">{} ({}, {} from the '
+                "plain-text version)</span>",
+                mark_safe(match.group(0)),
+                WEB_ONLY,
+                plural(link.unique, "reader"),
+                plural(link.clicks, "click"),
+            )
         return format_html(
             '<span class="clickmap-link clickmap-heat-{}">{}'
             '<span class="clickmap-badge">{} · {} · {}</span></span>',

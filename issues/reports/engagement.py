@@ -11,6 +11,7 @@ per-subscriber history.
 from dataclasses import dataclass
 from typing import Any, NamedTuple, TypedDict
 
+from django.conf import settings
 from django.db import connection
 from django.db.models import Count, F, Q, QuerySet
 
@@ -52,6 +53,7 @@ class IssueEngagement:
     delivered: int
     bounced: int
     complained: int
+    outcomes_reported: bool  # False: plain SMTP, which never reports deliveries back
     unsubscribed: int
     human_clicks: int
     unique_clickers: int
@@ -89,6 +91,13 @@ def delivery_outcomes(issue: Issue, *, from_rows: bool = False) -> DeliveryOutco
     }
 
 
+def outcomes_reported(outcomes: DeliveryOutcomes) -> bool:
+    """Whether delivered, bounced and complained mean anything: an ESP (anymail) reports
+    them back; plain SMTP never does, so its zeros are "not reported", not failures."""
+    reported = outcomes["delivered"] or outcomes["bounced"] or outcomes["complained"]
+    return bool(reported) or settings.EMAIL_BACKEND.startswith("anymail.")
+
+
 def issue_engagement(issue: Issue) -> IssueEngagement:
     """One issue's engagement, in a handful of aggregate queries whatever its size."""
     deliveries = delivery_outcomes(issue)
@@ -108,6 +117,7 @@ def issue_engagement(issue: Issue) -> IssueEngagement:
         delivered=deliveries["delivered"],
         bounced=deliveries["bounced"],
         complained=deliveries["complained"],
+        outcomes_reported=outcomes_reported(deliveries),
         unsubscribed=unsubscribed_because_of(issue),
         human_clicks=sum(counts.human for counts in per_link.values()),
         unique_clickers=unique_clickers,

@@ -10,6 +10,7 @@ from subscribers.csv_io import spreadsheet_safe
 from .charts import percent
 from .engagement import IssueEngagement, LinkFigures
 
+NOT_REPORTED = "not reported by SMTP"
 CSV_HEADER = ["rank", "position", "url", "label", "clicks", "unique", "share", "machine_clicks"]
 
 
@@ -157,11 +158,16 @@ def links_by_url(engagement: IssueEngagement) -> list[LinkReport]:
 
 def report_text(title: str, engagement: IssueEngagement) -> str:
     """The report as a terminal shows it: the figures, then the links, most readers first."""
-    figures = [
+    reported = engagement.outcomes_reported
+
+    def outcome(count: int) -> int | str:
+        return count if reported else NOT_REPORTED
+
+    figures: list[tuple[str, int | str | None]] = [
         ("Sent", engagement.sent),
-        ("Delivered", engagement.delivered),
-        ("Bounced", engagement.bounced),
-        ("Complained", engagement.complained),
+        ("Delivered", outcome(engagement.delivered)),
+        ("Bounced", outcome(engagement.bounced)),
+        ("Complained", outcome(engagement.complained)),
         ("Unsubscribed through this issue", engagement.unsubscribed),
         ("Clicks by people", engagement.human_clicks),
         ("Readers who clicked", engagement.unique_clickers),

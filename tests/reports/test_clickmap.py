@@ -66,6 +66,7 @@ def test_the_csv_has_one_row_per_link_and_no_formula_survives():
         delivered=190,
         bounced=2,
         complained=0,
+        outcomes_reported=True,
         unsubscribed=1,
         human_clicks=105,
         unique_clickers=80,
