@@ -89,4 +89,3 @@ def test_links_only_on_the_web_page_are_marked_on_the_click_map(admin_client, sm
     badges = re.findall(r'class="clickmap-badge clickmap-web-only">([^<]*)<', drawn)
     seen = "On the web page only: not in the email (0 readers, 0 clicks from the plain-text"
     assert badges == [seen + " version)"] * 3
-    )
