@@ -22,12 +22,19 @@ def issue_placing_a_url_twice():
     issue = make_issue(title="Twice")
     raw = [
         ("markdown", {"body": f"Start with [the paper]({SAME}), or [elsewhere]({OTHER})."}),
-        ("link_list", {"items": f"The paper again | {SAME} | at the end"}),
     ]
     Block.objects.bulk_create(
         Block(issue=issue, position=p, kind=kind, data=get_kind(kind).validate(data))
         for p, (kind, data) in enumerate(raw, start=1)
     )
+    image = {  # as stored once the upload was checked
+        "image": {"path": "images/first-page.png", "width": 10, "height": 10},
+        "alt": "The paper's first page",
+        "caption": "",
+        "credit": "",
+        "link": SAME,
+    }
+    Block.objects.create(issue=issue, position=2, kind="image", data=image)
     freeze_snapshot(issue)
     return issue
 
@@ -43,7 +50,7 @@ def test_each_placement_of_a_repeated_url_is_its_own_link_on_the_table_map_and_r
     assert [(row.url, row.label) for row in table] == [
         (SAME, "the paper"),
         (OTHER, "elsewhere"),
-        (SAME, "The paper again"),
+        (SAME, "Image: The paper's first page"),  # an image and a text link: two rows
     ]
     links = links_by_reader(smtp_sink)
     assert len(set(links[first_reader.email])) == 4  # the canary and three placements
@@ -57,7 +64,7 @@ def test_each_placement_of_a_repeated_url_is_its_own_link_on_the_table_map_and_r
     assert badges == [
         "50.0% · 1 reader · 1 click",  # the paper, first placement
         "0.0% · 0 readers · 0 clicks",  # elsewhere
-        "100.0% · 2 readers · 2 clicks",  # the paper again
+        "100.0% · 2 readers · 2 clicks",  # the paper's image
     ]
     page = admin_client.get(admin_url(issue, "engagement")).content.decode()
     assert page.count(f'<span class="link-url">{SAME}</span>') == 2
@@ -68,4 +75,4 @@ def test_each_placement_of_a_repeated_url_is_its_own_link_on_the_table_map_and_r
     placements = [
         (p["position"], p["label"], p["clicks"], p["unique"]) for p in entries[0]["placements"]
     ]
-    assert placements == [(1, "the paper", 1, 1), (3, "The paper again", 2, 2)]
+    assert placements == [(1, "the paper", 1, 1), (3, "Image: The paper's first page", 2, 2)]
