@@ -347,6 +347,8 @@ WELCOME_PLAN_OVERLAP_SECONDS = env_int("WELCOME_PLAN_OVERLAP_SECONDS", 300)
 # Engagement (issues.engagement): see docs/engagement.md.
 # A reader "clicking" every link this soon after delivery is a mail scanner, not a person.
 ENGAGEMENT_BURST_SECONDS = env_int("ENGAGEMENT_BURST_SECONDS", 30)
+# A subject test decided on fewer readers than this (clickers, or openers) says so.
+SUBJECT_TEST_MIN_CLICKERS = env_int("SUBJECT_TEST_MIN_CLICKERS", 20)
 # Beat flushes the click buffer (a Redis stream when REDIS_URL is set) this often.
 ENGAGEMENT_FLUSH_SECONDS = env_float("ENGAGEMENT_FLUSH_SECONDS", 5)
 ENGAGEMENT_FLUSH_BATCH = env_int("ENGAGEMENT_FLUSH_BATCH", 1000)  # entries per transaction

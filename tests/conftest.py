@@ -91,10 +91,15 @@ def quick_password_hashing():
 @pytest.fixture(autouse=True)
 def empty_cache():
     """Every test starts with an empty cache and leaves one: rate-limit counters and cached
-    pages of one test never answer another's requests."""
+    pages of one test never answer another's requests, nor its link tables another's
+    clicks (SQLite gives the next test's issue the same id)."""
+    from issues.engagement.views import link_tables
+
     cache.clear()
+    link_tables.clear()
     yield
     cache.clear()
+    link_tables.clear()
 
 
 @pytest.fixture

@@ -15,11 +15,13 @@ from django.views.decorators.clickjacking import xframe_options_sameorigin
 from superfast.admin_pages import admin_page, admin_url
 from superfast.middleware import shows_issue_content
 
+from ..engagement.links import positions_in_html
+from ..engagement.middleware import CLICK_PREFIX
 from ..models import Newsletter
 from ..reports import dashboard
 from ..reports.charts import percent
-from ..reports.clickmap import click_map
-from ..reports.engagement import issue_engagement, link_figures
+from ..reports.clickmap import HEAT, click_map
+from ..reports.engagement import issue_engagement, link_figures, readers_who_clicked
 from ..reports.tables import link_rows, links_csv
 from .base import issue_for, may_send
 
@@ -81,7 +83,14 @@ class IssueReportsAdminMixin:
         snapshot = getattr(issue, "snapshot", None)
         if snapshot is None:
             raise Http404("This issue has no frozen rendering yet.")
-        context = {"issue": issue, "map": click_map(snapshot.web_html, link_figures(issue))}
+        tracked = issue.newsletter.track_clicks and CLICK_PREFIX in snapshot.email_html
+        drawn = click_map(
+            snapshot.web_html,
+            link_figures(issue),
+            readers_who_clicked(issue),
+            positions_in_html(snapshot.email_html) if tracked else None,
+        )
+        context = {"issue": issue, "map": drawn, "heat_levels": HEAT}
         return TemplateResponse(request, "admin/issues/click_map.html", context)
 
 

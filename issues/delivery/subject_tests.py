@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import TypedDict
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -165,13 +166,7 @@ def score(test: SubjectTest, figures: VariantFigures) -> float:
     """The variant's rate by the test's criterion (opens fall back to clicks if unmeasured)."""
     if not figures.sent:
         return 0.0
-    measured = figures.unique_clickers
-    if (
-        test.criterion == SubjectTest.Criterion.OPENS
-        and figures.unique_openers_estimated is not None
-    ):
-        measured = figures.unique_openers_estimated
-    return measured / figures.sent
+    return measure(test, figures) / figures.sent
 
 
 def pick_winner(test: SubjectTest, figures: dict[int, VariantFigures]) -> int:
@@ -190,6 +185,8 @@ class VariantProgress(TypedDict):
     sent: int
     unique_clickers: int
     unique_openers_estimated: int | None  # None: opens not measured
+    click_rate_label: str  # unique clickers / sent: the variants differ in size
+    open_rate_label: str  # "" when opens are not measured
     is_winner: bool
 
 
@@ -206,6 +203,8 @@ class SubjectTestProgress(TypedDict):
     held: int  # the rest of the list, waiting for the winner
     winner: int | None
     variants: list[VariantProgress]
+    tie_rule: str  # how a tie is decided, in words
+    data_warning: str  # "" unless the verdict rests on no data or too little
 
 
 def test_progress(dispatch: Dispatch) -> SubjectTestProgress | None:
@@ -218,6 +217,7 @@ def test_progress(dispatch: Dispatch) -> SubjectTestProgress | None:
         if test.status == SubjectTest.Status.DECIDED
         else variant_engagement(dispatch.issue)
     )
+    measured = sum(measure(test, f) for f in figures.values())
     return {
         "status": test.status,
         "status_label": test.get_status_display(),
@@ -238,8 +238,54 @@ def test_progress(dispatch: Dispatch) -> SubjectTestProgress | None:
                 "unique_openers_estimated": (
                     figures[n].unique_openers_estimated if n in figures else None
                 ),
+                "click_rate_label": rate_label(figures.get(n), "unique_clickers"),
+                "open_rate_label": rate_label(figures.get(n), "unique_openers_estimated"),
                 "is_winner": test.winner == n,
             }
             for n, subject in enumerate(test.subjects)
         ],
+        "tie_rule": TIE_RULE,
+        "data_warning": data_warning(test, measured),
     }
+
+
+TIE_RULE = (
+    "Variants are compared by rate (readers who did it over messages sent); on a tie the "
+    "earlier subject wins, so with no difference the issue's own subject (A) is kept."
+)
+
+
+def measure(test: SubjectTest, figures: VariantFigures) -> int:
+    """The readers who count towards the verdict: clickers, or openers when it is opens."""
+    openers = figures.unique_openers_estimated
+    if test.criterion == SubjectTest.Criterion.OPENS and openers is not None:
+        return openers
+    return figures.unique_clickers
+
+
+def rate_label(figures: VariantFigures | None, field: str) -> str:
+    count = getattr(figures, field, None) if figures else 0
+    if count is None:
+        return ""
+    sent = figures.sent if figures else 0
+    return f"{100 * count / sent:.1f}%" if sent else "–"
+
+
+def data_warning(test: SubjectTest, measured: int) -> str:
+    """Why the verdict cannot be trusted, once it is in: nothing to go by, or too little
+    (fewer readers than ``SUBJECT_TEST_MIN_CLICKERS`` did what decides it)."""
+    if test.status != SubjectTest.Status.DECIDED:
+        return ""
+    did = "opened" if test.criterion == SubjectTest.Criterion.OPENS else "clicked"
+    if not measured:
+        return (
+            f"Picked on no data: nobody {did} in the test, so the issue's own subject (A) was kept."
+        )
+    least = settings.SUBJECT_TEST_MIN_CLICKERS
+    if measured < least:
+        readers = "1 reader" if measured == 1 else f"{measured} readers"
+        return (
+            f"Picked on too little data: {readers} {did} in the test, fewer than the {least} "
+            "a verdict needs (SUBJECT_TEST_MIN_CLICKERS). The difference may be chance."
+        )
+    return ""

@@ -7,6 +7,10 @@ The merge rule, per kind of event, for one issue: exactly one source counts.
   tracks clicks wraps our tracked URL in its own, so its "clicked" event is the same click
   seen twice and is not counted. Otherwise the ESP's click is stored, matched to the link
   table by URL.
+- An ESP's click is judged by our machine rules when the ESP passes the reader's user
+  agent; without one (some ESPs never pass it) nothing tells a person from a gateway, so it
+  is kept out of people's figures and counted apart, as "reported by the ESP"
+  (``MachineReason.UNJUDGED``).
 - Opens: when the newsletter's own pixel is on, the ESP's "opened" is the same open (both
   images load together) and is not counted; otherwise it is stored as an estimate.
 
@@ -20,7 +24,7 @@ from anymail.signals import EventType
 from django.utils import timezone
 
 from ..models import Click, Delivery, Open, TrackedLink
-from .machines import SCANNER_AGENTS, MachineReason
+from .machines import SCANNER_AGENTS, MachineReason, request_reason
 from .pseudonyms import Pseudonyms
 
 
@@ -63,7 +67,8 @@ def record_esp_engagement(event, esp_name: str, message_id: str) -> bool:
         if links.filter(is_canary=True).exists():
             return False
         link = links.filter(url=event.click_url or "").first()
-        reason = MachineReason.SCANNER if common["is_machine"] else ""
+        reason = request_reason("GET", agent, False) if agent.strip() else MachineReason.UNJUDGED
+        common["is_machine"] = bool(reason)
         return insert_once(
             Click(source=Click.Source.ESP, link=link, machine_reason=reason, **common)
         )

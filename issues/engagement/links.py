@@ -4,7 +4,10 @@ Every http(s) link of the email (HTML and plain text) becomes
 ``SITE_URL/c/<link part>/<reader marker>``: the link part is signed here, once; the reader
 marker is substituted per recipient like the unsubscribe URL (``issues.compose.markers``). The
 unsubscribe, preferences and view-in-browser links stay as they are, and so do mailto links.
-One row per distinct URL goes into ``TrackedLink``, the redirect's only source of targets.
+One row per placement of a link goes into ``TrackedLink``, the redirect's only source of
+targets: a URL placed twice is two rows, so the report tells which placement readers used.
+The plain-text part's n-th link to a URL is the HTML's n-th placement of it (the first
+when the text has more).
 
 A hidden canary link, which no person can see or reach, comes first in the body: security
 gateways fetch every href they find, so whatever follows it is a machine. With the
@@ -13,6 +16,7 @@ newsletter's open tracking on, a 1×1 image at the end of the body loads ``/o/..
 
 import html
 import re
+from collections import Counter
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -40,6 +44,19 @@ class Link:
     is_canary: bool = False
 
 
+IMAGE_ALT = re.compile(r'<img\b[^>]*?\balt="([^"]*)"', re.I)
+
+
+def link_label(inner_html: str) -> str:
+    """What a reader sees of a link: its text, or for an image its alt text, as "Image: …"."""
+    text = " ".join(html.unescape(strip_tags(inner_html)).split())
+    if text:
+        return text
+    alt = IMAGE_ALT.search(inner_html)
+    described = " ".join(html.unescape(alt.group(1)).split()) if alt else ""
+    return f"Image: {described}" if described else "Image" if "<img" in inner_html else ""
+
+
 def with_utm(url: str, newsletter_slug: str, issue_slug: str) -> str:
     """``url`` with utm_source/medium/campaign added, unless the editor set any utm_ already."""
     parts = urlsplit(url)
@@ -62,29 +79,57 @@ class Rewriter:
             key,
             track,
         )
-        self.by_url: dict[str, Link] = {}
+        self.placements: dict[str, list[Link]] = {}  # URL → its placements, in order
+
+    @property
+    def links(self) -> list[Link]:
+        return sorted(
+            (link for links in self.placements.values() for link in links),
+            key=lambda link: link.position,
+        )
+
+    def keep(self, link: Link) -> None:
+        """A placement written before (a welcome email's earlier version): it keeps its
+        position, so links already in inboxes still name it."""
+        self.placements.setdefault(link.url, []).append(link)
 
     def tracked(self, url: str) -> bool:
         if urlsplit(url).scheme.lower() not in ("http", "https") or url == self.web_url:
             return False
         return not any(marker in url for marker in self.markers.per_recipient)
 
-    def link(self, url: str, label: str = "") -> Link:
-        if url not in self.by_url:
-            self.by_url[url] = Link(len(self.by_url) + 1, url, label[:200])
-        return self.by_url[url]
+    def placement(self, url: str, nth: int, label: str = "") -> Link:
+        """The ``nth`` placement of ``url`` (from 0), added at the next position if new."""
+        placed = self.placements.setdefault(url, [])
+        if nth < len(placed):
+            link = placed[nth]
+            link.label = link.label or label[:200]
+            return link
+        position = max((link.position for link in self.links), default=0) + 1
+        placed.append(Link(position, url, label[:200]))
+        return placed[-1]
+
+    def text_placement(self, url: str, nth: int) -> Link:
+        """The HTML's ``nth`` placement of ``url`` for the text part's ``nth`` link to it:
+        the first when the text has more, a new one when only the text has it."""
+        placed = self.placements.get(url)
+        if placed:
+            return placed[min(nth, len(placed) - 1)]
+        return self.placement(url, 0)
 
     def click_url(self, position: int) -> str:
         token = link_token(self.key, self.issue.pk, position)
         return f"{settings.SITE_URL}{CLICK_PREFIX}{token}/{self.markers.reader}"
 
     def html(self, email_html: str) -> str:
+        seen: Counter[str] = Counter()
+
         def anchor(match: re.Match) -> str:
             url = html.unescape(match.group(2)).strip()
             if not self.tracked(url):
                 return match.group(0)
-            label = " ".join(html.unescape(strip_tags(match.group(4))).split())
-            link = self.link(url, label)
+            link = self.placement(url, seen[url], link_label(match.group(4)))
+            seen[url] += 1
             if not self.track:
                 return match.group(0)
             tracked = html.escape(self.click_url(link.position))
@@ -93,11 +138,14 @@ class Rewriter:
         return ANCHOR.sub(anchor, email_html)
 
     def text(self, text: str) -> str:
+        seen: Counter[str] = Counter()
+
         def bracketed(match: re.Match) -> str:
             url = match.group(1)
             if not self.tracked(url):
                 return match.group(0)
-            link = self.link(url)
+            link = self.text_placement(url, seen[url])
+            seen[url] += 1
             return f"<{self.click_url(link.position)}>" if self.track else match.group(0)
 
         return TEXT_LINK.sub(bracketed, text)
@@ -139,10 +187,10 @@ def prepare_for_sending(issue: Issue, rendered) -> list[Link]:
         # A welcome email is frozen again after each edit while earlier readers hold its
         # links: a URL keeps its place in the table, a new one is added after the others.
         for row in TrackedLink.objects.filter(issue=issue, is_canary=False).order_by("position"):
-            rewriter.by_url[row.url] = Link(row.position, row.url, row.label)
+            rewriter.keep(Link(row.position, row.url, row.label))
     email_html = rewriter.html(rendered.email_html)
     rendered.text = rewriter.text(rendered.text)
-    links = list(rewriter.by_url.values())
+    links = rewriter.links
     if newsletter.track_clicks:
         email_html = rewriter.canary(email_html)
         links.insert(0, Link(CANARY_POSITION, web_url, "(hidden canary)", is_canary=True))
@@ -180,3 +228,12 @@ def write_link_table(issue: Issue, links: list[Link], *, replace: bool = True) -
             )
             for link in links
         )
+
+
+TRACKED_HREF = re.compile(re.escape(CLICK_PREFIX) + r"[0-9a-z]+\.([0-9a-z]+)\.")
+
+
+def positions_in_html(email_html: str) -> set[int]:
+    """The link-table positions the email's HTML part links to (the rest are in its plain
+    text only: a quiz's answers, which the HTML email leaves to the web page)."""
+    return {int(position, 36) for position in TRACKED_HREF.findall(email_html)}

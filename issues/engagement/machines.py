@@ -7,6 +7,10 @@ of a message before, or just after, it reaches the inbox. Four rules catch them:
 2. ``scanner``: a user agent in ``SCANNER_AGENTS``, or none at all: gateways and previewers
    that say what they are (the list is short on purpose: a browser's agent is never on it).
 3. ``canary``: the hidden link first in the email's body, which no person sees or can reach.
+   A client that fetched it was a machine at that moment: that reader's clicks from
+   ``ENGAGEMENT_BURST_SECONDS`` before the hit to as long after it are the same machine's
+   burst (``mark_canary_bursts``). The reader's clicks outside it stay people's: the
+   gateway that scanned the message on arrival says nothing of the reader who clicked later.
 4. ``burst``: a reader "clicking" every link of the issue within ``ENGAGEMENT_BURST_SECONDS``
    of the delivery. Gateways that pose as browsers give themselves away by speed and by
    completeness; a person reads first and picks a few links. Applied when clicks are stored,
@@ -20,6 +24,7 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.db.models import Exists, OuterRef
 
 from ..models import Click, MachineReason, TrackedLink
 
@@ -83,3 +88,33 @@ def mark_bursts(issue_id: int, sent_at: dict[str, datetime]) -> int:
                 at__lte=sent_at[reader] + window,
             ).update(is_machine=True, machine_reason=MachineReason.BURST)
     return moved
+
+
+def mark_canary_bursts(issue_id: int, readers: set[str]) -> int:
+    """Rule 3 for these readers of one issue: each of their clicks within the burst window
+    either side of one of their canary hits is a machine's. Returns how many it moved.
+
+    One ``UPDATE`` per issue, however many readers: the canary hits are matched in a
+    subquery on the (issue, reader) index.
+    """
+    if not readers:
+        return 0
+    window = burst_window()
+    canary_near = Click.objects.filter(
+        issue_id=issue_id,
+        reader=OuterRef("reader"),
+        link__is_canary=True,
+        source=Click.Source.REDIRECT,
+        at__gte=OuterRef("at") - window,
+        at__lte=OuterRef("at") + window,
+    )
+    return (
+        Click.objects.filter(
+            issue_id=issue_id,
+            reader__in=list(readers),
+            source=Click.Source.REDIRECT,
+            is_machine=False,
+        )
+        .filter(Exists(canary_near))
+        .update(is_machine=True, machine_reason=MachineReason.CANARY)
+    )

@@ -26,7 +26,7 @@ from django.conf import settings
 from django.db import transaction
 
 from ..models import LATE_READER, Click, Delivery, Open, TrackedLink
-from .machines import burst_window, mark_bursts
+from .machines import burst_window, mark_bursts, mark_canary_bursts
 from .pseudonyms import Pseudonyms
 
 log = logging.getLogger(__name__)
@@ -155,6 +155,7 @@ def store(entries: list[tuple[str, dict]]) -> int:
     }
     clicks, opens = [], []
     soon_after_delivery: dict[int, dict] = defaultdict(dict)
+    clicked: dict[int, set[str]] = defaultdict(set)  # readers with a click in this batch
     for event_id, fields in events:
         delivery = deliveries.get(int(fields["d"]))
         issue_id = int(fields["i"])
@@ -187,6 +188,8 @@ def store(entries: list[tuple[str, dict]]) -> int:
         if link_id is None:
             continue
         clicks.append(Click(link_id=link_id, machine_reason=fields["m"], **common))
+        if common["reader"] != LATE_READER:
+            clicked[issue_id].add(common["reader"])
         if at <= sent_at + burst_window() and common["reader"] != LATE_READER:
             soon_after_delivery[issue_id][common["reader"]] = sent_at
     with transaction.atomic():
@@ -194,4 +197,7 @@ def store(entries: list[tuple[str, dict]]) -> int:
         Open.objects.bulk_create(opens, ignore_conflicts=True)
         for issue_id, readers in soon_after_delivery.items():
             mark_bursts(issue_id, readers)
+        # A canary hit and the clicks of its burst may come in different batches.
+        for issue_id, clickers in clicked.items():
+            mark_canary_bursts(issue_id, clickers)
     return len(clicks) + len(opens)

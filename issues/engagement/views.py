@@ -2,7 +2,10 @@
 
 A click costs two HMACs, a dictionary lookup and one ``XADD``: the issue's link table is
 read from the database once per process and kept (the links of a sent issue never change),
-and the click is buffered for the worker to store (``recorder``). The target comes only
+and read again only when a link that verified names a position the kept table lacks: a
+welcome email frozen again after an edit gained a link (only ever added, never changed;
+``links.write_link_table``). Forged links never verify, so they cannot make a process read
+the table. The click is buffered for the worker to store (``recorder``). The target comes only
 from the link table; a token that does not verify, or names no link, answers 404 with no
 ``Location``: nothing in a URL can send a reader anywhere.
 """
@@ -44,7 +47,14 @@ class LinkTables:
             return found
         if found is not None and time.monotonic() < found:
             return None
-        table = self.load(issue_id)
+        return self.store(issue_id, self.load(issue_id))
+
+    def reload(self, issue_id: int) -> IssueLinks | None:
+        """The table read again: a signed position it lacked was added since (a welcome
+        email frozen again after an edit)."""
+        return self.store(issue_id, self.load(issue_id))
+
+    def store(self, issue_id: int, table: IssueLinks | None) -> IssueLinks | None:
         with self.lock:
             self.tables[issue_id] = table or time.monotonic() + UNKNOWN_ISSUE_SECONDS
             self.tables.move_to_end(issue_id)
@@ -92,8 +102,13 @@ def click(request, link: str, reader: str):
     if table is None or not tokens.verify_link(table.key, body, signature):
         return not_found()
     delivery_id = tokens.verify_reader(table.key, reader)
+    if delivery_id is None:
+        return not_found()
     found = table.targets.get(position)
-    if delivery_id is None or found is None:
+    if found is None:
+        table = link_tables.reload(issue_id)
+        found = table.targets.get(position) if table else None
+    if found is None:
         return not_found()
     target, is_canary = found
     if delivery_id != tokens.NO_TRACKING:

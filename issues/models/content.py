@@ -145,6 +145,9 @@ class Issue(models.Model):
         permissions = [("send_issue", "Can send or schedule an issue")]
 
     def __str__(self):
+        """An issue as "#12 Title"; a welcome email by its title (it has no number)."""
+        if self.kind == self.Kind.WELCOME:
+            return self.title
         return f"#{self.number} {self.title}"
 
     def save(self, *args: Any, **kwargs: Any) -> None:

@@ -77,8 +77,12 @@ class Dispatch(models.Model):
             return f"segment “{self.segment}”"
         if self.tag_id:
             return f"tag “{self.tag}”"
+        if self.pk and Dispatch.objects.filter(issue_id=self.issue_id, pk__lt=self.pk).exists():
+            return REST_OF_THE_LIST  # an earlier send reached part of the list
         return "everyone"
 
+
+REST_OF_THE_LIST = "the rest (everyone not sent this issue yet)"
 
 # Dispatches that may still send something: at most one per issue.
 LIVE_DISPATCH = frozenset(

@@ -81,6 +81,9 @@ class MachineReason(models.TextChoices):
     SCANNER = "scanner", "Security scanner user agent"
     CANARY = "canary", "Hidden canary link"
     BURST = "burst", "Every link within seconds of delivery"
+    # Not a machine found, nor a person: an ESP's click without the user agent our rules
+    # judge by. Kept out of people's figures, and counted apart from machines' in reports.
+    UNJUDGED = "unjudged", "Reported by the ESP without a user agent"
 
 
 class Click(models.Model):

@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.safestring import SafeString
 
 from subscribers.models import ConsentEvent, SuppressionEvent
+from subscribers.selectors import recipients
 
 from ..engagement.attribution import unsubscribed_by_issue
 from ..models import KNOWN_READER, Click, Issue, Newsletter
@@ -61,11 +62,33 @@ class IssueRates:
 
     @property
     def click_rate_label(self) -> str:
-        return percent(self.click_rate)
+        return percent(self.click_rate) if self.sent else NOT_SENT
 
     @property
     def unsubscribe_rate_label(self) -> str:
-        return percent(self.unsubscribe_rate)
+        return percent(self.unsubscribe_rate) if self.sent else NOT_SENT
+
+
+NOT_SENT = "not sent to anyone"
+
+
+@dataclass(frozen=True)
+class Audience:
+    """What the dashboard leads with: who gets the next issue, and how that moved."""
+
+    active: int  # confirmed, not suppressed, subscribed: the next issue's recipients
+    change: int  # joined less left and bounced over the weeks shown
+    weeks: int
+
+    @property
+    def change_label(self) -> str:
+        return f"{self.change:+d}" if self.change else "±0"
+
+
+def audience(newsletter: Newsletter, weeks: list[WeekFigures]) -> Audience:
+    joined = sum(w.confirmed for w in weeks)
+    left = sum(w.unsubscribed + w.bounced for w in weeks)
+    return Audience(recipients(newsletter.pk).count(), joined - left, len(weeks))
 
 
 def week_start(day: date) -> date:
@@ -164,6 +187,7 @@ def week_label(monday: date) -> str:
 class Dashboard(TypedDict):
     """The dashboard page's figures: its tables and its charts."""
 
+    audience: Audience
     weeks: list[WeekFigures]
     rates: list[IssueRates]
     charts: dict[str, ChartPair]  # growth, click_rate, unsubscribe_rate
@@ -174,7 +198,8 @@ def dashboard(newsletter: Newsletter) -> Dashboard:
     weeks = subscriber_growth(newsletter)
     rates = issue_rates(newsletter)
     week_labels = [week_label(w.week) for w in weeks]
-    issue_labels = [f"#{r.number}" for r in rates]
+    plotted = [r for r in rates if r.sent]  # an issue sent to nobody has no rate, not 0%
+    issue_labels = [f"#{r.number}" for r in plotted]
 
     def pair(
         draw: Callable[..., SafeString], name: str, *args: object, **kwargs: object
@@ -198,7 +223,7 @@ def dashboard(newsletter: Newsletter) -> Dashboard:
             line_chart,
             "click-rate",
             issue_labels,
-            [Series("click rate", [r.click_rate for r in rates])],
+            [Series("click rate", [r.click_rate for r in plotted])],
             title="Click rate issue over issue",
             description="Share of recipients who clicked at least one link, per issue.",
         ),
@@ -206,10 +231,15 @@ def dashboard(newsletter: Newsletter) -> Dashboard:
             line_chart,
             "unsubscribe-rate",
             issue_labels,
-            [Series("unsubscribe rate", [r.unsubscribe_rate for r in rates])],
+            [Series("unsubscribe rate", [r.unsubscribe_rate for r in plotted])],
             colour=1,  # the growth chart's colour for unsubscribes
             title="Unsubscribe rate issue over issue",
             description="Share of recipients who unsubscribed through the issue's link.",
         ),
     }
-    return {"weeks": weeks, "rates": rates, "charts": charts}
+    return {
+        "audience": audience(newsletter, weeks),
+        "weeks": weeks,
+        "rates": rates,
+        "charts": charts,
+    }

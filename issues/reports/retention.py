@@ -19,11 +19,11 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, Exists, OuterRef, QuerySet
+from django.db.models import Case, Count, Exists, F, OuterRef, QuerySet, Value, When
 from django.utils import timezone
 
 from ..models import Delivery, DeliveryTally, Dispatch, Issue
-from ..models.delivery import LIVE_DISPATCH, issues_whose_sends_ended_before
+from ..models.delivery import LIVE_DISPATCH, SENT_ROWS, issues_whose_sends_ended_before
 from .delivery import ledger_report
 from .engagement import delivery_outcomes
 
@@ -54,7 +54,14 @@ def tally(issue: Issue) -> DeliveryTally:
     if existing:
         return existing
     by_dispatch: dict[str, dict[str, int]] = {}
-    per_dispatch = Delivery.objects.filter(issue=issue).values_list("dispatch", "status")
+    # By status as ``sent.status_counts`` counts them: a message that bounced later left.
+    left_or_status = Case(When(SENT_ROWS, then=Value(Delivery.Status.SENT)), default=F("status"))
+    per_dispatch = (
+        Delivery.objects.filter(issue=issue)
+        .annotate(left_or_status=left_or_status)
+        .values_list("dispatch", "left_or_status")
+        .order_by()
+    )
     for dispatch_id, status, n in per_dispatch.annotate(n=Count("id")):
         by_dispatch.setdefault(str(dispatch_id), {})[status] = n
     figures = ledger_report(issue)

@@ -16,7 +16,8 @@ An issue whose ledger retention rolled up reads the counts its tally kept.
 
 The dashboard, the engagement report and the admin's banner on a sent issue show
 ``sent_per_issue``; the delivery report and the progress JSON show ``status_counts``, the
-same rows by status, where a message that bounced later counts as failed.
+same rows by status. Both count a message that bounced later as sent (it left; its row says
+``failed``): the bounce is an outcome after sending, shown beside, never a lower "sent".
 """
 
 from collections import Counter
@@ -75,14 +76,12 @@ def sent_per_issue(ids: list[int], *, from_rows: bool = False) -> dict[int, int]
 
 
 def status_counts(rows: QuerySet[Delivery], planned: int) -> dict[str, int]:
-    """``{status: n}`` of one issue's rows (or one dispatch's) from the rows not sent and
-    the rows an ESP reported bounced (partial index ``delivery_bounced``), each counted
-    under its status; the rest of what was sent is plainly ``sent``."""
+    """``{status: n}`` of one issue's rows (or one dispatch's) from the rows not sent, each
+    under its status; everything else was sent (``sent``), a later bounce included, so
+    ``status_counts(...)["sent"]`` is ``sent_per_issue`` for the same rows."""
     unsent = by_status(not_sent(rows))
-    bounced = by_status(rows.filter(bounced_at__isnull=False))
     counts = Counter(unsent)
-    counts.update(bounced)
-    counts[Status.SENT] += max(sent(planned, sum(unsent.values())) - sum(bounced.values()), 0)
+    counts[Status.SENT] += max(sent(planned, sum(unsent.values())), 0)
     return dict(counts)
 
 

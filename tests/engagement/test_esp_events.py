@@ -2,7 +2,10 @@
 figures: delivered, bounced and complained once each; opens and clicks merged with ours,
 never counted twice, however often the ESP retries."""
 
+import json
+
 from django.core import mail
+from django.core.management import call_command
 
 from issues.models import Open
 from issues.reports.engagement import issue_engagement
@@ -43,3 +46,25 @@ def test_with_our_own_tracking_on_the_esp_s_opens_and_clicks_are_not_counted_aga
     figures = issue_engagement(issue)
     assert (figures.human_clicks, figures.opens_estimated) == (0, 0)
     assert not Open.objects.exists()
+
+
+def test_esp_clicks_are_judged_by_our_machine_rules_or_counted_apart_without_an_agent(
+    client, esp, admin_client, capsys
+):
+    issue, (first, second, third) = sent_issue(track_clicks=False)
+    scanner = "Mozilla/5.0 (compatible; Barracuda Sentinel (EE))"
+    for payload in [
+        postmark("Click", first, OriginalLink=LINK),  # a browser's agent: a person
+        postmark("Click", second, OriginalLink=LINK, UserAgent=scanner),  # a gateway
+        postmark("Click", third, OriginalLink=LINK, UserAgent=""),  # nothing to judge by
+    ]:
+        post(client, payload)
+
+    figures = issue_engagement(issue)
+    assert (figures.human_clicks, figures.unique_clickers, figures.machine_clicks) == (1, 1, 1)
+    assert figures.esp_reported_clicks == 1
+    assert [(f.clicks, f.unique, f.machine_clicks) for f in figures.links[:1]] == [(1, 1, 1)]
+    page = admin_client.get(f"/admin/issues/issue/{issue.pk}/engagement/").content.decode()
+    assert 'id="figure-esp-clicks">1' in page
+    call_command("issue_report", str(issue.pk), "--json")
+    assert json.loads(capsys.readouterr().out)["esp_reported_clicks"] == 1

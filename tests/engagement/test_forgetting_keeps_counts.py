@@ -95,7 +95,9 @@ def test_no_tracking_erasure_and_the_admins_delete_keep_every_figure(
         assert response.status_code == 200
     recorder.flush()
     before = everything_a_report_says(issue)
-    assert (before["clicks"], before["unique clickers"], before["opens"]) == (9, 5, 5)
+    # Reader 3's click came with the canary, in one burst: a machine's. The quiet reader's
+    # two opens are one reader's.
+    assert (before["clicks"], before["unique clickers"], before["opens"]) == (8, 4, 4)
     kept = {reader: rows_of(issue, reader) for reader in readers}
     if history:
         assert Click.objects.filter(subscriber=quiet).count() == 2

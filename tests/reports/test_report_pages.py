@@ -113,15 +113,17 @@ def test_an_editor_reads_which_links_readers_clicked_and_the_command_agrees(
         r'</td>\s*<td class="number">(\d+)</td>',
         html,
     )
-    assert [(url.split("/")[-1], clicks, unique) for url, clicks, unique in rows[:3]] == [
-        ("0?from=mail&amp;kind=pdf", "40", "30"),
+    assert [(url.split("/")[-1], unique, clicks) for url, unique, clicks in rows[:3]] == [
+        ("0?from=mail&amp;kind=pdf", "30", "40"),
         ("3?from=mail&amp;kind=pdf", "10", "10"),
         ("7?from=mail&amp;kind=pdf", "1", "1"),
     ]
     # The click map draws those shares on the issue's own page, and runs nothing.
     click_map = client.get(base + "click-map/")
     assert click_map["Content-Security-Policy"].split(";")[0] == "sandbox"
-    assert "78.4% · 40 clicks" in click_map.text and "19.6% · 10 clicks" in click_map.text
+    # Shares of the 41 readers who clicked, readers and clicks beside.
+    assert "73.2% · 30 readers · 40 clicks" in click_map.text
+    assert "24.4% · 10 readers · 10 clicks" in click_map.text
     # The CSV: every link, people's clicks and readers.
     table = list(csv.DictReader(io.StringIO(client.get(base + "links.csv").text)))
     assert len(table) == 8 and sum(int(row["clicks"]) for row in table) == 51
@@ -156,7 +158,7 @@ def test_an_editor_reads_which_links_readers_clicked_and_the_command_agrees(
     out = io.StringIO()
     call_command("issue_report", str(issue.pk), stdout=out)
     text = out.getvalue()
-    assert re.search(r"Unsubscribed through this issue +3\n", text) and "78.4%" in text
+    assert re.search(r"Unsubscribed through this issue +3\n", text) and "73.2%" in text
     wrong = issue_report(f"{issue.newsletter.slug}/no-such-issue")
     assert wrong.returncode == 1 and "No issue" in wrong.stderr
 
@@ -190,7 +192,8 @@ def look_at_the_report_and_the_dashboard(browser, base_url, issue, device, viewp
         assert_accessible(page, f"report ({device})")
         # The click map is a frame of its own: brought into view, it is drawn.
         frame = page.frame_locator("#click-map")
-        assert frame.locator(".clickmap-badge").first.inner_text() == "78.4% · 40 clicks"
+        badge = frame.locator(".clickmap-badge").first.inner_text()
+        assert badge == "73.2% · 30 readers · 40 clicks"
         page.locator("#click-map").scroll_into_view_if_needed()
         page.wait_for_timeout(1000)  # a frame of another origin is painted once in view
         page.screenshot(path=artifacts / f"report-click-map-{device}.png")

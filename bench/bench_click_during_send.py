@@ -1,0 +1,243 @@
+"""Clicks during a send: readers clicking one issue while another goes to the whole list.
+
+One PostgreSQL database, one Redis (broker and click buffer), a real Celery worker (one
+pool process per core) sending into Postfix's ``smtp-sink``, and gunicorn (2 workers)
+answering the clicks, all on this machine. The send of ``BENCH_SIZE`` readers runs twice:
+alone, then while clicks arrive at a fixed ``BENCH_CLICK_RATE`` per second on another
+issue's tracked links (200 readers × 10 links) and this process flushes the click buffer
+into the same database, as beat would. Clicks are sent open-loop (each at its planned
+moment, whatever the answers before it), and a click's time counts from its planned
+moment, so a stalled server shows as latency instead of fewer clicks. Prints:
+
+    BENCH click_during_send n=... clicks_per_s=... clicks=... click_p99_ms=...
+          send_seconds=... alone_seconds=... ratio=... stored=... ok=yes|no
+
+``ratio`` is the send's rate with clicks over its rate alone; targets: ``click_p99_ms``
+under 50 and ``ratio`` at least 0.8; ``stored`` must equal ``clicks``. Redirect targets are
+a closed loopback port: the redirect is answered, never followed.
+
+Settings: ``BENCH_DATABASE_URL`` (default a ``superfast_bench_clicks`` database on the local
+PostgreSQL, created when missing), ``BENCH_REDIS_URL`` (default local Redis db 12),
+``BENCH_SIZE`` (default 100000), ``BENCH_CLICK_RATE`` (default 300), ``SMTP_SINK``.
+"""
+
+import http.client
+import os
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DATABASE_URL = os.environ.get(
+    "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/superfast_bench_clicks"
+)
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")
+SIZE = int(os.environ.get("BENCH_SIZE", "100000"))
+CLICK_RATE = float(os.environ.get("BENCH_CLICK_RATE", "300"))
+CLICK_READERS, LINKS = 200, 10
+TARGET_P99_MS, TARGET_RATIO = 50.0, 0.8
+
+os.environ.update(
+    DATABASE_URL=DATABASE_URL,
+    CELERY_BROKER_URL=REDIS_URL,
+    REDIS_URL=REDIS_URL,
+    DJANGO_SETTINGS_MODULE="superfast.settings",
+    VAR_DIR=str(ROOT / "var" / "bench"),
+)
+sys.path.insert(0, str(ROOT))
+
+from bench.bench_archive import free_port, site_env, wait_until_serving  # noqa: E402
+from bench.support import (  # noqa: E402
+    CORES,
+    ensure_database,
+    reset_data,
+    send_planned,
+    sending_env,
+    start_sink,
+)
+
+
+def clicked_issue_paths() -> list[str]:
+    """An issue of its own, planned for 200 readers, and each reader's tracked link paths
+    (not the canary): what the clicks go round."""
+    from django.conf import settings
+
+    from issues.compose.blocks import get_kind
+    from issues.delivery import plan_dispatch
+    from issues.delivery.message import IssueMessage
+    from issues.delivery.outcomes import Recipient
+    from issues.delivery.snapshot import freeze_snapshot
+    from issues.models import Block, Dispatch
+    from tests.support.delivery import make_subscribers
+    from tests.support.factories import make_issue, make_newsletter
+
+    issue = make_issue(make_newsletter("clicked", "Clicked Weekly"), "Ten links worth a click")
+    items = "\n".join(f"Link {n} | http://127.0.0.1:9/read/{n} | note" for n in range(LINKS))
+    data = get_kind("link_list").validate({"items": items})
+    Block.objects.create(issue=issue, position=1, kind="link_list", data=data)
+    make_subscribers(issue.newsletter, CLICK_READERS, prefix="clicker")
+    dispatch = Dispatch.objects.create(issue=issue, snapshot=freeze_snapshot(issue))
+    plan_dispatch(dispatch)
+    message = IssueMessage(dispatch)
+    prefix = f'href="{settings.SITE_URL}'
+    paths = []
+    for row in dispatch.deliveries.select_related("subscriber"):
+        recipient = Recipient(row.pk, row.subscriber_id, row.subscriber.email)
+        html = message.fill(message.html, message.values(recipient, "bench@example.org"))
+        tracked = [part.split('"', 1)[0] for part in html.split(prefix)[1:]]
+        paths += [path for path in tracked if path.startswith("/c/")][1:]  # not the canary
+    return paths
+
+
+class Clicker:
+    """Clicks at a fixed rate until stopped, each on a connection of its thread's own."""
+
+    def __init__(self, port: int, paths: list[str]):
+        self.port, self.paths = port, paths
+        self.latencies: list[float] = []
+        self.errors = 0
+        self.stopped = threading.Event()
+        self.local = threading.local()
+
+    def click(self, path: str, planned: float) -> None:
+        connection = getattr(self.local, "connection", None)
+        if connection is None:
+            connection = self.local.connection = http.client.HTTPConnection(
+                "127.0.0.1", self.port, timeout=10
+            )
+        try:
+            connection.request("GET", path, headers={"User-Agent": "Mozilla/5.0 (bench)"})
+            response = connection.getresponse()
+            response.read()
+            if response.status != 302:
+                self.errors += 1
+        except OSError:
+            self.errors += 1
+            self.local.connection = None
+        self.latencies.append(time.perf_counter() - planned)
+
+    def run(self) -> None:
+        with ThreadPoolExecutor(max_workers=32) as pool:
+            started, n = time.perf_counter(), 0
+            while not self.stopped.is_set():
+                planned = started + n / CLICK_RATE
+                wait = planned - time.perf_counter()
+                if wait > 0:
+                    time.sleep(wait)
+                pool.submit(self.click, self.paths[n % len(self.paths)], planned)
+                n += 1
+
+    def p99_ms(self) -> float:
+        ordered = sorted(self.latencies)
+        return 1000 * ordered[int(0.99 * (len(ordered) - 1))] if ordered else 0.0
+
+
+def send_once(port: int, log_dir: str, title: str) -> float:
+    """A new issue to every reader of the sending newsletter: the seconds its send took."""
+    from celery import current_app
+
+    from issues import delivery
+    from issues.models import Dispatch
+    from tests.support.factories import make_issue
+    from tests.support.processes import celery_worker
+
+    issue = make_issue(title=title, frozen=True)
+    current_app.control.purge()
+    with celery_worker(log_dir, concurrency=CORES, env=sending_env(port)):
+        dispatch = Dispatch.objects.create(issue=issue, snapshot=issue.snapshot)
+        delivery.plan_dispatch(dispatch)
+        seconds = send_planned(dispatch)
+    sent = dispatch.deliveries.filter(status="sent").count()
+    if sent != SIZE:
+        sys.exit(f"only {sent} of {SIZE} sent")
+    return seconds
+
+
+def flush_until(stopped: threading.Event) -> None:
+    """Store buffered clicks as beat's flush does, every few seconds, until told to stop."""
+    from issues.engagement import recorder
+
+    while not stopped.wait(5):
+        recorder.flush()
+    recorder.flush()
+
+
+def main():
+    ensure_database(DATABASE_URL)
+    web_port = free_port()
+    os.environ["SITE_URL"] = f"http://127.0.0.1:{web_port}"
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    from issues.models import Click
+    from tests.support.delivery import make_subscribers
+    from tests.support.factories import make_newsletter
+
+    call_command("migrate", interactive=False, verbosity=0)
+    reset_data()
+    paths = clicked_issue_paths()
+    make_subscribers(make_newsletter(), SIZE)
+    sink, smtp_port = start_sink()
+    server = None
+    try:
+        with tempfile.TemporaryDirectory(prefix="superfast-bench-") as tmp:
+            env = site_env(Path(tmp), web_port, DATABASE_URL) | {
+                "REDIS_URL": REDIS_URL,
+                "PRIVATE_ROOT": str(Path(tmp) / "private"),  # not under VAR_DIR: refused
+            }
+            (Path(tmp) / "static").mkdir()  # nothing to serve: no static files are asked for
+            server = subprocess_gunicorn(env, web_port)
+            wait_until_serving(f"http://127.0.0.1:{web_port}/robots.txt", server)
+            alone = send_once(smtp_port, tmp, "Alone on the machine")
+            clicker, stop_flush = Clicker(web_port, paths), threading.Event()
+            flusher = threading.Thread(target=flush_until, args=(stop_flush,))
+            clicking = threading.Thread(target=clicker.run)
+            flusher.start()
+            clicking.start()
+            try:
+                with_clicks = send_once(smtp_port, tmp, "Sent while readers click")
+            finally:
+                clicker.stopped.set()
+                clicking.join()
+                stop_flush.set()
+                flusher.join()
+    finally:
+        if server:
+            server.terminate()
+            server.wait(timeout=30)
+        sink.terminate()
+        sink.wait()
+    clicks, stored = len(clicker.latencies), Click.objects.count()
+    ratio = alone / with_clicks if with_clicks else 0.0
+    p99 = clicker.p99_ms()
+    ok = p99 < TARGET_P99_MS and ratio >= TARGET_RATIO and stored == clicks and not clicker.errors
+    print(
+        f"BENCH click_during_send n={SIZE} clicks_per_s={CLICK_RATE:.0f} clicks={clicks} "
+        f"click_p99_ms={p99:.1f} send_seconds={with_clicks:.2f} alone_seconds={alone:.2f} "
+        f"ratio={ratio:.2f} stored={stored} errors={clicker.errors} "
+        f"target_p99_ms={TARGET_P99_MS:.0f} target_ratio={TARGET_RATIO} "
+        f"ok={'yes' if ok else 'no'}",
+        flush=True,
+    )
+    reset_data()
+    return 0
+
+
+def subprocess_gunicorn(env: dict, port: int):
+    import subprocess
+
+    return subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "superfast.wsgi:application"]
+        + ["--workers", "2", "--bind", f"127.0.0.1:{port}", "--log-level", "warning"],
+        cwd=ROOT,
+        env=env,
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
