@@ -110,3 +110,28 @@ def test_search_finds_an_issue_by_its_title_when_it_was_sent_under_another_subje
     html = client.get("/search/", {"q": "semaphore"}).content.decode()
 
     assert issue.get_absolute_url() in html
+
+
+def test_a_line_break_separates_words_in_search_and_snippets(client, newsletter):
+    from django.utils import timezone
+
+    from issues.delivery.snapshot import freeze_snapshot
+    from tests.support.composing import add_block
+
+    issue = make_issue(
+        newsletter, "Nicknames", status=Issue.Status.SENT, published_at=timezone.now()
+    )
+    # A link list puts each link's note under its title with a <br>, as does an image's
+    # caption above its credit.
+    add_block(
+        issue,
+        "link_list",
+        {"items": "Large Language Models | https://example.org/llm | aka the giants that forget"},
+    )  # noqa: E501
+    freeze_snapshot(issue)
+
+    assert "No sent issue mentions" in client.get("/search/", {"q": "Modelsaka"}).content.decode()
+    html = client.get("/search/", {"q": "aka"}).content.decode()
+    assert f'href="{issue.get_absolute_url()}"' in html
+    snippet = re.search(r'<p class="snippet">(.*?)</p>', html, re.DOTALL).group(1)
+    assert "Models <mark>aka</mark> the giants" in snippet
