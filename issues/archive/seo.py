@@ -48,6 +48,10 @@ def sharing_image_url(issue: Issue | None = None) -> str:
     return absolute_url(card_url(issue))
 
 
+# What superfast/static/superfast/share.png, the other pages' sharing image, shows.
+SITE_IMAGE_ALT = "Superfast: every issue, in the archive"
+
+
 def sharing_image_alt(issue: Issue) -> str:
     """What the sharing image shows, for readers of the preview who cannot see it."""
     if issue.cover_image:

@@ -30,7 +30,7 @@ def page_meta(title, description, path, *, image=None, image_alt="", kind="websi
         "description": " ".join((description or "").split()),
         "url": seo.absolute_url(path),
         "image": image or seo.sharing_image_url(),
-        "image_alt": image_alt or f"The name of {title.rsplit(' · ', 1)[-1]}",
+        "image_alt": image_alt or seo.SITE_IMAGE_ALT,
         "type": kind,
         "noindex": noindex,
     }

@@ -84,6 +84,8 @@ def test_an_issue_without_preheader_is_described_by_its_first_paragraph(client, 
     alt = "Harbour Notes, issue #1: Quiet week"
     assert f'<meta property="og:image:alt" content="{alt}">' in html
     assert f'<meta name="twitter:image:alt" content="{alt}">' in html
+    home = client.get("/").content.decode()  # the site's own sharing image
+    assert '<meta property="og:image:alt" content="Superfast: every issue, in the archive">' in home
 
 
 def test_public_pages_are_compressed_and_pages_with_secrets_are_not(client, sent_issue):
