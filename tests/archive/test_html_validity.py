@@ -1,6 +1,7 @@
 """Every public page, and every mail a subscriber gets from the site, is valid HTML by the
 Nu HTML Checker: one run of the checker (one Java start) over all of them."""
 
+import pytest
 from django.template.loader import render_to_string
 from django.utils.html import escape
 
@@ -10,6 +11,7 @@ from tests.support.nu import nu_errors
 from tests.support.public_pages import make_public_site
 
 
+@pytest.mark.slow  # starts a Java virtual machine
 def test_every_public_page_and_subscriber_mail_has_no_nu_html_checker_error(db, client, tmp_path):
     site = make_public_site()
     documents = {name: client.get(path).content.decode() for name, path in site.pages.items()}

@@ -21,7 +21,7 @@ from .composing import QUIZ_FORM_VALUES, add_block
 from .factories import make_issue, make_newsletter
 from .subscribers import active_reader, path_of
 
-BRAND = "#c2185b"  # a magenta that reads on neither page as it is: the site must adjust it
+BRAND = "#c2185b"  # a magenta too dark for the dark page: the site must lighten it there
 
 EXTRA_BLOCKS = [
     ("callout", {"style": "quote", "text": "Boring is a *feature*.", "attribution": "An SRE"}),
@@ -35,21 +35,17 @@ EXTRA_BLOCKS = [
             "url": "https://acme.example/",
             "label": "Sponsor",
         },
-    ),  # noqa: E501
+    ),
     ("divider", {}),
-    (
-        "markdown",
-        {
-            "body": "### A small heading\n\nA line  \nbroken in two, and a [link](https://example.org/)."
-        },
-    ),  # noqa: E501
+    ("markdown", {"body": "### A small heading\n\nA line  \nbroken in two, [linked](/archive/)."}),
 ]
 
 
 @dataclass
 class PublicSite:
-    """The site's pages: ``pages`` answer GET; ``check_inbox`` and ``confirmed`` answer the
-    POSTs of the subscribe form and of the confirm page's button."""
+    """The site's pages by name (``pages``, each answering GET) and what to post to the
+    subscribe form; posting it, the confirm page's and the unsubscribe page's buttons makes
+    the "check your inbox", "confirmed" and "unsubscribed" pages."""
 
     issue: Issue
     pages: dict[str, str] = field(default_factory=dict)
