@@ -21,9 +21,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 # What Django's own admin widgets draw, as (axe rule, a part of the CSS selector that only
 # that widget's markup has). Nothing of Superfast's may hide behind these.
 DJANGO_ADMIN_MARKUP = {
-    # autocomplete_fields: the Select2 that Django ships draws its search box without a
-    # label and puts a search <li> among the chosen items' <ul> (the segment pages).
-    ("label", ".select2-search__field"),
+    # autocomplete_fields: the Select2 that Django ships lists the chosen items in a <ul>
+    # that axe does not take for a list (the segment pages; the search box it draws without
+    # a label is named by superfast/static/superfast/admin.js).
     ("list", ".select2-selection__rendered"),
     # filter_horizontal: SelectFilter2.js puts aria-label on the help icon's <span> (the
     # subscriber page's tags).
