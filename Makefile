@@ -24,7 +24,8 @@ browser:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
 			chromium fonts-noto-color-emoji >/dev/null; }
 
-# axe-core from npm, injected into pages by the accessibility checks of the browser tests.
+# axe-core from npm, injected into pages by the accessibility checks of the browser tests,
+# and the Nu HTML Checker (vnu-jar, run with the machine's Java) for the HTML validity test.
 node_modules/axe-core/axe.min.js: package.json
 	npm install --no-audit --no-fund
 	touch $@

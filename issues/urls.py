@@ -17,6 +17,8 @@ urlpatterns = [
     path("feed/<slug:newsletter>/atom/", IssuesAtomFeed(), name="atom"),
     path("sitemap.xml", sitemap, {"sitemaps": sitemaps}, name="sitemap"),
     path("robots.txt", views.robots_txt, name="robots"),
+    path("favicon.ico", views.favicon, {"kind": "ico"}, name="favicon"),
+    path("favicon.svg", views.favicon, {"kind": "svg"}, name="favicon_svg"),
     # Last: two free slugs would otherwise swallow the paths above.
     path("<slug:newsletter>/<slug:slug>/", views.issue_page, name="issue"),
 ]

@@ -14,7 +14,7 @@ from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
-from superfast.admin_pages import admin_page, admin_url
+from superfast.admin_pages import LabelledInlineFormSet, admin_page, admin_url
 from superfast.estimates import EstimatedCountPaginator, counts_by
 
 from . import selectors, services
@@ -52,6 +52,7 @@ class SubscriberForm(forms.ModelForm):
 
 class SubscriptionInline(admin.TabularInline):
     model = Subscription
+    formset = LabelledInlineFormSet
     extra = 0
     fields = ["newsletter", "status", "created_at", "confirmed_at", "unsubscribed_at"]
     readonly_fields = ["created_at", "confirmed_at", "unsubscribed_at"]

@@ -19,6 +19,7 @@ Three policies, one per kind of page:
 from functools import wraps
 
 from django.conf import settings
+from django.middleware.gzip import GZipMiddleware
 from django.urls import reverse
 
 PUBLIC_CONTENT_SECURITY_POLICY = "; ".join(
@@ -109,3 +110,26 @@ class ContentSecurityPolicyMiddleware:
             policy = PUBLIC_CONTENT_SECURITY_POLICY
         response.headers.setdefault("Content-Security-Policy", policy)
         return response
+
+
+def carries_secrets(request, response) -> bool:
+    """Whether a page holds something of one visitor's that an attacker could guess at.
+
+    BREACH reads a secret out of a compressed page whose length changes with guesses
+    reflected into it. A page that rendered a CSRF token, or one marked ``private`` or
+    ``no-store`` (``never_cache``: the subscriber pages, the admin), is sent uncompressed.
+    """
+    if request.META.get("CSRF_COOKIE_NEEDS_UPDATE") or response.cookies:
+        return True
+    cache_control = response.get("Cache-Control", "")
+    return "private" in cache_control or "no-store" in cache_control
+
+
+class PublicGZipMiddleware(GZipMiddleware):
+    """Django's gzip for the pages everyone gets the same (archive, issues, feeds, search),
+    never for pages that carry a visitor's secrets (``carries_secrets``)."""
+
+    def process_response(self, request, response):
+        if carries_secrets(request, response):
+            return response
+        return super().process_response(request, response)

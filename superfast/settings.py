@@ -96,6 +96,9 @@ if urlsplit(SITE_URL).scheme not in {"http", "https"} or not urlsplit(SITE_URL).
     raise ImproperlyConfigured(f"SITE_URL must be an absolute http(s) URL, not {SITE_URL!r}.")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [SITE_URL])
 SITE_NAME = env("SITE_NAME", "")  # the public site's name; empty: its only newsletter's
+# The site's icon (browser tabs, bookmarks): a URL or a path on the site, such as
+# /static/brand/icon.png; empty: drawn from the first newsletter's brand colour and initial.
+SITE_ICON = env("SITE_ICON", "")
 # How long a web process may trust what it last read about a public issue page (0: never).
 ARCHIVE_FRESHNESS_SECONDS = env_float("ARCHIVE_FRESHNESS_SECONDS", 1.0)
 # Uploaded images (issues.images): at most this many frames, and this many pixels over all
@@ -124,6 +127,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Compresses the pages everyone gets the same; never one with a visitor's secrets (BREACH).
+    "superfast.middleware.PublicGZipMiddleware",
     # The click redirect and open pixel: the hot path, answered before sessions and users.
     "issues.engagement.middleware.TrackedLinkMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

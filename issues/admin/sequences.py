@@ -11,13 +11,12 @@ from datetime import timedelta
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.forms.models import BaseInlineFormSet
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import path
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
-from superfast.admin_pages import admin_url
+from superfast.admin_pages import LabelledInlineFormSet, NamedWidgetPartsMixin, admin_url
 
 from .. import sequences
 from ..models import SequenceStep, WelcomeSequence
@@ -84,7 +83,7 @@ class StepForm(forms.ModelForm):
         return self.instance
 
 
-class StepFormSet(BaseInlineFormSet):
+class StepFormSet(LabelledInlineFormSet):
     def delete_existing(self, obj, commit=True):
         """A deleted step stops sending; its email goes too unless it already went out."""
         if commit:
@@ -128,7 +127,7 @@ class StepInline(admin.TabularInline):
 
 
 @admin.register(WelcomeSequence)
-class WelcomeSequenceAdmin(admin.ModelAdmin):
+class WelcomeSequenceAdmin(NamedWidgetPartsMixin, admin.ModelAdmin):
     change_form_template = "admin/issues/welcomesequence/change_form.html"
     inlines = [StepInline]
     list_display = ["newsletter", "state", "step_count", "starts_at"]

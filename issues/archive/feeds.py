@@ -3,6 +3,11 @@
 Feed readers show an item without visiting the site, so each item carries the full
 snapshot (RSS ``content:encoded``, Atom ``content``) with every link made absolute; the
 preheader is the short description/summary beside it.
+
+Feed readers poll, so a feed answers conditional requests as pages do: ``Last-Modified``
+(Django's, from the newest item), an ``ETag`` of its bytes, ``304 Not Modified`` when
+either matches (``conditional_page``, Django's ConditionalGetMiddleware as a decorator: an
+ETag the feed sets itself is used as it is), and the pages' ``Cache-Control``.
 """
 
 from dataclasses import dataclass
@@ -10,9 +15,13 @@ from dataclasses import dataclass
 from django.contrib.syndication.views import Feed
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
+from django.utils.cache import patch_cache_control
+from django.utils.decorators import method_decorator
 from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed
+from django.views.decorators.http import conditional_page
 
 from ..models import Issue, Newsletter
+from .cache import BROWSER_MAX_AGE, SHARED_CACHE_MAX_AGE
 from .queries import archive_order, public_issues, site_name
 from .seo import absolute_url, absolutize_links
 
@@ -54,6 +63,14 @@ class IssuesFeed(Feed):
 
     feed_type = FullContentRssFeed
     route_name = "issues:feed"
+
+    @method_decorator(conditional_page)
+    def __call__(self, request, *args, **kwargs):
+        response = super().__call__(request, *args, **kwargs)
+        patch_cache_control(
+            response, public=True, max_age=BROWSER_MAX_AGE, s_maxage=SHARED_CACHE_MAX_AGE
+        )
+        return response
 
     def get_object(self, request, newsletter=None):
         if newsletter is None:

@@ -85,13 +85,18 @@ def newsletters_with_latest() -> list[Newsletter]:
     )
 
 
+def site_newsletters() -> list[Newsletter]:
+    """The first two newsletters made: enough to name the site and to find its brand."""
+    return list(Newsletter.objects.order_by("pk").only("name", "brand_color")[:2])
+
+
 def site_name(newsletters: list[Newsletter] | None = None) -> str:
     """The site's name: SITE_NAME when set, else its only newsletter's name."""
     configured = settings.SITE_NAME
     if configured:
         return configured
     if newsletters is None:
-        newsletters = list(Newsletter.objects.only("name")[:2])
+        newsletters = site_newsletters()
     return newsletters[0].name if len(newsletters) == 1 else "Newsletter archive"
 
 

@@ -1,11 +1,13 @@
 """What search engines, feed readers and sharing previews read: absolute links, sharing
 images and the schema.org description of an issue."""
 
+import html
 import json
 import re
 
 from django.conf import settings
 from django.templatetags.static import static
+from django.utils.html import strip_tags
 from django.utils.safestring import SafeString, mark_safe
 
 from ..models import Issue
@@ -46,6 +48,42 @@ def sharing_image_url(issue: Issue | None = None) -> str:
     return absolute_url(card_url(issue))
 
 
+# What superfast/static/superfast/share.png, the other pages' sharing image, shows.
+SITE_IMAGE_ALT = "Superfast: every issue, in the archive"
+
+
+def sharing_image_alt(issue: Issue) -> str:
+    """What the sharing image shows, for readers of the preview who cannot see it."""
+    if issue.cover_image:
+        return f"The cover of {issue.title}"
+    return f"{issue.newsletter.name}, issue #{issue.number}: {issue.title}"
+
+
+PARAGRAPH = re.compile(r"<p\b[^>]*>(.*?)</p>", re.IGNORECASE | re.DOTALL)
+# A greeting ("Hello,") says nothing about the issue: a description is a real sentence.
+DESCRIPTION_MIN_WORDS = 8
+DESCRIPTION_MAX_LENGTH = 300
+
+
+def first_paragraph(web_html: str) -> str:
+    """The issue's first paragraph of some length, as plain text, cut at a word."""
+    texts = (" ".join(html.unescape(strip_tags(p)).split()) for p in PARAGRAPH.findall(web_html))
+    text = next((t for t in texts if len(t.split()) >= DESCRIPTION_MIN_WORDS), "")
+    if len(text) > DESCRIPTION_MAX_LENGTH:
+        text = text[:DESCRIPTION_MAX_LENGTH].rsplit(" ", 1)[0] + " …"
+    return text
+
+
+def issue_description(issue: Issue, snapshot=None) -> str:
+    """The issue's preheader, else its first paragraph, else the newsletter's description:
+    each issue describes itself, not the newsletter."""
+    preheader = (snapshot and snapshot.preheader) or issue.preheader
+    if preheader:
+        return preheader
+    body = first_paragraph(snapshot.web_html) if snapshot else ""
+    return body or issue.newsletter.description
+
+
 JSON_SCRIPT_ESCAPES = {ord("<"): "\\u003C", ord(">"): "\\u003E", ord("&"): "\\u0026"}
 
 
@@ -60,7 +98,7 @@ def news_article_json_ld(issue: Issue) -> SafeString:
         "@context": "https://schema.org",
         "@type": "NewsArticle",
         "headline": issue.public_title,
-        "description": issue.snapshot.preheader or issue.newsletter.description,
+        "description": issue_description(issue, issue.snapshot),
         "url": url,
         "mainEntityOfPage": url,
         "datePublished": published.isoformat(),

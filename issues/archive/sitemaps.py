@@ -1,9 +1,11 @@
-"""The sitemap: every public issue, and nothing else that a crawler could not read."""
+"""The sitemap: the home page, the archive and every public issue, and nothing else that a
+crawler could not read."""
 
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.sitemaps import Sitemap
+from django.urls import reverse
 
 from .queries import archive_order, public_issues
 
@@ -43,4 +45,19 @@ class IssueSitemap(Sitemap):
         return issue.snapshot.changed_at
 
 
-sitemaps = {"issues": IssueSitemap}
+class PageSitemap(IssueSitemap):
+    """The pages that list the issues, at the same SITE_URL addresses as the issues."""
+
+    changefreq = "daily"
+
+    def items(self):
+        return ["issues:home", "issues:archive"]
+
+    def location(self, item):
+        return reverse(item)
+
+    def lastmod(self, item):
+        return None
+
+
+sitemaps = {"pages": PageSitemap, "issues": IssueSitemap}

@@ -7,29 +7,30 @@ can) and caches the pages of sent issues, ``search.py`` searches.
 from django.conf import settings
 from django.core.paginator import Paginator
 from django.db import DatabaseError
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils.cache import add_never_cache_headers
+from django.utils.cache import add_never_cache_headers, patch_cache_control
 from django.utils.http import urlencode
-from django.views.decorators.http import require_safe
+from django.views.decorators.http import conditional_page, require_safe
 
 from ..compose.rendering import render_issue
 from ..models import Issue, Newsletter
-from . import cache, queries, seo
+from . import branding, cache, queries, seo
 from .search import clean_query, hits, search_issues
 
 PAGE_SIZE = 20
 VIEW_ISSUE_PERMISSION = "issues.view_issue"
 
 
-def page_meta(title, description, path, *, image=None, kind="website", noindex=False):
+def page_meta(title, description, path, *, image=None, image_alt="", kind="website", noindex=False):
     """What <head> says about a page: title, description, canonical URL, sharing card."""
     return {
         "title": title,
         "description": " ".join((description or "").split()),
         "url": seo.absolute_url(path),
         "image": image or seo.sharing_image_url(),
+        "image_alt": image_alt or seo.SITE_IMAGE_ALT,
         "type": kind,
         "noindex": noindex,
     }
@@ -51,14 +52,16 @@ def issue_context(issue: Issue, *, preview=False, rendered=None) -> dict:
         "newsletter": newsletter,
         "newsletters": [newsletter],
         "site_name": newsletter.name,
+        "brand": branding.brand_of(newsletter),
         "lang": newsletter.language,
         "preview": preview,
         "meta": page_meta(
             f"{title} · {newsletter.name}",
-            (snapshot and snapshot.preheader) or issue.preheader or newsletter.description,
+            seo.issue_description(issue, snapshot),
             issue.get_absolute_url(),
             # Drafts change title often: no card is drawn and stored for each preview.
             image=None if preview else seo.sharing_image_url(issue),
+            image_alt=seo.sharing_image_alt(issue),
             kind="article",
             noindex=preview,
         ),
@@ -120,6 +123,7 @@ def home(request):
         "newsletters": newsletters,
         "indexed_newsletters": [n for n in newsletters if n.latest_slug],
         "site_name": name,
+        "brand": branding.site_brand(newsletters),
         "site_description": description,
         "meta": page_meta(name, description, reverse("issues:home")),
     }
@@ -194,6 +198,7 @@ def archive(request):
         "errors": errors,
         "heading": heading,
         "site_name": name,
+        "brand": branding.site_brand(newsletters),
         "query_string": query,
         "meta": page_meta(
             f"{heading} · {name}",
@@ -243,7 +248,8 @@ def search(request):
     if query:
         page = Paginator(search_issues(query), PAGE_SIZE).get_page(request.GET.get("page"))
         results = hits(page.object_list, query)
-    name = queries.site_name()
+    newsletters = queries.site_newsletters()
+    name = queries.site_name(newsletters)
     title = f"Search: {query}" if query else "Search the archive"
     return render(
         request,
@@ -254,6 +260,7 @@ def search(request):
             "results": results,
             "query_string": urlencode({"q": query}),
             "site_name": name,
+            "brand": branding.site_brand(newsletters),
             "meta": page_meta(
                 f"{title} · {name}",
                 f"Search every issue of {name}.",
@@ -278,6 +285,26 @@ def robots_txt(request):
         "",
     ]
     return HttpResponse("\n".join(lines), content_type="text/plain; charset=utf-8")
+
+
+ICON_MAX_AGE = 24 * 3600
+
+
+@require_safe
+@conditional_page
+def favicon(request, kind):
+    """The site's icon: SITE_ICON when set (this address redirects there), else drawn from
+    the first newsletter's brand colour and initial (``ico`` or ``svg``). Browsers keep it a
+    day, then ask again with its ETag."""
+    if settings.SITE_ICON:
+        return HttpResponseRedirect(settings.SITE_ICON)
+    brand = branding.site_brand()
+    if kind == "svg":
+        response = HttpResponse(branding.icon_svg(brand), content_type="image/svg+xml")
+    else:
+        response = HttpResponse(branding.icon_ico(brand), content_type="image/x-icon")
+    patch_cache_control(response, public=True, max_age=ICON_MAX_AGE)
+    return response
 
 
 def page_not_found(request, exception=None):

@@ -149,8 +149,12 @@ def render_issue(
     )
 
 
-# Closing tags of elements that end a line of text: the words on either side stay apart.
-LINE_ENDING_TAGS = re.compile(r"(</(?:li|p|h[1-6]|div|td|th|dt|dd|summary|figcaption|blockquote)>)")
+# Tags that end a line of text (closing tags of blocks, line breaks, rules): the words on
+# either side stay apart ("Models<br>aka" is two words, not "Modelsaka").
+LINE_ENDING_TAGS = re.compile(
+    r"(</(?:li|p|h[1-6]|div|td|th|dt|dd|summary|figcaption|blockquote)>|<(?:br|hr)\b[^>]*>)",
+    re.IGNORECASE,
+)
 
 
 def searchable_text(web_html: str) -> str:

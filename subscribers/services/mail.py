@@ -163,7 +163,14 @@ def build_mail(
     headers: dict[str, str] | None = None,
 ) -> EmailMultiAlternatives:
     """``subscribers/email/<template>.txt`` (and ``.html``) addressed to one subscriber."""
-    context = {"subscriber": subscriber, "site_url": settings.SITE_URL, **context}
+    context = {
+        "subscriber": subscriber,
+        "site_url": settings.SITE_URL,
+        # The HTML part's <title> and language, as mail clients and screen readers read them.
+        "subject": subject,
+        "lang": settings.LANGUAGE_CODE,
+        **context,
+    }
     message = EmailMultiAlternatives(
         subject=subject,
         body=render_to_string(f"subscribers/email/{template}.txt", context),

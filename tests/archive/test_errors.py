@@ -15,7 +15,8 @@ def test_unknown_address_answers_404_in_the_sites_layout(client, sent_issue):
     html = response.content.decode()
     assert "<title>Page not found · Harbour Notes</title>" in html
     assert '<a class="skip-link" href="#main">Skip to content</a>' in html
-    assert '<a class="site-name" href="/">Harbour Notes</a>' in html
+    assert '<a class="site-name" href="/"><img class="site-icon"' in html
+    assert 'height="28">Harbour Notes</a>' in html
     assert '<meta name="robots" content="noindex">' in html
     assert 'action="/search/"' in html and 'href="/archive/"' in html
     assert 'rel="canonical"' not in html

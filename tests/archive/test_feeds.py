@@ -1,5 +1,6 @@
 """Feeds and the sitemap: what feed readers and crawlers get."""
 
+import gzip
 import xml.etree.ElementTree as ET
 
 import feedparser
@@ -88,11 +89,40 @@ def test_feed_of_an_unknown_newsletter_is_404(client, issues):
     assert client.get("/feed/nowhere/").status_code == 404
 
 
-def test_sitemap_lists_exactly_the_public_issues(client, issues, settings):
+def test_sitemap_lists_home_archive_and_exactly_the_public_issues(client, issues, settings):
     response = client.get("/sitemap.xml")
     root = ET.fromstring(response.content)
     locations = {loc.text for loc in root.findall("sm:url/sm:loc", SITEMAP_NS)}
 
     public = [issues["older"], issues["newer"], issues["river"]]
-    assert locations == {settings.SITE_URL + issue.get_absolute_url() for issue in public}
+    pages = {settings.SITE_URL + "/", settings.SITE_URL + "/archive/"}
+    assert locations == pages | {settings.SITE_URL + issue.get_absolute_url() for issue in public}
     assert len(root.findall("sm:url/sm:lastmod", SITEMAP_NS)) == 3
+
+
+@pytest.mark.parametrize("path", ["/feed/", "/feed/atom/", "/feed/harbour-notes/"])
+def test_feeds_answer_conditional_requests_like_pages(client, issues, path):
+    first = client.get(path)
+    assert first.status_code == 200
+    assert first["Cache-Control"] == "public, max-age=300, s-maxage=60"
+    etag, last_modified = first["ETag"], first["Last-Modified"]
+
+    by_date = client.get(path, HTTP_IF_MODIFIED_SINCE=last_modified)
+    by_tag = client.get(path, HTTP_IF_NONE_MATCH=etag)
+    for answer in (by_date, by_tag):
+        assert answer.status_code == 304
+        assert answer.content == b""
+        assert answer["ETag"] == etag and answer["Cache-Control"] == first["Cache-Control"]
+
+    make_issue(issues["newer"].newsletter, "A new tide", days_ago=0)
+    assert client.get(path, HTTP_IF_NONE_MATCH=etag).status_code == 200
+
+
+def test_feeds_are_compressed_when_asked(client, issues):
+    for path in ("/feed/", "/feed/atom/"):
+        plain = client.get(path)
+        packed = client.get(path, HTTP_ACCEPT_ENCODING="gzip, br")
+        assert "Content-Encoding" not in plain
+        assert packed["Content-Encoding"] == "gzip"
+        assert gzip.decompress(packed.content) == plain.content
+        assert "Accept-Encoding" in packed["Vary"]

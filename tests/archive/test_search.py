@@ -3,9 +3,12 @@
 import re
 
 import pytest
+from django.utils import timezone
 
+from issues.delivery.snapshot import freeze_snapshot
 from issues.models import Issue
 from tests.support.archive import freeze
+from tests.support.composing import add_block
 from tests.support.factories import make_issue
 
 pytestmark = pytest.mark.django_db
@@ -110,3 +113,46 @@ def test_search_finds_an_issue_by_its_title_when_it_was_sent_under_another_subje
     html = client.get("/search/", {"q": "semaphore"}).content.decode()
 
     assert issue.get_absolute_url() in html
+
+
+def test_a_line_break_separates_words_in_search_and_snippets(client, newsletter):
+    issue = make_issue(
+        newsletter, "Nicknames", status=Issue.Status.SENT, published_at=timezone.now()
+    )
+    # A link list puts each link's note under its title with a <br>, as does an image's
+    # caption above its credit.
+    add_block(
+        issue,
+        "link_list",
+        {"items": "Large Language Models | https://example.org/llm | aka the giants that forget"},
+    )  # noqa: E501
+    freeze_snapshot(issue)
+
+    assert "No sent issue mentions" in client.get("/search/", {"q": "Modelsaka"}).content.decode()
+    html = client.get("/search/", {"q": "aka"}).content.decode()
+    assert f'href="{issue.get_absolute_url()}"' in html
+    snippet = re.search(r'<p class="snippet">(.*?)</p>', html, re.DOTALL).group(1)
+    assert "Models <mark>aka</mark> the giants" in snippet
+
+
+@pytest.mark.django_db(transaction=True)
+def test_snapshots_frozen_before_line_breaks_separated_words_are_found_after_the_migration(
+    client, migrate
+):
+    old = migrate([("issues", "0017_separate_link_key_from_reader_salt")])
+    newsletter = old.get_model("issues", "Newsletter").objects.create(
+        slug="signals", name="Signals", from_name="Signals", from_email="s@example.org"
+    )
+    issue = old.get_model("issues", "Issue").objects.create(
+        newsletter=newsletter, title="Old", slug="old", number=1, status="sent",
+        published_at=timezone.now(),
+    )  # fmt: skip
+    old.get_model("issues", "Snapshot").objects.create(
+        issue=issue, subject="Old", web_html="<li><a href='/x'>Small Models</a><br>aka pets</li>",
+        search_text="Small Modelsaka pets",  # as the renderer wrote it then
+    )  # fmt: skip
+
+    migrate([("issues", "0018_search_text_line_breaks")])
+
+    html = client.get("/search/", {"q": "aka"}).content.decode()
+    assert 'href="/signals/old/"' in html

@@ -35,7 +35,8 @@ def test_html_form_with_a_bad_address_shows_the_form_again_with_the_reason(clien
 def test_subscriber_pages_carry_the_site_name_like_the_archive(client, newsletter):
     response = client.post(SUBSCRIBE, {"email": "ada@example.org"})
     assert response.status_code == 200
-    assert f'class="site-name" href="/">{newsletter.name}</a>' in response.text
+    assert f'height="28">{newsletter.name}</a>' in response.text  # the header's site name
+    assert f"<title>Check your inbox · {newsletter.name}</title>" in response.text
 
 
 def test_several_newsletters_need_a_choice_and_get_separate_subscriptions(

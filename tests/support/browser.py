@@ -33,8 +33,9 @@ def chromium():
             browser.close()
 
 
-def serious_accessibility_violations(page):
-    """axe-core's serious and critical findings on the page as it is now."""
+def serious_accessibility_violations(page, nodes=5):
+    """axe-core's serious and critical findings on the page as it is now (the first
+    ``nodes`` places of each; None: all)."""
     assert AXE.exists(), f"{AXE} is missing: `make test` runs npm install"
     if not page.evaluate("typeof window.axe !== 'undefined'"):
         # Evaluated, not added as a <script>: the site's Content-Security-Policy rightly
@@ -47,7 +48,7 @@ def serious_accessibility_violations(page):
         {
             "id": v["id"],
             "impact": v["impact"],
-            "nodes": [n["target"] for n in v["nodes"]][:5],
+            "nodes": [n["target"] for n in v["nodes"]][:nodes],
         }
         for v in violations
         if v["impact"] in ("serious", "critical")
