@@ -112,7 +112,7 @@ def subscribe(
     if wanted:
         queue_mail(CONFIRM, subscriber, wanted)
     else:
-        queue_mail(ALREADY_SUBSCRIBED, subscriber)
+        queue_mail(ALREADY_SUBSCRIBED, subscriber, newsletter_ids)
     return subscriber
 
 
