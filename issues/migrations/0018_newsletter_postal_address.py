@@ -4,15 +4,17 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('issues', '0017_separate_link_key_from_reader_salt'),
+        ("issues", "0017_separate_link_key_from_reader_salt"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='newsletter',
-            name='postal_address',
-            field=models.TextField(blank=True, help_text="The postal address shown in the footer of every email (the law in the US and elsewhere requires one). Left blank: the site's POSTAL_ADDRESS."),
+            model_name="newsletter",
+            name="postal_address",
+            field=models.TextField(
+                blank=True,
+                help_text="The postal address shown in the footer of every email (the law in the US and elsewhere requires one). Left blank: the site's POSTAL_ADDRESS.",
+            ),
         ),
     ]

@@ -129,9 +129,7 @@ def test_a_newsletters_own_postal_address_replaces_the_sites(db, smtp_sink, site
     assert "Example Street" not in text
 
 
-def test_every_issue_message_is_signed_for_its_own_body_and_verifies(
-    db, smtp_sink, site, signing
-):
+def test_every_issue_message_is_signed_for_its_own_body_and_verifies(db, smtp_sink, site, signing):
     _, received = issue_messages(smtp_sink)
     signatures = set()
     for each in received:
