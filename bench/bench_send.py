@@ -15,8 +15,8 @@ the same unsigned limit (target ratio >= 0.5):
 
 Settings: ``BENCH_DATABASE_URL`` (default a ``superfast_bench`` database on the local
 PostgreSQL, created when missing), ``BENCH_BROKER_URL`` / ``BENCH_REDIS_URL`` (default local
-Redis dbs 14 and 15), ``BENCH_SIZES`` (default ``10000,100000``), ``BENCH_SIGNED_SIZES`` (default ``10000``), ``SMTP_SINK`` (the binary;
-``make bench`` unpacks it),
+Redis dbs 14 and 15), ``BENCH_SIZES`` (default ``10000,100000``), ``BENCH_SIGNED_SIZES``
+(default ``10000``), ``SMTP_SINK`` (the binary; ``make bench`` unpacks it),
 ``BENCH_PROFILE=1`` to also profile the send loop (cProfile, top items to var/bench).
 """
 
@@ -71,7 +71,11 @@ def dkim_env(folder):
             serialization.NoEncryption(),
         )
     )
-    return {"DKIM_DOMAIN": "example.org", "DKIM_SELECTOR": "bench", "DKIM_PRIVATE_KEY_FILE": str(path)}
+    return {
+        "DKIM_DOMAIN": "example.org",
+        "DKIM_SELECTOR": "bench",
+        "DKIM_PRIVATE_KEY_FILE": str(path),
+    }
 
 
 def run(size, port, log_dir, extra_env=None):

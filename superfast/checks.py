@@ -131,6 +131,17 @@ def sending_problems() -> list[tuple[str, str, str]]:
                 "address's domain).",
             )
         )
+    if settings.UNSUBSCRIBE_INBOUND and configured_esp() is None:
+        found.append(
+            (
+                "UNSUBSCRIBE_INBOUND",
+                "is on, but EMAIL_BACKEND is no anymail ESP, so no inbound route receives "
+                "mail to UNSUBSCRIBE_EMAIL: the mailto: unsubscribe every message offers "
+                "would do nothing",
+                "Turn UNSUBSCRIBE_INBOUND off, or send through an ESP and route mail to "
+                "UNSUBSCRIBE_EMAIL to its inbound webhook (/anymail/<esp>/inbound/).",
+            )
+        )
     if not settings.POSTAL_ADDRESS.strip():
         found.append(
             (

@@ -90,6 +90,13 @@ def test_check_deploy_is_clean_with_smtp_and_no_webhook_mounted():
         ("DEFAULT_FROM_EMAIL", {"DEFAULT_FROM_EMAIL": "newsletter@[192.0.2.7]"}),
         ("BOUNCE_DOMAIN", {"BOUNCE_DOMAIN": "localhost"}),
         ("POSTAL_ADDRESS", {"POSTAL_ADDRESS": None}),
+        (
+            "UNSUBSCRIBE_INBOUND",
+            {
+                "UNSUBSCRIBE_INBOUND": "1",
+                "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            },
+        ),
         ("DKIM_PRIVATE_KEY_FILE", {"DKIM_DOMAIN": "news.example.org", "DKIM_SELECTOR": "s1"}),
         (
             "DKIM_PRIVATE_KEY_FILE",
