@@ -18,7 +18,12 @@ from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 from issues.delivery import send_next_batch, send_test
 from subscribers import services
 from subscribers.models import Subscriber
-from subscribers.services.mail import CONFIRM, WELCOME, send_subscriber_mail
+from subscribers.services.mail import (
+    ALREADY_SUBSCRIBED,
+    CONFIRM,
+    WELCOME,
+    send_subscriber_mail,
+)
 from tests.support.delivery import planned_dispatch
 from tests.support.factories import make_issue
 
@@ -197,16 +202,18 @@ def test_confirmation_and_welcome_come_from_the_newsletter_signed_with_its_addre
     assert "<mailto:" not in welcome.message["List-Unsubscribe"]
 
 
-def test_already_subscribed_comes_from_the_newsletter_asked_for(db, smtp_sink, site, newsletter):
+def test_already_subscribed_comes_from_the_newsletter_asked_for(
+    db, smtp_sink, site, newsletter, settings
+):
+    settings.BOUNCE_DOMAIN = "bounces.example.org"
     newsletter.from_name, newsletter.from_email = "Ada at The Weekly", "ada@example.org"
     newsletter.save()
     subscriber = services.subscribe("grace@example.com", [newsletter])
     Subscriber.objects.filter(pk=subscriber.pk).update(status=Subscriber.Status.ACTIVE)
     subscriber.subscriptions.update(status="active")
     services.subscribe("grace@example.com", [newsletter])  # again: the worker would send
-    from subscribers.services.mail import ALREADY_SUBSCRIBED
-
     assert send_subscriber_mail(ALREADY_SUBSCRIBED, subscriber.pk, [newsletter.pk])
     [note] = smtp_sink.messages
     assert note.message["From"] == "Ada at The Weekly <ada@example.org>"
+    assert note.mail_from == "ada@bounces.example.org"
     assert ADDRESS in bodies(note.message)[0]
