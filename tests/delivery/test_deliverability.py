@@ -8,6 +8,8 @@ Each message is taken from an SMTP sink as the real path sent it: the issue's fa
 """
 
 import base64
+import email
+import email.policy
 import re
 
 import dkim
@@ -146,6 +148,26 @@ def test_every_issue_message_is_signed_for_its_own_body_and_verifies(db, smtp_si
         tampered = each.data.replace(b"/unsubscribe/", b"/unsubscribe-x/", 1)
         assert not dkim.verify(tampered, dnsfunc=signing)
     assert len(signatures) == len(received)  # each reader's body has its own hash
+
+
+def test_messages_built_by_djangos_mail_api_are_signed_too(db, site, signing, settings, tmp_path):
+    """Backends other than SMTP (here the demo's mailbox of .eml files) get each message
+    built by Django's mail API: signed as it is serialized, and from the sending domain."""
+    settings.EMAIL_BACKEND = "superfast.mail.EmlFileBackend"
+    settings.EMAIL_FILE_PATH = str(tmp_path / "mail")
+    settings.BOUNCE_DOMAIN = "bounces.example.org"
+    dispatch = planned_dispatch(2)
+    assert send_next_batch(dispatch) == 2
+    files = sorted((tmp_path / "mail").glob("*.eml"))
+    assert len(files) == 2
+    for path in files:
+        data = path.read_bytes()
+        assert dkim.verify(data, dnsfunc=signing)
+        message = email.message_from_bytes(data, policy=email.policy.default)
+        assert message["From"] == "The Weekly <weekly@example.org>"
+        assert message["Message-ID"].endswith("@example.org>")
+        assert message["Date"].endswith("+0000")
+        assert message["Feedback-ID"].endswith(":weekly:superfast:example.org")
 
 
 def test_an_ed25519_key_adds_a_second_signature(db, smtp_sink, site, signing, settings, tmp_path):
