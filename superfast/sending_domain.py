@@ -44,7 +44,8 @@ class Finding:
 
 def dnspython_resolve(name: str, rdtype: str) -> list[str]:
     try:
-        answer = dns.resolver.resolve(name, rdtype, lifetime=DNS_LIFETIME_SECONDS)
+        resolver = dns.resolver.get_default_resolver()
+        answer = resolver.resolve(name, rdtype, lifetime=DNS_LIFETIME_SECONDS)
     except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer):
         return []
     except dns.exception.DNSException as error:

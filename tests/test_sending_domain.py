@@ -11,6 +11,7 @@ from django.core.management import CommandError, call_command
 
 from superfast import sending_domain
 from superfast.sending_domain import check_sending_domain
+from tests.support.dns_stub import dns_stub
 from tests.support.forms import as_post_data, submitted_fields
 
 
@@ -173,3 +174,19 @@ def test_production_refuses_a_newsletter_sender_on_localhost_or_an_ip(admin_clie
         assert f"The domain of {address}" in refused.content.decode()
     data |= {"from_email": "notes@example.org", "postal_address": "PO Box 7, Leeds"}
     assert admin_client.post("/admin/issues/newsletter/add/", data).status_code == 302
+
+
+def test_dnspython_asks_a_real_dns_server_and_reads_its_answers(dkim_settings, capsys):
+    """The command as shipped, through dnspython's resolver, against a DNS server on
+    loopback: TXT strings joined, MX read, a missing name is "none"."""
+    long_key = f'"v=DKIM1; k=rsa; p={dkim_settings[:200]}" "{dkim_settings[200:]}"'
+    records = {
+        ("example.org", "TXT"): ['"v=spf1 include:_spf.relay.example.net ~all"'],
+        ("s2026._domainkey.example.org", "TXT"): [long_key],
+        ("example.org", "MX"): ["10 mx.example.org."],
+    }
+    with dns_stub(records), pytest.raises(CommandError, match="1 of 4"):
+        call_command("check_sending_domain", "example.org")
+    out = capsys.readouterr().out
+    assert "OK  SPF" in out and "OK  DKIM" in out and "OK  Bounces" in out
+    assert "FIX DMARC: example.org has no DMARC record" in out
