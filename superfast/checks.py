@@ -12,6 +12,7 @@ from django.conf import settings
 from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
 
+from .dkim import key_problem
 from .mail import domain_of, unusable_domain
 from .webhooks import configured_esp, missing_webhook_variables
 
@@ -152,8 +153,6 @@ def sending_problems() -> list[tuple[str, str, str]]:
             )
         )
     if settings.DKIM_DOMAIN or settings.DKIM_SELECTOR or settings.DKIM_PRIVATE_KEY_FILE:
-        from .dkim import key_problem
-
         problem = key_problem()
         if problem:
             found.append(
