@@ -11,26 +11,23 @@ goes through ``cryptography`` (OpenSSL): dkimpy's own pure-Python RSA spends abo
 CPU per 2048-bit signature, more than the rest of a message's sending together, where
 OpenSSL needs well under one. Canonicalization is relaxed for headers (relays refold them)
 and simple for the body: our bodies are 8bit text we wrote, and simple hashes them without a
-pass of regular expressions. ``tests/delivery/test_dkim.py`` verifies with dkimpy.
+pass of regular expressions. ``tests/delivery/test_deliverability.py`` verifies with dkimpy.
 """
 
 import base64
 import hashlib
 import time
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
-import dkim
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa, utils
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from dkim.canonicalization import CanonicalizationPolicy
 
 CANONICALIZATION = b"relaxed/simple"
-POLICY = CanonicalizationPolicy.from_c_value(CANONICALIZATION)
 MIN_RSA_BITS = 2048
 # Signed, and signed once more than present, so that nobody on the way can add one: what a
 # reader sees, what RFC 8058 requires for one-click unsubscribe, and what says the message
@@ -130,6 +127,17 @@ def key_problem() -> str | None:
     return None
 
 
+@cache
+def dkimpy() -> tuple[Any, Any]:
+    """dkimpy and its canonicalization policy, imported at the first signature: dkimpy
+    (with the dnspython it loads) takes most of a second to import, which only a process
+    that signs should pay."""
+    import dkim
+    from dkim.canonicalization import CanonicalizationPolicy
+
+    return dkim, CanonicalizationPolicy.from_c_value(CANONICALIZATION)
+
+
 def signature(message: bytes) -> bytes:
     """The DKIM-Signature header lines (CRLF) to put in front of ``message`` (CRLF lines,
     as sent), one per configured key; b"" when signing is not configured."""
@@ -139,10 +147,11 @@ def signature(message: bytes) -> bytes:
     end = message.find(b"\r\n\r\n")
     if end < 0:
         raise ValueError("a message to sign needs CRLF line ends and a body")
+    dkim, policy = dkimpy()
     headers, _ = dkim.rfc822_parse(message[: end + 4])
-    canonical_headers = POLICY.canonicalize_headers(headers)
+    canonical_headers = policy.canonicalize_headers(headers)
     body_hash = base64.b64encode(
-        hashlib.sha256(POLICY.canonicalize_body(message[end + 4 :])).digest()
+        hashlib.sha256(policy.canonicalize_body(message[end + 4 :])).digest()
     )
     now = str(int(time.time())).encode()
     return b"".join(signed_header(key, canonical_headers, body_hash, now) for key in keys)
@@ -161,7 +170,8 @@ def signed_header(key: SigningKey, canonical_headers: list, body_hash: bytes, no
     )
     hasher = hashlib.sha256()
     field = (b"DKIM-Signature", b" " + unsigned)
-    dkim.hash_headers(hasher, POLICY, canonical_headers, SIGNED_HEADERS, field, None)
+    dkim, policy = dkimpy()
+    dkim.hash_headers(hasher, policy, canonical_headers, SIGNED_HEADERS, field, None)
     value = base64.b64encode(key.sign(hasher.digest()))
     folded = b"\r\n ".join(value[i : i + 72] for i in range(0, len(value), 72))
     return b"DKIM-Signature: " + unsigned + folded + b"\r\n"

@@ -11,8 +11,6 @@ import base64
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import dns.exception
-import dns.resolver
 from cryptography.hazmat.primitives import serialization
 from django.conf import settings
 
@@ -43,6 +41,10 @@ class Finding:
 
 
 def dnspython_resolve(name: str, rdtype: str) -> list[str]:
+    # Imported when a domain is checked, not by every process that loads the admin.
+    import dns.exception
+    import dns.resolver
+
     try:
         resolver = dns.resolver.get_default_resolver()
         answer = resolver.resolve(name, rdtype, lifetime=DNS_LIFETIME_SECONDS)
