@@ -29,9 +29,10 @@ from django.core.mail import EmailMultiAlternatives
 
 CANONICALIZATION = b"relaxed/simple"
 MIN_RSA_BITS = 2048
-# Signed, and signed once more than present, so that nobody on the way can add one: what a
-# reader sees, what RFC 8058 requires for one-click unsubscribe, and what says the message
-# is bulk and automatic.
+# What a reader sees, what RFC 8058 requires signed for one-click unsubscribe, and what says
+# the message is bulk and automatic. A name listed once more than the message has it signs
+# its absence (RFC 6376 5.4.2): nobody on the way can add a second From, nor a Reply-To or a
+# Cc that we did not write.
 SIGNED_HEADERS = (
     b"from",
     b"from",
