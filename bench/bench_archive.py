@@ -78,8 +78,12 @@ def site_env(var_dir: Path, port: int, database_url: str) -> dict:
         DEBUG="0",
         SECRET_KEY=secrets.token_urlsafe(50),
         ALLOWED_HOSTS="127.0.0.1",
-        SITE_URL=f"http://127.0.0.1:{port}",
+        # Production wants https in every link of mail; the bench serves plain http on
+        # loopback (no redirect) and mails nobody.
+        SITE_URL=f"https://127.0.0.1:{port}",
         SECURE_SSL_REDIRECT="0",
+        DEFAULT_FROM_EMAIL="Bench <bench@example.org>",
+        POSTAL_ADDRESS="1 Example Street, Berlin",
         VAR_DIR=str(var_dir / "var"),
         DATABASE_URL=database_url,
         STATIC_ROOT=str(var_dir / "static"),

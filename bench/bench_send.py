@@ -8,10 +8,15 @@ Celery. Prints one line per size:
     BENCH send n=... seconds=... msgs_per_s=... plan_seconds=... worker_peak_rss_mb=...
           limit_msgs_per_s=... ratio=...
 
+and then the same send with every message DKIM-signed (RSA 2048, ``superfast.dkim``), against
+the same unsigned limit (target ratio >= 0.5):
+
+    BENCH send_signed n=... seconds=... msgs_per_s=... limit_msgs_per_s=... ratio=...
+
 Settings: ``BENCH_DATABASE_URL`` (default a ``superfast_bench`` database on the local
 PostgreSQL, created when missing), ``BENCH_BROKER_URL`` / ``BENCH_REDIS_URL`` (default local
-Redis dbs 14 and 15), ``BENCH_SIZES`` (default ``10000,100000``), ``SMTP_SINK`` (the binary;
-``make bench`` unpacks it),
+Redis dbs 14 and 15), ``BENCH_SIZES`` (default ``10000,100000``), ``BENCH_SIGNED_SIZES``
+(default ``10000``), ``SMTP_SINK`` (the binary; ``make bench`` unpacks it),
 ``BENCH_PROFILE=1`` to also profile the send loop (cProfile, top items to var/bench).
 """
 
@@ -28,6 +33,7 @@ DATABASE_URL = os.environ.get(
 BROKER_URL = os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/14")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
 SIZES = [int(n) for n in os.environ.get("BENCH_SIZES", "10000,100000").split(",")]
+SIGNED_SIZES = [int(n) for n in os.environ.get("BENCH_SIGNED_SIZES", "10000").split(",")]
 
 os.environ.update(
     DATABASE_URL=DATABASE_URL,
@@ -51,7 +57,28 @@ from bench.support import (  # noqa: E402
 )
 
 
-def run(size, port, log_dir):
+def dkim_env(folder):
+    """Settings that sign every message with a new RSA 2048 key written under ``folder``."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    path = Path(folder) / "dkim.pem"
+    path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return {
+        "DKIM_DOMAIN": "example.org",
+        "DKIM_SELECTOR": "bench",
+        "DKIM_PRIVATE_KEY_FILE": str(path),
+    }
+
+
+def run(size, port, log_dir, extra_env=None):
     from celery import current_app
 
     from issues import delivery
@@ -64,7 +91,8 @@ def run(size, port, log_dir):
     issue = make_issue(frozen=True)
     make_subscribers(issue.newsletter, size)
     current_app.control.purge()
-    with celery_worker(log_dir, concurrency=CORES, env=sending_env(port)) as worker:
+    env = {**sending_env(port), **(extra_env or {})}
+    with celery_worker(log_dir, concurrency=CORES, env=env) as worker:
         dispatch = Dispatch.objects.create(issue=issue, snapshot=issue.snapshot)
         started = time.perf_counter()
         delivery.plan_dispatch(dispatch)
@@ -128,6 +156,15 @@ def main():
                     f"plan_seconds={plan_seconds:.2f} worker_peak_rss_mb={rss:.0f} "
                     f"limit_msgs_per_s={limit:.0f} ratio={rate / limit:.2f} "
                     f"message_bytes={len(sample)}",
+                    flush=True,
+                )
+            for size in SIGNED_SIZES:
+                seconds, _, rss = run(size, port, log_dir, dkim_env(log_dir))
+                rate = size / seconds
+                print(
+                    f"BENCH send_signed n={size} seconds={seconds:.2f} msgs_per_s={rate:.0f} "
+                    f"worker_peak_rss_mb={rss:.0f} limit_msgs_per_s={limit:.0f} "
+                    f"ratio={rate / limit:.2f} dkim=rsa2048",
                     flush=True,
                 )
         if os.environ.get("BENCH_PROFILE"):

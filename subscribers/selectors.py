@@ -23,6 +23,10 @@ class Newsletter(Protocol):
     pk: int
     name: str
     slug: str
+    from_email: str
+    reply_to: str
+    sender: str  # "Name <address>"
+    mailing_address: str  # the postal address its footers show
 
 
 def newsletter_model() -> type[Model]:

@@ -142,7 +142,11 @@ def unsubscribe_mailto_for(token: str) -> str:
 
 
 def list_unsubscribe(url: str, mailto: str) -> str:
-    """The ``List-Unsubscribe`` header's value (RFC 2369): https first, then mailto."""
+    """The ``List-Unsubscribe`` header's value (RFC 2369): the https link, then the mailto
+    form only when an inbound route processes it (``UNSUBSCRIBE_INBOUND``): a mailbox
+    provider that mails an address nobody reads leaves the reader subscribed."""
+    if not settings.UNSUBSCRIBE_INBOUND:
+        return f"<{url}>"
     return f"<{url}>, <{mailto}>"
 
 

@@ -6,11 +6,14 @@ the web container runs before gunicorn, ``runserver``) and when the WSGI applica
 """
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
 
+from .dkim import key_problem
+from .mail import domain_of, unusable_domain
 from .webhooks import configured_esp, missing_webhook_variables
 
 TAG = "production"
@@ -93,6 +96,84 @@ def check_shared_cache(app_configs=None, **kwargs):
             hint="Set REDIS_URL to a Redis database all web and worker processes share.",
             id="superfast.E004",
         )
+    ]
+
+
+def sending_problems() -> list[tuple[str, str, str]]:
+    """What would make production mail broken or unwelcome: (variable, what, how to fix)."""
+    found = []
+    if urlsplit(settings.SITE_URL).scheme != "https":
+        found.append(
+            (
+                "SITE_URL",
+                f"is {settings.SITE_URL}, not https: every unsubscribe, preferences and "
+                "tracked link in mail would point there (mailbox providers require https "
+                "for one-click unsubscribe)",
+                "Set SITE_URL to the site's public https address, e.g. https://news.example.org.",
+            )
+        )
+    sender_problem = unusable_domain(domain_of(settings.DEFAULT_FROM_EMAIL))
+    if sender_problem:
+        found.append(
+            (
+                "DEFAULT_FROM_EMAIL",
+                f"({settings.DEFAULT_FROM_EMAIL}): its domain {sender_problem}, so receivers "
+                "cannot check SPF, DKIM or DMARC and reject or bin the mail",
+                'Set DEFAULT_FROM_EMAIL to "Name <address@your-domain>" on a domain you own.',
+            )
+        )
+    bounce_problem = settings.BOUNCE_DOMAIN and unusable_domain(settings.BOUNCE_DOMAIN.lower())
+    if bounce_problem:
+        found.append(
+            (
+                "BOUNCE_DOMAIN",
+                f"{bounce_problem}: bounces would never come back",
+                "Set BOUNCE_DOMAIN to a domain with MX records, or leave it empty (the From "
+                "address's domain).",
+            )
+        )
+    if settings.UNSUBSCRIBE_INBOUND and configured_esp() is None:
+        found.append(
+            (
+                "UNSUBSCRIBE_INBOUND",
+                "is on, but EMAIL_BACKEND is no anymail ESP, so no inbound route receives "
+                "mail to UNSUBSCRIBE_EMAIL: the mailto: unsubscribe every message offers "
+                "would do nothing",
+                "Turn UNSUBSCRIBE_INBOUND off, or send through an ESP and route mail to "
+                "UNSUBSCRIBE_EMAIL to its inbound webhook (/anymail/<esp>/inbound/).",
+            )
+        )
+    if not settings.POSTAL_ADDRESS.strip():
+        found.append(
+            (
+                "POSTAL_ADDRESS",
+                "is not set: the law (CAN-SPAM) requires a postal address in every footer",
+                "Set POSTAL_ADDRESS to the sender's postal address (a newsletter may set its "
+                "own on its admin page).",
+            )
+        )
+    if settings.DKIM_DOMAIN or settings.DKIM_SELECTOR or settings.DKIM_PRIVATE_KEY_FILE:
+        problem = key_problem()
+        if problem:
+            found.append(
+                (
+                    "DKIM_PRIVATE_KEY_FILE",
+                    f"(with DKIM_DOMAIN and DKIM_SELECTOR): {problem}, so no message could be "
+                    "signed",
+                    "Set DKIM_DOMAIN, DKIM_SELECTOR and DKIM_PRIVATE_KEY_FILE (an RSA 2048 "
+                    "key in PEM that the processes can read), or none of them.",
+                )
+            )
+    return found
+
+
+@checks.register(TAG)
+def check_sending(app_configs=None, **kwargs):
+    if settings.DEBUG:
+        return []
+    return [
+        checks.Error(f"{variable} {what}.", hint=fix, id="superfast.E007")
+        for variable, what, fix in sending_problems()
     ]
 
 

@@ -1,16 +1,21 @@
 """Mail for the whole site: the development backend (one .eml file per message, so any mail
 client opens them) and the meaning of a failed send, shared by every kind of mail."""
 
+import ipaddress
 import random
 import smtplib
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import format_datetime, make_msgid, parseaddr
 from pathlib import Path
 
 from anymail.exceptions import AnymailAPIError
 from django.conf import settings
 from django.core.mail.backends.base import BaseEmailBackend
 from django.utils import timezone
+
+from .dkim import SignedEmail
 
 
 class EmlFileBackend(BaseEmailBackend):
@@ -26,6 +31,65 @@ class EmlFileBackend(BaseEmailBackend):
             name = f"{timezone.now():%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:12]}.eml"
             (self.folder / name).write_bytes(message.message().as_bytes())
         return len(email_messages)
+
+
+# --- Sending domains: where a message says it comes from ------------------------------------
+
+
+def domain_of(address: str) -> str:
+    """The domain of an address or a "Name <address>" (lower case, brackets of an address
+    literal removed); "" when there is none."""
+    return parseaddr(address)[1].rpartition("@")[2].strip("[]").lower()
+
+
+def unusable_domain(domain: str) -> str | None:
+    """Why mail from ``domain`` cannot pass a mailbox provider's checks (SPF, DKIM and DMARC
+    all need a domain in the DNS), or None when it is a real domain name."""
+    if not domain:
+        return "has no domain"
+    if domain == "localhost" or domain.endswith(".localhost"):
+        return f"is {domain}, which exists only on this machine"
+    try:
+        ipaddress.ip_address(domain)
+    except ValueError:
+        pass
+    else:
+        return f"is the IP address {domain}, not a domain"
+    if "." not in domain:
+        return f"is {domain}, a bare host name, not a domain"
+    return None
+
+
+def bounce_address(from_email: str) -> str:
+    """The envelope sender (Return-Path) of mail from ``from_email``: the same address, or
+    its local part at ``BOUNCE_DOMAIN`` when one is set (bounces go where they are read)."""
+    address = parseaddr(from_email)[1] or from_email
+    if not settings.BOUNCE_DOMAIN:
+        return address
+    return f"{address.rpartition('@')[0]}@{settings.BOUNCE_DOMAIN}"
+
+
+def outgoing_email(
+    subject: str,
+    body: str,
+    *,
+    sender: str,
+    to: list[str],
+    headers: dict[str, str] | None = None,
+    reply_to: list[str] | None = None,
+) -> SignedEmail:
+    """A message from ``sender``, DKIM-signed when sent, its envelope sender the bounce
+    address. Django's SMTP backend (and anymail, as ``envelope_sender``) takes the envelope
+    from ``from_email`` when a ``From`` header is given apart."""
+    envelope = bounce_address(sender)
+    headers = dict(headers or {})
+    # Django's defaults: the machine's host name after the @, and -0000 ("zone unknown").
+    headers.setdefault("Message-ID", make_msgid(domain=domain_of(sender) or None))
+    headers.setdefault("Date", format_datetime(datetime.now(UTC)))
+    from_email = sender
+    if envelope != parseaddr(sender)[1]:
+        headers["From"], from_email = sender, envelope
+    return SignedEmail(subject, body, from_email, to, headers=headers, reply_to=reply_to)
 
 
 # --- Send errors: one classification and one backoff for every mail the site sends ----------

@@ -276,6 +276,17 @@ EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "Superfast <newsletter@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# The envelope sender's (Return-Path) domain, where bounces go; empty: the From address's.
+BOUNCE_DOMAIN = env("BOUNCE_DOMAIN", "")
+# The postal address every footer shows (CAN-SPAM); a newsletter may set its own.
+POSTAL_ADDRESS = env("POSTAL_ADDRESS", "")
+# DKIM: every message is signed (superfast.dkim) when a domain, selector and key are set.
+# The key is an RSA key (2048 bits) in PEM; an Ed25519 key adds a second signature.
+DKIM_DOMAIN = env("DKIM_DOMAIN", "")
+DKIM_SELECTOR = env("DKIM_SELECTOR", "")
+DKIM_PRIVATE_KEY_FILE = env("DKIM_PRIVATE_KEY_FILE", "")
+DKIM_ED25519_SELECTOR = env("DKIM_ED25519_SELECTOR", "")
+DKIM_ED25519_PRIVATE_KEY_FILE = env("DKIM_ED25519_PRIVATE_KEY_FILE", "")
 
 # Anymail reads its ESP keys from ANYMAIL_<ESP>_<SETTING> variables itself; the webhook
 # secret ("user:password") guards the tracking endpoints with basic auth.
@@ -307,6 +318,9 @@ SUBSCRIBER_IMPORT_STALE_SECONDS = env_int("SUBSCRIBER_IMPORT_STALE_SECONDS", 120
 # (every address in it) is deleted from the private storage.
 SUBSCRIBER_IMPORT_GIVE_UP_SECONDS = env_int("SUBSCRIBER_IMPORT_GIVE_UP_SECONDS", 24 * 3600)
 UNSUBSCRIBE_EMAIL = env("UNSUBSCRIBE_EMAIL", DEFAULT_FROM_EMAIL)
+# The mailto: form of List-Unsubscribe is advertised only when mail to UNSUBSCRIBE_EMAIL
+# reaches the ESP's inbound webhook (/anymail/<esp>/inbound/), which unsubscribes.
+UNSUBSCRIBE_INBOUND = env_bool("UNSUBSCRIBE_INBOUND", False)
 # Reverse proxies in front of the site that append to X-Forwarded-For; 0 trusts none and
 # uses the connection's address (the right choice without a proxy: the header is forgeable).
 NUM_PROXIES = env_int("NUM_PROXIES", 0)

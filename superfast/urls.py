@@ -17,6 +17,8 @@ urlpatterns = [
     # Only the sending ESP's tracking webhook, guarded (superfast.webhooks); no other of
     # anymail's URLs is mounted.
     path("anymail/<str:esp>/tracking/", webhooks.tracking_webhook, name="esp_tracking_webhook"),
+    # With UNSUBSCRIBE_INBOUND, the sending ESP's inbound route: mailto: unsubscribes.
+    path("anymail/<str:esp>/inbound/", webhooks.inbound_webhook, name="esp_inbound_webhook"),
     path("", include("subscribers.urls")),
     path("", include("issues.urls")),
 ]

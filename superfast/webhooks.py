@@ -82,8 +82,9 @@ def malformed_is_bad_request():
 
 
 @cache
-def tracking_view(esp: str):
-    """Anymail's own tracking view of ``esp``, answering 400 to a body it cannot parse.
+def tracking_view(esp: str, kind: str = "tracking"):
+    """Anymail's own ``kind`` (tracking or inbound) view of ``esp``, answering 400 to a body
+    it cannot parse.
 
     Only checking and parsing are guarded, and they finish before any event is handed to
     a receiver: a malformed post changes nothing, and a failure in our own receivers stays
@@ -92,7 +93,7 @@ def tracking_view(esp: str):
     from anymail.urls import urlpatterns
 
     for pattern in urlpatterns:
-        if pattern.name == f"{esp}_tracking_webhook":
+        if pattern.name == f"{esp}_{kind}_webhook":
             anymail_view = pattern.callback.view_class
 
             class GuardedView(anymail_view):
@@ -121,5 +122,23 @@ def tracking_webhook(request, esp):
     missing = missing_webhook_variables()
     if missing:  # the operator learns what to set from the log, the caller nothing
         logger.error("Refused a %s tracking event: set %s.", esp, " and ".join(missing))
+        return HttpResponseForbidden("This webhook is not configured.")
+    return view(request)
+
+
+@csrf_exempt  # the ESP posts without a session; anymail checks its credentials
+def inbound_webhook(request, esp):
+    """Anymail's inbound view for the configured ESP, mounted only with
+    ``UNSUBSCRIBE_INBOUND``: mail to ``UNSUBSCRIBE_EMAIL`` (the ``mailto:`` form of
+    ``List-Unsubscribe``) arrives here and ``subscribers.inbound`` unsubscribes its sender.
+    Guarded like the tracking webhook: a forged post must not unsubscribe anyone (it would
+    need a reader's signed token anyway)."""
+    enabled = settings.UNSUBSCRIBE_INBOUND and esp == configured_esp()
+    view = tracking_view(esp, "inbound") if enabled else None
+    if view is None:
+        raise Http404("No inbound webhook for this ESP.")
+    missing = missing_webhook_variables()
+    if missing:
+        logger.error("Refused a %s inbound message: set %s.", esp, " and ".join(missing))
         return HttpResponseForbidden("This webhook is not configured.")
     return view(request)

@@ -120,8 +120,11 @@ def test_the_operations_guide_lists_every_variable_settings_reads():
 def test_compose_refuses_to_start_without_the_secrets_production_requires():
     """``${NAME:?message}``: docker compose stops with the message when NAME is unset."""
     text = (ROOT / "docker-compose.yml").read_text()
-    for name in ["SECRET_KEY", "ANYMAIL_WEBHOOK_SECRET"]:
+    # The site's address and the sender have no default that could work: a plain-http
+    # localhost and newsletter@localhost would go out in every message.
+    for name in ["SECRET_KEY", "ANYMAIL_WEBHOOK_SECRET", "SITE_URL", "DEFAULT_FROM_EMAIL"]:
         assert re.search(rf"{name}: \$\{{{name}:\?[^}}]+\}}", text), f"{name} is not required"
+    assert re.search(r"POSTAL_ADDRESS: \$\{POSTAL_ADDRESS:\?[^}]+\}", text)
     assert SERVICES["web"]["environment"]["REDIS_URL"].startswith("redis://redis:6379/")
 
 
@@ -133,6 +136,9 @@ def test_image_runs_with_debug_off_whatever_the_environment_forgets():
 
 OPERATOR = {
     "SECRET_KEY": "an-operator-secret-" + "x" * 40,
+    "SITE_URL": "https://news.example.org",
+    "DEFAULT_FROM_EMAIL": "The Weekly <weekly@news.example.org>",
+    "POSTAL_ADDRESS": "The Weekly, 1 Example Street, 10115 Berlin, Germany",
     "ANYMAIL_WEBHOOK_SECRET": "esp:an-operator-webhook-secret",
 }
 

@@ -81,8 +81,8 @@ def test_subscribe_confirm_send_unsubscribe_in_one_click_and_archive(mail, djang
     [received] = [m for m in issue_mails(mail, first) if m.rcpt_tos == ["ada@example.org"]]
     message = received.message
     header = message["List-Unsubscribe"]
-    https_url, mailto = re.findall(r"<([^>]+)>", header)
-    assert https_url.startswith(f"{SITE}/unsubscribe/") and mailto.startswith("mailto:")
+    [https_url] = re.findall(r"<([^>]+)>", header)  # mailto only with an inbound route
+    assert https_url.startswith(f"{SITE}/unsubscribe/")
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert newsletter.slug in message["List-Id"]
     assert re.fullmatch(r"<[^<>@\s]+@[^<>@\s]+>", message["Message-ID"])

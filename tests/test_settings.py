@@ -17,6 +17,8 @@ PRODUCTION = {
     "SECRET_KEY": "k" * 20 + "-a-long-random-production-secret-value-0123456789",
     "ALLOWED_HOSTS": "news.example.org",
     "SITE_URL": "https://news.example.org",
+    "DEFAULT_FROM_EMAIL": "The Weekly <weekly@news.example.org>",
+    "POSTAL_ADDRESS": "The Weekly, 1 Example Street, 10115 Berlin, Germany",
     "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/superfast",
     "REDIS_URL": "redis://127.0.0.1:6379/6",
     "CELERY_BROKER_URL": "amqp://superfast:secret@127.0.0.1:5672/superfast",

@@ -2,6 +2,9 @@
 
 from django.contrib import admin
 
+from superfast.mail import domain_of
+from superfast.sending_domain import check_sending_domain
+
 from ..compose.forms import ENGAGEMENT_FIELDS, NewsletterForm
 from ..models import Newsletter
 from .reports import NewsletterDashboardAdminMixin
@@ -24,6 +27,19 @@ class NewsletterAdmin(NewsletterDashboardAdminMixin, admin.ModelAdmin):
             },
         ),
     ]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        """``?check_sending_domain=1`` (the "Check sending domain" button) asks the DNS what
+        receivers will find for the newsletter's From domain: on demand, since it waits on
+        the network."""
+        extra_context = dict(extra_context or {})
+        newsletter = self.get_object(request, object_id)
+        if newsletter is not None and request.GET.get("check_sending_domain"):
+            extra_context["sending_domain"] = domain_of(newsletter.from_email)
+            extra_context["sending_domain_findings"] = check_sending_domain(
+                extra_context["sending_domain"]
+            )
+        return super().change_view(request, object_id, form_url, extra_context)
 
     @admin.display(description="Issues")
     def issue_count(self, obj):

@@ -13,11 +13,14 @@ from collections.abc import Callable
 from functools import cached_property
 
 from django import forms
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.forms.formsets import DELETION_FIELD_NAME
 from django.forms.models import BaseInlineFormSet
 from django.utils.choices import BaseChoiceIterator
+
+from superfast.mail import domain_of, unusable_domain
 
 from ..models import Block, Issue, LibraryBlock, Newsletter
 from ..models.content import RESERVED_SLUGS
@@ -384,11 +387,23 @@ class NewsletterForm(CheckedImagesForm):
             "from_email",
             "reply_to",
             "footer_text",
+            "postal_address",
             "brand_color",
             "logo",
             "language",
             *ENGAGEMENT_FIELDS,
         ]
+
+    def clean_from_email(self):
+        """In production, a sender whose domain no receiver can check (localhost, a bare host
+        name, an IP address) would have every issue rejected or binned."""
+        address = self.cleaned_data["from_email"]
+        problem = unusable_domain(domain_of(address))
+        if problem and not settings.DEBUG:
+            raise forms.ValidationError(
+                f"The domain of {address} {problem}: use an address on a domain you own."
+            )
+        return address
 
     def clean_slug(self):
         """A slug the site uses at the top level would have the newsletter's pages answered

@@ -12,17 +12,18 @@ import re
 import secrets
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
-from email.utils import formatdate
-from urllib.parse import urlsplit
+from email.utils import format_datetime
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
 from django.core.mail.message import sanitize_address
+from django.utils.html import escape
 
 from subscribers.tokens import SubscriberLinks, list_unsubscribe
+from superfast.dkim import SignedEmail, signature, signing_keys
+from superfast.mail import bounce_address, domain_of, outgoing_email
 
 from ..compose.markers import Markers, marker
 from ..engagement.attribution import campaign_of
@@ -51,9 +52,12 @@ def wrap_long_lines(text: str) -> str:
     return "\n".join(out)
 
 
-def with_consent_links(snapshot: Snapshot, markers: Markers, web_url: str) -> tuple[str, str]:
+def with_consent_links(
+    snapshot: Snapshot, markers: Markers, web_url: str, postal_address: str = ""
+) -> tuple[str, str]:
     """The snapshot's HTML and text, sure to carry the view-in-browser, unsubscribe and
-    preferences links (the renderer normally writes them; the law requires them)."""
+    preferences links and the sender's postal address (the renderer normally writes them;
+    the law requires them)."""
     email_html, text = snapshot.email_html, snapshot.text
     links = {
         "View in your browser": web_url,
@@ -66,6 +70,11 @@ def with_consent_links(snapshot: Snapshot, markers: Markers, web_url: str) -> tu
         f'<a href="{url}">{label}</a>' for label, url in links.items() if url not in email_html
     ]
     missing_text = [f"{label}: {url}" for label, url in links.items() if url not in text]
+    first_line = postal_address.strip().splitlines()[0] if postal_address.strip() else ""
+    if first_line and escape(first_line) not in email_html:
+        missing_html.append(escape(postal_address.strip()).replace("\n", "<br>"))
+    if first_line and first_line not in text:
+        missing_text.append(postal_address.strip())
     if missing_html:
         footer = f'<p style="font-size:12px;text-align:center">{" · ".join(missing_html)}</p>'
         if "</body>" in email_html:
@@ -127,7 +136,9 @@ class IssueMessage:
         self.newsletter = newsletter = issue.newsletter
         self.dispatch_id = dispatch.pk
         self.subject = subject or snapshot.subject
-        self.host = urlsplit(settings.SITE_URL).hostname or "localhost"
+        # Message-ID and List-Id name the sending domain: the one the From address shows
+        # (RFC 2919 wants a domain the sender controls, not the site's host or an IP).
+        self.domain = domain_of(newsletter.from_email)
         published = issue.is_published_kind  # a welcome email has no public page
         self.web_url = settings.SITE_URL + issue.get_absolute_url() if published else ""
         self.markers = Markers(snapshot.marker_key)
@@ -135,13 +146,23 @@ class IssueMessage:
         self.to, self.message_id_marker, self.date_marker, self.mailto = (
             marker(name, own) for name in ("TO", "MESSAGE_ID", "DATE", "UNSUBSCRIBE_MAILTO")
         )
-        self.html, self.text = with_consent_links(snapshot, self.markers, self.web_url)
+        self.html, self.text = with_consent_links(
+            snapshot, self.markers, self.web_url, newsletter.mailing_address
+        )
         self.from_email = newsletter.sender
-        self.envelope_from = newsletter.from_email
-        self.constant_headers = {"List-Id": f'"{newsletter.name}" <{newsletter.slug}.{self.host}>'}
-        self.constant_headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+        self.envelope_from = bounce_address(newsletter.from_email)
+        self.constant_headers = {
+            "List-Id": f'"{newsletter.name}" <{newsletter.slug}.{self.domain}>',
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+            # No out-of-office or auto-replies to the reply-to inbox (RFC 3834; Exchange).
+            "Auto-Submitted": "auto-generated",
+            "X-Auto-Response-Suppress": "OOF, AutoReply",
+            # Gmail's feedback loop reports complaints per issue and newsletter.
+            "Feedback-ID": f"{issue.pk}:{newsletter.slug}:superfast:{self.domain}",
+        }
         if newsletter.reply_to:
             self.constant_headers["Reply-To"] = newsletter.reply_to
+        self.signed = bool(signing_keys())
         self.substituted = re.compile(
             "|".join(
                 re.escape(m)
@@ -193,10 +214,11 @@ class IssueMessage:
         }
 
     def date(self) -> str:
-        """The Date header, formatted once a second rather than once a message."""
+        """The Date header in UTC as ``+0000`` (``-0000`` would say the zone is unknown),
+        formatted once a second rather than once a message."""
         now = int(time.time())
         if now != self._date[0]:
-            self._date = (now, formatdate(now))
+            self._date = (now, format_datetime(datetime.fromtimestamp(now, UTC)))
         return self._date[1]
 
     _date = (0, "")
@@ -206,7 +228,7 @@ class IssueMessage:
         return f"{recipient.delivery_id}{self.message_id_suffix(token)}"
 
     def message_id_suffix(self, token: str) -> str:
-        return message_id_suffix(token)
+        return message_id_suffix(token, self.domain)
 
     def as_bytes(self, values: dict[str, str]) -> bytes:
         pieces = [self.pieces.head]
@@ -215,16 +237,19 @@ class IssueMessage:
         return b"".join(pieces)
 
     def as_smtp_data(self, values: dict[str, str]) -> bytes:
-        """``as_bytes`` already dot-stuffed for SMTP DATA (RFC 5321 4.5.2).
+        """``as_bytes`` already dot-stuffed for SMTP DATA (RFC 5321 4.5.2), with its DKIM
+        signature in front when signing is configured (a signature's lines never start
+        with a dot).
 
         The literal pieces are stuffed once per issue; a value has no line breaks, so it
         can only start a line where its marker did, and only there is it checked.
         """
-        pieces = [self.stuffed.head]
+        signed = signature(self.as_bytes(values)) if self.signed else b""
+        pieces = [signed, self.stuffed.head]
         for name, literal in self.stuffed.rest:
             value = values[name].encode()
             if value.startswith(b".") and (
-                len(pieces) == 1 and not pieces[0] or pieces[-1].endswith(b"\n")
+                len(pieces) == 2 and not pieces[1] or pieces[-1].endswith(b"\n")
             ):
                 value = b"." + value
             pieces += (value, literal)
@@ -238,29 +263,29 @@ class IssueMessage:
         return {
             **self.constant_headers,
             "Message-ID": f"<{values[self.message_id_marker]}>",
+            "Date": values[self.date_marker],
             "List-Unsubscribe": list_unsubscribe(
                 values[self.markers.unsubscribe_url], values[self.mailto]
             ),
         }
 
-    def as_django_message(
-        self, recipient: Recipient, values: dict[str, str]
-    ) -> EmailMultiAlternatives:
+    def as_django_message(self, recipient: Recipient, values: dict[str, str]) -> SignedEmail:
         """The same message through Django's mail API, for backends other than SMTP."""
-        message = EmailMultiAlternatives(
+        message = outgoing_email(
             self.subject,
             self.fill(self.text, values),
-            self.from_email,
-            [recipient.email],
+            sender=self.from_email,
+            to=[recipient.email],
             headers=self.headers(values),
         )
         message.attach_alternative(self.fill(self.html, values), "text/html")
         return message
 
 
-def message_id_suffix(token: str) -> str:
-    """Our Message-IDs end with the claim's token and the site's host (``mark`` adds the row)."""
-    return f".{token}@{urlsplit(settings.SITE_URL).hostname or 'localhost'}"
+def message_id_suffix(token: str, domain: str) -> str:
+    """Our Message-IDs end with the claim's token and the sending domain (``mark`` adds the
+    row)."""
+    return f".{token}@{domain}"
 
 
 # (dispatch, its creation, snapshot, the render's marker key, subject variant)

@@ -7,6 +7,8 @@ from datetime import timedelta
 from django.conf import settings
 from django.utils import timezone
 
+from superfast.mail import domain_of
+
 from ..models import Delivery, Dispatch
 from .ledger import Heartbeat, claim_batch, mark, persistently, sweep_expired_claims
 from .lifecycle import finish_if_complete, pause
@@ -64,7 +66,7 @@ def send_next_batch(dispatch: Dispatch) -> int:
                 batch.outcomes,
                 batch.untried(),
                 unsent_due,
-                message_id_suffix(token),
+                message_id_suffix(token, domain_of(dispatch.issue.newsletter.from_email)),
             ),
             what=f"recording {len(batch.outcomes)} outcomes",
         )

@@ -34,6 +34,11 @@ class Newsletter(models.Model):
     footer_text = models.TextField(
         blank=True, help_text="Shown at the end of every issue: who you are, why they get this."
     )
+    postal_address = models.TextField(
+        blank=True,
+        help_text="The postal address shown in the footer of every email (the law in the US "
+        "and elsewhere requires one). Left blank: the site's POSTAL_ADDRESS.",
+    )
     brand_color = models.CharField(max_length=7, default="#1a73e8", validators=[hex_colour])
     logo = models.ImageField(upload_to="newsletters/", blank=True)
     language = models.CharField(max_length=10, default="en")
@@ -68,6 +73,11 @@ class Newsletter(models.Model):
 
     def __str__(self):
         return self.name
+
+    @property
+    def mailing_address(self) -> str:
+        """The postal address every footer shows: the newsletter's own, else the site's."""
+        return self.postal_address.strip() or settings.POSTAL_ADDRESS.strip()
 
     @property
     def sender(self):

@@ -17,6 +17,7 @@ from .consent import (
     resend_confirmation,
     subscribe,
     unsubscribe,
+    unsubscribe_by_mail,
     update_preferences,
 )
 from .limits import RateLimited, require_client
@@ -64,6 +65,7 @@ __all__ = [
     "subscribe",
     "suppress",
     "unsubscribe",
+    "unsubscribe_by_mail",
     "unsuppress",
     "update_preferences",
 ]

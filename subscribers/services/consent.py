@@ -12,10 +12,14 @@ Rules kept here and nowhere else:
 - nothing a visitor sees depends on whether an address is already known.
 """
 
+import re
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from email.utils import parseaddr
+from urllib.parse import unquote
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Model
@@ -112,7 +116,7 @@ def subscribe(
     if wanted:
         queue_mail(CONFIRM, subscriber, wanted)
     else:
-        queue_mail(ALREADY_SUBSCRIBED, subscriber)
+        queue_mail(ALREADY_SUBSCRIBED, subscriber, newsletter_ids)
     return subscriber
 
 
@@ -325,3 +329,29 @@ def update_preferences(
     if dropped:
         unsubscribe(subscriber, dropped, ip=ip, user_agent=user_agent)
     return waiting
+
+
+UNSUBSCRIBE_SUBJECT = re.compile(r"\bunsubscribe\s+(\S+)", re.IGNORECASE)
+
+
+def unsubscribe_by_mail(recipients: Iterable[str], subject: str) -> Subscriber | None:
+    """The ``mailto:`` form of ``List-Unsubscribe``: a message to ``UNSUBSCRIBE_EMAIL`` whose
+    subject carries a reader's unsubscribe token ("unsubscribe <token>", as the link wrote
+    it) unsubscribes that reader from that newsletter, like the one-click link. Anything
+    else (another address, no or a forged token) changes nothing; returns who left."""
+    ours = parseaddr(settings.UNSUBSCRIBE_EMAIL)[1].lower()
+    if ours not in {parseaddr(address)[1].lower() for address in recipients}:
+        return None
+    match = UNSUBSCRIBE_SUBJECT.search(unquote(subject or ""))
+    if match is None:
+        return None
+    try:
+        link = tokens.read_unsubscribe_link(match.group(1))
+    except tokens.InvalidToken:
+        return None
+    subscriber = Subscriber.objects.filter(pk=link.subscriber_id).first()
+    if subscriber is None:
+        return None
+    return unsubscribe(
+        subscriber, [link.newsletter_id], source=Source.EMAIL, campaign=link.campaign
+    )

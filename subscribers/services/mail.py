@@ -15,12 +15,12 @@ from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.template.loader import render_to_string
 
-from superfast.mail import is_transient
+from superfast.mail import is_transient, outgoing_email
 
 from .. import tokens
 from ..models import Subscriber, Subscription
 from ..queue import enqueue_mail
-from ..selectors import newsletters_of
+from ..selectors import Newsletter, newsletters_of
 
 logger = logging.getLogger(__name__)
 
@@ -90,6 +90,7 @@ def confirmation_mail(
         template="confirm",
         subject=f"Please confirm your subscription to {names}",
         subscriber=subscriber,
+        newsletter=newsletters[0] if newsletters else None,
         context={
             "newsletters": newsletters,
             "confirm_url": tokens.confirmation_url(subscriber.pk, ids, nonce),
@@ -102,10 +103,12 @@ def confirmation_mail(
 def already_subscribed_mail(
     subscriber: Subscriber, newsletter_ids: list[int]
 ) -> EmailMultiAlternatives:
+    newsletters = newsletters_of(newsletter_ids, order_by="pk")
     return build_mail(
         template="already_subscribed",
         subject="You are already subscribed",
         subscriber=subscriber,
+        newsletter=newsletters[0] if newsletters else None,
         context={"preferences_url": tokens.preferences_url(subscriber.pk)},
     )
 
@@ -139,6 +142,7 @@ def welcome_mail(
         template="welcome",
         subject=f"Welcome to {', '.join(n.name for n in newsletters)}",
         subscriber=subscriber,
+        newsletter=newsletters[0],
         context={"links": links, "preferences_url": tokens.preferences_url(subscriber.pk)},
         headers=list_unsubscribe_headers(
             subscriber_id=subscriber.pk, newsletter_id=newsletters[0].pk
@@ -159,24 +163,32 @@ def build_mail(
     template: str,
     subject: str,
     subscriber: Subscriber,
+    newsletter: Newsletter | None,
     context: dict[str, object],
     headers: dict[str, str] | None = None,
 ) -> EmailMultiAlternatives:
-    """``subscribers/email/<template>.txt`` (and ``.html``) addressed to one subscriber."""
+    """``subscribers/email/<template>.txt`` (and ``.html``) addressed to one subscriber, from
+    the newsletter they joined (its sender, reply-to and postal address; the site's when
+    there is none), DKIM-signed when sent."""
+    postal_address = newsletter.mailing_address if newsletter else settings.POSTAL_ADDRESS
     context = {
         "subscriber": subscriber,
         "site_url": settings.SITE_URL,
+        "newsletter": newsletter,
+        "postal_address": postal_address.strip(),
         # The HTML part's <title> and language, as mail clients and screen readers read them.
         "subject": subject,
         "lang": settings.LANGUAGE_CODE,
         **context,
     }
-    message = EmailMultiAlternatives(
-        subject=subject,
-        body=render_to_string(f"subscribers/email/{template}.txt", context),
-        from_email=settings.DEFAULT_FROM_EMAIL,
+    message = outgoing_email(
+        subject,
+        render_to_string(f"subscribers/email/{template}.txt", context),
+        sender=newsletter.sender if newsletter else settings.DEFAULT_FROM_EMAIL,
         to=[subscriber.email],
-        headers=headers or {},
+        # Sent by a program: no out-of-office replies to it (RFC 3834).
+        headers={"Auto-Submitted": "auto-generated", **(headers or {})},
+        reply_to=[newsletter.reply_to] if newsletter and newsletter.reply_to else None,
     )
     message.attach_alternative(
         render_to_string(f"subscribers/email/{template}.html", context), "text/html"

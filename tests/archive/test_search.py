@@ -139,7 +139,7 @@ def test_a_line_break_separates_words_in_search_and_snippets(client, newsletter)
 def test_snapshots_frozen_before_line_breaks_separated_words_are_found_after_the_migration(
     client, migrate
 ):
-    old = migrate([("issues", "0017_separate_link_key_from_reader_salt")])
+    old = migrate([("issues", "0020_click_reason_unjudged")])
     newsletter = old.get_model("issues", "Newsletter").objects.create(
         slug="signals", name="Signals", from_name="Signals", from_email="s@example.org"
     )
@@ -152,7 +152,7 @@ def test_snapshots_frozen_before_line_breaks_separated_words_are_found_after_the
         search_text="Small Modelsaka pets",  # as the renderer wrote it then
     )  # fmt: skip
 
-    migrate([("issues", "0018_search_text_line_breaks")])
+    migrate([("issues", "0021_search_text_line_breaks")])
 
     html = client.get("/search/", {"q": "aka"}).content.decode()
     assert 'href="/signals/old/"' in html

@@ -18,6 +18,8 @@ PRODUCTION = {
     "SECRET_KEY": "p" * 20 + "-a-long-random-production-secret-value-0123456789",
     "ALLOWED_HOSTS": "news.example.org",
     "SITE_URL": "https://news.example.org",
+    "DEFAULT_FROM_EMAIL": "The Weekly <weekly@news.example.org>",
+    "POSTAL_ADDRESS": "The Weekly, 1 Example Street, 10115 Berlin, Germany",
     "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/superfast",
     "REDIS_URL": "redis://127.0.0.1:6379/6",
     "EMAIL_BACKEND": "anymail.backends.postmark.EmailBackend",
@@ -77,6 +79,33 @@ def test_check_deploy_is_clean_with_smtp_and_no_webhook_mounted():
 @pytest.mark.parametrize(
     ("variable", "env"),
     [
+        # Mail with links to a plain-http site, or from a domain no mailbox provider can
+        # check (SPF, DKIM, DMARC), is mail that breaks or goes to spam.
+        ("SITE_URL", {"SITE_URL": "http://news.example.org"}),
+        ("SITE_URL", {"SITE_URL": None}),
+        ("DEFAULT_FROM_EMAIL", {"DEFAULT_FROM_EMAIL": None}),
+        ("DEFAULT_FROM_EMAIL", {"DEFAULT_FROM_EMAIL": "Weekly <newsletter@localhost>"}),
+        ("DEFAULT_FROM_EMAIL", {"DEFAULT_FROM_EMAIL": "newsletter@mailhost"}),
+        ("DEFAULT_FROM_EMAIL", {"DEFAULT_FROM_EMAIL": "newsletter@192.0.2.7"}),
+        ("DEFAULT_FROM_EMAIL", {"DEFAULT_FROM_EMAIL": "newsletter@[192.0.2.7]"}),
+        ("BOUNCE_DOMAIN", {"BOUNCE_DOMAIN": "localhost"}),
+        ("POSTAL_ADDRESS", {"POSTAL_ADDRESS": None}),
+        (
+            "UNSUBSCRIBE_INBOUND",
+            {
+                "UNSUBSCRIBE_INBOUND": "1",
+                "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            },
+        ),
+        ("DKIM_PRIVATE_KEY_FILE", {"DKIM_DOMAIN": "news.example.org", "DKIM_SELECTOR": "s1"}),
+        (
+            "DKIM_PRIVATE_KEY_FILE",
+            {
+                "DKIM_DOMAIN": "news.example.org",
+                "DKIM_SELECTOR": "s1",
+                "DKIM_PRIVATE_KEY_FILE": "/nonexistent/dkim.pem",
+            },
+        ),
         ("ANYMAIL_WEBHOOK_SECRET", {"ANYMAIL_WEBHOOK_SECRET": None}),
         ("REDIS_URL", {"REDIS_URL": None}),
         ("SECRET_KEY", {"SECRET_KEY": None}),
@@ -163,6 +192,18 @@ def test_the_development_key_of_this_checkout_is_refused_in_production(tmp_path)
     assert len(key) >= 50
     result = check_deploy(SECRET_KEY=key, VAR_DIR=str(tmp_path))
     assert result.returncode != 0 and "SECRET_KEY" in result.stdout + result.stderr
+
+
+def test_gunicorn_refuses_to_load_the_application_with_a_local_sender_or_plain_http():
+    """The start-up refusal names the sender and the site address, each with its fix."""
+    result = run(
+        ["-c", "import superfast.wsgi"],
+        SITE_URL="http://news.example.org",
+        DEFAULT_FROM_EMAIL="Superfast <newsletter@localhost>",
+    )
+    assert result.returncode != 0
+    assert "SITE_URL" in result.stderr and "https" in result.stderr
+    assert "DEFAULT_FROM_EMAIL" in result.stderr and "localhost" in result.stderr
 
 
 def test_gunicorn_refuses_to_load_the_application_without_the_webhook_secret():

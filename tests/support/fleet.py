@@ -25,6 +25,8 @@ PRODUCTION = {
     "SECRET_KEY": "fleet-" + "a-shared-production-secret-of-every-worker-0123456789",
     "ALLOWED_HOSTS": "news.example.org",
     "SITE_URL": "https://news.example.org",
+    "DEFAULT_FROM_EMAIL": "The Weekly <weekly@news.example.org>",
+    "POSTAL_ADDRESS": "The Weekly, 1 Example Street, 10115 Berlin, Germany",
     "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
     "EMAIL_HOST": "127.0.0.1",
 }

@@ -43,6 +43,9 @@ class EspMerge(OverDjangoBackend[BaseEmailBackend]):
                 ),
             }
         recipients = [recipient for recipient, _ in messages]
+        # The bounce address only when BOUNCE_DOMAIN asks for one: not every ESP's API
+        # takes an envelope sender, and anymail refuses what the ESP cannot do.
+        bounce = {"envelope_sender": message.envelope_from} if settings.BOUNCE_DOMAIN else {}
         email = AnymailMessage(
             message.subject,
             with_fields(message.text),
@@ -52,6 +55,7 @@ class EspMerge(OverDjangoBackend[BaseEmailBackend]):
             merge_data=merge_data,
             merge_headers=merge_headers,
             merge_metadata={r.email: {"delivery": str(r.delivery_id)} for r in recipients},
+            **bounce,
         )
         email.attach_alternative(with_fields(message.html), "text/html")
         self.backend.send_messages([email])
