@@ -63,13 +63,18 @@ format: venv
 PYTEST = VAR_DIR=$(CURDIR)/var/test $(PY) -m pytest
 NOT_EMPTY = rc=$$?; if [ $$rc -eq 5 ]; then echo "make $@: pytest ran no tests" >&2; exit 1; fi; exit $$rc
 
+# One test process per core (tests/support/parallel.py gives each its own Redis dbs and
+# VAR_DIR; pytest-django its own test database). TEST_PROCESSES=0 runs the suite in one.
+TEST_PROCESSES ?= 2
+PARALLEL = $(if $(filter 0,$(TEST_PROCESSES)),-p no:xdist,-n $(TEST_PROCESSES) --dist worksteal)
+
 test: venv browser node_modules/axe-core/axe.min.js lint
-	$(PYTEST) $(PYTEST_ARGS); $(NOT_EMPTY)
+	$(PYTEST) $(PARALLEL) $(PYTEST_ARGS); $(NOT_EMPTY)
 
 # The edit loop: lint and every test that starts no worker, drives no browser and is not
 # marked slow (tests/conftest.py marks the first two from the fixtures they use).
 check: venv lint
-	$(PYTEST) -m "not browser and not worker and not slow" $(PYTEST_ARGS); $(NOT_EMPTY)
+	$(PYTEST) $(PARALLEL) -m "not browser and not worker and not slow" $(PYTEST_ARGS); $(NOT_EMPTY)
 
 # Postfix's smtp-sink for the send benchmark: unpacked from Debian's postfix package into
 # var/bench (its shared libraries come with it); Postfix is never installed or run as a service.
