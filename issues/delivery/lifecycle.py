@@ -78,7 +78,11 @@ def start_dispatch(
     if not issue.is_published_kind:
         raise ValueError("A welcome email is sent by its welcome sequence, not on its own.")
     with transaction.atomic():
-        Issue.objects.select_for_update().filter(pk=issue.pk).first()
+        # The row's status, not the caller's copy: a copy loaded before the issue reached its
+        # first readers would unpublish it.
+        status_now = (
+            Issue.objects.select_for_update().filter(pk=issue.pk).values_list("status", flat=True)
+        ).first()
         existing = active_dispatch(issue)
         if existing:
             return existing
@@ -102,7 +106,7 @@ def start_dispatch(
         )
         if subject_test is not None:
             create_test(dispatch, subject_test)
-        if issue.status != Issue.Status.SENT:
+        if status_now != Issue.Status.SENT:
             issue.status = Issue.Status.SCHEDULED if scheduled else Issue.Status.SENDING
             issue.save(update_fields=["status", "updated_at"])
         if not scheduled:

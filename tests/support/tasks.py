@@ -21,11 +21,14 @@ class QueuedTask:
 
 @dataclass
 class Clock:
-    """``timezone.now()`` under the test's control: it moves only when ``advance`` says."""
+    """``timezone.now()`` under the test's control: it moves when ``advance`` says, and by
+    a microsecond at each reading, so two rows made one after the other are still ordered
+    by time (the latest dispatch is the one the admin steers)."""
 
     now: datetime = field(default_factory=timezone.now)
 
     def __call__(self) -> datetime:
+        self.now += timedelta(microseconds=1)
         return self.now
 
     def advance(self, seconds: float) -> None:
