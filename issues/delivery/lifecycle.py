@@ -230,16 +230,22 @@ def settle_issue(issue_id: int) -> None:
 
 
 def retry_failed(dispatch: Dispatch) -> int:
-    """Queue the failed rows of this dispatch again, and only those."""
+    """Queue the failed rows of this dispatch again, and only those. A cancelled dispatch
+    sends nothing more: its failed readers are offered by "Send to the rest…" instead."""
+    sources = {Dispatch.Status.DONE, Dispatch.Status.SENDING, Dispatch.Status.PAUSED}
     with transaction.atomic():
+        if not Dispatch.objects.select_for_update().filter(pk=dispatch.pk, status__in=sources):
+            return 0
         count = dispatch.deliveries.filter(status=Status.FAILED).update(
             status=Status.PENDING, attempts=0, next_attempt_at=timezone.now(), finished_at=None
         )
         if count:
-            sources = {Dispatch.Status.DONE, Dispatch.Status.SENDING, Dispatch.Status.PAUSED}
             transition(
                 dispatch, sources, Dispatch.Status.SENDING, finished_at=None, pause_reason=""
             )
+            # A send that reached nobody left a draft: it is sending again.
+            drafts = Issue.objects.filter(kind=Issue.Kind.ISSUE, status=Issue.Status.DRAFT)
+            drafts.filter(pk=dispatch.issue_id).update(status=Issue.Status.SENDING)
     if count:
         enqueue_senders(dispatch.pk)
     return count

@@ -142,3 +142,28 @@ def test_a_send_that_reached_nobody_leaves_the_issue_a_draft_to_send_again(issue
     assert (issue.status, issue.published_at) == (Issue.Status.DRAFT, None)
     smtp_sink.replies.clear()
     assert delivery.recipient_count(issue) == 6
+
+    delivery.retry_failed(dispatch)  # the mail server is back
+    issue.refresh_from_db()
+    assert issue.status == Issue.Status.SENDING, "a draft with a send going"
+    queue.run_due()
+    issue.refresh_from_db()
+    assert issue.status == Issue.Status.SENT and len(received(smtp_sink)) == 6
+
+
+def test_retrying_a_cancelled_sends_failures_changes_nothing_the_rest_offers_them(
+    issue, queue, smtp_sink, client, django_user_model
+):
+    refused = Subscriber.objects.order_by("id").first().email
+    smtp_sink.replies[refused] = "550 5.1.1 No such user here"
+    dispatch = start(issue, queue)
+    delivery.send_next_batch(dispatch)  # 2 sent, 1 refused
+    delivery.cancel(dispatch)
+    client.force_login(django_user_model.objects.create_superuser("root", "r@example.org", "x"))
+    page = client.get(f"/admin/issues/issue/{issue.pk}/delivery/").content.decode()
+    assert "Retry 1 failed" not in page
+
+    assert delivery.retry_failed(dispatch) == 0  # a forged or stale POST
+    statuses = Counter(dispatch.deliveries.values_list("status", flat=True))
+    assert statuses == {Status.SENT: 2, Status.FAILED: 1, Status.CANCELLED: 3}
+    assert delivery.recipient_count(issue) == 4
