@@ -240,9 +240,14 @@ def test_every_path_through_a_send_ends_in_a_true_state(audience, smtp_sink, set
 
         # The reader's mail server.
 
-        @rule(reader=st.integers(0, READERS - 1), reply=st.sampled_from([TRANSIENT, PERMANENT]))
-        def mail_server_refuses(self, reader, reply):
-            smtp_sink.replies[emails[reader]] = reply
+        @rule(
+            readers=st.sets(st.integers(0, READERS - 1), min_size=1, max_size=READERS),
+            reply=st.sampled_from([TRANSIENT, PERMANENT]),
+        )
+        def mail_server_refuses(self, readers, reply):
+            """Some readers' mail server refuses them for a while (4xx) or for good (5xx)."""
+            for reader in readers:
+                smtp_sink.replies[emails[reader]] = reply
 
         @precondition(lambda self: bool(smtp_sink.replies))
         @rule(data=st.data())
