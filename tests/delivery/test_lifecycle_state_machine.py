@@ -11,7 +11,7 @@ in this process against the test's database; mail goes to a real SMTP server on 
 
 After every step:
 - nobody gets the issue twice, and the sink holds exactly the readers the ledger says were sent;
-- the issue is published exactly when someone got it;
+- the issue is published exactly when someone got it (its web page answers then, and only then);
 - once nothing is sending, "Send to the rest…" counts exactly the readers who did not get it
   (and is offered until a send to everyone has finished);
 - each dispatch's progress JSON, the delivery report and the "sent" figure agree with the ledger;
@@ -28,7 +28,7 @@ from datetime import timedelta
 
 import pytest
 from django.db import transaction
-from django.test import TestCase
+from django.test import Client, TestCase
 from django.utils import timezone
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
@@ -73,7 +73,7 @@ if os.environ.get("SUPERFAST_SOAK"):
     RUN = hypothesis_settings(max_examples=400, stateful_step_count=60, deadline=None)
 else:
     RUN = hypothesis_settings(
-        max_examples=int(os.environ.get("LIFECYCLE_EXAMPLES", "12")),
+        max_examples=int(os.environ.get("LIFECYCLE_EXAMPLES", "10")),
         stateful_step_count=25,
         deadline=None,
         suppress_health_check=[HealthCheck.too_slow],
@@ -273,7 +273,8 @@ def test_every_path_through_a_send_ends_in_a_true_state(audience, smtp_sink, set
             self.nobody_gets_the_issue_twice()
             self.published_exactly_when_someone_got_it()
             state = (self.rows, [(d.pk, d.status, d.planned_count) for d in self.dispatches])
-            if state != self.checked:  # figures are read again only when the ledger moved
+            if state != self.checked:  # pages are read again only when the ledger moved
+                self.the_web_page_is_up_exactly_when_published()
                 self.the_rest_is_everyone_who_did_not_get_it()
                 self.figures_agree_with_the_ledger()
                 self.checked = state
@@ -293,6 +294,11 @@ def test_every_path_through_a_send_ends_in_a_true_state(audience, smtp_sink, set
             assert (self.issue.published_at is not None) == someone
             if self.issue.status == Issue.Status.DRAFT:
                 assert self.live is None
+
+        def the_web_page_is_up_exactly_when_published(self):
+            """What "View in your browser" opens, as a reader's browser asks for it."""
+            answer = Client().get(self.issue.get_absolute_url()).status_code
+            assert answer == (200 if self.issue.status == Issue.Status.SENT else 404)
 
         def the_rest_is_everyone_who_did_not_get_it(self):
             if self.issue.status != Issue.Status.SENT or self.live is not None or self.in_flight():
