@@ -27,6 +27,7 @@ from collections import Counter
 from datetime import timedelta
 
 import pytest
+from django.core.cache import cache
 from django.db import transaction
 from django.test import Client, TestCase
 from django.utils import timezone
@@ -111,6 +112,9 @@ def test_every_path_through_a_send_ends_in_a_true_state(audience, smtp_sink, set
     django_settings.SEND_RETRY_BASE_SECONDS = 60
     django_settings.SEND_RATE_PER_SECOND = 0
     django_settings.SEND_AUTOPAUSE_WINDOW = 4
+    # The archive's one-second memory of what is public is a documented lag, not the
+    # lifecycle's: the machine reads the page as it is at each step.
+    django_settings.ARCHIVE_FRESHNESS_SECONDS = 0
     clock = Clock(timezone.now())
     monkeypatch.setattr(timezone, "now", clock)
     queue = InProcessQueue(clock).install(monkeypatch)
@@ -123,7 +127,9 @@ def test_every_path_through_a_send_ends_in_a_true_state(audience, smtp_sink, set
             queue.tasks.clear()
             smtp_sink.handler.received.clear()
             smtp_sink.replies.clear()
-            message._message_cache.clear()  # dispatch ids of rolled-back runs come again
+            # Ids of rolled-back runs come again (SQLite): nothing cached may outlive a run.
+            message._message_cache.clear()
+            cache.clear()
             self.checked = None
             self.look()
 
@@ -346,19 +352,21 @@ def test_every_path_through_a_send_ends_in_a_true_state(audience, smtp_sink, set
             assert sent_per_issue([issue.pk])[issue.pk] == len(self.received())
 
         def no_dispatch_stays_live_with_nothing_left(self):
-            if any(task.due <= clock() for task in queue.tasks):
-                return  # a worker has yet to run what was queued
-            left = {d for d, status, _, _ in self.rows if status in {"pending", "held", "sending"}}
-            # Claimed rows of an ended dispatch may still be in flight until their lease ends.
+            # Claimed rows of an ended dispatch may still be in flight until their lease ends;
+            # none may wait for a send that will never come.
             waiting = {d for d, status, _, _ in self.rows if status in {"pending", "held"}}
             for dispatch in self.dispatches:
-                assert dispatch.status != Dispatch.Status.PLANNING, "planned by nobody"
-                if dispatch.status in {Dispatch.Status.SENDING, Dispatch.Status.PAUSED}:
-                    assert dispatch.pk in left, f"{dispatch.status} with nothing left to send"
                 if dispatch.status not in LIVE_DISPATCH:
                     assert dispatch.pk not in waiting, (
                         f"rows waiting in a {dispatch.status} dispatch"
                     )
+            if any(task.due <= clock() for task in queue.tasks):
+                return  # a worker has yet to run what was queued
+            left = {d for d, status, _, _ in self.rows if status in {"pending", "held", "sending"}}
+            for dispatch in self.dispatches:
+                assert dispatch.status != Dispatch.Status.PLANNING, "planned by nobody"
+                if dispatch.status in {Dispatch.Status.SENDING, Dispatch.Status.PAUSED}:
+                    assert dispatch.pk in left, f"{dispatch.status} with nothing left to send"
 
         def let_every_send_finish(self):
             """The mail server recovers, paused sends resume, the clock runs, beat sweeps
