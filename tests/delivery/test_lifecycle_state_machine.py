@@ -28,7 +28,7 @@ from datetime import timedelta
 
 import pytest
 from django.core.cache import cache
-from django.db import transaction
+from django.db import connection, transaction
 from django.test import Client, TestCase
 from django.utils import timezone
 from hypothesis import HealthCheck
@@ -46,6 +46,7 @@ from hypothesis.stateful import (
 from issues import delivery
 from issues.compose.corrections import correct_web_version
 from issues.delivery import message, sender
+from issues.delivery.queue import PLAN
 from issues.delivery.subject_tests import validate_setup
 from issues.models import Delivery, Dispatch, Issue, SubjectTest
 from issues.models.delivery import LIVE_DISPATCH
@@ -75,7 +76,7 @@ if os.environ.get("SUPERFAST_SOAK"):
     RUN = hypothesis_settings(max_examples=400, stateful_step_count=60, deadline=None)
 else:
     RUN = hypothesis_settings(
-        max_examples=int(os.environ.get("LIFECYCLE_EXAMPLES", "10")),
+        max_examples=int(os.environ.get("LIFECYCLE_EXAMPLES", "15")),
         stateful_step_count=25,
         deadline=None,
         suppress_health_check=[HealthCheck.too_slow],
@@ -131,6 +132,11 @@ def test_every_path_through_a_send_ends_in_a_true_state(audience, smtp_sink, set
             # Ids of rolled-back runs come again (SQLite): nothing cached may outlive a run.
             message._message_cache.clear()
             cache.clear()
+            # The test group of a subject test is drawn by the database's random(): seeded, a
+            # run replays the same way, and Hypothesis can shrink what it found.
+            if connection.vendor == "postgresql":
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT setseed(0.5)")
             self.checked = None
             self.look()
 
@@ -165,35 +171,39 @@ def test_every_path_through_a_send_ends_in_a_true_state(audience, smtp_sink, set
 
         # Sends, as the confirmation page starts them.
 
-        def start(self, **audience_and_test):
+        def start(self, planned_at_once, **audience_and_test):
+            """Confirm a send; a worker plans it at once, or later (a cancel may come first)."""
             with committed():
                 delivery.start_dispatch(self.issue, **audience_and_test)
+            if planned_at_once:
+                with committed():
+                    queue.run_next(PLAN)
 
         @precondition(lambda self: self.live is None and self.issue.status != Issue.Status.SENT)
-        @rule()
-        def send_to_everyone(self):
-            """ "Send now…" to everyone."""
-            self.start()
+        @rule(at_once=st.booleans())
+        def send_to_everyone(self, at_once):
+            """Send now… to everyone."""
+            self.start(at_once)
 
         @precondition(lambda self: self.live is None and self.issue.status == Issue.Status.SENT)
-        @rule()
-        def send_to_the_rest(self):
-            """ "Send to the rest…" once some readers have it (everyone not sent it yet)."""
-            self.start()
+        @rule(at_once=st.booleans())
+        def send_to_the_rest(self, at_once):
+            """Send to the rest… once some readers have it: everyone not sent it yet."""
+            self.start(at_once)
 
         @precondition(lambda self: self.live is None)
-        @rule(which=st.sampled_from([0, 1]))
-        def send_to_a_tag(self, which):
-            self.start(tag=tags[which])
+        @rule(which=st.sampled_from([0, 1]), at_once=st.booleans())
+        def send_to_a_tag(self, which, at_once):
+            self.start(at_once, tag=tags[which])
 
         @precondition(lambda self: self.live is None)
-        @rule()
-        def send_to_a_segment(self):
-            self.start(segment=segment)
+        @rule(at_once=st.booleans())
+        def send_to_a_segment(self, at_once):
+            self.start(at_once, segment=segment)
 
         @precondition(lambda self: self.live is None)
-        @rule(percent=st.sampled_from([20, 50]), to_tag=st.booleans())
-        def subject_test(self, percent, to_tag):
+        @rule(percent=st.sampled_from([20, 50]), to_tag=st.booleans(), at_once=st.booleans())
+        def subject_test(self, percent, to_tag, at_once):
             setup = validate_setup(
                 self.issue,
                 [self.issue.subject, "B: another way"],
@@ -201,7 +211,7 @@ def test_every_path_through_a_send_ends_in_a_true_state(audience, smtp_sink, set
                 timedelta(hours=4),
                 "clicks",
             )
-            self.start(subject_test=setup, **({"tag": tags[1]} if to_tag else {}))
+            self.start(at_once, subject_test=setup, **({"tag": tags[1]} if to_tag else {}))
 
         # The delivery page's controls.
 
