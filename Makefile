@@ -91,9 +91,12 @@ $(SMTP_SINK):
 bench: venv wrk $(SMTP_SINK)
 	SMTP_SINK=$(CURDIR)/$(SMTP_SINK) $(PY) -m bench
 
-# Three production workers, each killed with kill -9 once, during one send of 20,000 into a
-# loopback SMTP sink: prints one SOAK line (bench/soak.py says what it checks and its settings).
+# The sending lifecycle's state machine at length (SUPERFAST_SOAK: hundreds of runs where
+# `make test` makes a dozen), then three production workers, each killed with kill -9 once,
+# during one send of 20,000 into a loopback SMTP sink: prints one SOAK line (bench/soak.py
+# says what it checks and its settings).
 soak: venv
+	SUPERFAST_SOAK=1 $(PYTEST) tests/delivery/test_lifecycle_state_machine.py; $(NOT_EMPTY)
 	$(PY) -m bench.soak
 
 clean:

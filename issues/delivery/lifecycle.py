@@ -20,10 +20,10 @@ from subscribers.models import Segment, Tag
 
 from ..compose.revisions import mark_sent_revision
 from ..models import Delivery, DeliveryTally, Dispatch, Issue, Snapshot
-from ..models.delivery import LIVE_DISPATCH
+from ..models.delivery import LIVE_DISPATCH, SENT_ROWS
 from .queue import enqueue_plan, enqueue_senders
 from .snapshot import freeze_snapshot
-from .subject_tests import SubjectTestSetup, create_test
+from .subject_tests import SubjectTestSetup, close_test, create_test
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -78,7 +78,11 @@ def start_dispatch(
     if not issue.is_published_kind:
         raise ValueError("A welcome email is sent by its welcome sequence, not on its own.")
     with transaction.atomic():
-        Issue.objects.select_for_update().filter(pk=issue.pk).first()
+        # The row's status, not the caller's copy: a copy loaded before the issue reached its
+        # first readers would unpublish it.
+        status_now = (
+            Issue.objects.select_for_update().filter(pk=issue.pk).values_list("status", flat=True)
+        ).first()
         existing = active_dispatch(issue)
         if existing:
             return existing
@@ -102,7 +106,7 @@ def start_dispatch(
         )
         if subject_test is not None:
             create_test(dispatch, subject_test)
-        if issue.status != Issue.Status.SENT:
+        if status_now != Issue.Status.SENT:
             issue.status = Issue.Status.SCHEDULED if scheduled else Issue.Status.SENDING
             issue.save(update_fields=["status", "updated_at"])
         if not scheduled:
@@ -148,10 +152,14 @@ def transition(dispatch: Dispatch, sources: Collection[str], target: str, **fiel
 
 
 def pause(dispatch: Dispatch, reason: str = "Paused by an editor.") -> bool:
-    """Stop claiming; rows already claimed finish their batch."""
-    return transition(
+    """Stop claiming; rows already claimed finish their batch. A dispatch with nothing
+    left to send (its last batch was in flight) is done rather than paused."""
+    if not transition(
         dispatch, {Dispatch.Status.SENDING}, Dispatch.Status.PAUSED, pause_reason=reason
-    )
+    ):
+        return False
+    finish_if_complete(dispatch)
+    return True
 
 
 def resume(dispatch: Dispatch) -> bool:
@@ -166,48 +174,95 @@ def resume(dispatch: Dispatch) -> bool:
 
 
 def cancel(dispatch: Dispatch) -> bool:
-    """Stop for good: rows not yet sent are marked cancelled, never sent."""
-    if not transition(dispatch, LIVE, Dispatch.Status.CANCELLED, finished_at=timezone.now()):
-        return False
-    dispatch.deliveries.filter(status__in=[Status.PENDING, Status.HELD]).update(
-        status=Status.CANCELLED
-    )
-    issue = dispatch.issue
-    if issue.status in {Issue.Status.SCHEDULED, Issue.Status.SENDING} and not (
-        issue.deliveries.filter(status=Status.SENT).exists()
-    ):
-        Issue.objects.filter(pk=issue.pk).update(status=Issue.Status.DRAFT)
+    """Stop for good: rows not yet sent are marked cancelled, never sent.
+
+    What already went out stays true: an issue that reached anyone stays published for
+    them (and "Send to the rest…" offers it to the readers it did not reach), a subject
+    test closes with its figures so far. An issue that reached nobody is a draft again.
+    """
+    with transaction.atomic():
+        if not transition(dispatch, LIVE, Dispatch.Status.CANCELLED, finished_at=timezone.now()):
+            return False
+        cancel_unsent_rows(dispatch.pk)
+        close_test(dispatch)
+    settle_issue(dispatch.issue_id)
     return True
 
 
+def cancel_unsent_rows(dispatch_id: int) -> int:
+    """A cancelled dispatch's rows still waiting become cancelled. Also run after a batch
+    in flight at the cancel is marked (its transient failures and untried rows came back
+    ``pending``) and after its expired claims are returned, so no row of a cancelled
+    dispatch waits for a send that will never come."""
+    waiting = [Status.PENDING, Status.HELD]
+    return Delivery.objects.filter(dispatch_id=dispatch_id, status__in=waiting).update(
+        status=Status.CANCELLED, claim_token="", lease_expires_at=None
+    )
+
+
+def publish(issue_id: int) -> int:
+    """The issue reached a reader: it is published (sent, with its date), once.
+
+    Called when a batch with a sent message is marked, so "View in your browser" works for
+    the first readers while a send (or a subject test's wait) goes on. A welcome email is
+    never published. Costs one UPDATE that changes nothing after the first.
+    """
+    return (
+        Issue.objects.filter(pk=issue_id, kind=Issue.Kind.ISSUE)
+        .exclude(status=Issue.Status.SENT)
+        .update(
+            status=Issue.Status.SENT,
+            published_at=Coalesce("published_at", Value(timezone.now())),
+        )
+    )
+
+
+def settle_issue(issue_id: int) -> None:
+    """After a dispatch ends: the issue is published exactly when someone got it. One that
+    reached nobody and has no send left goes back to draft, to be sent again."""
+    if Delivery.objects.filter(SENT_ROWS, issue_id=issue_id).exists():
+        publish(issue_id)
+        return
+    if not Dispatch.objects.filter(issue_id=issue_id, status__in=LIVE).exists():
+        Issue.objects.filter(
+            pk=issue_id, status__in=[Issue.Status.SCHEDULED, Issue.Status.SENDING]
+        ).update(status=Issue.Status.DRAFT)
+
+
 def retry_failed(dispatch: Dispatch) -> int:
-    """Queue the failed rows of this dispatch again, and only those."""
+    """Queue the failed rows of this dispatch again, and only those. A cancelled dispatch
+    sends nothing more: its failed readers are offered by "Send to the rest…" instead."""
+    sources = {Dispatch.Status.DONE, Dispatch.Status.SENDING, Dispatch.Status.PAUSED}
     with transaction.atomic():
+        if not Dispatch.objects.select_for_update().filter(pk=dispatch.pk, status__in=sources):
+            return 0
         count = dispatch.deliveries.filter(status=Status.FAILED).update(
             status=Status.PENDING, attempts=0, next_attempt_at=timezone.now(), finished_at=None
         )
         if count:
-            sources = {Dispatch.Status.DONE, Dispatch.Status.SENDING, Dispatch.Status.PAUSED}
             transition(
                 dispatch, sources, Dispatch.Status.SENDING, finished_at=None, pause_reason=""
             )
+            # A send that reached nobody left a draft: it is sending again.
+            drafts = Issue.objects.filter(kind=Issue.Kind.ISSUE, status=Issue.Status.DRAFT)
+            drafts.filter(pk=dispatch.issue_id).update(status=Issue.Status.SENDING)
     if count:
         enqueue_senders(dispatch.pk)
     return count
 
 
 def finish_if_complete(dispatch: Dispatch) -> bool:
-    """Mark the dispatch done (and the issue sent) once no row is pending or in flight."""
+    """Mark the dispatch done once no row is pending or in flight (a paused one too: it has
+    nothing left to resume), then settle the issue: published if anyone got it."""
     unfinished = [Status.PENDING, Status.HELD, Status.SENDING]
     if dispatch.deliveries.filter(status__in=unfinished).exists():
         return False
     now = timezone.now()
-    if transition(dispatch, {Dispatch.Status.SENDING}, Dispatch.Status.DONE, finished_at=now):
+    sources = {Dispatch.Status.SENDING, Dispatch.Status.PAUSED}
+    if transition(dispatch, sources, Dispatch.Status.DONE, finished_at=now):
         # A welcome email's dispatch is done until the next readers are due; the email
-        # itself stays editable, never "sent".
-        Issue.objects.filter(pk=dispatch.issue_id, kind=Issue.Kind.ISSUE).update(
-            status=Issue.Status.SENT, published_at=Coalesce("published_at", Value(now))
-        )
+        # itself stays editable, never "sent" (``publish`` leaves it alone).
+        settle_issue(dispatch.issue_id)
     return True
 
 

@@ -3,6 +3,10 @@
 Recipients are copied in chunks of subscriber ids by INSERT … SELECT (no subscriber passes through
 Python memory), with ON CONFLICT DO NOTHING on (issue, subscriber): a retried task, a second
 click or a later dispatch of the same issue never plans anyone twice.
+
+A reader whose row of an earlier dispatch never reached them (cancelled, or failed before it
+left) did not get the issue: a later dispatch ("Send to the rest…") takes that row over
+(``take_over_unsent``), so everyone who did not get it can still get it, once.
 """
 
 from collections.abc import Callable
@@ -10,8 +14,8 @@ from datetime import datetime
 from functools import partial
 
 from django.core.exceptions import ValidationError
-from django.db import connection
-from django.db.models import QuerySet
+from django.db import connection, transaction
+from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
 
 from subscribers import segments
@@ -23,6 +27,11 @@ from .lifecycle import finish_if_complete, transition
 from .subject_tests import split_test_group
 
 PLAN_CHUNK = 10_000
+
+Status = Delivery.Status
+# Rows of readers who did not get the issue and no send is waiting for: cancelled, or
+# failed before the message left (a bounce reported later means it had left).
+UNSENT_FOR_GOOD = Q(status__in=[Status.CANCELLED, Status.FAILED], bounced_at__isnull=True)
 
 
 def recipients(
@@ -44,9 +53,10 @@ def recipient_count(issue: Issue, *, segment: Segment | None = None, tag: Tag | 
     """How many would receive the issue if it were sent now (the confirmation page's figure).
 
     Those who already received it (from an earlier send to part of the list) are left out:
-    the ledger would skip them.
+    the ledger would skip them. Those an earlier send did not reach (cancelled, failed) are
+    counted: a new send takes their rows over.
     """
-    already = Delivery.objects.filter(issue=issue).values("subscriber_id")
+    already = Delivery.objects.filter(issue=issue).exclude(UNSENT_FOR_GOOD).values("subscriber_id")
     chosen = recipients(issue, segment=segment, tag=tag)
     return chosen.exclude(id__in=already).count()
 
@@ -115,10 +125,47 @@ def insert_in_chunks(
         def chunk(ids: range) -> QuerySet[Subscriber]:
             return subscribers.filter(id__gte=ids.start, id__lt=ids.stop)
 
+    taking_over = unsent_rows_of_others(dispatch).exists()
     inserted = 0
     for start in range(first, last + 1, PLAN_CHUNK):
-        inserted += insert_deliveries(dispatch, chunk(range(start, start + PLAN_CHUNK)), now)
+        readers = chunk(range(start, start + PLAN_CHUNK))
+        if taking_over:
+            inserted += take_over_unsent(dispatch, readers, now)
+        inserted += insert_deliveries(dispatch, readers, now)
     return inserted
+
+
+def unsent_rows_of_others(dispatch: Dispatch) -> QuerySet[Delivery]:
+    """The issue's rows that earlier dispatches did not get to their readers."""
+    rows = Delivery.objects.filter(UNSENT_FOR_GOOD, issue_id=dispatch.issue_id)
+    return rows.exclude(dispatch_id=dispatch.pk)
+
+
+def take_over_unsent(dispatch: Dispatch, subscribers: QuerySet[Subscriber], now: datetime) -> int:
+    """The rows of these readers that earlier dispatches cancelled or failed become this
+    dispatch's pending rows; returns how many. Each earlier dispatch's planned count drops
+    by the rows it gave up, so every dispatch's figures stay those of its own rows."""
+    rows = unsent_rows_of_others(dispatch).filter(subscriber_id__in=subscribers.values("id"))
+    with transaction.atomic():
+        given_up = dict(rows.values_list("dispatch_id").annotate(n=Count("id")).order_by())
+        if not given_up:
+            return 0
+        ids = list(rows.values_list("id", flat=True))
+        Delivery.objects.filter(id__in=ids).update(
+            dispatch=dispatch,
+            status=Status.PENDING,
+            attempts=0,
+            next_attempt_at=now,
+            claim_token="",
+            lease_expires_at=None,
+            last_error="",
+            message_id="",
+            variant=None,
+            finished_at=None,
+        )
+        for earlier, n in given_up.items():
+            Dispatch.objects.filter(pk=earlier).update(planned_count=F("planned_count") - n)
+    return len(ids)
 
 
 def insert_deliveries(dispatch: Dispatch, subscribers: QuerySet[Subscriber], now: datetime) -> int:

@@ -2,16 +2,18 @@
 
 import time
 from collections import Counter
-from datetime import timedelta
+from datetime import datetime, timedelta
+from functools import partial
 
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
 from superfast.mail import domain_of
 
 from ..models import Delivery, Dispatch
 from .ledger import Heartbeat, claim_batch, mark, persistently, sweep_expired_claims
-from .lifecycle import finish_if_complete, pause
+from .lifecycle import cancel_unsent_rows, finish_if_complete, pause, publish
 from .message import issue_message, message_id_suffix
 from .outcomes import Batch, ConnectionFailed, Recipient
 from .ratelimit import limiter
@@ -61,10 +63,9 @@ def send_next_batch(dispatch: Dispatch) -> int:
     finally:
         # What was sent is held here until the ledger has it, database restart or not.
         persistently(
-            lambda: mark(
-                token,
-                batch.outcomes,
-                batch.untried(),
+            lambda: record(
+                dispatch,
+                batch,
                 unsent_due,
                 message_id_suffix(token, domain_of(dispatch.issue.newsletter.from_email)),
             ),
@@ -72,6 +73,18 @@ def send_next_batch(dispatch: Dispatch) -> int:
         )
     persistently(lambda: after_batch(dispatch), what="updating the dispatch")
     return len(rows)
+
+
+def record(dispatch: Dispatch, batch: Batch, unsent_due: datetime, suffix: str) -> None:
+    """Write a batch's outcomes; publish the issue with its first sent message (readers
+    who got it can view it in their browser at once); and if the dispatch was cancelled
+    while this batch was in flight, cancel what came back to wait (retries, untried rows)."""
+    with transaction.atomic():
+        mark(batch.token, batch.outcomes, batch.untried(), unsent_due, suffix)
+        if any(outcome.status == Status.SENT for outcome in batch.outcomes):
+            publish(dispatch.issue_id)
+        if Dispatch.objects.filter(pk=dispatch.pk, status=Dispatch.Status.CANCELLED).exists():
+            cancel_unsent_rows(dispatch.pk)
 
 
 def after_batch(dispatch: Dispatch) -> None:
@@ -118,6 +131,9 @@ def run_sender(dispatch_id: int, budget_seconds: float = SENDER_BUDGET_SECONDS) 
     while time.monotonic() < deadline:
         dispatch = persistently(lambda: current(dispatch_id), what="reading the dispatch")
         if dispatch.status != Dispatch.Status.SENDING:
+            # Paused while its last batch was in flight: nothing is left to resume.
+            if dispatch.status == Dispatch.Status.PAUSED:
+                persistently(partial(finish_if_complete, dispatch), what="finishing the dispatch")
             return None
         if not send_next_batch(dispatch):
             break

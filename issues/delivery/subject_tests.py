@@ -162,6 +162,27 @@ def decide(test: SubjectTest, now: datetime | None = None) -> bool:
     return True
 
 
+def close_test(dispatch: Dispatch) -> bool:
+    """The dispatch was cancelled before its test decided: the test closes with the figures
+    its groups reached so far, and no winner (the rest, if sent later, gets subject A)."""
+    with transaction.atomic():
+        locked = SubjectTest.objects.select_for_update().filter(
+            dispatch=dispatch,
+            status__in=[SubjectTest.Status.PLANNING, SubjectTest.Status.TESTING],
+        )
+        test = locked.first()
+        if test is None:
+            return False
+        recorder.flush()  # clicks still in the buffer count too
+        figures = variant_engagement(dispatch.issue)
+        locked.update(
+            status=SubjectTest.Status.CANCELLED,
+            decided_at=timezone.now(),
+            figures={str(v): asdict(f) for v, f in figures.items()},
+        )
+    return True
+
+
 def score(test: SubjectTest, figures: VariantFigures) -> float:
     """The variant's rate by the test's criterion (opens fall back to clicks if unmeasured)."""
     if not figures.sent:
@@ -174,6 +195,10 @@ def pick_winner(test: SubjectTest, figures: dict[int, VariantFigures]) -> int:
     if not figures:
         return 0
     return max(sorted(figures), key=lambda v: (score(test, figures[v]), -v))
+
+
+# A test whose figures were kept when it ended: decided, or closed by a cancel.
+FIGURES_KEPT = {SubjectTest.Status.DECIDED, SubjectTest.Status.CANCELLED}
 
 
 class VariantProgress(TypedDict):
@@ -214,7 +239,7 @@ def test_progress(dispatch: Dispatch) -> SubjectTestProgress | None:
         return None
     figures = (
         {int(v): VariantFigures(**f) for v, f in test.figures.items()}
-        if test.status == SubjectTest.Status.DECIDED
+        if test.status in FIGURES_KEPT
         else variant_engagement(dispatch.issue)
     )
     measured = sum(measure(test, f) for f in figures.values())

@@ -8,9 +8,9 @@ from typing import TypedDict
 from django.conf import settings
 from django.utils import timezone
 
-from ..models import Dispatch
+from ..models import Delivery, Dispatch
 from .ledger import sweep_expired_claims
-from .lifecycle import finish_if_complete, start_due_dispatches
+from .lifecycle import cancel_unsent_rows, finish_if_complete, start_due_dispatches
 from .queue import enqueue_plan, enqueue_senders
 from .subject_tests import decide_due_tests
 
@@ -41,6 +41,17 @@ def restart_stalled_dispatches(now: datetime | None = None) -> list[int]:
     return restarted
 
 
+def settle_cancelled_dispatches() -> int:
+    """Rows of a cancelled dispatch that came back to wait (a dead worker's expired claim)
+    are cancelled: nothing will send them, and "Send to the rest…" offers their readers."""
+    cancelled = Delivery.objects.filter(
+        status__in=[Delivery.Status.PENDING, Delivery.Status.HELD],
+        dispatch__status=Dispatch.Status.CANCELLED,
+    )
+    ids = set(cancelled.values_list("dispatch_id", flat=True).distinct())
+    return sum(cancel_unsent_rows(pk) for pk in ids)
+
+
 class Swept(TypedDict):
     """What one sweep did (the beat task's result, in the worker's log)."""
 
@@ -52,9 +63,11 @@ class Swept(TypedDict):
 
 def sweep(now: datetime | None = None) -> Swept:
     now = now or timezone.now()
-    return {
+    swept: Swept = {
         "started": [d.pk for d in start_due_dispatches(now)],
         "returned": sweep_expired_claims(now),
         "restarted": restart_stalled_dispatches(now),
         "decided": decide_due_tests(now),
     }
+    settle_cancelled_dispatches()
+    return swept

@@ -24,6 +24,7 @@ class SubjectTest(models.Model):
         PLANNING = "planning", "Waiting for the list to be planned"
         TESTING = "testing", "Testing: the test group gets its subjects"
         DECIDED = "decided", "Decided: the rest gets the winner"
+        CANCELLED = "cancelled", "Cancelled: closed with its figures so far"
 
     dispatch = models.OneToOneField(Dispatch, on_delete=models.CASCADE, related_name="subject_test")
     subjects = models.JSONField(help_text="2 to 4 subject lines; the first is the issue's.")
@@ -36,9 +37,13 @@ class SubjectTest(models.Model):
     test_size = models.PositiveIntegerField(default=0)
     decide_at = models.DateTimeField(null=True, blank=True, db_index=True)
     winner = models.PositiveSmallIntegerField(null=True, blank=True)
-    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the winner was picked, or the test cancelled."
+    )
     figures = models.JSONField(
-        default=dict, blank=True, help_text="Each variant's figures when the winner was picked."
+        default=dict,
+        blank=True,
+        help_text="Each variant's figures when the winner was picked or the test cancelled.",
     )
 
     def __str__(self):

@@ -14,7 +14,7 @@ from issues.models import Delivery, Dispatch
 from subscribers import services
 from subscribers.models import Segment, Subscriber, Tag
 from tests.support.admin import STAFF_PASSWORD, staff
-from tests.support.delivery import make_subscribers, wait_for_dispatch
+from tests.support.delivery import confirm_and_send, make_subscribers, wait_for_dispatch
 from tests.support.factories import make_issue, make_newsletter
 from tests.support.forms import as_post_data, submitted_fields
 
@@ -31,17 +31,6 @@ def tag(name, subscribers):
     found = Tag.objects.create(name=name)
     services.add_tag(Subscriber.objects.filter(pk__in=[s.pk for s in subscribers]), found)
     return found
-
-
-def confirm_and_send(client, issue, audience=""):
-    """Open the send page for ``audience`` (as choosing it in the menu does), press Yes."""
-    page = client.get(admin_url(issue, "send"), {"audience": audience} if audience else {})
-    assert page.status_code == 200
-    html = page.content.decode()
-    fields = as_post_data(submitted_fields(html, "send-form"))
-    response = client.post(admin_url(issue, "send"), fields)
-    assert response.status_code == 302, response.content.decode()[:1500]
-    return html, Dispatch.objects.filter(issue=issue).order_by("-pk").first()
 
 
 @pytest.fixture

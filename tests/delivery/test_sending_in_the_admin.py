@@ -93,8 +93,16 @@ def test_progress_json_and_controls(client, publisher, issue, smtp_sink, setting
     settings.SEND_BATCH_SIZE = 4
     dispatch = Dispatch.objects.create(issue=issue, snapshot=issue.snapshot)
     delivery.plan_dispatch(dispatch)
-    fourth = dispatch.deliveries.order_by("id")[3].subscriber.email
-    smtp_sink.replies[fourth] = "550 5.1.1 gone"
+    # The fourth recipient the batch reaches is refused: rows due at the same moment are
+    # claimed in no particular order, so the refusal cannot be tied to an address.
+    reached = []
+
+    def fourth_refused(address):
+        reached.append(address)
+        return "550 5.1.1 gone" if len(reached) == 4 else None
+
+    for row in dispatch.deliveries.select_related("subscriber"):
+        smtp_sink.replies[row.subscriber.email] = fourth_refused
     delivery.send_next_batch(dispatch)  # 3 sent, 1 refused for good, 3 still to send
 
     progress = json.loads(client.get(admin_url(issue, "progress")).content)

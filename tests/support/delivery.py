@@ -46,6 +46,21 @@ def planned_dispatch(count=30):
     return dispatch
 
 
+def confirm_and_send(client, issue, audience=""):
+    """Open the send page for ``audience`` (as choosing it in the menu does), press Yes;
+    returns the page as the editor saw it and the dispatch it started."""
+    from .forms import as_post_data, submitted_fields
+
+    url = f"/admin/issues/issue/{issue.pk}/send/"
+    page = client.get(url, {"audience": audience} if audience else {})
+    assert page.status_code == 200
+    html = page.content.decode()
+    fields = as_post_data(submitted_fields(html, "send-form"))
+    response = client.post(url, fields)
+    assert response.status_code == 302, response.content.decode()[:1500]
+    return html, Dispatch.objects.filter(issue=issue).order_by("-pk").first()
+
+
 def wait_for_dispatch(dispatch, statuses=(Dispatch.Status.DONE,), timeout=120):
     def reached():
         dispatch.refresh_from_db()
