@@ -276,18 +276,20 @@ def targets():
 @pytest.fixture
 def migrate(transactional_db):
     """``migrate(targets)`` moves the test database to those migrations and returns the apps
-    of that state. Afterwards every app is migrated to its latest migration again: a test
-    left halfway would leave later tests without the columns added since."""
+    of that state; ``migrate()`` to every app's latest (what the code now expects, for a
+    test that then reads pages). Afterwards every app is migrated to its latest migration
+    again: a test left halfway would leave later tests without the columns added since."""
     from django.db import connection
     from django.db.migrations.executor import MigrationExecutor
 
-    def to(targets):
+    def to(targets=None):
         executor = MigrationExecutor(connection)
+        targets = targets or executor.loader.graph.leaf_nodes()
         executor.migrate(targets)
         return executor.loader.project_state(targets).apps
 
     yield to
-    to(MigrationExecutor(connection).loader.graph.leaf_nodes())
+    to()
 
 
 @pytest.fixture(scope="session")

@@ -39,7 +39,7 @@ MAX_QUERIES = {
     "issues": 10,
     "delivery": 12,
     "report": 16,
-    "dashboard": 12,
+    "dashboard": 13,  # the active readers and their change lead the page: one COUNT
 }
 
 
@@ -537,12 +537,13 @@ def test_the_pages_of_a_sent_issue_read_only_the_rows_that_did_not_plainly_go_ou
     from issues.reports.engagement import issue_engagement
 
     figures = delivery_reports.report(issue)
-    assert figures["counts"]["Sent"] == 1997 - 1  # the bounce turned one sent row failed
-    assert figures["counts"]["Failed"] == 4
-    assert sum(n for _, n in figures["failures"]) == 4
+    # A bounce reported after the message left keeps it sent: one "sent" for every page.
+    assert figures["counts"]["Sent"] == 1997
+    assert figures["counts"]["Failed"] == 3  # the three refused; the bounce is counted apart
+    assert sum(n for _, n in figures["failures"]) == 4  # the reasons name the bounce too
     assert figures["events"] == {"bounced": 1, "complained": 1, "delivered": 1}
     progress = delivery_reports.progress(dispatch)
-    assert (progress["sent"], progress["failed"], progress["pending"]) == (1996, 4, 0)
+    assert (progress["sent"], progress["failed"], progress["pending"]) == (1997, 3, 0)
     engagement = issue_engagement(issue)
     assert (engagement.sent, engagement.bounced, engagement.complained) == (1997, 1, 1)
     assert engagement.delivered == 1

@@ -315,11 +315,15 @@ class IssueRevisionsAdminMixin:
         return JsonResponse({"kept": uploads.keep(stored), "url": stored.url, "name": str(stored)})
 
     def autosave_view(self, request, pk):
-        """Keep the posted form as the editor's draft; JSON ``{"fields": [[name, value]...]}``."""
+        """Keep the posted form as the editor's draft; JSON ``{"fields": [[name, value]...]}``.
+        Who may change the issue is asked before the body is read: a refused editor learns
+        nothing about what the view would accept."""
+        if request.method != "POST":
+            return HttpResponseBadRequest("POST the form's fields.")
+        issue = issue_for(self, request, pk, "change")
         data = self.posted_draft(request)
         if isinstance(data, HttpResponseBadRequest):
             return data
-        issue = issue_for(self, request, pk, "change")
         version = data.get("based_on_version", [""])[0]
         draft = revisions.save_draft(
             issue,

@@ -55,8 +55,8 @@ SITE_IMAGE_ALT = "Superfast: every issue, in the archive"
 def sharing_image_alt(issue: Issue) -> str:
     """What the sharing image shows, for readers of the preview who cannot see it."""
     if issue.cover_image:
-        return f"The cover of {issue.title}"
-    return f"{issue.newsletter.name}, issue #{issue.number}: {issue.title}"
+        return f"The cover of {issue.public_title}"
+    return f"{issue.newsletter.name}, issue #{issue.number}: {issue.public_title}"
 
 
 PARAGRAPH = re.compile(r"<p\b[^>]*>(.*?)</p>", re.IGNORECASE | re.DOTALL)
