@@ -154,6 +154,5 @@ def test_snapshots_frozen_before_line_breaks_separated_words_are_found_after_the
 
     migrate()  # 0021_search_text_line_breaks, and what came after it
 
-
     html = client.get("/search/", {"q": "aka"}).content.decode()
     assert 'href="/signals/old/"' in html

@@ -39,6 +39,7 @@ def assert_everyone_once_but_the_batch_in_flight(sink, readers, in_flight_batche
     return duplicates
 
 
+@pytest.mark.timed
 def test_kill_9_mid_send_then_a_new_worker_misses_nobody_and_duplicates_at_most_one_batch(
     start_worker, smtp_sink
 ):

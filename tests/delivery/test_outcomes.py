@@ -55,6 +55,7 @@ def greylisting(sink, addresses, hold_seconds):
     return attempts
 
 
+@pytest.mark.timed
 def test_a_greylisted_address_is_delivered_with_retries_spaced_by_the_backoff(
     start_worker, smtp_sink
 ):
@@ -83,6 +84,7 @@ def test_a_greylisted_address_is_delivered_with_retries_spaced_by_the_backoff(
     assert row.attempts == len(attempts[greylisted[0]]) and row.finished_at is not None
 
 
+@pytest.mark.timed
 def test_progress_shows_a_live_rate_and_eta_then_duration_and_average_rate(
     start_worker, smtp_sink, client
 ):

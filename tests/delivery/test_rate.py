@@ -1,5 +1,7 @@
 """One send rate holds across every worker process, not per worker."""
 
+import pytest
+
 from issues import delivery
 from tests.support.delivery import make_subscribers, record_arrival_times, wait_for_dispatch
 from tests.support.factories import make_issue
@@ -9,6 +11,7 @@ READERS = 1000  # 12.5 s at that rate: a window of 8 s after the start-up of bot
 WINDOW = 8
 
 
+@pytest.mark.timed
 def test_two_workers_together_keep_to_the_global_rate(start_worker, smtp_sink):
     arrivals = record_arrival_times(smtp_sink)
     issue = make_issue(frozen=True)

@@ -20,6 +20,7 @@ READERS = 1000  # about 8 s at that rate; the kill comes at 40% of it
 
 @pytest.mark.worker  # starts its own Celery worker, not through a fixture
 @pytest.mark.both_brokers
+@pytest.mark.timed
 def test_two_workers_killed_and_restarted_miss_nobody_and_keep_the_global_rate(
     transactional_db, tmp_path, broker, settings
 ):
