@@ -76,9 +76,7 @@ class ZipExport(Export):
                 )
             ratio = info.file_size / max(info.compress_size, 1)
             if info.file_size > RATIO_FLOOR_BYTES and ratio > MAX_RATIO:
-                raise ExportError(
-                    f"“{name}” inflates {ratio:.0f} times (a zip bomb?): refused."
-                )
+                raise ExportError(f"“{name}” inflates {ratio:.0f} times (a zip bomb?): refused.")
             total += info.file_size
             self.members[name] = info
         if total > MAX_TOTAL_BYTES:

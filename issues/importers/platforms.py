@@ -165,7 +165,9 @@ def lexical_html(source: str) -> str:
             return f'<a href="{escape(node.get("url", ""))}">{inner}</a>'
         if kind in ("heading", "extended-heading"):
             tag = node.get("tag", "h2")
-            return f"<{tag}>{inner}</{tag}>" if tag in ("h1", "h2", "h3", "h4", "h5", "h6") else inner
+            return (
+                f"<{tag}>{inner}</{tag}>" if tag in ("h1", "h2", "h3", "h4", "h5", "h6") else inner
+            )
         if kind == "list":
             tag = "ol" if node.get("listType") == "number" else "ul"
             return f"<{tag}>{inner}</{tag}>"

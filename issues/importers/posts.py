@@ -39,7 +39,11 @@ class PostOutcome:
 
     def line(self) -> str:
         date = self.post.date.date().isoformat() if self.post.date else "no date"
-        where = f" → {self.issue.get_absolute_url()}" if self.issue and self.action == "imported" else ""
+        where = (
+            f" → {self.issue.get_absolute_url()}"
+            if self.issue and self.action == "imported"
+            else ""
+        )
         said = "".join(f"\n    {note}" for note in self.notes)
         return f"{self.action:>8}  {date}  {self.post.title}{where}{said}"
 

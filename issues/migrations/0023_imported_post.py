@@ -5,24 +5,42 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('issues', '0022_newsletter_postal_address'),
+        ("issues", "0022_newsletter_postal_address"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ImportedPost',
+            name="ImportedPost",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('platform', models.CharField(max_length=20)),
-                ('external_id', models.CharField(max_length=200)),
-                ('old_path', models.CharField(blank=True, help_text='Its address there.', max_length=500)),
-                ('imported_at', models.DateTimeField(auto_now_add=True)),
-                ('issue', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='imported_from', to='issues.issue')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("platform", models.CharField(max_length=20)),
+                ("external_id", models.CharField(max_length=200)),
+                (
+                    "old_path",
+                    models.CharField(blank=True, help_text="Its address there.", max_length=500),
+                ),
+                ("imported_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "issue",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="imported_from",
+                        to="issues.issue",
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('platform', 'external_id'), name='imported_post_unique_per_platform')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("platform", "external_id"), name="imported_post_unique_per_platform"
+                    )
+                ],
             },
         ),
     ]

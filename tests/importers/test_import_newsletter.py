@@ -59,14 +59,16 @@ def test_substack_export_arrives_sent_at_its_dates_in_archive_feed_sitemap_and_s
 
     page = client.get(charts.get_absolute_url()).content.decode()
     assert "Top stories" in page and "https://example.com/chart-reader" in page
-    assert '<img alt="A bar chart with five bars" src="https://substackcdn.example/image/chart.png"' in page or "substackcdn.example/image/chart.png" in page
+    assert re.search(r'<img[^>]+src="https://substackcdn\.example/image/chart\.png"', page)
     assert "stolen cookies" not in page and "<script>alert" not in page
     queue = client.get(Issue.objects.get(title="The GPU queue").get_absolute_url())
     assert "javascript:" not in queue.content.decode() and "onclick" not in queue.content.decode()
 
     feed = client.get("/feed/").content.decode()
-    assert feed.index("Written here last week") < feed.index("The GPU queue") < feed.index(
-        "Models that read charts"
+    assert (
+        feed.index("Written here last week")
+        < feed.index("The GPU queue")
+        < feed.index("Models that read charts")
     )
     assert "Mon, 09 Jan 2023" in feed
     assert charts.get_absolute_url() in client.get("/sitemap.xml").content.decode()
@@ -74,7 +76,7 @@ def test_substack_export_arrives_sent_at_its_dates_in_archive_feed_sitemap_and_s
 
     old = client.get("/p/models-that-read-charts")
     assert old.status_code == 301 and old["Location"] == charts.get_absolute_url()
-    assert client.get("/p/inside-the-eval-lab").status_code == 404  # a draft has no page
+    assert client.get("/p/inside-the-eval-lab", follow=True).status_code == 404  # a draft: no page
     assert newer.get_absolute_url() in client.get("/").content.decode()
 
 
@@ -188,9 +190,7 @@ def test_a_hostile_or_wrong_export_is_refused_with_a_clear_message(
 
 
 @pytest.mark.django_db
-def test_an_oversized_member_is_refused_before_it_is_inflated(
-    newsletter, tmp_path, monkeypatch
-):
+def test_an_oversized_member_is_refused_before_it_is_inflated(newsletter, tmp_path, monkeypatch):
     monkeypatch.setattr("issues.importers.exports.MAX_MEMBER_BYTES", 1000)
     path = hostile_zip(tmp_path / "export.zip", {"posts.csv": "post_id\n" + "1.a\n" * 400})
     with pytest.raises(CommandError, match="more than the 0 MB one file may be"):

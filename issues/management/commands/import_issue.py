@@ -87,4 +87,3 @@ def newsletter_for(slug: str | None) -> Newsletter:
     return Newsletter.objects.create(
         name=name, slug=slugify(name) or "newsletter", from_name=name, from_email=address
     )
-
