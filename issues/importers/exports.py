@@ -11,6 +11,7 @@ header cannot make us inflate more.
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from urllib.parse import urlsplit
 
 MAX_MEMBER_BYTES = 200 * 1024 * 1024
 MAX_TOTAL_BYTES = 2 * 1024 * 1024 * 1024
@@ -48,6 +49,15 @@ class Export:
             return self.read(name).decode("utf-8-sig")
         except UnicodeDecodeError:
             raise ExportError(f"“{name}” is not UTF-8 text.") from None
+
+    def image(self, url: str) -> bytes | None:
+        """The picture at ``url`` when the export carries it (Ghost's zip keeps
+        ``content/images/…`` under the same path as its address), else None."""
+        path = urlsplit(url).path.lstrip("/")
+        if not path:
+            return None
+        name = self.find(path)
+        return self.read(name) if name is not None else None
 
     def find(self, suffix: str) -> str | None:
         """The shortest name ending with ``suffix`` (exports sometimes wrap all in a folder)."""

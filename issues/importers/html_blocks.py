@@ -452,27 +452,46 @@ def build_blocks(drafts: list[BlockDraft], image_source: ImageSource | None = No
     """
     built = BuiltBlocks([], [], [])
     for draft in drafts:
-        raw, files, kind = dict(draft.data), {}, draft.kind
+        kind, raw = draft.kind, draft.data
         if kind == "image":
-            url = draft.image_url
-            content = image_source(url) if image_source and url else None
-            if content is None:
-                if not safe_url(url):
-                    built.problems.append(f"image “{url[:80]}” is not a web address: left out")
-                    continue
-                built.remote_images.append(url)
-                caption = f"\n\n_{escape_text(raw['caption'])}_" if raw.get("caption") else ""
-                image = f"![{escape_text(raw.get('alt', ''))}]({link_target(url)})"
-                kind, raw = "markdown", {"body": image + caption}
-            else:
-                name = urlsplit(url).path.rsplit("/", 1)[-1] or "image"
-                files = {"image": SimpleUploadedFile(name[:100], content)}
-                raw["alt"] = raw.get("alt") or "Image"
+            stored = stored_image(draft, image_source, built.problems)
+            if stored is not None:
+                built.blocks.append(stored)
+                continue
+            if not safe_url(draft.image_url):
+                built.problems.append(
+                    f"image “{draft.image_url[:80]}” is not a web address: left out"
+                )
+                continue
+            built.remote_images.append(draft.image_url)
+            kind, raw = "markdown", {"body": remote_image_markdown(draft)}
         try:
-            data = get_kind(kind).validate(raw, files)
+            built.blocks.append(ImportedBlock(kind, get_kind(kind).validate(raw)))
         except ValidationError as error:
-            said = "; ".join(error.messages)
-            built.problems.append(f"{draft.kind} block left out: {said}")
-            continue
-        built.blocks.append(ImportedBlock(kind, data))
+            built.problems.append(f"{draft.kind} block left out: {'; '.join(error.messages)}")
     return built
+
+
+def stored_image(
+    draft: BlockDraft, image_source: ImageSource | None, problems: list[str]
+) -> ImportedBlock | None:
+    """The image block, its picture checked and stored like an upload, when the source has it."""
+    url = draft.image_url
+    content = image_source(url) if image_source and url else None
+    if content is None:
+        return None
+    name = urlsplit(url).path.rsplit("/", 1)[-1][:100] or "image"
+    raw = {**draft.data, "alt": draft.data.get("alt") or draft.data.get("caption") or "Image"}
+    try:
+        data = get_kind("image").validate(raw, {"image": SimpleUploadedFile(name, content)})
+    except ValidationError as error:
+        problems.append(f"image “{url[:80]}” not stored: {'; '.join(error.messages)}")
+        return None
+    return ImportedBlock("image", data)
+
+
+def remote_image_markdown(draft: BlockDraft) -> str:
+    """An image left at its address, as Markdown text (an image block holds stored files)."""
+    caption = draft.data.get("caption")
+    image = f"![{escape_text(draft.data.get('alt', ''))}]({link_target(draft.image_url)})"
+    return image + (f"\n\n_{escape_text(caption)}_" if caption else "")

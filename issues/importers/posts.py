@@ -110,7 +110,7 @@ def import_post(platform: str, post: Post, newsletter: Newsletter, export: Expor
     if already is not None:
         return PostOutcome(post, "skipped", already.issue, notes=["imported before"])
     outcome = PostOutcome(post, "imported" if post.public else "draft")
-    blocks = post_blocks(post, outcome.notes)
+    blocks = post_blocks(post, outcome.notes, export)
     if not blocks:
         return PostOutcome(post, "failed", notes=[*outcome.notes, "no content to import"])
     if not post.published:
@@ -131,7 +131,7 @@ def import_post(platform: str, post: Post, newsletter: Newsletter, export: Expor
     return outcome
 
 
-def post_blocks(post: Post, notes: list[str]) -> list[ImportedBlock]:
+def post_blocks(post: Post, notes: list[str], export: Export) -> list[ImportedBlock]:
     """The post's body as validated blocks; what could not be kept goes to ``notes``."""
     if post.markdown is not None and post.html is None:
         try:
@@ -143,7 +143,7 @@ def post_blocks(post: Post, notes: list[str]) -> list[ImportedBlock]:
     else:
         html = post.html or ""
     conversion = convert_html(html)
-    built = build_blocks(conversion.drafts)
+    built = build_blocks(conversion.drafts, image_source=export.image)
     notes += [f"{REMOTE_IMAGE}{url}" for url in built.remote_images]
     notes += built.problems
     if conversion.removed:

@@ -10,6 +10,8 @@ from django.core import mail
 from django.core.management import CommandError, call_command
 
 from issues.models import Delivery, Dispatch, ImportedPost, Issue, Redirect
+from tests.importers.conftest import FIXTURES
+from tests.support.composing import image_bytes
 from tests.support.factories import make_issue
 
 
@@ -154,16 +156,24 @@ def test_an_old_address_another_import_claimed_is_reported_as_a_conflict(
     newsletter, second_newsletter, substack_zip, tmp_path
 ):
     run("substack", substack_zip, "--newsletter", newsletter.slug)
-    ImportedPost.objects.all().delete()  # as if another publication's export came in
-    out = run("substack", substack_zip, "--newsletter", second_newsletter.slug)
+    other = zip_of(
+        tmp_path / "other-publication.zip",
+        {
+            "posts.csv": "post_id,post_date,is_published,audience,title\n"
+            "900.models-that-read-charts,2024-05-01T10:00:00Z,true,everyone,Charts again\n",
+            "posts/900.models-that-read-charts.html": "<p>Another take on charts.</p>",
+        },
+    )
+    out = run("substack", other, "--newsletter", second_newsletter.slug)
     assert "conflict: /p/models-that-read-charts already leads to /ai-weekly/" in out
-    assert "2 old addresses in conflict" in out
+    assert "1 old addresses in conflict" in out
+    assert Issue.objects.get(title="Charts again").status == Issue.Status.SENT
     assert Redirect.objects.get(old_path="/p/models-that-read-charts").new_path.startswith(
         "/ai-weekly/"
     )
 
 
-def hostile_zip(path, members):
+def zip_of(path, members):
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
         for name, data in members.items():
             archive.writestr(name, data)
@@ -183,7 +193,7 @@ def hostile_zip(path, members):
 def test_a_hostile_or_wrong_export_is_refused_with_a_clear_message(
     newsletter, tmp_path, members, said
 ):
-    path = hostile_zip(tmp_path / "export.zip", members)
+    path = zip_of(tmp_path / "export.zip", members)
     with pytest.raises(CommandError, match=re.escape(said)):
         run("substack", path)
     assert not Issue.objects.exists()
@@ -192,6 +202,22 @@ def test_a_hostile_or_wrong_export_is_refused_with_a_clear_message(
 @pytest.mark.django_db
 def test_an_oversized_member_is_refused_before_it_is_inflated(newsletter, tmp_path, monkeypatch):
     monkeypatch.setattr("issues.importers.exports.MAX_MEMBER_BYTES", 1000)
-    path = hostile_zip(tmp_path / "export.zip", {"posts.csv": "post_id\n" + "1.a\n" * 400})
+    path = zip_of(tmp_path / "export.zip", {"posts.csv": "post_id\n" + "1.a\n" * 400})
     with pytest.raises(CommandError, match="more than the 0 MB one file may be"):
         run("substack", path)
+
+
+@pytest.mark.django_db
+def test_images_the_export_carries_become_stored_image_blocks(client, newsletter, tmp_path):
+    export = tmp_path / "ghost-with-images.zip"
+    with zipfile.ZipFile(export, "w") as archive:
+        archive.write(FIXTURES / "ghost" / "ai-weekly.ghost.2023-03-01.json", "ai-weekly.json")
+        archive.writestr("content/images/2023/02/index.png", image_bytes((640, 320)))
+    out = run("ghost", export)
+    assert "image kept at its remote address" not in out
+    rag = Issue.objects.get(title="Retrieval, plainly")
+    image = rag.blocks.get(kind="image").data
+    assert image["alt"] == "An index diagram" and image["caption"] == "How an index is built."
+    assert image["image"]["width"] == 640
+    page = client.get(rag.get_absolute_url()).content.decode()
+    assert "ghost.example" not in page and "How an index is built." in page
