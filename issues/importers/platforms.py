@@ -7,7 +7,7 @@ import io
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -46,7 +46,7 @@ def when(value: str | None) -> datetime | None:
     parsed = parse_datetime(value.replace("Z", "+00:00").replace(" ", "T", 1))
     if parsed is None:
         return None
-    return parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed, timezone.UTC)
+    return parsed if timezone.is_aware(parsed) else parsed.replace(tzinfo=UTC)
 
 
 def csv_rows(export: Export, name: str) -> list[dict]:
