@@ -8,6 +8,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from html import escape
 
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -143,8 +144,6 @@ def lexical_html(source: str) -> str:
     """Ghost's Lexical document as plain HTML, for the one converter: the nodes that carry
     text, links, lists, quotes, rules, images and raw HTML cards; unknown nodes keep their
     children."""
-    from html import escape
-
     try:
         root = json.loads(source)["root"]
     except (ValueError, KeyError, TypeError):
