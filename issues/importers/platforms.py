@@ -95,17 +95,18 @@ def substack_posts(export: Export) -> list[Post]:
 # Ghost --------------------------------------------------------------------------------------
 
 GHOST_PAID = {"paid", "tiers"}
+GHOST_URL = "__GHOST_URL__"
 
 
 def ghost_posts(export: Export) -> list[Post]:
-    """The JSON export: ``db[0].data`` with ``posts`` (``html`` and/or ``lexical``), ``tags``
+    """The JSON export: ``db[0].data`` (or ``data`` unwrapped) with ``posts`` (``html`` and/or ``lexical``), ``tags``
     and ``posts_tags``. Pages are not posts and stay behind."""
     names = [n for n in export.names() if n.endswith(".json")]
     if not names:
         raise ExportError("this is not a Ghost export: it has no .json file.")
     try:
         document = json.loads(export.text(min(names, key=len)))
-        data = document["db"][0]["data"]
+        data = (document["db"][0] if "db" in document else document)["data"]
     except (ValueError, KeyError, IndexError, TypeError):
         raise ExportError("this is not a Ghost export: no “db[0].data” in its JSON.") from None
     tag_names = {tag.get("id"): tag.get("name", "") for tag in data.get("tags") or []}
@@ -119,6 +120,9 @@ def ghost_posts(export: Export) -> list[Post]:
         html = item.get("html")
         if not html and item.get("lexical"):
             html = lexical_html(item["lexical"])
+        # Ghost writes its own address as a placeholder: its images become paths
+        # (``/content/images/…``), found in the export's zip when it carries them.
+        html = (html or "").replace(GHOST_URL, "")
         slug = item.get("slug") or str(item.get("id"))
         posts.append(
             Post(
