@@ -99,8 +99,8 @@ GHOST_URL = "__GHOST_URL__"
 
 
 def ghost_posts(export: Export) -> list[Post]:
-    """The JSON export: ``db[0].data`` (or ``data`` unwrapped) with ``posts`` (``html`` and/or ``lexical``), ``tags``
-    and ``posts_tags``. Pages are not posts and stay behind."""
+    """The JSON export: ``db[0].data`` (or ``data`` unwrapped) with ``posts`` (``html``
+    and/or ``lexical``), ``tags`` and ``posts_tags``. Pages are not posts and stay behind."""
     names = [n for n in export.names() if n.endswith(".json")]
     if not names:
         raise ExportError("this is not a Ghost export: it has no .json file.")
