@@ -6,7 +6,7 @@ import csv
 import io
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from html import escape
 
@@ -32,7 +32,6 @@ class Post:
     html: str | None = None
     markdown: str | None = None
     old_path: str = ""
-    tags: list[str] = field(default_factory=list)
 
     @property
     def public(self) -> bool:
@@ -100,7 +99,7 @@ GHOST_URL = "__GHOST_URL__"
 
 def ghost_posts(export: Export) -> list[Post]:
     """The JSON export: ``db[0].data`` (or ``data`` unwrapped) with ``posts`` (``html``
-    and/or ``lexical``), ``tags`` and ``posts_tags``. Pages are not posts and stay behind."""
+    and/or ``lexical``). Pages are not posts and stay behind."""
     names = [n for n in export.names() if n.endswith(".json")]
     if not names:
         raise ExportError("this is not a Ghost export: it has no .json file.")
@@ -109,10 +108,6 @@ def ghost_posts(export: Export) -> list[Post]:
         data = (document["db"][0] if "db" in document else document)["data"]
     except (ValueError, KeyError, IndexError, TypeError):
         raise ExportError("this is not a Ghost export: no “db[0].data” in its JSON.") from None
-    tag_names = {tag.get("id"): tag.get("name", "") for tag in data.get("tags") or []}
-    tags_of: dict[str, list[str]] = {}
-    for link in data.get("posts_tags") or []:
-        tags_of.setdefault(link.get("post_id"), []).append(tag_names.get(link.get("tag_id"), ""))
     posts = []
     for item in data.get("posts") or []:
         if item.get("type", "post") != "post":
@@ -135,7 +130,6 @@ def ghost_posts(export: Export) -> list[Post]:
                 paid_only=item.get("visibility") in GHOST_PAID,
                 html=html or "",
                 old_path=f"/{slug}/",
-                tags=[t for t in tags_of.get(item.get("id"), []) if t],
             )
         )
     return posts

@@ -9,6 +9,7 @@ already took is reported as a conflict and left for the editor. Each post is rem
 platform and id (``ImportedPost``), so a second run imports nothing twice.
 """
 
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,7 +35,7 @@ class PostOutcome:
     post: Post
     action: str
     issue: Issue | None = None
-    blocks: int = 0
+    kinds: Counter = field(default_factory=Counter)  # its blocks, by kind
     notes: list[str] = field(default_factory=list)
 
     def line(self) -> str:
@@ -44,7 +45,10 @@ class PostOutcome:
             if self.issue and self.action == "imported"
             else ""
         )
-        said = "".join(f"\n    {note}" for note in self.notes)
+        kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(self.kinds.items()))
+        said = "".join(
+            f"\n    {note}" for note in [*([f"blocks: {kinds}"] if kinds else []), *self.notes]
+        )
         return f"{self.action:>8}  {date}  {self.post.title}{where}{said}"
 
 
@@ -127,7 +131,7 @@ def import_post(platform: str, post: Post, newsletter: Newsletter, export: Expor
         ImportedPost.objects.create(
             platform=platform, external_id=post.external_id, issue=issue, old_path=post.old_path
         )
-    outcome.issue, outcome.blocks = issue, len(blocks)
+    outcome.issue, outcome.kinds = issue, Counter(block.kind for block in blocks)
     return outcome
 
 

@@ -37,6 +37,7 @@ def test_substack_export_arrives_sent_at_its_dates_in_archive_feed_sitemap_and_s
     assert "Imported from substack: 2 sent issues at their original dates, 2 drafts" in out
     assert "image kept at its remote address: https://substackcdn.example/image/chart.png" in out
     assert "removed (not safe in an issue): 1 script" in out
+    assert "blocks: 1 button, 1 callout, 1 divider, 2 heading, 2 link_list, 3 markdown" in out
     charts = Issue.objects.get(title="Models that read charts")
     assert charts.status == Issue.Status.SENT
     assert charts.published_at == datetime(2023, 1, 9, 14, 0, 12, 431000, tzinfo=UTC)
