@@ -35,6 +35,8 @@ def test_upload_review_then_import_then_download_what_was_skipped(
     assert "Imported from substack: 2 sent issues at their original dates, 2 drafts" in page
     assert Issue.objects.filter(status=Issue.Status.SENT).count() == 2
     assert ImportedPost.objects.count() == 4 and not Dispatch.objects.exists()
+    sent = Issue.objects.get(title="Models that read charts")
+    assert admin_client.get(f"/admin/issues/issue/{sent.pk}/change/").status_code == 200
     skipped = unquote(re.search(r'href="data:text/csv;charset=utf-8,([^"]+)"', page)[1])
     assert "Inside the eval lab" in skipped and "for paying readers only there" in skipped
 
