@@ -5,4 +5,4 @@ Importing the package registers every ModelAdmin with the admin site (Django's a
 imports ``issues.admin``).
 """
 
-from . import issues, library, newsletters, redirects, sequences  # noqa: F401  (registers)
+from . import issues, library, moving_in, newsletters, redirects, sequences  # noqa: F401  (registers)

@@ -12,6 +12,7 @@ from .engagement import (
     Open,
     TrackedLink,
 )
+from .imports import ImportedPost
 from .redirects import Redirect
 from .sequences import SequenceStep, WelcomeSequence
 from .subject_tests import SubjectTest
@@ -23,6 +24,7 @@ __all__ = [
     "Delivery",
     "DeliveryTally",
     "Dispatch",
+    "ImportedPost",
     "Issue",
     "IssueSalt",
     "KNOWN_READER",

@@ -6,6 +6,8 @@ import, and a member of each role's group. ``Dataset`` also answers the table's
 questions (``exists``, ``gone``...) about the state after a request.
 """
 
+import io
+import zipfile
 from datetime import timedelta
 
 from django.apps import apps
@@ -18,6 +20,7 @@ from django.utils import timezone
 from issues import sequences
 from issues.archive.redirects import add_redirect
 from issues.delivery import plan_dispatch, start_dispatch
+from issues.models import ImportedPost
 from issues.sequences.steps import standing_dispatch
 from subscribers import services
 from subscribers.models import ErasedAddress, ImportJob, Segment, SuppressionEvent, Tag
@@ -44,6 +47,7 @@ DEFAULT_TARGETS = {
     "issues/issue/": "draft",
     "issues/libraryblock/": "library_block",
     "issues/redirect/": "redirect",
+    "issues/importedpost/": "imported_post",
 }
 
 
@@ -95,6 +99,9 @@ class Dataset:
         self.sent = make_issue(self.newsletter, "Last week", sections=1)
         self.dispatch = send_in_process(self.sent)
         self.sent.refresh_from_db()
+        self.imported_post = ImportedPost.objects.create(
+            platform="substack", external_id="101", issue=self.sent, old_path="/p/last-week"
+        )
         self.sending = make_issue(self.newsletter, "Going out", sections=1)
         plan_dispatch(start_dispatch(self.sending))
 
@@ -185,6 +192,21 @@ class Dataset:
         return {
             "file": SimpleUploadedFile("readers.csv", csv, "text/csv"),
             "newsletter": self.newsletter.pk,
+        }
+
+    def moving_in_upload(self) -> dict:
+        """A Substack export of one post, for the review step (a dry run: nothing changes)."""
+        export = io.BytesIO()
+        with zipfile.ZipFile(export, "w") as archive:
+            archive.writestr(
+                "posts.csv", "post_id,post_date,is_published,title\n7.moved,2023-01-01,true,Moved\n"
+            )
+            archive.writestr("posts/7.moved.html", "<p>Moved in.</p>")
+        return {
+            "platform": "substack",
+            "newsletter": self.newsletter.pk,
+            "export": SimpleUploadedFile("export.zip", export.getvalue(), "application/zip"),
+            "step": "review",
         }
 
     @property

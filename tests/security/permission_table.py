@@ -436,6 +436,22 @@ ISSUES = {
         changed=lambda d: d.exists("issues.Redirect", new_path="/search/"),
         gone=lambda d: d.gone("redirect"),
     ),
+    **standard_urls(
+        "issues/importedpost/",
+        view=VIEWERS,
+        add=NOBODY,
+        change=NOBODY,
+        delete=SUPERUSER,
+        target="imported_post",
+        change_note="what came from another platform: read-only, written by the import",
+        gone=lambda d: d.gone("imported_post"),
+    ),
+    "issues/importedpost/import/": Row(
+        PUBLISHERS,
+        PUBLISHERS,
+        data=lambda d: d.moving_in_upload(),
+        note="send_issue: an import publishes issues; the POST shown here is the dry run",
+    ),
 }
 
 URLS: dict[str, Row] = {**SITE, **AUTH, **SUBSCRIBERS, **ISSUES}
@@ -489,6 +505,7 @@ ACTIONS: dict[str, Action] = {
     "issues.newsletter:delete_selected": deleted_by_action("second_newsletter"),
     "issues.issue:delete_selected": deleted_by_action("draft"),
     "issues.libraryblock:delete_selected": deleted_by_action("library_block"),
+    "issues.importedpost:delete_selected": deleted_by_action("imported_post"),
     "issues.redirect:delete_selected": Action(
         PUBLISHERS, effect=lambda d: d.gone("redirect"), data={"post": "yes"}
     ),

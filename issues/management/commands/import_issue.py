@@ -33,7 +33,7 @@ class Command(BaseCommand):
             where = f"{source}, line {error.line}" if error.line else f"{source}"
             raise CommandError(f"{where}: {error.message}") from None
         with transaction.atomic():
-            target = self.newsletter(newsletter)
+            target = newsletter_for(newsletter)
             issue = Issue.objects.create(
                 newsletter=target,
                 title=imported.title,
@@ -55,24 +55,6 @@ class Command(BaseCommand):
             f"with {len(imported.blocks)} blocks: id {issue.pk}"
         )
 
-    def newsletter(self, slug):
-        if slug:
-            try:
-                return Newsletter.objects.get(slug=slug)
-            except Newsletter.DoesNotExist:
-                raise CommandError(f"There is no newsletter with the slug “{slug}”.") from None
-        newsletters = list(Newsletter.objects.all()[:2])
-        if len(newsletters) > 1:
-            slugs = ", ".join(Newsletter.objects.values_list("slug", flat=True))
-            raise CommandError(f"Several newsletters exist; choose one with --newsletter: {slugs}")
-        if newsletters:
-            return newsletters[0]
-        name, address = parseaddr(settings.DEFAULT_FROM_EMAIL)
-        name = name or "Newsletter"
-        return Newsletter.objects.create(
-            name=name, slug=slugify(name) or "newsletter", from_name=name, from_email=address
-        )
-
     def read(self, source: Path) -> str:
         try:
             raw = source.read_bytes()
@@ -84,3 +66,24 @@ class Command(BaseCommand):
             return raw.decode("utf-8-sig")
         except UnicodeDecodeError:
             raise CommandError(f"{source} is not UTF-8 text.") from None
+
+
+def newsletter_for(slug: str | None) -> Newsletter:
+    """The newsletter ``slug`` names; without one, the only newsletter (created from the
+    settings when there is none). Shared by the import commands."""
+    if slug:
+        try:
+            return Newsletter.objects.get(slug=slug)
+        except Newsletter.DoesNotExist:
+            raise CommandError(f"There is no newsletter with the slug “{slug}”.") from None
+    newsletters = list(Newsletter.objects.all()[:2])
+    if len(newsletters) > 1:
+        slugs = ", ".join(Newsletter.objects.values_list("slug", flat=True))
+        raise CommandError(f"Several newsletters exist; choose one with --newsletter: {slugs}")
+    if newsletters:
+        return newsletters[0]
+    name, address = parseaddr(settings.DEFAULT_FROM_EMAIL)
+    name = name or "Newsletter"
+    return Newsletter.objects.create(
+        name=name, slug=slugify(name) or "newsletter", from_name=name, from_email=address
+    )
