@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("issues", "0022_newsletter_postal_address"),
+        ("issues", "0023_subject_test_cancelled"),
     ]
 
     operations = [
