@@ -12,6 +12,7 @@ from .engagement import (
     Open,
     TrackedLink,
 )
+from .previews import LinkPreview
 from .redirects import Redirect
 from .sequences import SequenceStep, WelcomeSequence
 from .subject_tests import SubjectTest
@@ -28,6 +29,7 @@ __all__ = [
     "KNOWN_READER",
     "LATE_READER",
     "LibraryBlock",
+    "LinkPreview",
     "MachineReason",
     "Open",
     "Newsletter",
