@@ -10,8 +10,8 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseNotAllowed, JsonResponse
 from django.urls import path
 
-from ..importers.link_preview import arxiv_id, preview_for
 from ..importers.fetcher import Refused, checked_target
+from ..importers.link_preview import arxiv_id, preview_for
 
 MAX_URL_LENGTH = 2000
 

@@ -238,7 +238,7 @@ def read_body(response, connection, deadline: float, max_bytes: int, truncate: b
             chunks.append(chunk)
             size += len(chunk)
             remaining(deadline)
-    except (TimeoutError, socket.timeout) as error:
+    except TimeoutError as error:
         raise FetchError("the page took too long to answer") from error
     except (OSError, http.client.HTTPException) as error:
         raise FetchError("the page broke off") from error

@@ -4,24 +4,42 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('issues', '0022_newsletter_postal_address'),
+        ("issues", "0022_newsletter_postal_address"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='LinkPreview',
+            name="LinkPreview",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('url_hash', models.CharField(help_text='SHA-256 of the URL.', max_length=64, unique=True)),
-                ('url', models.TextField()),
-                ('status', models.CharField(choices=[('pending', 'Being fetched'), ('ready', 'Ready'), ('failed', 'Could not be fetched')], default='pending', max_length=10)),
-                ('title', models.CharField(blank=True, max_length=300)),
-                ('note', models.CharField(blank=True, max_length=300)),
-                ('error', models.CharField(blank=True, max_length=300)),
-                ('requested_at', models.DateTimeField()),
-                ('fetched_at', models.DateTimeField(blank=True, null=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "url_hash",
+                    models.CharField(help_text="SHA-256 of the URL.", max_length=64, unique=True),
+                ),
+                ("url", models.TextField()),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Being fetched"),
+                            ("ready", "Ready"),
+                            ("failed", "Could not be fetched"),
+                        ],
+                        default="pending",
+                        max_length=10,
+                    ),
+                ),
+                ("title", models.CharField(blank=True, max_length=300)),
+                ("note", models.CharField(blank=True, max_length=300)),
+                ("error", models.CharField(blank=True, max_length=300)),
+                ("requested_at", models.DateTimeField()),
+                ("fetched_at", models.DateTimeField(blank=True, null=True)),
             ],
         ),
     ]
