@@ -1,7 +1,7 @@
 """Paste a link into an empty link-list row in the real editor: the row shows the link at
 once, and a real worker fetches the page (served on loopback, allowed by
 FETCH_ALLOW_LOOPBACK) so its title and note fill in, marked when an earlier issue of the
-newsletter already sent it."""
+newsletter already sent it; a link pasted onto the stream starts a new link list."""
 
 import pytest
 from playwright.sync_api import expect
@@ -26,7 +26,8 @@ def paste(page, selector, text):
     """Put ``text`` on the clipboard and paste it with the keyboard, as an editor does."""
     page.context.grant_permissions(["clipboard-read", "clipboard-write"])
     page.evaluate("text => navigator.clipboard.writeText(text)", text)
-    page.focus(selector)
+    if selector:
+        page.focus(selector)
     page.keyboard.press("Control+V")
 
 
@@ -63,14 +64,25 @@ def test_pasting_a_link_into_an_empty_row_fills_title_and_note_from_the_page(
     assert status.inner_text() == "Sent in #41"
     # The row typed by hand is left as it was.
     assert page.input_value(f'[name="{field}-0-title"]') == "Typed by hand"
+
+    page.locator(".sf-stream .inline-heading").click()  # nothing editable has the focus
+    paste(page, None, f"{pages.url}/abs/2401.00001")
+    new_list = "blocks-1-link_list__items"
+    expect(page.locator(f'[name="{new_list}-0-url"]')).to_have_value(f"{pages.url}/abs/2401.00001")
+    expect(page.locator(f'[name="{new_list}-0-title"]')).to_have_value(
+        "Attention Is Still All You Need (og)", timeout=20_000
+    )
     page.screenshot(path=artifacts_dir / "paste-link.png", full_page=True)
 
     page.click('input[name="_continue"]')
     page.wait_for_selector(".messagelist .success")
-    items = draft.blocks.get().data["items"]
-    assert [item["title"] for item in items] == [
+    first, pasted = draft.blocks.order_by("position")
+    assert [item["title"] for item in first.data["items"]] == [
         "Typed by hand",
         "Only a title & nothing else",
         "Small models learn to read tables",
     ]
+    assert pasted.kind == "link_list" and pasted.data["items"][0]["title"] == (
+        "Attention Is Still All You Need (og)"
+    )
     assert pages.paths().count("/plain") == 1

@@ -1,4 +1,5 @@
-/* Paste a link into an empty link-list row: the row keeps the link at once, then asks the
+/* Paste a link into an empty link-list row (or onto the stream, where it starts a new link
+   list): the row keeps the link at once, then asks the
    link preview endpoint (issues/admin/link_previews.py) until the worker has read the page,
    and fills the title and note the page gives. It fills only what is still empty, so it
    never overwrites what the editor typed meanwhile; a link already sent in an earlier issue
@@ -90,13 +91,41 @@
       .catch(function () { say(row, 'No preview: the server did not answer', 'failed'); });
   }
 
+  function editable(element) {
+    return element instanceof HTMLInputElement || element instanceof HTMLTextAreaElement ||
+      element instanceof HTMLSelectElement || (element instanceof HTMLElement && element.isContentEditable);
+  }
+
+  /* A link pasted onto the stream (nothing editable focused) becomes a new link list. */
+  function newLinkRow() {
+    const add = document.querySelector('.sf-stream .sf-add-link_list');
+    if (!add) return null;
+    const before = Array.from(document.querySelectorAll('.sf-stream .sf-items'));
+    add.click();
+    const items = Array.from(document.querySelectorAll('.sf-stream .sf-items')).find(function (list) {
+      return before.indexOf(list) < 0;
+    });
+    return items ? items.querySelector('.sf-item:not(.sf-items-head)') : null;
+  }
+
   document.addEventListener('paste', function (event) {
-    const row = event.target instanceof HTMLInputElement ? linkRow(event.target) : null;
-    if (!row || !endpoint() || !isEmpty(row)) return;
+    if (event.defaultPrevented || !endpoint()) return;
     const text = (event.clipboardData || window.clipboardData).getData('text/plain').trim();
     if (!LINK.test(text)) return;
+    let row;
+    if (event.target instanceof HTMLInputElement) {
+      row = linkRow(event.target);
+      if (!row || !isEmpty(row)) return;
+    } else if (!editable(event.target) &&
+               (event.target === document.body || event.target.closest('.sf-stream'))) {
+      row = newLinkRow();
+      if (!row) return;
+    } else {
+      return;
+    }
     event.preventDefault();
     put(part(row, 'url'), text);
+    part(row, 'title').focus();
     ask(row, text, TRIES);
   });
 })();
