@@ -153,6 +153,9 @@ def fetch_preview(url: str) -> str:
     except FetchError as error:
         store(url, status=LinkPreview.Status.FAILED, error=str(error)[:300])
         return LinkPreview.Status.FAILED
+    except ValueError:  # a host name no encoding takes, a URL http.client will not send
+        store(url, status=LinkPreview.Status.FAILED, error="the link could not be read")
+        return LinkPreview.Status.FAILED
     store(url, status=LinkPreview.Status.READY, title=title[:300], note=note[:300])
     return LinkPreview.Status.READY
 
