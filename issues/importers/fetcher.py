@@ -118,7 +118,7 @@ class PinnedHTTPConnection(http.client.HTTPConnection):
         self.address = address
 
     def connect(self) -> None:
-        self.sock = socket.create_connection((self.address, self.port), self.timeout)
+        self.sock = self.pinned = socket.create_connection((self.address, self.port), self.timeout)
 
 
 class PinnedHTTPSConnection(http.client.HTTPSConnection):
@@ -130,7 +130,7 @@ class PinnedHTTPSConnection(http.client.HTTPSConnection):
 
     def connect(self) -> None:
         sock = socket.create_connection((self.address, self.port), self.timeout)
-        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
+        self.sock = self.pinned = self._context.wrap_socket(sock, server_hostname=self.host)
 
 
 def checked_target(url: str) -> tuple[str, str, int, str]:
@@ -212,12 +212,11 @@ def open_once(url: str, resolver: Resolver, deadline: float, accept: str):
                 "Connection": "close",
             },
         )
-        if connection.sock is not None:
-            connection.sock.settimeout(remaining(deadline))
+        connection.pinned.settimeout(remaining(deadline))
         return connection.getresponse(), connection
     except (OSError, http.client.HTTPException) as error:
         connection.close()
-        if isinstance(error, TimeoutError | socket.timeout):
+        if isinstance(error, TimeoutError):
             raise FetchError("the page took too long to answer") from error
         raise FetchError(f"{host} could not be reached") from error
 
@@ -230,8 +229,9 @@ def read_body(response, connection, deadline: float, max_bytes: int, truncate: b
     chunks, size = [], 0
     try:
         while size <= max_bytes:
-            if connection.sock is not None:
-                connection.sock.settimeout(remaining(deadline))
+            # The connection hands its socket to the response (Connection: close), which
+            # reads through it: each read may wait only as long as the fetch has left.
+            connection.pinned.settimeout(remaining(deadline))
             chunk = response.read1(CHUNK) if hasattr(response, "read1") else response.read(CHUNK)
             if not chunk:
                 return b"".join(chunks), False
