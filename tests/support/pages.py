@@ -129,6 +129,20 @@ class LoopbackPages:
         except OSError:
             pass
 
+    def page_pause(self, handler):
+        """A byte at once, another after 0.8 s, then silence for at most five seconds."""
+        handler.send_response(200)
+        handler.send_header("Content-Type", "text/html")
+        handler.end_headers()
+        try:
+            for pause in (0, 0.8):
+                time.sleep(pause)
+                handler.wfile.write(b"x")
+                handler.wfile.flush()
+            self.stopping.wait(5)
+        except OSError:
+            pass
+
     def __getattr__(self, name):
         if name.startswith("page_abs_"):
             return lambda handler: handler.answer(200, ARXIV_ABS)
