@@ -178,12 +178,12 @@ def test_a_slow_page_is_given_up_at_the_deadline(pages):
     assert time.monotonic() - started < 2
 
 
-
 def test_a_page_that_falls_silent_is_given_up_at_the_deadline_not_a_read_timeout_later(pages):
     started = time.monotonic()
     with pytest.raises(FetchError, match="too long"):
         fetch(pages.url + "/pause", timeout=1.0)
     assert time.monotonic() - started < 1.5  # not 0.8 s + another whole timeout
+
 
 def test_a_closed_port_is_an_error_not_a_crash(settings):
     settings.FETCH_ALLOW_LOOPBACK = True
