@@ -7,6 +7,7 @@ from celery import shared_task
 
 from . import delivery, sequences
 from .engagement import pseudonyms, recorder
+from .importers import link_preview
 from .models import Dispatch, Issue
 from .reports.retention import compact_old_deliveries
 
@@ -66,3 +67,9 @@ def compact_deliveries():
 def drop_reader_salts():
     """Beat, hourly: delete the reader salts of issues whose unique counts are final."""
     return pseudonyms.drop_final_salts()
+
+
+@shared_task
+def fetch_link_preview(url):
+    """A pasted link's page fetched (through the one fetcher) for its title and note."""
+    return link_preview.fetch_preview(url)

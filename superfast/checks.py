@@ -99,6 +99,20 @@ def check_shared_cache(app_configs=None, **kwargs):
     ]
 
 
+@checks.register(TAG)
+def check_fetch_loopback(app_configs=None, **kwargs):
+    if settings.DEBUG or not settings.FETCH_ALLOW_LOOPBACK:
+        return []
+    return [
+        checks.Error(
+            "FETCH_ALLOW_LOOPBACK is on: a link an editor pastes could make the server fetch "
+            "its own loopback services (the admin, Redis, the database) on their behalf.",
+            hint="Unset FETCH_ALLOW_LOOPBACK: it is for tests that serve pages on loopback.",
+            id="superfast.E012",
+        )
+    ]
+
+
 def sending_problems() -> list[tuple[str, str, str]]:
     """What would make production mail broken or unwelcome: (variable, what, how to fix)."""
     found = []

@@ -325,6 +325,16 @@ UNSUBSCRIBE_INBOUND = env_bool("UNSUBSCRIBE_INBOUND", False)
 # uses the connection's address (the right choice without a proxy: the header is forgeable).
 NUM_PROXIES = env_int("NUM_PROXIES", 0)
 
+# Server-side fetches on an editor's behalf (link previews, remote images): only public
+# addresses. FETCH_ALLOW_LOOPBACK lets tests fetch pages they serve on loopback; a
+# production check refuses it.
+FETCH_ALLOW_LOOPBACK = env_bool("FETCH_ALLOW_LOOPBACK", False)
+FETCH_TIMEOUT_SECONDS = env_float("FETCH_TIMEOUT_SECONDS", 10)
+FETCH_MAX_BYTES = env_int("FETCH_MAX_BYTES", 2_000_000)
+FETCH_MAX_REDIRECTS = 5
+# Where an arXiv id is looked up (its abstract page's citation_* metadata).
+ARXIV_ABS_URL = "https://arxiv.org/abs/"
+LINK_PREVIEW_CACHE_DAYS = 7
 SEND_RATE_PER_SECOND = env_float("SEND_RATE_PER_SECOND", 0)  # 0: as fast as the channel allows
 
 # Delivery (issues.delivery): docs/delivery.md says what each one bounds.

@@ -53,6 +53,7 @@ from .base import (
     may_send,
     refused_as_live,
 )
+from .link_previews import LinkPreviewAdminMixin
 from .reports import IssueReportsAdminMixin
 from .revisions import IssueRevisionsAdminMixin
 from .sending import IssueSendingAdminMixin, ObjectTool
@@ -195,7 +196,11 @@ class IssueKindFilter(admin.SimpleListFilter):
 
 @admin.register(Issue)
 class IssueAdmin(
-    IssueReportsAdminMixin, IssueRevisionsAdminMixin, IssueSendingAdminMixin, admin.ModelAdmin
+    IssueReportsAdminMixin,
+    IssueRevisionsAdminMixin,
+    IssueSendingAdminMixin,
+    LinkPreviewAdminMixin,
+    admin.ModelAdmin,
 ):
     change_form_template = "admin/issues/issue/change_form.html"
     form = IssueForm
@@ -232,7 +237,7 @@ class IssueAdmin(
     ]
 
     class Media(BlockEditorMedia):
-        js = [*BlockEditorMedia.js, "issues/live_preview.js"]
+        js = [*BlockEditorMedia.js, "issues/live_preview.js", "issues/link_previews.js"]
 
     def get_inline_formsets(self, request, formsets, inline_instances, obj=None):
         """The block inline rendered as the stream editor (see ``BlockStreamAdminFormSet``)."""

@@ -13,6 +13,7 @@ from .engagement import (
     TrackedLink,
 )
 from .imports import ImportedPost
+from .previews import LinkPreview
 from .redirects import Redirect
 from .sequences import SequenceStep, WelcomeSequence
 from .subject_tests import SubjectTest
@@ -30,6 +31,7 @@ __all__ = [
     "KNOWN_READER",
     "LATE_READER",
     "LibraryBlock",
+    "LinkPreview",
     "MachineReason",
     "Open",
     "Newsletter",

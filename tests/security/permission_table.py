@@ -322,6 +322,12 @@ ISSUES = {
     f"{ISSUE}<int:pk>/live-preview/": Row(
         REFUSED, EDITORS, data=lambda d: d.posted_form("issue_change"), note="change"
     ),
+    f"{ISSUE}link-preview/": Row(
+        EDITORS,
+        REFUSED,
+        query={"url": "https://news.example.org/a-story"},
+        note="JSON; asks the worker to fetch the page, so editors only",
+    ),
     f"{ISSUE}<int:pk>/duplicate/": Row(
         EDITORS,
         EDITORS,

@@ -112,6 +112,7 @@ def test_check_deploy_is_clean_with_smtp_and_no_webhook_mounted():
         ("SECRET_KEY", {"SECRET_KEY": "short"}),
         ("SECRET_KEY", {"SECRET_KEY": "django-insecure-" + "x" * 50}),
         ("ALLOWED_HOSTS", {"ALLOWED_HOSTS": None}),
+        ("FETCH_ALLOW_LOOPBACK", {"FETCH_ALLOW_LOOPBACK": "1"}),
         (
             "ANYMAIL_MAILGUN_WEBHOOK_SIGNING_KEY",
             {

@@ -15,7 +15,7 @@
       return Number(row.querySelector('input[type=text]').name.match(ROW_NAME)[1]);
     }));
     const row = last.cloneNode(true);
-    row.querySelectorAll('.errorlist').forEach(function (list) { list.remove(); });
+    row.querySelectorAll('.errorlist, .sf-link-status').forEach(function (list) { list.remove(); });
     row.querySelectorAll('input').forEach(function (input) {
       input.removeAttribute('aria-invalid');
       input.removeAttribute('aria-describedby');
