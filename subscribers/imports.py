@@ -174,8 +174,9 @@ def row_email(row: dict) -> str:
 STAGED_COLUMNS = ("job_id", "line", "email", "email_key", "email_hash", "name", "tags")
 
 
-def stage(rows: list[tuple]) -> None:
-    """Write checked lines into the staging table: COPY on PostgreSQL, a bulk INSERT elsewhere.
+def stage(rows: list[tuple], columns: tuple[str, ...] = STAGED_COLUMNS) -> None:
+    """Write checked lines (values of ``columns``) into the staging table: COPY on
+    PostgreSQL, a bulk INSERT elsewhere.
 
     Then fresh statistics, at every batch: the batch's lines lie past the range the last
     sample saw, and a planner that takes them for none scans the table once per staged line
@@ -187,8 +188,8 @@ def stage(rows: list[tuple]) -> None:
     table = ImportRow._meta.db_table
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            columns = ", ".join(STAGED_COLUMNS)
-            with cursor.cursor.copy(f"COPY {table} ({columns}, reason) FROM STDIN") as copy:
+            named = ", ".join(columns)
+            with cursor.cursor.copy(f"COPY {table} ({named}, reason) FROM STDIN") as copy:
                 for row in rows:
                     copy.write_row((*row, ""))
             # The columns the batch's statements look lines up by: the rest (names,
@@ -196,7 +197,7 @@ def stage(rows: list[tuple]) -> None:
             cursor.execute(f"ANALYZE {table} (job_id, line, email_key)")
         return
     ImportRow.objects.bulk_create(
-        [ImportRow(**dict(zip(STAGED_COLUMNS, row, strict=True))) for row in rows],
+        [ImportRow(**dict(zip(columns, row, strict=True))) for row in rows],
         batch_size=2000,
     )
 

@@ -1,0 +1,1 @@
+"""Other platforms' exports (Substack, Ghost, beehiiv, Mailchimp, Buttondown) brought in."""
