@@ -278,6 +278,7 @@ def buttondown_subscribers(file: TextIO) -> Iterator[ImportedReader]:
         else:
             yield ImportedReader(email=email, skip=f"{kind or 'no'} type at Buttondown")
             continue
+        plan = paid(kind) if kind in BUTTONDOWN_PAID else ()
         yield ImportedReader(
             email=email,
             name=first(row, "name"),
@@ -286,7 +287,7 @@ def buttondown_subscribers(file: TextIO) -> Iterator[ImportedReader]:
             unsubscribed_at=when(first(row, "unsubscription_date"))
             if status == UNSUBSCRIBED
             else None,
-            tags=buttondown_tags(first(row, "tags")) + paid(kind if kind in BUTTONDOWN_PAID else ""),
+            tags=buttondown_tags(first(row, "tags")) + plan,
             detail="" if kind == "regular" else f"{kind} at Buttondown",
         )
 

@@ -4,40 +4,39 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('subscribers', '0012_soft_bounces_over_a_window'),
+        ("subscribers", "0012_soft_bounces_over_a_window"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='consentevent',
-            name='detail',
+            model_name="consentevent",
+            name="detail",
             field=models.CharField(blank=True, max_length=200),
         ),
         migrations.AddField(
-            model_name='importrow',
-            name='detail',
-            field=models.CharField(blank=True, db_default='', max_length=200),
+            model_name="importrow",
+            name="detail",
+            field=models.CharField(blank=True, db_default="", max_length=200),
         ),
         migrations.AddField(
-            model_name='importrow',
-            name='status',
-            field=models.CharField(blank=True, db_default='', max_length=12),
+            model_name="importrow",
+            name="status",
+            field=models.CharField(blank=True, db_default="", max_length=12),
         ),
         migrations.AddField(
-            model_name='importrow',
-            name='subscribed_at',
+            model_name="importrow",
+            name="subscribed_at",
             field=models.DateTimeField(null=True),
         ),
         migrations.AddField(
-            model_name='importrow',
-            name='unsubscribed_at',
+            model_name="importrow",
+            name="unsubscribed_at",
             field=models.DateTimeField(null=True),
         ),
         migrations.AddField(
-            model_name='subscription',
-            name='welcome_due',
+            model_name="subscription",
+            name="welcome_due",
             field=models.BooleanField(default=True, editable=False),
         ),
     ]

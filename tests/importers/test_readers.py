@@ -111,9 +111,7 @@ def test_substack_readers_arrive_with_status_dates_paid_plans_and_their_consent(
     assert mail.outbox == []
 
 
-def test_ghost_members_keep_labels_and_a_formula_stays_text_escaped_on_export(
-    newsletter, capsys
-):
+def test_ghost_members_keep_labels_and_a_formula_stays_text_escaped_on_export(newsletter, capsys):
     with opened("ghost", "members.csv") as file:
         report = import_readers(newsletter, ghost_members(file), platform="Ghost")
 
@@ -269,7 +267,9 @@ def test_five_thousand_readers_import_in_a_few_seconds(newsletter):
     lines = ["email,active_subscription,plan,email_disabled,created_at"]
     for n in range(5000):
         plan = "yearly" if n % 10 == 0 else ""
-        lines.append(f"r{n}@example.org,{'true' if plan else 'false'},{plan},{n % 7 == 0},2020-01-01")
+        lines.append(
+            f"r{n}@example.org,{'true' if plan else 'false'},{plan},{n % 7 == 0},2020-01-01"
+        )
     started = time.perf_counter()
     report = import_readers(
         newsletter, substack_readers(io.StringIO("\n".join(lines))), platform="Substack"
