@@ -21,7 +21,7 @@ import io
 import itertools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import BinaryIO
 
 from django.conf import settings
@@ -196,10 +196,19 @@ def stage(rows: list[tuple], columns: tuple[str, ...] = STAGED_COLUMNS) -> None:
             # addresses) would cost the sampling time and tell the planner nothing.
             cursor.execute(f"ANALYZE {table} (job_id, line, email_key)")
         return
-    ImportRow.objects.bulk_create(
-        [ImportRow(**dict(zip(columns, row, strict=True))) for row in rows],
-        batch_size=2000,
-    )
+    # One prepared INSERT run for every line: the ORM's bulk_create built a model instance
+    # and a statement's worth of SQL per 2,000 lines, most of a 100,000-line import.
+    adapt = connection.ops.adapt_datetimefield_value
+    placeholders = ", ".join(["%s"] * (len(columns) + 1))
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"INSERT INTO {table} ({', '.join(columns)}, reason) VALUES ({placeholders})",
+            [
+                tuple(adapt(value) if isinstance(value, datetime) else value for value in row)
+                + ("",)
+                for row in rows
+            ],
+        )
 
 
 def staged_key(table: str) -> str:

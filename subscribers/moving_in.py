@@ -17,6 +17,7 @@ A reader already here, matched by address, is left exactly as they are and repor
 """
 
 from collections.abc import Iterable, Iterator
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import islice
@@ -118,7 +119,11 @@ def import_readers(
     ``dry_run`` everything is judged and counted, then rolled back."""
     batch_rows = batch_rows or settings.SUBSCRIBER_IMPORT_BATCH_ROWS
     report = ReadersReport(platform=platform, dry_run=dry_run)
-    with transaction.atomic():
+    numbered = enumerate(readers, start=1)
+    # A real import commits batch by batch (a crash loses at most the batch in flight, and
+    # running it again picks up the rest as "already here"); a dry run is one transaction,
+    # rolled back at the end.
+    with transaction.atomic() if dry_run else nullcontext():
         now = timezone.now()
         job = ImportJob.objects.create(
             newsletter=newsletter,
@@ -127,22 +132,26 @@ def import_readers(
             started_at=now,
             heartbeat_at=now,
         )
-    numbered = enumerate(readers, start=1)
-    try:
-        with transaction.atomic():
+        try:
             for batch in iter(lambda: list(islice(numbered, batch_rows)), []):
-                import_batch(job, batch, platform, report)
+                with transaction.atomic():
+                    import_batch(job, batch, platform, report)
             job.refresh_from_db()
             report.read = job.lines
             collect_rejections(job, report)
+        except Exception as error:
+            if not dry_run:  # the batches before it stay imported
+                ImportJob.objects.filter(pk=job.pk).update(
+                    status=ImportJob.Status.FAILED,
+                    error=f"The import stopped on an unexpected error: {error}",
+                    finished_at=timezone.now(),
+                )
+            raise
+        finally:
             ImportRow.objects.filter(job=job).delete()
-            if dry_run:
-                transaction.set_rollback(True)
-    finally:
-        ImportRow.objects.filter(job=job).delete()
-    if dry_run:
-        ImportJob.objects.filter(pk=job.pk).delete()
-        return report
+        if dry_run:
+            transaction.set_rollback(True)
+            return report
     ImportJob.objects.filter(pk=job.pk).update(
         status=ImportJob.Status.DONE, finished_at=timezone.now()
     )

@@ -280,3 +280,24 @@ def test_five_thousand_readers_import_in_a_few_seconds(newsletter):
     assert Subscriber.objects.filter(status="unsubscribed").count() == 715
     assert ConsentEvent.objects.count() == 5000
     assert seconds < 15, seconds  # about 1 s on PostgreSQL and on SQLite (docs/moving-in.md)
+
+
+def test_small_batches_judge_repeats_across_batches_alike(newsletter):
+    report = import_mailchimp(newsletter, batch_rows=2)
+
+    assert report.imported == {"active": 2, "unsubscribed": 1, "bounced": 1}
+    assert [s.reason for s in report.skipped] == ["duplicate: already earlier in this export"]
+    assert ImportJob.objects.get().status == "done"
+
+
+def test_an_unreadable_line_is_skipped_and_the_rest_imported(newsletter):
+    runaway = "x" * 200_000  # past the csv module's field limit
+    export = (
+        "email,active_subscription,plan,email_disabled,created_at\n"
+        f'a@example.org,false,,false,2020-01-01\nb@example.org,false,"{runaway}",false,\n'
+        "c@example.org,false,,false,2020-01-01\n"
+    )
+    report = import_readers(newsletter, substack_readers(io.StringIO(export)), platform="Substack")
+
+    assert report.imported["active"] == 2
+    assert [s.reason[:14] for s in report.skipped] == ["not valid CSV "]
