@@ -197,7 +197,7 @@ def import_batch(
     first, last = batch[0][0], batch[-1][0]
     ImportRejection.objects.bulk_create(rejected, batch_size=5000)
     stage(staged, READER_COLUMNS)
-    judged = ReaderJudgement(job, first, last, platform)
+    judged = ReaderJudgement(job, first, last)
     judged.reject_what_cannot_go_in()
     for status, count in judged.passing_by_status().items():
         report.imported[status] += count
@@ -258,10 +258,6 @@ def collect_rejections(job: ImportJob, report: ReadersReport) -> None:
 
 class ReaderJudgement(Judgement):
     """The CSV import's set-based SQL, with the rules of readers moving in."""
-
-    def __init__(self, job: ImportJob, first: int, last: int, platform: str):
-        super().__init__(job, first, last)
-        self.platform = platform
 
     def reject_what_cannot_go_in(self) -> None:
         subscriptions = Subscription._meta.db_table
