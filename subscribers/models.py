@@ -131,6 +131,10 @@ class Subscription(models.Model):
     # so confirms only what its own request asked for, and an old one cannot bring back
     # a subscription that was left since.
     confirmation_nonce = models.CharField(max_length=32, blank=True, editable=False)
+    # Welcome sequences greet readers who confirmed here. A reader who moved in from another
+    # platform was greeted there (maybe years ago): importing them must not greet them again,
+    # whatever their original date. Confirming here again makes a welcome due once more.
+    welcome_due = models.BooleanField(default=True, editable=False)
     # The name that request gave: anyone may type any address into the form, so it names
     # nobody until the mailbox owner confirms the request (then it fills an empty name).
     pending_name = models.CharField(
@@ -188,6 +192,9 @@ class ConsentEvent(models.Model):
     campaign = models.CharField(
         max_length=40, blank=True, help_text="The mail whose unsubscribe link was used."
     )
+    # What the source knew that this row's own fields cannot hold: for a reader imported
+    # from another platform, which platform and the dates they subscribed (and left) there.
+    detail = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -408,6 +415,13 @@ class ImportRow(models.Model):
     email_hash = models.CharField(max_length=64)
     name = models.CharField(max_length=200, blank=True)
     tags = models.TextField(blank=True, help_text="Checked tag names, “;”-separated.")
+    # A reader moving in from another platform (``subscribers.moving_in``) brings their
+    # status, dates and consent detail. Database defaults: the CSV import's COPY leaves
+    # these columns out.
+    status = models.CharField(max_length=12, blank=True, db_default="")
+    subscribed_at = models.DateTimeField(null=True)
+    unsubscribed_at = models.DateTimeField(null=True)
+    detail = models.CharField(max_length=200, blank=True, db_default="")
     subscriber_id = models.BigIntegerField(null=True)
     reason = models.CharField(max_length=200, blank=True)
 

@@ -65,11 +65,13 @@ def recipients(newsletter_id: int, ids: range | None = None) -> QuerySet[Subscri
 
 def confirmed_between(newsletter_id: int, after, until) -> QuerySet[Subscriber]:
     """Recipients of the newsletter whose subscription to it was confirmed in
-    [``after``, ``until``]: the readers a welcome email is due to (one join, as recipients)."""
+    [``after``, ``until``]: the readers a welcome email is due to (one join, as recipients).
+    Readers who moved in from another platform were welcomed there: none is due to them."""
     return Subscriber.objects.filter(
         status=Subscriber.Status.ACTIVE,
         subscriptions__newsletter_id=newsletter_id,
         subscriptions__status=Subscription.Status.ACTIVE,
+        subscriptions__welcome_due=True,
         subscriptions__confirmed_at__gte=after,
         subscriptions__confirmed_at__lte=until,
     )

@@ -203,6 +203,7 @@ def confirm(token: str, *, ip: str | None = None, user_agent: str = "") -> Confi
             status=Subscription.Status.ACTIVE,
             confirmed_at=now,
             unsubscribed_at=None,
+            welcome_due=True,
             confirmation_nonce="",
             pending_name="",
         )
@@ -314,7 +315,11 @@ def update_preferences(
                 Subscription.objects.update_or_create(
                     subscriber=subscriber,
                     newsletter_id=newsletter_id,
-                    defaults={"status": Subscription.Status.ACTIVE, "confirmed_at": now},
+                    defaults={
+                        "status": Subscription.Status.ACTIVE,
+                        "confirmed_at": now,
+                        "welcome_due": True,
+                    },
                 )
                 record(
                     subscriber,
