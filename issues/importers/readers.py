@@ -12,11 +12,15 @@ stays plain text here, as in the CSV import (exports escape it, ``csv_io.spreads
 """
 
 import csv
+import io
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from fnmatch import fnmatch
+from pathlib import PurePosixPath
 from datetime import UTC, datetime
 from typing import TextIO
 
+from subscribers.imports import text_stream
 from subscribers.moving_in import (
     ACTIVE,
     BOUNCED,
@@ -26,11 +30,15 @@ from subscribers.moving_in import (
     import_readers,
 )
 
+from .exports import Export
+
 __all__ = [
+    "READER_FILES",
     "ImportedReader",
     "ReadersReport",
     "beehiiv_subscribers",
     "buttondown_subscribers",
+    "export_readers",
     "ghost_members",
     "import_readers",
     "mailchimp_audience",
@@ -301,3 +309,55 @@ def buttondown_tags(cell: str) -> tuple[str, ...]:
         if isinstance(tags, list):
             return tuple(str(tag).strip() for tag in tags if str(tag).strip())
     return split(cell)
+
+
+# Finding the readers in an export ------------------------------------------------------
+
+# Which files of an export hold its readers, by name (a folder around them does not matter).
+READER_FILES: dict[str, tuple[str, ...]] = {
+    "substack": ("email_list*.csv",),
+    "ghost": ("*member*.csv",),
+    "mailchimp": ("subscribed_*.csv", "unsubscribed_*.csv", "cleaned_*.csv"),
+    "beehiiv": ("*.csv",),
+    "buttondown": ("*subscriber*.csv",),
+}
+
+ONE_FILE_READERS: dict[str, Callable[[TextIO], Iterator[ImportedReader]]] = {
+    "substack": substack_readers,
+    "ghost": ghost_members,
+    "beehiiv": beehiiv_subscribers,
+    "buttondown": buttondown_subscribers,
+}
+
+
+def reader_files(platform: str, export: Export) -> dict[str, list[str]]:
+    """The export's reader files, by the pattern of ``READER_FILES`` each matched."""
+    found: dict[str, list[str]] = {pattern: [] for pattern in READER_FILES[platform]}
+    for name in sorted(export.names()):
+        base = PurePosixPath(name).name.lower()
+        for pattern in found:
+            if fnmatch(base, pattern):
+                found[pattern].append(name)
+                break
+    return found
+
+
+def export_readers(platform: str, export: Export) -> Iterator[ImportedReader]:
+    """Every reader in ``export`` (nothing when it holds none: a posts-only export)."""
+
+    def opened(name: str) -> TextIO:
+        return text_stream(io.BytesIO(export.read(name)))
+
+    found = reader_files(platform, export)
+    if platform == "mailchimp":
+        subscribed, unsubscribed, cleaned = (found[p] for p in READER_FILES["mailchimp"])
+        for name in subscribed:
+            yield from mailchimp_audience(subscribed=opened(name))
+        for name in unsubscribed:
+            yield from mailchimp_audience(unsubscribed=opened(name))
+        for name in cleaned:
+            yield from mailchimp_audience(cleaned=opened(name))
+        return
+    for names in found.values():
+        for name in names:
+            yield from ONE_FILE_READERS[platform](opened(name))

@@ -1,8 +1,10 @@
-"""Move in from another platform: its posts become issues at their original dates.
+"""Move in from another platform: its posts become issues at their original dates, its
+readers subscribers with their status, dates and consent history.
 
 Published posts are marked sent at the date they went out there (never mailed), drafts and
-paid-only posts stay drafts, and old addresses answer 301. A second run imports nothing
-twice. ``--dry-run`` reports the same and changes nothing.
+paid-only posts stay drafts, and old addresses answer 301. Readers are sent nothing. A second
+run imports nothing twice. ``--dry-run`` reports the same and changes nothing. Mailchimp and
+beehiiv exports hold readers only; Ghost's members are a CSV of their own (``--readers``).
 """
 
 from pathlib import Path
@@ -10,32 +12,60 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from issues.importers.exports import ExportError
+from issues.importers.exports import ExportError, open_export
 from issues.importers.platforms import POST_READERS
 from issues.importers.posts import import_posts
+from issues.importers.readers import READER_FILES, export_readers, import_readers
 
 from .import_issue import newsletter_for
+
+
+# As each platform writes its own name (in consent records and reports).
+PLATFORM_NAMES = {
+    "substack": "Substack",
+    "ghost": "Ghost",
+    "mailchimp": "Mailchimp",
+    "beehiiv": "beehiiv",
+    "buttondown": "Buttondown",
+}
 
 
 class Command(BaseCommand):
     help = "Import another platform's export: its posts become sent issues, never mailed."
 
     def add_arguments(self, parser):
-        parser.add_argument("platform", choices=sorted(POST_READERS))
+        parser.add_argument("platform", choices=sorted(POST_READERS.keys() | READER_FILES.keys()))
         parser.add_argument("path", help="The export: a zip, its unpacked folder, or a file.")
+        parser.add_argument(
+            "--readers",
+            help="The readers when they are a file or folder of their own (Ghost's members CSV).",
+        )
         parser.add_argument("--newsletter", help="Slug of the newsletter (default: the only one).")
         parser.add_argument(
             "--dry-run", action="store_true", help="Report what would happen; change nothing."
         )
 
-    def handle(self, *args, platform, path, newsletter=None, dry_run=False, **options):
+    def handle(
+        self, *args, platform, path, newsletter=None, readers=None, dry_run=False, **options
+    ):
+        lines: list[str] = []
         try:
             with transaction.atomic():
                 target = newsletter_for(newsletter)
-                report = import_posts(platform, Path(path), target, dry_run=dry_run)
+                if platform in POST_READERS:
+                    lines += import_posts(platform, Path(path), target, dry_run=dry_run).lines()
+                people = export_readers(platform, open_export(Path(readers or path)))
+                report = import_readers(
+                    target, people, platform=PLATFORM_NAMES[platform], dry_run=dry_run
+                )
+                lines.append(report.summary() if report.read else "No readers in this export.")
+                lines += [
+                    f"  reader {skip.position} ({skip.email}) skipped: {skip.reason}"
+                    for skip in report.skipped
+                ]
                 if dry_run:
                     transaction.set_rollback(True)
         except ExportError as error:
-            raise CommandError(f"{path}: {error}") from None
-        for line in report.lines():
+            raise CommandError(f"{readers or path}: {error}") from None
+        for line in lines:
             self.stdout.write(line)
