@@ -10,7 +10,7 @@ import pytest
 
 from issues.compose.rendering import render_issue
 from superfast.contrast import contrast
-from tests.support.composing import add_block
+from tests.support.composing import add_block, styled_elements
 
 AA = 4.5
 
@@ -76,21 +76,13 @@ def test_light_mode_links_stay_readable_with_a_pale_brand_colour(issue, brand):
 
 
 def coloured_elements(email_html: str) -> list[tuple[str, dict]]:
-    """(tag, {attribute: value}) of every element in the body that sets a background colour
-    (its ``bgcolor`` attribute or its inline style)."""
-    from html.parser import HTMLParser
-
-    found = []
-
-    class Finder(HTMLParser):
-        def handle_starttag(self, tag, attrs):
-            attributes = dict(attrs)
-            style = css_rules("x{" + (attributes.get("style") or "") + "}")[0][1]
-            if tag != "body" and ("background-color" in style or "bgcolor" in attributes):
-                found.append((tag, {**attributes, **style}))
-
-    Finder().feed(email_html)
-    return found
+    """(tag, attributes and inline style in one dict) of every element below ``<body>``
+    that sets a background colour (its ``bgcolor`` attribute or its inline style)."""
+    return [
+        (tag, {**attributes, **style})
+        for tag, attributes, style in styled_elements(email_html)
+        if tag != "body" and ("background-color" in style or "bgcolor" in attributes)
+    ]
 
 
 def inverted(colour: str) -> str:
