@@ -10,7 +10,7 @@ import pytest
 
 from issues.compose.rendering import render_issue
 from superfast.contrast import contrast
-from tests.support.composing import add_block
+from tests.support.composing import add_block, styled_elements
 
 AA = 4.5
 
@@ -73,3 +73,48 @@ def test_light_mode_links_stay_readable_with_a_pale_brand_colour(issue, brand):
         r'<a href="https://p.example/"[^>]*style="[^"]*color: (#[0-9a-f]{6})', email_html
     )
     assert contrast(link.group(1), "#fdfdfb") >= AA
+
+
+def coloured_elements(email_html: str) -> list[tuple[str, dict]]:
+    """(tag, attributes and inline style in one dict) of every element below ``<body>``
+    that sets a background colour (its ``bgcolor`` attribute or its inline style)."""
+    return [
+        (tag, {**attributes, **style})
+        for tag, attributes, style in styled_elements(email_html)
+        if tag != "body" and ("background-color" in style or "bgcolor" in attributes)
+    ]
+
+
+def inverted(colour: str) -> str:
+    """The colour a client's forced dark mode paints for ``colour`` (a full inversion)."""
+    return "#" + "".join(f"{255 - int(colour[i : i + 2], 16):02x}" for i in (1, 3, 5))
+
+
+@pytest.mark.parametrize("brand", ["#ffd54f"])  # pale: its inversion is the darkest
+def test_every_coloured_box_reads_when_a_client_inverts_it_for_dark_mode(newsletter, brand):
+    """Gmail, Outlook for Windows and Yahoo ignore prefers-color-scheme and invert light
+    colours themselves, element by element. Every box that paints a background paints its
+    own text colour too (so both are inverted together, never an inherited dark text on an
+    inverted box), tables carry ``bgcolor`` (what Outlook for Windows inverts), and each pair
+    reads (AA) as sent and inverted."""
+    from tests.support.composing import add_seed_shaped_blocks
+    from tests.support.factories import make_issue
+
+    newsletter.brand_color = brand
+    newsletter.save()
+    issue = make_issue(newsletter, "Inverted")
+    add_seed_shaped_blocks(issue)
+    email_html = render_issue(issue).email_html
+
+    boxes = coloured_elements(email_html)
+    assert {"sf-outer", "sf-body", "sf-callout", "sf-quiz", "sf-sponsor", "sf-button-cell"} <= {
+        box.get("class") for _, box in boxes
+    }
+    for tag, box in boxes:
+        if tag == "table":
+            assert "bgcolor" in box, f"table {box.get('class')} has no bgcolor"
+            continue
+        assert "color" in box, f"{tag}.{box.get('class')} paints a background but no text colour"
+        text, background = box["color"], box.get("background-color") or box["bgcolor"]
+        for pair in ((text, background), (inverted(text), inverted(background))):
+            assert contrast(*pair) >= AA, f"{tag}.{box.get('class')}: {pair}"

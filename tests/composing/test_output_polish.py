@@ -120,8 +120,10 @@ def test_image_caption_and_credit_are_set_apart_in_every_output(issue):
         {"image": upload()},
     )
     rendered = render_issue(issue)
-    for html in (rendered.web_html, rendered.email_html):
-        caption = re.search(r"<figcaption.*?</figcaption>", html, re.S).group(0)
+    # The web page's figure caption; the email's caption cell (mail clients drop <figure>).
+    web_caption = re.search(r"<figcaption.*?</figcaption>", rendered.web_html, re.S)
+    email_caption = re.search(r'<td class="sf-caption".*?</td>', rendered.email_html, re.S)
+    for caption in (web_caption.group(0), email_caption.group(0)):
         assert "The harbour at dawn" in caption
         # The credit is its own element, introduced so it does not read as the caption's end.
         assert re.search(r'<span class="sf-credit"[^>]*>Credit: Ana Lima</span>', caption)

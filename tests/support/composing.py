@@ -242,3 +242,24 @@ def post_image_block(client, issue, data, name):
         "blocks-0-image__image": upload(data, name),
     }
     return client.post(reverse("admin:issues_issue_change", args=[issue.pk]), form)
+
+
+def styled_elements(html: str) -> list[tuple[str, dict[str, str], dict[str, str]]]:
+    """(tag, attributes, inline style declarations) of every element of ``html``, in order:
+    what a mail client sees of the email once its CSS is inlined."""
+    from html.parser import HTMLParser
+
+    found = []
+
+    class Finder(HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            attributes = {name: value or "" for name, value in attrs}
+            style = {}
+            for declaration in attributes.get("style", "").split(";"):
+                if ":" in declaration:
+                    name, value = declaration.split(":", 1)
+                    style[name.strip().lower()] = value.replace("!important", "").strip().lower()
+            found.append((tag, attributes, style))
+
+    Finder().feed(html)
+    return found

@@ -1,0 +1,241 @@
+"""``make bench``: an issue sent to 100,000 readers through an ESP's HTTP API.
+
+A fake of Postmark's API on loopback (``bench/fake_postmark.py``: its batch endpoint's shape
+and limits, 500 messages and 50 MB per call) takes what a real Celery worker (one pool
+process per core) sends through anymail's Postmark backend, the way the project sends to
+Postmark: anymail refuses ``merge_data`` without a Postmark template, so the ESP merge
+transport (``issues/delivery/transports/esp_merge.py``, one call per batch) is not available
+for Postmark and each message is one ``POST /email`` over the batch's kept-alive connection.
+The limit is measured in the same run against the same fake: pre-built batches of 500
+messages, as the worker would send them, posted straight to ``/email/batch`` by one process
+per core. Prints:
+
+    BENCH send_esp readers=... msgs_per_s=... limit_msgs_per_s=... ratio=...
+          rss_mb_start=... rss_mb_end=... ok=yes|no
+
+``ok``: every reader's delivery sent and accepted by the fake, ratio >= 0.7, and the
+worker's memory flat (at the end no more than ``RSS_GROWTH_MB`` over what it held once the
+first batches were out). Settings: ``BENCH_ESP_READERS`` (default 100000), and the database,
+broker and Redis of ``bench/bench_send.py`` (``BENCH_DATABASE_URL``, ``BENCH_BROKER_URL``,
+``BENCH_REDIS_URL``).
+"""
+
+import json
+import multiprocessing
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RATIO_TARGET = 0.7
+RSS_GROWTH_MB = 20
+LIMIT_MESSAGES = 20_000
+BATCH = 500  # Postmark's most messages per batch call
+TOKEN = "bench-server-token"
+
+
+def say(text: str) -> None:
+    print(f"# {text}", flush=True)
+
+
+def start_fake_api():
+    """The fake Postmark API in its own process on a free loopback port: (process, port)."""
+    from tests.support.processes import free_port
+
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bench.fake_postmark", str(port)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    if proc.stdout is None or proc.stdout.readline().strip() != "ready":
+        proc.kill()
+        sys.exit("the fake Postmark API did not start")
+    return proc, port
+
+
+def accepted(port: int) -> int:
+    """How many messages the fake API has accepted so far."""
+    import requests
+
+    return requests.get(f"http://127.0.0.1:{port}/stats", timeout=10).json()["messages"]
+
+
+def prebuilt_batch(issue) -> bytes:
+    """A batch call's body: ``BATCH`` readers' messages as anymail's Postmark backend
+    serializes them (sender, reader, subject, both bodies, headers, metadata)."""
+    from issues.delivery import IssueMessage, Recipient
+    from issues.models import Dispatch
+
+    message = IssueMessage(Dispatch(issue=issue, snapshot=issue.snapshot, pk=0))
+    messages = []
+    for n in range(BATCH):
+        recipient = Recipient(n, n, f"reader{n}@example.com", "Reader")
+        email = message.as_django_message(
+            recipient, message.values(recipient, message.message_id(recipient, "0" * 32))
+        )
+        messages.append(
+            {
+                "From": email.from_email,
+                "To": recipient.email,
+                "Subject": email.subject,
+                "TextBody": email.body,
+                "HtmlBody": email.alternatives[0][0],
+                "Headers": [{"Name": k, "Value": v} for k, v in email.extra_headers.items()],
+                "Metadata": {"delivery": str(n)},
+            }
+        )
+    return json.dumps(messages).encode()
+
+
+def post_batches(port: int, body: bytes, calls: int) -> None:
+    import requests
+
+    with requests.Session() as session:
+        for _ in range(calls):
+            response = session.post(
+                f"http://127.0.0.1:{port}/email/batch",
+                data=body,
+                headers={"Content-Type": "application/json", "X-Postmark-Server-Token": TOKEN},
+                timeout=60,
+            )
+            response.raise_for_status()
+
+
+def measure_limit(port: int, body: bytes, messages: int = LIMIT_MESSAGES) -> float:
+    """Messages per second the fake API takes in pre-built batches, one poster per core:
+    what the API allows with nothing of ours in the way."""
+    from bench.support import CORES
+
+    calls = max(1, messages // BATCH // CORES)
+    posters = [
+        multiprocessing.Process(target=post_batches, args=(port, body, calls)) for _ in range(CORES)
+    ]
+    started = time.perf_counter()
+    for poster in posters:
+        poster.start()
+    for poster in posters:
+        poster.join()
+    if any(poster.exitcode for poster in posters):
+        sys.exit("posting pre-built batches to the fake API failed")
+    return calls * CORES * BATCH / (time.perf_counter() - started)
+
+
+def esp_env(port: int) -> dict:
+    """A worker's settings to send through anymail's Postmark backend into the fake API."""
+    from bench.support import CORES
+
+    return {
+        "EMAIL_BACKEND": "anymail.backends.postmark.EmailBackend",
+        "ANYMAIL_POSTMARK_SERVER_TOKEN": TOKEN,
+        "ANYMAIL_POSTMARK_API_URL": f"http://127.0.0.1:{port}/",
+        "SEND_ESP_MERGE_FIELD": "",
+        "SEND_PARALLEL_TASKS": CORES * 2,
+        "SEND_BATCH_SIZE": BATCH,
+    }
+
+
+def worker_rss_mb(pid: int) -> float:
+    """The largest resident set (VmRSS, now) of the worker and its pool processes, in MB."""
+    from tests.support.delivery import children_of
+
+    largest = 0
+    for each in [pid, *children_of(pid)]:
+        status = Path(f"/proc/{each}/status").read_text()
+        kb = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS"))
+        largest = max(largest, kb)
+    return largest / 1024
+
+
+def measure(readers: int, work_dir: Path, limit_messages: int = LIMIT_MESSAGES) -> dict:
+    """Every figure of the summary line for ``readers`` (Django set up, the database migrated
+    and empty, the broker's queue purged)."""
+    from bench.support import CORES, send_planned
+    from issues import delivery
+    from issues.models import Dispatch
+    from tests.support.delivery import make_subscribers
+    from tests.support.factories import make_issue
+    from tests.support.processes import celery_worker
+
+    api, port = start_fake_api()
+    try:
+        issue = make_issue(frozen=True)
+        limit = measure_limit(port, prebuilt_batch(issue), limit_messages)
+        say(f"raw limit of the fake API: {limit:.0f} messages/s in batches of {BATCH}")
+        before = accepted(port)
+        make_subscribers(issue.newsletter, readers)
+        say(f"{readers} readers made")
+        with celery_worker(work_dir, concurrency=CORES, env=esp_env(port)) as worker:
+            say("worker ready")
+            dispatch = Dispatch.objects.create(issue=issue, snapshot=issue.snapshot)
+            delivery.plan_dispatch(dispatch)
+            rss_start: list[float] = []
+
+            def watch() -> None:
+                # Once the first batches are out, every pool process holds its message.
+                if not rss_start and dispatch.deliveries.filter(status="sent").count() >= min(
+                    readers // 10 or 1, BATCH * CORES
+                ):
+                    rss_start.append(worker_rss_mb(worker.pid))
+
+            seconds = send_planned(dispatch, watch=watch)
+            say(f"sent in {seconds:.1f} s")
+            rss_end = worker_rss_mb(worker.pid)
+        sent = dispatch.deliveries.filter(status="sent").count()
+        return {
+            "readers": readers,
+            "msgs_per_s": readers / seconds,
+            "limit_msgs_per_s": limit,
+            "rss_mb_start": rss_start[0] if rss_start else rss_end,
+            "rss_mb_end": rss_end,
+            "sent": sent,
+            "api_accepted": accepted(port) - before,
+        }
+    finally:
+        api.terminate()
+        api.wait()
+
+
+def summary(figures: dict) -> str:
+    ratio = figures["msgs_per_s"] / figures["limit_msgs_per_s"]
+    ok = (
+        figures["sent"] == figures["readers"] == figures["api_accepted"]
+        and ratio >= RATIO_TARGET
+        and figures["rss_mb_end"] - figures["rss_mb_start"] <= RSS_GROWTH_MB
+    )
+    return (
+        f"BENCH send_esp readers={figures['readers']} msgs_per_s={figures['msgs_per_s']:.0f} "
+        f"limit_msgs_per_s={figures['limit_msgs_per_s']:.0f} ratio={ratio:.2f} "
+        f"rss_mb_start={figures['rss_mb_start']:.0f} rss_mb_end={figures['rss_mb_end']:.0f} "
+        f"ok={'yes' if ok else 'no'}"
+    )
+
+
+def main():
+    os.environ.update(
+        DATABASE_URL=os.environ.get(
+            "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/superfast_bench"
+        ),
+        CELERY_BROKER_URL=os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/14"),
+        REDIS_URL=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15"),
+        VAR_DIR=str(ROOT / "var" / "bench"),
+    )
+    sys.path.insert(0, str(ROOT))
+    from bench.support import migrated_and_empty, reset_data
+
+    migrated_and_empty(os.environ["DATABASE_URL"])
+    from celery import current_app
+
+    current_app.control.purge()
+    readers = int(os.environ.get("BENCH_ESP_READERS", "100000"))
+    with tempfile.TemporaryDirectory() as work_dir:
+        print(summary(measure(readers, Path(work_dir))), flush=True)
+    reset_data()
+
+
+if __name__ == "__main__":
+    main()
