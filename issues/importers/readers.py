@@ -15,9 +15,9 @@ import csv
 import io
 import json
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from fnmatch import fnmatch
 from pathlib import PurePosixPath
-from datetime import UTC, datetime
 from typing import TextIO
 
 from subscribers.imports import text_stream

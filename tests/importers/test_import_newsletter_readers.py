@@ -21,9 +21,7 @@ def run(*args) -> str:
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("platform", ["substack", "mailchimp", "beehiiv", "buttondown"])
-def test_one_command_imports_the_readers_of_each_platform_and_mails_nobody(
-    platform, newsletter
-):
+def test_one_command_imports_the_readers_of_each_platform_and_mails_nobody(platform, newsletter):
     report = run(platform, FIXTURES / platform)
 
     assert "Readers from " in report

@@ -19,7 +19,6 @@ from issues.importers.readers import READER_FILES, export_readers, import_reader
 
 from .import_issue import newsletter_for
 
-
 # As each platform writes its own name (in consent records and reports).
 PLATFORM_NAMES = {
     "substack": "Substack",
