@@ -25,7 +25,8 @@ DROP = """(target, files) => {
     transfer.items.add(new File([bytes], name, { type }));
   }
   for (const kind of ['dragenter', 'dragover', 'drop']) {
-    target.dispatchEvent(new DragEvent(kind, { bubbles: true, cancelable: true, dataTransfer: transfer }));
+    const init = { bubbles: true, cancelable: true, dataTransfer: transfer };
+    target.dispatchEvent(new DragEvent(kind, init));
   }
 }"""
 
@@ -60,7 +61,8 @@ def test_dropped_images_become_image_blocks_and_a_hostile_file_adds_nothing(
     expect(images).to_have_count(2)
     expect(images.locator(".current-image img")).to_have_count(2)
     # In the order dropped, right after the block they were dropped on; the first awaits its alt.
-    widths = images.locator(".current-image img").evaluate_all("all => all.map(i => i.naturalWidth)")
+    pictures = images.locator(".current-image img")
+    widths = pictures.evaluate_all("all => all.map(img => img.naturalWidth)")
     assert widths == [800, 600]
     expect(images.nth(0).locator('input[name$="-image__alt"]')).to_be_focused()
     expect(page.locator(".sf-drop-status")).to_contain_text("2 images added")
@@ -86,8 +88,10 @@ def test_dropped_images_become_image_blocks_and_a_hostile_file_adds_nothing(
     images.nth(1).locator('input[name$="-image__alt"]').fill("The harbour at dusk")
     page.keyboard.press("Control+s")  # save and continue editing
     page.wait_for_selector(".messagelist .success")
-    saved = [(b.kind, b.data.get("alt"), (b.data.get("image") or {}).get("width")) for b in
-             issue.blocks.order_by("position")]
+    saved = [
+        (b.kind, b.data.get("alt"), (b.data.get("image") or {}).get("width"))
+        for b in issue.blocks.order_by("position")
+    ]
     assert saved == [
         ("markdown", None, None),
         ("image", "The harbour at dawn", 800),

@@ -59,8 +59,9 @@
       });
       return turn.then(function () {
         const refused = refusals.children.length;
-        status.textContent = added.length + (added.length === 1 ? ' image added' : ' images added') +
-          (refused ? '; ' + refused + ' refused.' : '.') + (added.length ? ' Describe each for readers who cannot see it.' : '');
+        const done = added.length ? added.length + (added.length === 1 ? ' image added' : ' images added') : 'No image added';
+        status.textContent = done + (refused ? '; ' + refused + ' refused.' : '.') +
+          (added.length ? ' Describe each for readers who cannot see it.' : '');
         if (added.length) {
           added[0].scrollIntoView({ block: 'center' });
           const alt = added[0].querySelector('input[name$="-image__alt"]');

@@ -85,13 +85,25 @@
       if (box !== textarea) {
         close();
         box = textarea;
-        textarea.after(menu);
         textarea.setAttribute('aria-controls', menu.id);
         textarea.setAttribute('aria-autocomplete', 'list');
       }
       menu.hidden = false;
+      place();
       highlight(0);
     }
+
+    /* Fixed under the typed line: the admin's modules clip what overflows them. */
+    function place() {
+      if (!box) return;
+      const at = box.getBoundingClientRect();
+      const line = parseFloat(getComputedStyle(box).lineHeight) || 20;
+      menu.style.left = at.left + 'px';
+      menu.style.top = Math.min(at.top + line + 10, window.innerHeight - menu.offsetHeight - 4) + 'px';
+    }
+    window.addEventListener('scroll', place, true);
+    window.addEventListener('resize', place);
+    document.body.appendChild(menu);
 
     document.addEventListener('input', function (event) {
       if (!event.target.matches(TEXT_BODY)) return;
