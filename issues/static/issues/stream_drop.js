@@ -101,6 +101,16 @@
       const files = Array.from(event.dataTransfer.files);
       if (files.length) addImages(files, event.target.closest('.sf-block'));
     });
+    /* A file that misses the stream would make the browser open it instead of this page;
+       file inputs (the cover image) still take the files dropped on them. */
+    ['dragover', 'drop'].forEach(function (type) {
+      document.addEventListener(type, function (event) {
+        if (hasFiles(event) && !event.defaultPrevented && !event.target.matches('input[type=file]')) {
+          event.preventDefault();
+          if (type === 'dragover') event.dataTransfer.dropEffect = 'none';
+        }
+      });
+    });
   }
 
   document.addEventListener('DOMContentLoaded', function () {
