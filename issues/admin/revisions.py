@@ -89,7 +89,8 @@ class IssueRevisionsAdminMixin:
     @property
     def media(self):
         return super().media + forms.Media(
-            js=["issues/autosave.js"], css={"all": ["issues/revisions.css"]}
+            js=["issues/autosave.js", "issues/stream_drop.js"],
+            css={"all": ["issues/revisions.css"]},
         )
 
     def get_urls(self):

@@ -30,7 +30,8 @@ class MarkdownField(forms.CharField):
     pasted U+2028 or form feed would end a line for the Markdown import but not on screen."""
 
     def __init__(self, *, rows: int = 3, **kwargs):
-        attrs = {"rows": rows, "class": "vLargeTextField"}
+        # data-markdown: the editor's Markdown toolbar (markdown_toolbar.js) equips the field.
+        attrs = {"rows": rows, "class": "vLargeTextField", "data-markdown": ""}
         super().__init__(widget=forms.Textarea(attrs=attrs), **kwargs)
 
     def to_python(self, value):

@@ -252,21 +252,32 @@
       toolbar.querySelector('.sf-add').focus();
     };
 
-    this.add = function (kind) {
+    /* A new block of this kind where the toolbar stands (or right after the block ``after``);
+       other scripts (images dropped, keyboard shortcuts) add blocks through this too. */
+    this.add = function (kind, options) {
+      const where = options || {};
       const index = Number(total.value);
       const row = fromTemplate(empty, index)[0];
       total.value = index + 1;
-      toolbar.before(row);
+      if (where.after) where.after.after(row);
+      else toolbar.before(row);
       const select = row.querySelector(KIND_SELECT);
       select.value = kind;
       swapKind(row, kind);
       decorate(row, stream);
       numberPositions(group);
-      row.scrollIntoView({ block: 'center' });
-      const first = row.querySelector('.sf-kind-fields input:not([type=hidden]), .sf-kind-fields textarea, .sf-kind-fields select');
-      if (first) first.focus();
+      if (where.focus !== false) {
+        row.scrollIntoView({ block: 'center' });
+        const first = row.querySelector('.sf-kind-fields input:not([type=hidden]), .sf-kind-fields textarea, .sf-kind-fields select');
+        if (first) first.focus();
+      }
       changed(group);
+      return row;
     };
+    this.move = move;
+    this.fold = fold;
+    this.rows = function () { return rows(group); };
+    group.sfStream = this;
 
     toolbar.hidden = false;
     const region = document.createElement('p');
