@@ -22,6 +22,7 @@ from ..reports import dashboard
 from ..reports.charts import percent
 from ..reports.clickmap import HEAT, click_map
 from ..reports.engagement import issue_engagement, link_figures, readers_who_clicked
+from ..reports.quiz import quiz_reports, quiz_rows
 from ..reports.tables import link_rows, links_csv
 from .base import issue_for, may_send
 
@@ -64,6 +65,7 @@ class IssueReportsAdminMixin:
             "csv_url": admin_url(issue, "engagement_csv"),
             "dashboard_url": admin_url(issue.newsletter, "dashboard"),
             "delivery_report_url": admin_url(issue, "report") if may_send(request) else "",
+            "quizzes": [(quiz, quiz_rows(quiz)) for quiz in quiz_reports(issue)],
         }
         return report_page(self, request, issue, "engagement_report.html", context)
 

@@ -10,6 +10,7 @@ from .engagement import (
     IssueSalt,
     MachineReason,
     Open,
+    QuizVote,
     TrackedLink,
 )
 from .redirects import Redirect
@@ -31,6 +32,7 @@ __all__ = [
     "MachineReason",
     "Open",
     "Newsletter",
+    "QuizVote",
     "Redirect",
     "Revision",
     "SequenceStep",

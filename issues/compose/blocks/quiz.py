@@ -1,8 +1,10 @@
 """The "3 headlines and a lie" quiz."""
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 
 from ..fields import EMPTY_ROWS_HELP, ItemRowsField, MarkdownField, OneLineField, link_lines
+from ..markers import vote_url, web_vote_path
 from ..plain_text import markdown_text
 from .base import BlockKind, link_text, register
 from .sanitizer import markdown_html, safe_url
@@ -60,19 +62,34 @@ class HeadlineQuiz(BlockKind):
         return {**data, "intro": data.get("intro") or "", "headlines": items, "fake": lies[0]}
 
     def context(self, data, ctx):
+        """In the email each headline links to its vote (the reader's own signed link); on
+        the web each has a button of a plain form that posts the vote (no script, and
+        nothing per visitor on the cached page)."""
+        number = ctx.next_quiz()
+        votes = vote_links(ctx, number, len(data["headlines"]))
         return {
             **data,
             "anchor": ctx.anchor(data["title"], "quiz"),
             "intro_html": markdown_html(data.get("intro") or ""),
-            "headlines": [{**h, "url": safe_url(h["url"])} for h in data["headlines"]],
+            "headlines": [
+                {**h, "url": safe_url(h["url"]), "vote_url": vote}
+                for h, vote in zip(data["headlines"], votes, strict=True)
+            ],
             "reveal_html": markdown_html(data["reveal"]),
             "web_url": ctx.web_url,
+            "vote_form": web_vote_path(ctx.issue_id, number) if ctx.issue_id else "",
         }
 
     def text(self, data, ctx):
-        """Headlines, then the editor's reveal below a gap of dots: no answer at a glance."""
+        """Headlines and their vote links, then the editor's reveal below a gap of dots: no
+        answer at a glance."""
         intro = f"{markdown_text(data['intro'])}\n" if data.get("intro") else ""
         questions = "\n".join(f"{n}. {h['title']}" for n, h in enumerate(data["headlines"], 1))
+        # The text part is made in the same pass as the email's HTML, after its quiz number.
+        votes = vote_links(ctx, ctx.quizzes, len(data["headlines"]))
+        if any(votes):
+            picks = "\n".join(f"{n}: <{url}>" for n, url in enumerate(votes, 1))
+            questions += f"\n\nWhich one is the lie? Pick it:\n{picks}"
         sources = "\n".join(
             f"- {link_text(h['title'], h['url'])}"
             for n, h in enumerate(data["headlines"], 1)
@@ -87,3 +104,10 @@ class HeadlineQuiz(BlockKind):
 
     def links(self, data):
         return [h["url"] for h in data["headlines"] if h["url"]]
+
+
+def vote_links(ctx, quiz: int, headlines: int) -> list[str]:
+    """Each headline's vote link in the email ("" on the web, which has its form)."""
+    if ctx.markers is None:
+        return [""] * headlines
+    return [vote_url(settings.SITE_URL, ctx.markers, quiz, n) for n in range(1, headlines + 1)]
