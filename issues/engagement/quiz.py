@@ -34,6 +34,7 @@ class Quiz:
     headlines: list[str]
     lie: int  # the made-up headline's number, from 1
     reveal_html: str
+    urls: list[str]  # each headline's source link ("" for none)
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,7 @@ def quizzes_of(issue: Issue) -> list[Quiz]:
                     headlines=[h["title"] for h in data["headlines"]],
                     lie=int(data["fake"]),
                     reveal_html=markdown_html(data.get("reveal") or ""),
+                    urls=[h.get("url") or "" for h in data["headlines"]],
                 )
             )
     return found
@@ -170,3 +172,47 @@ def web_vote(issue: Issue, quiz: Quiz, pick: int, *, visitor: str) -> Vote:
 def quiz_results(issue: Issue) -> list[tuple[Quiz, Tally]]:
     """Every quiz of the issue with its votes, for reports and "Last week's quiz"."""
     return [(quiz, tally(issue.pk, quiz)) for quiz in quizzes_of(issue)]
+
+
+EARLIER_ISSUES_LOOKED_AT = 5  # "last week's" quiz: a gap of an issue or two without one
+
+
+def last_result(issue: Issue) -> tuple[Issue, dict] | None:
+    """A "Last week's quiz" block's data for ``issue``: the first quiz of the newsletter's
+    latest sent issue before it that has one, with how readers voted, ready to edit."""
+    earlier = Issue.objects.filter(
+        newsletter_id=issue.newsletter_id, status=Issue.Status.SENT, kind=issue.kind
+    ).exclude(pk=issue.pk)
+    if issue.published_at:
+        earlier = earlier.filter(published_at__lt=issue.published_at)
+    for candidate in earlier.order_by("-published_at", "-pk")[:EARLIER_ISSUES_LOOKED_AT]:
+        results = quiz_results(candidate)
+        if results:
+            return candidate, result_data(*results[0])
+    return None
+
+
+def result_data(quiz: Quiz, counts: Tally) -> dict:
+    """The stored data of a ``quiz_result`` block for ``quiz`` as ``counts`` voted it."""
+
+    def votes(n: int) -> str:
+        readers, web = counts.votes[n], counts.web_votes[n]
+        share = f" ({readers / counts.voters:.0%})" if counts.voters else ""
+        said = f"{readers} reader{'s' if readers != 1 else ''}{share}"
+        return said + (f" · {web} on the web" if web else "")
+
+    right = counts.votes[quiz.lie - 1]
+    summary = (
+        f"{right} of {counts.voters} reader{'s' if counts.voters != 1 else ''} spotted the lie."
+        if counts.voters
+        else ""
+    )
+    return {
+        "title": "Last week's quiz",
+        "headlines": [
+            {"title": title, "url": url, "note": votes(n)}
+            for n, (title, url) in enumerate(zip(quiz.headlines, quiz.urls, strict=True))
+        ],
+        "fake": quiz.lie,
+        "summary": summary,
+    }

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.test import Client
 
+from issues.compose.rendering import render_issue
 from issues.delivery import plan_dispatch, run_sender
 from issues.delivery.lifecycle import frozen_snapshot
 from issues.models import Dispatch, IssueSalt, QuizVote
@@ -99,3 +100,35 @@ def test_forged_links_answer_404_and_a_closed_quiz_records_nothing(smtp_sink, db
     IssueSalt.objects.filter(issue=issue).update(reader_salt="")  # the counts are final
     closed = Client().post(link).content.decode()
     assert "This quiz is closed" in closed and not QuizVote.objects.exists()
+
+
+def test_next_issue_fills_last_weeks_quiz_from_the_votes_in_one_request(
+    smtp_sink, db, admin_client
+):
+    issue, (first, second) = send_quiz_issue(smtp_sink)
+    Client().post(quiz_links(first)[0][1])  # the lie
+    Client().post(quiz_links(second)[0][0])
+    Client(REMOTE_ADDR="203.0.113.7").post(f"/q/web/{issue.pk}.1/", {"pick": "2"})
+    issue.refresh_from_db()
+    assert issue.status == issue.Status.SENT
+    draft = make_issue(issue.newsletter, "Next week")
+
+    filled = admin_client.get(f"/admin/issues/issue/{draft.pk}/quiz-result/").json()
+    assert filled["from"]["issue"] == issue.pk
+    notes = [h["note"] for h in filled["data"]["headlines"]]
+    assert notes == [
+        "1 reader (50%)",
+        "1 reader (50%) · 1 on the web",
+        "0 readers (0%)",
+        "0 readers (0%)",
+    ]
+    assert filled["data"]["fake"] == 2
+    assert filled["data"]["summary"] == "1 of 2 readers spotted the lie."
+    add_block(draft, "quiz_result", filled["values"])
+    rendered = render_issue(draft)
+    assert "Moon base opens a bakery <strong>(the lie)</strong>" in rendered.web_html
+    assert "1 reader (50%) · 1 on the web" in rendered.email_html
+    assert "2. Moon base opens a bakery (the lie): 1 reader (50%) · 1 on the web" in rendered.text
+
+    nothing = admin_client.get(f"/admin/issues/issue/{issue.pk}/quiz-result/").json()
+    assert nothing["data"] is None and "No earlier sent issue" in nothing["message"]
