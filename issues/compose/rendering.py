@@ -158,9 +158,14 @@ LINE_ENDING_TAGS = re.compile(
 )
 
 
+# Controls (a quiz's "This is the lie" buttons) are not words of the issue.
+BUTTONS = re.compile(r"<button\b[^>]*>.*?</button>", re.IGNORECASE | re.DOTALL)
+
+
 def searchable_text(web_html: str) -> str:
     """The words of the web body, one space apart, for search and its snippets."""
-    return " ".join(strip_tags(LINE_ENDING_TAGS.sub(r"\1 ", web_html)).split())
+    words = strip_tags(LINE_ENDING_TAGS.sub(r"\1 ", BUTTONS.sub(" ", web_html)))
+    return " ".join(words.split())
 
 
 def unsaved_snapshot(issue: Issue) -> Snapshot:
