@@ -15,6 +15,8 @@ from issues.compose.rendering import render_issue
 from issues.delivery import plan_dispatch, run_sender
 from issues.delivery.lifecycle import frozen_snapshot
 from issues.models import Dispatch, IssueSalt, QuizVote
+from subscribers.models import Subscriber
+from subscribers.services.privacy import personal_data, set_no_tracking
 from tests.support.composing import FOUR_HEADLINE_QUIZ, add_block
 from tests.support.delivery import make_subscribers
 from tests.support.factories import make_issue, make_newsletter
@@ -132,3 +134,28 @@ def test_next_issue_fills_last_weeks_quiz_from_the_votes_in_one_request(
 
     nothing = admin_client.get(f"/admin/issues/issue/{issue.pk}/quiz-result/").json()
     assert nothing["data"] is None and "No earlier sent issue" in nothing["message"]
+
+
+def test_who_voted_is_kept_as_click_history_is_and_forgotten_with_it(smtp_sink, db):
+    issue, (keeper, plain) = send_quiz_issue(smtp_sink, subscriber_history=True)
+    keeper_reader, plain_reader = make_subscribers_of(issue)
+    Subscriber.objects.filter(pk=plain_reader.pk).update(no_tracking=True)
+    for message in (keeper, plain):
+        assert Client().post(quiz_links(message)[0][1]).status_code == 200
+    # Counted both (a vote is the reader's own act); linked only where history is kept.
+    assert sorted(QuizVote.objects.values_list("subscriber", flat=True), key=str) == sorted(
+        [keeper_reader.pk, None], key=str
+    )
+    votes = personal_data(keeper_reader)["emails"]["quiz_votes"]
+    assert [(v["email"], v["quiz"], v["headline"]) for v in votes] == [("Quiz week", 1, 2)]
+
+    set_no_tracking(Subscriber.objects.get(pk=keeper_reader.pk), True)
+    assert not QuizVote.objects.filter(subscriber__isnull=False).exists()
+    assert personal_data(keeper_reader)["emails"]["quiz_votes"] == []
+    assert report(issue)["quiz"]["votes"] == [0, 2, 0, 0]  # the counts stay
+
+
+def make_subscribers_of(issue):
+    return list(
+        Subscriber.objects.filter(subscriptions__newsletter=issue.newsletter).order_by("pk")
+    )
