@@ -49,7 +49,9 @@ def report(issue) -> dict:
     return json.loads(out.getvalue())
 
 
-def test_a_reader_votes_once_from_the_email_and_web_votes_are_counted_apart(smtp_sink, db):
+def test_a_reader_votes_once_from_the_email_and_web_votes_are_counted_apart(
+    smtp_sink, db, admin_client
+):
     issue, (first, second) = send_quiz_issue(smtp_sink, track_clicks=False)
     html_links, text_links = quiz_links(first)
     assert len(html_links) == 4 and text_links == html_links  # one per headline, both parts
@@ -71,8 +73,10 @@ def test_a_reader_votes_once_from_the_email_and_web_votes_are_counted_apart(smtp
     assert reader.post(quiz_links(second)[0][0]).status_code == 200  # the other reader: 1
 
     # Anonymous visitors, from the web page's form (a plain POST, no CSRF token).
-    form = re.search(r'<form method="post" action="([^"]+)"', issue.snapshot.web_html)
-    assert form and "csrfmiddlewaretoken" not in issue.snapshot.web_html
+    public = Client().get(issue.get_absolute_url())
+    web_page = public.content.decode()
+    form = re.search(r'<form method="post" action="([^"]+)"', web_page)
+    assert form and "csrfmiddlewaretoken" not in web_page and "Set-Cookie" not in public
     visitor = Client(enforce_csrf_checks=True, REMOTE_ADDR="203.0.113.7")
     voted = visitor.post(form[1], {"pick": "4"})
     assert voted.status_code == 200 and b"Your pick is locked in" in voted.content
@@ -86,6 +90,8 @@ def test_a_reader_votes_once_from_the_email_and_web_votes_are_counted_apart(smtp
     expected = {"votes": [1, 1, 0, 0], "voters": 2, "web_votes": [0, 1, 0, 1], "web_voters": 2}
     assert {k: figures["quiz"][k] for k in expected} == expected
     assert figures["quizzes"] == [figures["quiz"]] and figures["quiz"]["lie"] == 2
+    shown = admin_client.get(f"/admin/issues/issue/{issue.pk}/engagement/").content.decode()
+    assert "Quiz: 3 headlines and a lie" in shown and "2 readers voted from the email" in shown
 
 
 def test_forged_links_answer_404_and_a_closed_quiz_records_nothing(smtp_sink, db):
