@@ -88,7 +88,12 @@ class BlockEditorMedia:
     """The block stream editor's script and styles: the issue and library block pages."""
 
     css = {"all": ["issues/block_stream.css"]}
-    js = ["issues/block_stream.js", "issues/item_rows.js", "issues/leave_guard.js"]
+    js = [
+        "issues/block_stream.js",
+        "issues/item_rows.js",
+        "issues/quiz_result_fill.js",
+        "issues/leave_guard.js",
+    ]
 
 
 def explain_live_refusal(model_admin: ModelAdmin, request: HttpRequest, reason: str) -> None:

@@ -135,7 +135,15 @@ class QuizResult(BlockKind):
 
     def fields(self):
         return {
-            "title": OneLineField(max_length=200, initial="Last week's quiz"),
+            "title": OneLineField(
+                max_length=200,
+                initial="Last week's quiz",
+                # The editor's one click (quiz_result_fill.js); markup of ours, not content.
+                help_text="From the newsletter's last sent issue with a quiz: "
+                '<button type="button" class="sf-quiz-result-fill">'
+                "Fill in last week's result</button> "
+                '<span class="sf-quiz-result-status" role="status"></span>',
+            ),
             "headlines": ItemRowsField(
                 parts={"title": "Headline", "url": "Source link", "note": "Votes"},
                 pick_label="The lie",
