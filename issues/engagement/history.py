@@ -97,7 +97,8 @@ class EngagementHistory:
                 tracking = True
                 notes.append(
                     f"{newsletter.name} keeps which links you click in its emails{opens}, "
-                    "linked to your address. Your data download lists them."
+                    "and your votes in its quizzes, linked to your address. Your data "
+                    "download lists them."
                 )
             elif newsletter.track_clicks or newsletter.track_opens:
                 tracking = True

@@ -82,7 +82,8 @@ def reader_vote(request, token: str):
     if request.method != "POST":
         context = {"issue": issue, "quiz": quiz, "pick": pick, "action": request.path}
         return page(request, "confirm.html", context)
-    chosen = tokens.small_number(request.POST.get("pick", "")) or pick
+    chosen = tokens.small_number(request.POST.get("pick", "")) or 0
+    chosen = chosen if 1 <= chosen <= len(quiz.headlines) else pick  # the link's, else
     return result(request, issue, email_vote(issue, quiz, delivery_id, chosen), web=False)
 
 
