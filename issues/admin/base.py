@@ -94,6 +94,7 @@ class BlockEditorMedia:
         "issues/leave_guard.js",
         "issues/stream_keys.js",
         "issues/markdown_toolbar.js",
+        "issues/quiz_result_fill.js",
     ]
 
 

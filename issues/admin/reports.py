@@ -6,7 +6,7 @@ aggregate queries, so last week's issue opens at once whatever its audience.
 """
 
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils.html import format_html
@@ -15,13 +15,16 @@ from django.views.decorators.clickjacking import xframe_options_sameorigin
 from superfast.admin_pages import admin_page, admin_url
 from superfast.middleware import shows_issue_content
 
+from ..compose.blocks import get_kind
 from ..engagement.links import positions_in_html
 from ..engagement.middleware import CLICK_PREFIX
+from ..engagement.quiz import last_result
 from ..models import Newsletter
 from ..reports import dashboard
 from ..reports.charts import percent
 from ..reports.clickmap import HEAT, click_map
 from ..reports.engagement import issue_engagement, link_figures, readers_who_clicked
+from ..reports.quiz import quiz_reports, quiz_rows
 from ..reports.tables import link_rows, links_csv
 from .base import issue_for, may_send
 
@@ -47,8 +50,32 @@ class IssueReportsAdminMixin:
                 xframe_options_sameorigin(self.click_map_view),
                 "click_map",
             ),
+            view("<int:pk>/quiz-result/", self.quiz_result_view, "quiz_result"),
             *super().get_urls(),
         ]
+
+    def quiz_result_view(self, request, pk):
+        """A "Last week's quiz" block for this issue, filled from the newsletter's previous
+        sent issue with a quiz (JSON: the block's ``kind``, its stored ``data``, the
+        editor's form ``values`` and where it came ``from``), all null with a ``message``
+        when no earlier issue has one. For whoever may edit the issue: the figures are
+        aggregates."""
+        issue = issue_for(self, request, pk, "change")
+        kind = get_kind("quiz_result")
+        found = last_result(issue)
+        if found is None:
+            nothing = {"data": None, "values": None, "from": None}
+            message = "No earlier sent issue of this newsletter has a quiz."
+            return JsonResponse({"kind": kind.name, **nothing, "message": message})
+        source, data = found
+        return JsonResponse(
+            {
+                "kind": kind.name,
+                "data": data,
+                "values": kind.form_values(data),
+                "from": {"issue": source.pk, "title": source.title, "url": admin_url(source)},
+            }
+        )
 
     def engagement_view(self, request, pk):
         issue = issue_for(self, request, pk, related=("snapshot",))
@@ -64,6 +91,7 @@ class IssueReportsAdminMixin:
             "csv_url": admin_url(issue, "engagement_csv"),
             "dashboard_url": admin_url(issue.newsletter, "dashboard"),
             "delivery_report_url": admin_url(issue, "report") if may_send(request) else "",
+            "quizzes": [(quiz, quiz_rows(quiz)) for quiz in quiz_reports(issue)],
         }
         return report_page(self, request, issue, "engagement_report.html", context)
 

@@ -14,6 +14,8 @@ def example_links(markers: Markers) -> dict[str, str]:
     return {
         markers.unsubscribe_url: f"{settings.SITE_URL}/#example-unsubscribe-link",
         markers.preferences_url: f"{settings.SITE_URL}/#example-preferences-link",
+        # A quiz's vote links become /q/example.<quiz>.<headline>/: a page that says so.
+        markers.voter: "example",
     }
 
 

@@ -40,6 +40,12 @@ class Markers:
         return marker("READER", self.key)
 
     @property
+    def voter(self) -> str:
+        """Who votes in a quiz through this email (``issues.engagement.quiz``): always
+        substituted, tracking or not, since a vote is the reader's own act."""
+        return marker("VOTER", self.key)
+
+    @property
     def all(self) -> tuple[str, ...]:
         """The footer's consent links, which every email carries."""
         return (self.unsubscribe_url, self.preferences_url)
@@ -47,4 +53,18 @@ class Markers:
     @property
     def per_recipient(self) -> tuple[str, ...]:
         """Every marker the sender substitutes (the reader's only where links are tracked)."""
-        return (*self.all, self.reader)
+        return (*self.all, self.reader, self.voter)
+
+
+VOTE_PREFIX = "/q/"  # a quiz vote's short path (reserved: no newsletter takes the slug ``q``)
+
+
+def vote_url(site_url: str, markers: Markers, quiz: int, pick: int) -> str:
+    """The email's link for "headline ``pick`` of the issue's ``quiz``-th quiz is the lie":
+    the voter's signed part is a marker the sender substitutes, then the two numbers."""
+    return f"{site_url}{VOTE_PREFIX}{markers.voter}.{quiz}.{pick}/"
+
+
+def web_vote_path(issue_id: int, quiz: int) -> str:
+    """Where the web page's quiz form posts: anonymous visitors' votes, counted apart."""
+    return f"{VOTE_PREFIX}web/{issue_id}.{quiz}/"

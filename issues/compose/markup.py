@@ -59,7 +59,13 @@ BACKSLASH_ESCAPE = re.compile(r"\\(.)")
 FRONT_MATTER_KEYS = ("subject", "preheader")
 LIBRARY = "library"
 # The field a kind's fence line carries after its name (the rest are option lines).
-ARGUMENTS = {"quiz": "title", "sponsor": "name", "button": "label", "image": "image"}
+ARGUMENTS = {
+    "quiz": "title",
+    "quiz_result": "title",
+    "sponsor": "name",
+    "button": "label",
+    "image": "image",
+}
 # Fence names that stand for a kind with one field set: ``::: quote`` is a quote callout.
 ALIASES = {"quote": ("callout", {"style": "quote"})}
 

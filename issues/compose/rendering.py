@@ -107,12 +107,13 @@ def render_issue(
     # A welcome email has no public page to view it on.
     web_url = settings.SITE_URL + issue.get_absolute_url() if issue.is_published_kind else ""
     colour = newsletter.brand_color
-    web_parts, _, headings = render_blocks(blocks, RenderContext(brand_color=colour), marks=marks)
-    email_parts, text_parts, _ = render_blocks(
-        blocks, RenderContext(email=True, web_url=web_url, brand_color=colour), marks=marks
-    )
-    subject = issue.subject or issue.title
     markers = Markers(new_key())
+    web_parts, _, headings = render_blocks(
+        blocks, RenderContext(brand_color=colour, issue_id=issue.pk or 0), marks=marks
+    )
+    email_context = RenderContext(email=True, web_url=web_url, brand_color=colour, markers=markers)
+    email_parts, text_parts, _ = render_blocks(blocks, email_context, marks=marks)
+    subject = issue.subject or issue.title
     context = {
         "issue": issue,
         "newsletter": newsletter,
@@ -157,9 +158,14 @@ LINE_ENDING_TAGS = re.compile(
 )
 
 
+# Controls (a quiz's "This is the lie" buttons) are not words of the issue.
+BUTTONS = re.compile(r"<button\b[^>]*>.*?</button>", re.IGNORECASE | re.DOTALL)
+
+
 def searchable_text(web_html: str) -> str:
     """The words of the web body, one space apart, for search and its snippets."""
-    return " ".join(strip_tags(LINE_ENDING_TAGS.sub(r"\1 ", web_html)).split())
+    words = strip_tags(LINE_ENDING_TAGS.sub(r"\1 ", BUTTONS.sub(" ", web_html)))
+    return " ".join(words.split())
 
 
 def unsaved_snapshot(issue: Issue) -> Snapshot:

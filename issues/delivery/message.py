@@ -27,7 +27,7 @@ from superfast.mail import bounce_address, domain_of, outgoing_email
 
 from ..compose.markers import Markers, marker
 from ..engagement.attribution import campaign_of
-from ..engagement.tokens import ReaderTokens
+from ..engagement.tokens import ReaderTokens, VoterTokens
 from ..models import Dispatch, Snapshot, SubjectTest
 from .outcomes import Recipient
 
@@ -177,6 +177,7 @@ class IssueMessage:
         # Unsubscribes through this email are counted for this issue in its report.
         self.links = SubscriberLinks(newsletter, campaign=campaign_of(issue))
         self.readers = ReaderTokens.of(issue, self.markers, self.html + self.text)
+        self.voters = VoterTokens.of(issue, self.markers, self.html + self.text)
 
     def serialize(self) -> Pieces | None:
         """The whole message as bytes, cut at its markers; None when a line is too long."""
@@ -211,6 +212,7 @@ class IssueMessage:
             self.mailto: mailto,
             self.markers.preferences_url: self.links.preferences(recipient.subscriber_id),
             self.markers.reader: self.readers.token(recipient),
+            self.markers.voter: self.voters.token(recipient),
         }
 
     def date(self) -> str:

@@ -6,6 +6,7 @@ Registered with ``subscribers.services.register_personal_data`` from the issues 
 - their deliveries (which emails were sent to them, and what the ESP said of each), kept
   until retention rolls the issue's ledger up (``DELIVERY_RETENTION_DAYS``);
 - clicks and opens linked to them, only where a newsletter keeps per-subscriber history;
+- their quiz votes from the email, linked or under the same pseudonym, as clicks are;
 - every other click and open, under a per-issue pseudonym that can be worked out from their
   subscriber id while the issue's reader salt lasts (``pseudonyms``).
 
@@ -20,7 +21,7 @@ from django.conf import settings
 from django.db.models import Case, CharField, Q, Value, When
 from django.db.models.functions import Cast, Concat
 
-from ..models import LATE_READER, Click, Delivery, IssueSalt, Newsletter, Open
+from ..models import LATE_READER, Click, Delivery, IssueSalt, Newsletter, Open, QuizVote
 from .attribution import issue_of_campaign
 from .pseudonyms import random_pseudonym, reader_hash, salt_days
 
@@ -40,6 +41,11 @@ def own_rows(subscriber) -> Q:
     for issue_id, salt in salts:
         found |= Q(issue_id=issue_id, reader=reader_hash(salt, subscriber.pk))
     return found
+
+
+def own_votes(mine: Q):
+    """This person's quiz votes from the email: the same pseudonym (or link) as their clicks."""
+    return QuizVote.objects.filter(mine, channel=QuizVote.Channel.EMAIL)
 
 
 def when(value) -> str | None:
@@ -91,7 +97,8 @@ class EngagementHistory:
                 tracking = True
                 notes.append(
                     f"{newsletter.name} keeps which links you click in its emails{opens}, "
-                    "linked to your address. Your data download lists them."
+                    "and your votes in its quizzes, linked to your address. Your data "
+                    "download lists them."
                 )
             elif newsletter.track_clicks or newsletter.track_opens:
                 tracking = True
@@ -144,6 +151,10 @@ class EngagementHistory:
                 {**about(opened.issue), "at": when(opened.at), **counted(opened)}
                 for opened in opens.order_by("at", "pk")
             ],
+            "quiz_votes": [
+                {**about(vote.issue), "quiz": vote.quiz, "headline": vote.pick, "at": when(vote.at)}
+                for vote in own_votes(mine).select_related("issue__newsletter").order_by("at", "pk")
+            ],
         }
 
     def forget(self, subscriber) -> None:
@@ -153,8 +164,11 @@ class EngagementHistory:
         mine = own_rows(subscriber)
         issues = set(Click.objects.filter(mine).values_list("issue_id", flat=True))
         issues |= set(Open.objects.filter(mine).values_list("issue_id", flat=True))
-        for issue_id in issues:
+        votes = own_votes(mine)
+        for issue_id in issues | set(votes.values_list("issue_id", flat=True)):
             pseudonym = random_pseudonym()
+            # A vote keeps counting, one per (person, quiz) as before, naming nobody.
+            votes.filter(issue_id=issue_id).update(reader=pseudonym, subscriber=None)
             for model in (Click, Open):
                 model.objects.filter(mine, issue_id=issue_id).update(
                     reader=Case(

@@ -7,7 +7,11 @@
   unsubscribe URL. Delivery ``0`` is the reader who asked for no tracking: the link works,
   nothing is recorded.
 
-Both are HMACs under the issue's own random link key (``IssueSalt.link_key``), so a reader
+A quiz vote's link, ``/q/<issue>.<delivery>.<signature>.<quiz>.<headline>/``, carries a
+third kind, the voter part (the first three), substituted per recipient too, but always
+naming the delivery: a vote is the reader's own act, counted whether or not clicks are.
+
+All are HMACs under the issue's own random link key (``IssueSalt.link_key``), so a reader
 part of one issue never verifies beside a link of another, and rotating ``SECRET_KEY``
 cannot break links already sitting in inboxes. The link key is kept for good and is not the
 salt of the readers' pseudonyms, which is deleted once the counts are final
@@ -86,6 +90,33 @@ def verify_reader(key: bytes, token: str) -> int | None:
     return delivery_id
 
 
+def voter_token(key: bytes, issue_id: int, delivery_id: int) -> str:
+    body = f"{base36(issue_id)}.{base36(delivery_id)}"
+    return f"{body}.{signature(key, 'voter:' + body)}"
+
+
+def small_number(text: str) -> int | None:
+    """A quiz's or headline's number: one to three decimal digits."""
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 3 else None
+
+
+def unpack_vote(token: str) -> tuple[int, int, str, str, int, int] | None:
+    """(issue id, delivery id, signed body, signature, quiz, headline), unverified; None if
+    malformed."""
+    parts = token.split(".")
+    if len(parts) != 5 or len(parts[2]) != SIGNATURE_CHARS:
+        return None
+    issue_id, delivery_id = number(parts[0]), number(parts[1])
+    quiz, pick = small_number(parts[3]), small_number(parts[4])
+    if issue_id is None or delivery_id is None or quiz is None or pick is None:
+        return None
+    return issue_id, delivery_id, f"{parts[0]}.{parts[1]}", parts[2], quiz, pick
+
+
+def verify_voter(key: bytes, body: str, sent: str) -> bool:
+    return hmac.compare_digest(signature(key, "voter:" + body), sent)
+
+
 def key_of(keys: IssueSalt) -> bytes:
     """The signing key of an issue's links."""
     return bytes.fromhex(keys.link_key)
@@ -110,3 +141,22 @@ class ReaderTokens:
         return reader_token(
             self.key, NO_TRACKING if recipient.no_tracking else recipient.delivery_id
         )
+
+
+class VoterTokens:
+    """Each recipient's voter part, for the sender's byte substitution; empty for an issue
+    never frozen for sending (a test copy's, whose links are examples anyway)."""
+
+    def __init__(self, issue_id: int, key: bytes | None):
+        self.issue_id, self.key = issue_id, key
+
+    @classmethod
+    def of(cls, issue, markers, body: str) -> "VoterTokens":
+        """For a message whose body has a quiz (only then is the key read)."""
+        keys = IssueSalt.objects.filter(issue=issue).first() if markers.voter in body else None
+        return cls(issue.pk, key_of(keys) if keys else None)
+
+    def token(self, recipient) -> str:
+        if self.key is None:
+            return ""
+        return voter_token(self.key, self.issue_id, recipient.delivery_id)

@@ -10,6 +10,7 @@ from .engagement import (
     IssueSalt,
     MachineReason,
     Open,
+    QuizVote,
     TrackedLink,
 )
 from .imports import ImportedPost
@@ -35,6 +36,7 @@ __all__ = [
     "MachineReason",
     "Open",
     "Newsletter",
+    "QuizVote",
     "Redirect",
     "Revision",
     "SequenceStep",

@@ -153,3 +153,44 @@ class Open(models.Model):
 
     def __str__(self):
         return f"Open of {self.issue_id} at {self.at:%Y-%m-%d %H:%M}"
+
+
+class QuizVote(models.Model):
+    """One locked-in pick in one of an issue's quizzes: a reader's through their signed
+    email link, or an anonymous visitor's on the web page, counted apart.
+
+    Unique per (issue, quiz, channel, reader): the first vote counts, later ones change
+    nothing. ``reader`` is, for the email, the reader's per-issue pseudonym (the hash clicks
+    use, meaningless once the issue's reader salt is dropped and the quiz closes); for the
+    web, a salted hash of the visitor's cookie (``c:…``) or, without one, of their address
+    (``ip:…``). ``subscriber`` only where the newsletter keeps per-subscriber history.
+    """
+
+    class Channel(models.TextChoices):
+        EMAIL = "email", "Readers, from the email"
+        WEB = "web", "Visitors of the web page"
+
+    issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="quiz_votes")
+    quiz = models.PositiveSmallIntegerField(help_text="The quiz's number in the issue, from 1.")
+    pick = models.PositiveSmallIntegerField(help_text="The headline picked as the lie, from 1.")
+    channel = models.CharField(max_length=5, choices=Channel.choices)
+    reader = models.CharField(max_length=40)
+    subscriber = models.ForeignKey(
+        "subscribers.Subscriber",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Only with the newsletter's per-subscriber history on.",
+    )
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["issue", "quiz", "channel", "reader"], name="one_quiz_vote_each"
+            )
+        ]
+
+    def __str__(self):
+        return f"Quiz {self.quiz} of issue {self.issue_id}: headline {self.pick} ({self.channel})"

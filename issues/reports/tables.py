@@ -9,6 +9,7 @@ from subscribers.csv_io import spreadsheet_safe
 
 from .charts import percent
 from .engagement import IssueEngagement, LinkFigures
+from .quiz import QuizReport
 
 NOT_REPORTED = "not reported by SMTP"
 CSV_HEADER = ["rank", "position", "url", "label", "clicks", "unique", "share", "machine_clicks"]
@@ -101,11 +102,17 @@ class EngagementReport(TypedDict):
     opens_estimated: int | None  # once per reader; None: nothing measures opens
     unique_openers_estimated: int | None
     links: list[LinkReport]  # one per URL, the most readers first
+    quiz: QuizReport | None  # the issue's first quiz, if it has one
+    quizzes: list[QuizReport]  # all of them, in order
 
 
-def report_data(engagement: IssueEngagement) -> EngagementReport:
+def report_data(
+    engagement: IssueEngagement, quizzes: list[QuizReport] | None = None
+) -> EngagementReport:
     """The report as plain data (``issue_report --json``): people's clicks per link,
-    ``clicks`` with repeats, ``unique`` readers; machines only in ``machine_clicks``."""
+    ``clicks`` with repeats, ``unique`` readers; machines only in ``machine_clicks``; the
+    votes of the issue's ``quizzes`` (``reports.quiz.quiz_reports``)."""
+    quizzes = quizzes or []
     return {
         "issue": engagement.issue_id,
         "sent": engagement.sent,
@@ -121,6 +128,8 @@ def report_data(engagement: IssueEngagement) -> EngagementReport:
         "opens_estimated": engagement.opens_estimated,
         "unique_openers_estimated": engagement.unique_openers_estimated,
         "links": links_by_url(engagement),
+        "quiz": quizzes[0] if quizzes else None,
+        "quizzes": quizzes,
     }
 
 
@@ -156,8 +165,11 @@ def links_by_url(engagement: IssueEngagement) -> list[LinkReport]:
     return entries
 
 
-def report_text(title: str, engagement: IssueEngagement) -> str:
-    """The report as a terminal shows it: the figures, then the links, most readers first."""
+def report_text(
+    title: str, engagement: IssueEngagement, quizzes: list[QuizReport] | None = None
+) -> str:
+    """The report as a terminal shows it: the figures, the links (most readers first), then
+    each quiz's votes."""
     reported = engagement.outcomes_reported
 
     def outcome(count: int) -> int | str:
@@ -188,4 +200,13 @@ def report_text(title: str, engagement: IssueEngagement) -> str:
     ]
     if not rows:
         lines.append("     (no tracked links)")
+    for quiz in quizzes or []:
+        lines += ["", f"Quiz: {quiz['title']} ({quiz['voters']} readers voted; web page apart)"]
+        lines += [f"{'#':>3}  {'readers':>7}  {'web':>6}  headline"]
+        lines += [
+            f"{n:>3}  {votes:>7}  {web:>6}  {headline}{' (the lie)' if n == quiz['lie'] else ''}"
+            for n, (headline, votes, web) in enumerate(
+                zip(quiz["headlines"], quiz["votes"], quiz["web_votes"], strict=True), start=1
+            )
+        ]
     return "\n".join(lines) + "\n"

@@ -23,6 +23,9 @@ def test_every_public_page_and_subscriber_mail_has_no_nu_html_checker_error(db, 
     documents["confirmed"] = client.post(site.pages["confirm"]).content.decode()
     documents["unsubscribed"] = client.post(site.pages["unsubscribe"]).content.decode()
     documents["server error"] = render_to_string("500.html")
+    quiz = f"/q/web/{site.issue.pk}.1/"
+    documents["quiz result"] = client.post(quiz, {"pick": "2"}).content.decode()
+    assert "Your pick is locked in" in documents["quiz result"]
     assert "You are subscribed" in documents["confirmed"]
     assert "You are unsubscribed" in documents["unsubscribed"]
     grace.refresh_from_db()

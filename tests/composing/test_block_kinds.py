@@ -34,12 +34,42 @@ RENDERS = {
     ),
     "quiz": (
         QUIZ_FORM_VALUES,
-        ["<details", "<summary>Reveal the lie</summary>", "<p>Nobody did that.</p>"],
-        ["See the answer on the web", "#3-headlines-and-a-lie"],
+        [
+            "<details",
+            "<summary>Reveal the lie</summary>",
+            "<p>Nobody did that.</p>",
+            '<form method="post" action="/q/web/',
+            '<button type="submit" name="pick" value="3">This is the lie</button>',
+        ],
+        ["See the answer on the web", "#3-headlines-and-a-lie", "This is the lie →</a>"],
         [
             "1. Real one\n2. The lie\n3. Real two",
+            "Which one is the lie? Pick it:\n1: <http://testserver-media/q/%%VOTER.",
+            ".1.3/>",
             "Spoiler below.",
             "Real one <https://r.example/1>",
+        ],
+    ),
+    "quiz_result": (
+        {
+            "title": "Last week's quiz",
+            "headlines": [
+                {"title": "Real one", "url": "https://r.example/1", "note": "2 readers (40%)"},
+                {"title": "The lie", "note": "3 readers (60%)", "pick": True},
+            ],
+            "summary": "Most of you *spotted* it.",
+        },
+        [
+            "Last week&#x27;s quiz",
+            '<a href="https://r.example/1">Real one</a>',
+            "The lie <strong>(the lie)</strong><br>",
+            "3 readers (60%)",
+            "<em>spotted</em>",
+        ],
+        ["The lie <strong>(the lie)</strong>", "2 readers (40%)"],
+        [
+            "Last week's quiz\n\n1. Real one <https://r.example/1>: 2 readers (40%)\n"
+            "2. The lie (the lie): 3 readers (60%)\n\nMost of you spotted it."
         ],
     ),
     "callout": (
@@ -85,6 +115,10 @@ REFUSALS = {
     "quiz": (
         {"title": "Q", "headlines": "A | https://a.example\nB | https://b.example", "reveal": "x"},
         "Mark which headline is the lie.",
+    ),
+    "quiz_result": (
+        {"title": "Last week", "headlines": [{"title": "Only one", "pick": True}]},
+        "A quiz needs at least two headlines.",
     ),
     "callout": ({"style": "shout", "text": "Hi"}, "Select a valid choice."),
     "button": ({"label": "Go", "url": "javascript:alert(1)"}, "Enter a valid URL."),

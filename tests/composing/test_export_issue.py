@@ -234,8 +234,8 @@ def test_the_editing_guides_example_imports_as_documented(db, tmp_path, newslett
     assert issue.subject.startswith("🤖 This week") and issue.preheader
     kinds = [b.kind for b in issue.blocks.order_by("position")]
     assert kinds == [
-        "markdown", "heading", "link_list", "image", "divider", "quiz", "callout", "callout",
-        "button", "sponsor", "image", Block.LIBRARY,
+        "markdown", "heading", "link_list", "image", "divider", "quiz", "quiz_result",
+        "callout", "callout", "button", "sponsor", "image", Block.LIBRARY,
     ]  # fmt: skip
 
 

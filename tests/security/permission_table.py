@@ -344,6 +344,9 @@ ISSUES = {
     f"{ISSUE}<int:pk>/engagement/": Row(VIEWERS, target="sent"),
     f"{ISSUE}<int:pk>/engagement/links.csv": Row(VIEWERS, target="sent"),
     f"{ISSUE}<int:pk>/engagement/click-map/": Row(VIEWERS, target="sent"),
+    f"{ISSUE}<int:pk>/quiz-result/": Row(
+        EDITORS, note="change; JSON: a “Last week's quiz” block filled from the last quiz"
+    ),
     f"{ISSUE}<int:pk>/autosave/": Row(
         REFUSED,
         EDITORS,

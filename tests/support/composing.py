@@ -31,6 +31,15 @@ STORED_CONTENT = {
         "fake": 2,
         "reveal": "R",
     },
+    "quiz_result": {
+        "title": "L",
+        "headlines": [
+            {"title": "H1", "url": "https://a.example", "note": "3 readers"},
+            {"title": "H2", "url": "", "note": "5 readers"},
+        ],
+        "fake": 2,
+        "summary": "S",
+    },
     "callout": {"style": "quote", "text": "T", "attribution": "A"},
     "button": {"label": "L", "url": "https://a.example"},
     "sponsor": {"name": "N", "text": "T", "url": "https://a.example", "label": "L"},

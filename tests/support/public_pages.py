@@ -13,7 +13,8 @@ from datetime import timedelta
 from django.utils import timezone
 
 from issues.delivery.snapshot import freeze_snapshot
-from issues.models import Issue
+from issues.engagement.tokens import key_of, voter_token
+from issues.models import Issue, IssueSalt
 from subscribers import services, tokens
 from subscribers.models import Subscriber
 
@@ -71,6 +72,7 @@ def make_public_site() -> PublicSite:
     for kind, raw in EXTRA_BLOCKS:
         add_block(issue, kind, raw)
     freeze_snapshot(issue)
+    voter = voter_token(key_of(IssueSalt.objects.get(issue=issue)), issue.pk, 1)
 
     reader = active_reader(harbour, email="ada@example.net")
     reader.name = "Ada Lovelace"
@@ -84,6 +86,7 @@ def make_public_site() -> PublicSite:
             "home": "/",
             "archive": "/archive/",
             "issue": issue.get_absolute_url(),
+            "quiz pick": f"/q/{voter}.1.2/",  # a reader's vote link, before "Lock in my pick"
             "search": "/search/?q=storm",
             "not found": "/harbour-notes/no-such-issue/",
             "subscribe": "/subscribe/",

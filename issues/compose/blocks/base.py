@@ -19,6 +19,7 @@ from django.core.exceptions import ValidationError
 from django.utils.text import slugify
 
 from ..images import RENDITION_WIDTHS, StoredImage, rendition, scaled_height
+from ..markers import Markers
 
 
 @dataclass
@@ -29,6 +30,15 @@ class RenderContext:
     web_url: str = ""
     anchors: set = field(default_factory=set)
     brand_color: str = "#1a73e8"
+    # Where the email's per-recipient links go (the quiz's votes); none on the web.
+    markers: Markers | None = None
+    issue_id: int = 0  # the web page's quiz forms post to it (0: an issue not saved yet)
+    quizzes: int = 0  # quizzes met so far: a quiz is known by its number in the issue
+
+    def next_quiz(self) -> int:
+        """The number (from 1) of the quiz about to render, the same in web and email."""
+        self.quizzes += 1
+        return self.quizzes
 
     def anchor(self, title: str, fallback: str = "section") -> str:
         base = slugify(title, allow_unicode=True)[:60] or fallback

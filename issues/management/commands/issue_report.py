@@ -5,6 +5,7 @@ import json
 from django.core.management.base import BaseCommand
 
 from issues.reports.engagement import issue_engagement
+from issues.reports.quiz import quiz_reports
 from issues.reports.tables import report_data, report_text
 
 from .send_issue import find_issue
@@ -20,10 +21,13 @@ class Command(BaseCommand):
     def handle(self, *args, issue, **options):
         issue = find_issue(issue)
         engagement = issue_engagement(issue)
+        quizzes = quiz_reports(issue)
         if options["json"]:
-            self.stdout.write(json.dumps(report_data(engagement), indent=2, ensure_ascii=False))
+            self.stdout.write(
+                json.dumps(report_data(engagement, quizzes), indent=2, ensure_ascii=False)
+            )
         else:
             self.stdout.write(
-                report_text(f"{issue} ({issue.newsletter.slug}/{issue.slug})", engagement),
+                report_text(f"{issue} ({issue.newsletter.slug}/{issue.slug})", engagement, quizzes),
                 ending="",
             )

@@ -214,6 +214,23 @@ def sent_issue_blocks(sign_off):
 def draft_issue_blocks(sign_off):
     return [
         block("markdown", {"body": "A draft in progress: next week's intro goes here."}),
+        # In a real week the editor fills this in one click from last week's votes.
+        block(
+            "quiz_result",
+            {
+                "title": "Last week's quiz",
+                "headlines": "A model learned to play chess from commentary alone "
+                "| https://example.com/quiz/chess | 1 reader (20%)\n"
+                "A city ran its bus timetable through a language model for a week "
+                "| | 3 readers (60%)\n"
+                "Researchers taught a robot arm to sort laundry by colour "
+                "| https://example.com/quiz/laundry | 1 reader (20%)\n"
+                "A weather model now predicts rain ten days out "
+                "| https://example.com/quiz/rain | 0 readers (0%)",
+                "fake": 2,
+                "summary": "3 of 5 readers spotted the lie.",
+            },
+        ),
         block("heading", {"title": "News", "emoji": "📰"}),
         block(
             "link_list",
