@@ -15,7 +15,7 @@ from django.utils.dateparse import parse_datetime
 
 from .exports import Export, ExportError
 
-csv.field_size_limit(16 * 1024 * 1024)  # a post's HTML can sit in one cell
+POST_CELL_LIMIT = 16 * 1024 * 1024  # a post's HTML can sit in one cell
 
 
 @dataclass
@@ -50,7 +50,15 @@ def when(value: str | None) -> datetime | None:
 
 
 def csv_rows(export: Export, name: str) -> list[dict]:
-    return list(csv.DictReader(io.StringIO(export.text(name))))
+    """The export's CSV ``name``, read with room for a post's HTML in a cell. The csv module's
+    limit is one for the whole process: it is raised only while this file is read, so the
+    subscriber imports keep theirs."""
+    limit = csv.field_size_limit()
+    csv.field_size_limit(max(limit, POST_CELL_LIMIT))
+    try:
+        return list(csv.DictReader(io.StringIO(export.text(name))))
+    finally:
+        csv.field_size_limit(limit)
 
 
 def truthy(value: str | None) -> bool:

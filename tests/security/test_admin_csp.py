@@ -20,7 +20,15 @@ from django.urls import URLPattern, URLResolver, reverse
 
 from issues.archive.redirects import add_redirect
 from issues.delivery.snapshot import freeze_snapshot
-from issues.models import Dispatch, Issue, LibraryBlock, Newsletter, SequenceStep, WelcomeSequence
+from issues.models import (
+    Dispatch,
+    ImportedPost,
+    Issue,
+    LibraryBlock,
+    Newsletter,
+    SequenceStep,
+    WelcomeSequence,
+)
 from subscribers.models import ErasedAddress, ImportJob, Segment, Subscriber, Tag
 from tests.support.composing import add_block, change_form_data
 from tests.support.factories import make_issue
@@ -93,6 +101,9 @@ def house(superuser_client, tmp_path, settings):
         "newsletter": newsletter,
         "libraryblock": LibraryBlock.objects.first(),
         "redirect": add_redirect("/p/old-post", "/archive/"),
+        "importedpost": ImportedPost.objects.create(
+            platform="substack", external_id="1.old-post", issue=sent, old_path="/p/old-post"
+        ),
         "dispatch": Dispatch.objects.get(),
         "welcomesequence": sequence,
         "subscriber": Subscriber.objects.first(),
