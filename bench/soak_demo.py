@@ -213,6 +213,7 @@ class Soak:
         self.rounds = self.kills = self.restarts = self.imported = 0
         self.last_kill = time.monotonic()
         self.next_victim = "worker"
+        self.proven = True  # a send reached everyone since the last kill or restart
 
     def run(self) -> None:
         self.demo.start()
@@ -223,17 +224,17 @@ class Soak:
         while time.monotonic() - started < SECONDS or not self.rounds:
             self.round()
             if time.monotonic() - self.last_kill >= KILL_EVERY:
-                self.kill(self.next_victim)
-                self.next_victim = "beat" if self.next_victim == "worker" else "worker"
+                self.kill_next()
             if restart_at and time.monotonic() >= restart_at[0]:
                 restart_at.pop(0)
                 self.restart()
         while self.kills < 2:  # a short soak still kills both at least once
-            self.kill(self.next_victim)
-            self.next_victim = "beat"
+            self.kill_next()
             self.round()
         for _ in restart_at:
             self.restart()
+        if not self.proven:  # the last kill or restart is followed by a send too
+            self.round()
         self.seconds = time.monotonic() - started
 
     def setup_django(self) -> None:
@@ -264,6 +265,7 @@ class Soak:
         self.demo.manage("send_issue", f"{NEWSLETTER}/{issue.slug}", "--wait")
         self.mailbox.collect()
         progress(f"round {self.rounds}: sent")
+        self.proven = True
         if self.demo.status("/healthz") != 200:
             raise SoakFailed(f"/healthz did not answer 200 after round {self.rounds}")
 
@@ -276,6 +278,11 @@ class Soak:
         self.demo.manage("import_subscribers", str(path), "--newsletter", NEWSLETTER)
         self.imported += count
 
+    def kill_next(self) -> None:
+        """The worker and beat in turn."""
+        self.kill(self.next_victim)
+        self.next_victim = "beat" if self.next_victim == "worker" else "worker"
+
     def kill(self, child: str) -> None:
         """``kill -9`` the child; the supervisor must start another, and a new beat must send
         its due tasks again (a new worker proves itself with the next send)."""
@@ -283,6 +290,7 @@ class Soak:
         progress(f"kill -9 {child} (pid {pids[-1]})")
         os.kill(pids[-1], signal.SIGKILL)
         self.kills += 1
+        self.proven = False
         self.last_kill = time.monotonic()
         new_pids = wait_until(
             lambda: len(self.demo.pids(child)) > len(pids) and self.demo.pids(child),
@@ -302,6 +310,7 @@ class Soak:
     def restart(self) -> None:
         progress("stopping the demo")
         self.demo.stop()
+        self.proven = False
         progress("starting the demo again")
         self.demo.start()
         progress("the demo is back")
