@@ -25,9 +25,10 @@ browser:
 			chromium fonts-noto-color-emoji >/dev/null; }
 
 # axe-core from npm, injected into pages by the accessibility checks of the browser tests,
-# and the Nu HTML Checker (vnu-jar, run with the machine's Java) for the HTML validity test.
+# the Nu HTML Checker (vnu-jar, run with the machine's Java) for the HTML validity test, and
+# Lighthouse for `make bench` (it drives the installed chromium; nothing downloads a browser).
 node_modules/axe-core/axe.min.js: package.json
-	npm install --no-audit --no-fund
+	PUPPETEER_SKIP_DOWNLOAD=1 npm install --no-audit --no-fund
 	touch $@
 
 # wrk from Debian loads the site in `make bench`.
@@ -95,16 +96,20 @@ $(SMTP_SINK):
 	dpkg-deb -x var/bench/postfix_*.deb var/bench/postfix
 	rm -f var/bench/postfix_*.deb
 
-bench: venv wrk $(SMTP_SINK)
-	SMTP_SINK=$(CURDIR)/$(SMTP_SINK) $(PY) -m bench
+# Lighthouse (pinned in package.json) runs in Debian's chromium: never a downloaded one.
+bench: venv wrk $(SMTP_SINK) browser node_modules/axe-core/axe.min.js
+	CHROME_PATH=/usr/bin/chromium SMTP_SINK=$(CURDIR)/$(SMTP_SINK) $(PY) -m bench
 
-# The sending lifecycle's state machine at length (SUPERFAST_SOAK: hundreds of runs where
-# `make test` makes a dozen), then three production workers, each killed with kill -9 once,
-# during one send of 20,000 into a loopback SMTP sink: prints one SOAK line (bench/soak.py
-# says what it checks and its settings).
+# Three SOAK runs: the sending lifecycle's state machine at length (SUPERFAST_SOAK: hundreds
+# of runs where `make test` makes a dozen); three production workers, each killed with
+# kill -9 once, during one send of 20,000 into a loopback SMTP sink (bench/soak.py); then
+# `make demo` for SOAK_SECONDS (an hour) of sends, imports and beat, its worker and beat
+# killed, the demo restarted with an admin logged in (bench/soak_demo.py). Each module says
+# what it checks and its settings.
 soak: venv
 	SUPERFAST_SOAK=1 $(PYTEST) tests/delivery/test_lifecycle_state_machine.py; $(NOT_EMPTY)
 	$(PY) -m bench.soak
+	$(PY) -m bench.soak_demo
 
 clean:
 	rm -rf $(VENV) var staticfiles

@@ -154,7 +154,8 @@ def test_previews_show_exactly_what_is_sent(admin_client, issue):
     assert "Preview me\n==========" in text.content.decode()
     web = admin_client.get(url("preview_channel", issue.pk, "web")).content.decode()
     assert '<h2 id="preview-me"' in web
-    assert "superfast/site.css" in web and "issues/issue.css" in web  # the public page's styles
+    # The public page's styles, inlined in its head as on the site.
+    assert "--accent: var(--brand-light" in web and ".sf-preheader {" in web
 
 
 def test_duplicate_as_next_issue_button(admin_client, issue):
