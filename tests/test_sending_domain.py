@@ -2,34 +2,19 @@
 with what to fix; the command prints it and the newsletter's admin page shows it. Every DNS
 answer comes from a stub resolver (no network)."""
 
-import base64
-
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 from django.core.management import CommandError, call_command
 
 from superfast import sending_domain
 from superfast.sending_domain import check_sending_domain
+from tests.support.dkim import rsa_key_file
 from tests.support.dns_stub import dns_stub
 from tests.support.forms import as_post_data, submitted_fields
 
 
 @pytest.fixture(scope="module")
 def key_file(tmp_path_factory):
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    path = tmp_path_factory.mktemp("dkim") / "rsa.pem"
-    path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    public = key.public_key().public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    return path, base64.b64encode(public).decode()
+    return rsa_key_file(tmp_path_factory.mktemp("dkim"))
 
 
 @pytest.fixture

@@ -62,6 +62,11 @@ def test_dropped_images_become_image_blocks_and_a_hostile_file_adds_nothing(
     expect(images.locator(".current-image img")).to_have_count(2)
     # In the order dropped, right after the block they were dropped on; the first awaits its alt.
     pictures = images.locator(".current-image img")
+    # Each picture is decoded in its own time: read the sizes once both have loaded.
+    page.wait_for_function(
+        "all => all.length === 2 && all.every(img => img.complete && img.naturalWidth > 0)",
+        arg=pictures.element_handles(),
+    )
     widths = pictures.evaluate_all("all => all.map(img => img.naturalWidth)")
     assert widths == [800, 600]
     expect(images.nth(0).locator('input[name$="-image__alt"]')).to_be_focused()

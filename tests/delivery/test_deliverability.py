@@ -7,7 +7,6 @@ Each message is taken from an SMTP sink as the real path sent it: the issue's fa
 (bytes written to the connection), test copies, and the confirmation and welcome mails.
 """
 
-import base64
 import email
 import email.policy
 import re
@@ -15,7 +14,7 @@ import re
 import dkim
 import pytest
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
+from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from issues.delivery import send_next_batch, send_test
 from subscribers import services
@@ -27,6 +26,7 @@ from subscribers.services.mail import (
     send_subscriber_mail,
 )
 from tests.support.delivery import planned_dispatch
+from tests.support.dkim import rsa_key_file
 from tests.support.factories import make_issue
 
 ADDRESS = "The Weekly\n1 Example Street\n10115 Berlin, Germany"
@@ -34,19 +34,8 @@ ADDRESS = "The Weekly\n1 Example Street\n10115 Berlin, Germany"
 
 @pytest.fixture(scope="module")
 def rsa_key(tmp_path_factory):
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    path = tmp_path_factory.mktemp("dkim") / "rsa.pem"
-    path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    public = key.public_key().public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    return path, b"v=DKIM1; k=rsa; p=" + base64.b64encode(public)
+    path, public = rsa_key_file(tmp_path_factory.mktemp("dkim"))
+    return path, f"v=DKIM1; k=rsa; p={public}".encode()
 
 
 @pytest.fixture
