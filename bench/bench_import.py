@@ -12,16 +12,14 @@ out, saying so, when neither answers. Each database is timed in a process of its
 """
 
 import os
-import subprocess
 import sys
 import tempfile
 import time
 
-from bench.support import ensure_database, setup_django
+from bench.support import on_each_database, setup_django
 
 ROWS = int(os.environ.get("BENCH_IMPORT_ROWS", "100000"))
 LIMIT_SECONDS = {"sqlite": 20, "postgresql": 10}
-LOCAL_POSTGRES = "postgres://postgres@127.0.0.1:5432/superfast_bench_import"
 
 
 def csv_bytes(rows):
@@ -30,17 +28,6 @@ def csv_bytes(rows):
     lines.append("not-an-address;Broken")
     lines.append("reader0@example0.org;Duplicate")
     return ("\ufeff" + "\n".join(lines) + "\n").encode()
-
-
-def postgres_url() -> str | None:
-    """The PostgreSQL database to time the import on, ready; None when there is none."""
-    url = os.environ.get("BENCH_IMPORT_DATABASE_URL")
-    try:
-        ensure_database(url or LOCAL_POSTGRES, fresh=not url)
-    except Exception as error:  # no server, no rights: the SQLite line still stands
-        print(f"# import on PostgreSQL left out: {error}".splitlines()[0], flush=True)
-        return None
-    return url or LOCAL_POSTGRES
 
 
 def time_import(database_url: str | None) -> int:
@@ -103,15 +90,7 @@ def time_import(database_url: str | None) -> int:
 
 
 def main(argv=None):
-    argv = sys.argv[1:] if argv is None else argv
-    if argv:  # one database, in this process: the URL, or "sqlite"
-        return time_import(None if argv[0] == "sqlite" else argv[0])
-    failed = 0
-    for target in ["sqlite", postgres_url()]:
-        if target:
-            command = [sys.executable, "-m", "bench.bench_import", target]
-            failed |= subprocess.run(command).returncode
-    return 1 if failed else 0
+    return on_each_database("import", time_import, argv)
 
 
 if __name__ == "__main__":

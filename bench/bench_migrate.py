@@ -14,18 +14,16 @@ out (saying so) when neither answers. Each database is timed in a process of its
 import csv
 import io
 import os
-import subprocess
 import sys
 import tempfile
 import time
 import zipfile
 from pathlib import Path
 
-from bench.support import ensure_database, setup_django
+from bench.support import on_each_database, setup_django
 
 POSTS = int(os.environ.get("BENCH_MIGRATE_POSTS", "500"))
 LIMIT_SECONDS = {"sqlite": 600, "postgresql": 300}
-LOCAL_POSTGRES = "postgres://postgres@127.0.0.1:5432/superfast_bench_migrate"
 
 
 def post_html(n: int) -> str:
@@ -58,16 +56,6 @@ def substack_export(path: Path, posts: int) -> Path:
             archive.writestr(f"posts/{post_id}.html", post_html(n))
         archive.writestr("posts.csv", listing.getvalue())
     return path
-
-
-def postgres_url() -> str | None:
-    url = os.environ.get("BENCH_MIGRATE_DATABASE_URL")
-    try:
-        ensure_database(url or LOCAL_POSTGRES, fresh=not url)
-    except Exception as error:  # no server, no rights: the SQLite line still stands
-        print(f"# migrate on PostgreSQL left out: {error}".splitlines()[0], flush=True)
-        return None
-    return url or LOCAL_POSTGRES
 
 
 def time_migrate(database_url: str | None) -> int:
@@ -106,15 +94,7 @@ def time_migrate(database_url: str | None) -> int:
 
 
 def main(argv=None):
-    argv = sys.argv[1:] if argv is None else argv
-    if argv:  # one database, in this process: the URL, or "sqlite"
-        return time_migrate(None if argv[0] == "sqlite" else argv[0])
-    failed = 0
-    for target in ["sqlite", postgres_url()]:
-        if target:
-            command = [sys.executable, "-m", "bench.bench_migrate", target]
-            failed |= subprocess.run(command).returncode
-    return 1 if failed else 0
+    return on_each_database("migrate", time_migrate, argv)
 
 
 if __name__ == "__main__":

@@ -179,3 +179,33 @@ def send_planned(
         if watch:
             watch()
         time.sleep(0.2)
+
+
+def postgres_url(name: str) -> str | None:
+    """The PostgreSQL database a benchmark measures on, ready: ``BENCH_<NAME>_DATABASE_URL``,
+    else a fresh ``superfast_bench_<name>`` on the local server; None when there is none."""
+    url = os.environ.get(f"BENCH_{name.upper()}_DATABASE_URL")
+    local = f"postgres://postgres@127.0.0.1:5432/superfast_bench_{name}"
+    try:
+        ensure_database(url or local, fresh=not url)
+    except Exception as error:  # no server, no rights: the SQLite line still stands
+        print(f"# {name} on PostgreSQL left out: {error}".splitlines()[0], flush=True)
+        return None
+    return url or local
+
+
+def on_each_database(
+    name: str, measure: Callable[[str | None], int], argv: list[str] | None = None
+) -> int:
+    """A benchmark with one line per database. Given one (a URL, or "sqlite") it is measured
+    there, in this process; else ``bench.bench_<name>`` runs once per database in a process
+    of its own (Django's settings are per process): SQLite, then PostgreSQL when there is one."""
+    argv = sys.argv[1:] if argv is None else argv
+    if argv:
+        return measure(None if argv[0] == "sqlite" else argv[0])
+    failed = 0
+    for target in ["sqlite", postgres_url(name)]:
+        if target:
+            command = [sys.executable, "-m", f"bench.bench_{name}", target]
+            failed |= subprocess.run(command).returncode
+    return 1 if failed else 0
