@@ -240,27 +240,52 @@ class Judgement:
             cursor.execute(sql, list(params))
             return cursor.rowcount
 
+    # What a line repeating an earlier one is told (moving in says "export", not "file").
+    REPEATED_LINE = "duplicate: already earlier in this file"
+
     def reject_what_cannot_go_in(self) -> None:
-        people = Subscriber._meta.db_table
-        subscriptions = Subscription._meta.db_table
-        erased = ErasedAddress._meta.db_table
+        """Mark each staged line of the batch that must not go in with its reason, then
+        record those lines as the job's rejections. Subclasses change the rules for people
+        already here (``reject_known_subscribers``); the other steps are the same."""
+        self.reject_repeated_lines()
+        self.link_known_subscribers()
+        self.reject_known_subscribers()
+        self.reject_erased_addresses()
         r = self.rows
-        # A line repeating an earlier one (in this batch or a staged earlier batch). A scalar
-        # subquery, not EXISTS: PostgreSQL turns EXISTS into a hash join over every line
-        # staged so far (a million by the end), where one index probe per line is enough.
+        self.rejected = self.execute(
+            f"INSERT INTO {ImportRejection._meta.db_table} (job_id, line, email, reason) "
+            f"SELECT job_id, line, email, reason FROM {r} WHERE {self.batch} AND reason <> ''"
+        )
+
+    def reject_repeated_lines(self) -> None:
+        """A line repeating an earlier one (in this batch or a staged earlier batch). A scalar
+        subquery, not EXISTS: PostgreSQL turns EXISTS into a hash join over every line
+        staged so far (a million by the end), where one index probe per line is enough."""
+        r = self.rows
         self.execute(
             f"UPDATE {r} SET reason = %s WHERE {self.batch} AND (SELECT 1 FROM {r} e "
             f"WHERE e.job_id = {r}.job_id AND e.email_key = {r}.email_key AND e.line < {r}.line "
             "LIMIT 1) IS NOT NULL",
-            ["duplicate: already earlier in this file"],
+            [self.REPEATED_LINE],
         )
-        self.link_known_subscribers()
-        status = f"(SELECT s.status FROM {people} s WHERE s.id = {r}.subscriber_id)"
+
+    def known_status(self) -> str:
+        """SQL for the status of the subscriber a staged line was linked to."""
+        r = self.rows
+        return (
+            f"(SELECT s.status FROM {Subscriber._meta.db_table} s WHERE s.id = {r}.subscriber_id)"
+        )
+
+    def reject_known_subscribers(self) -> None:
+        """People already here: the pending wait for their own confirmation, those who left
+        or bounced stay out, and those already on this newsletter are repeats."""
+        r = self.rows
+        status = self.known_status()
         self.execute(
             f"UPDATE {r} SET reason = CASE "
             f"WHEN {status} = 'pending' THEN %s "
             f"WHEN {status} <> 'active' THEN %s || {status} "
-            f"WHEN EXISTS (SELECT 1 FROM {subscriptions} m WHERE m.subscriber_id = "
+            f"WHEN EXISTS (SELECT 1 FROM {Subscription._meta.db_table} m WHERE m.subscriber_id = "
             f"{r}.subscriber_id AND m.newsletter_id = %s) THEN %s ELSE '' END "
             f"WHERE {self.batch} AND reason = '' AND subscriber_id IS NOT NULL",
             [
@@ -270,14 +295,14 @@ class Judgement:
                 "duplicate: already subscribed",
             ],
         )
+
+    def reject_erased_addresses(self) -> None:
+        r = self.rows
         self.execute(
             f"UPDATE {r} SET reason = %s WHERE {self.batch} AND reason = '' AND subscriber_id "
-            f"IS NULL AND EXISTS (SELECT 1 FROM {erased} x WHERE x.email_hash = {r}.email_hash)",
+            f"IS NULL AND EXISTS (SELECT 1 FROM {ErasedAddress._meta.db_table} x "
+            f"WHERE x.email_hash = {r}.email_hash)",
             ["previously erased at the owner's request"],
-        )
-        self.rejected = self.execute(
-            f"INSERT INTO {ImportRejection._meta.db_table} (job_id, line, email, reason) "
-            f"SELECT job_id, line, email, reason FROM {r} WHERE {self.batch} AND reason <> ''"
         )
 
     def link_known_subscribers(self) -> None:

@@ -33,7 +33,6 @@ from .csv_io import TAG_SEPARATOR, check_row
 from .imports import STAGED_COLUMNS, Judgement, stage
 from .models import (
     ConsentEvent,
-    ErasedAddress,
     ImportJob,
     ImportRejection,
     ImportRow,
@@ -259,24 +258,16 @@ def collect_rejections(job: ImportJob, report: ReadersReport) -> None:
 class ReaderJudgement(Judgement):
     """The CSV import's set-based SQL, with the rules of readers moving in."""
 
-    def reject_what_cannot_go_in(self) -> None:
-        subscriptions = Subscription._meta.db_table
-        people = Subscriber._meta.db_table
-        erased = ErasedAddress._meta.db_table
+    REPEATED_LINE = "duplicate: already earlier in this export"
+
+    def reject_known_subscribers(self) -> None:
+        """Someone already here stays exactly as they are. Only a reader active on both
+        sides, here for another newsletter, joins this one."""
         r = self.rows
-        self.execute(
-            f"UPDATE {r} SET reason = %s WHERE {self.batch} AND (SELECT 1 FROM {r} e "
-            f"WHERE e.job_id = {r}.job_id AND e.email_key = {r}.email_key AND e.line < {r}.line "
-            "LIMIT 1) IS NOT NULL",
-            ["duplicate: already earlier in this export"],
-        )
-        self.link_known_subscribers()
-        # Someone already here stays exactly as they are. Only a reader active on both
-        # sides, here for another newsletter, joins this one.
-        status = f"(SELECT s.status FROM {people} s WHERE s.id = {r}.subscriber_id)"
+        status = self.known_status()
         self.execute(
             f"UPDATE {r} SET reason = CASE "
-            f"WHEN EXISTS (SELECT 1 FROM {subscriptions} m WHERE m.subscriber_id = "
+            f"WHEN EXISTS (SELECT 1 FROM {Subscription._meta.db_table} m WHERE m.subscriber_id = "
             f"{r}.subscriber_id AND m.newsletter_id = %s) THEN %s "
             f"WHEN {r}.status <> 'active' THEN %s "
             f"WHEN {status} = 'pending' THEN %s "
@@ -289,15 +280,6 @@ class ReaderJudgement(Judgement):
                 "pending: waiting for the person's own confirmation",
                 "previously ",
             ],
-        )
-        self.execute(
-            f"UPDATE {r} SET reason = %s WHERE {self.batch} AND reason = '' AND subscriber_id "
-            f"IS NULL AND EXISTS (SELECT 1 FROM {erased} x WHERE x.email_hash = {r}.email_hash)",
-            ["previously erased at the owner's request"],
-        )
-        self.rejected = self.execute(
-            f"INSERT INTO {ImportRejection._meta.db_table} (job_id, line, email, reason) "
-            f"SELECT job_id, line, email, reason FROM {r} WHERE {self.batch} AND reason <> ''"
         )
 
     def passing_by_status(self) -> dict[str, int]:
