@@ -9,10 +9,12 @@ STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
 venv: $(STAMP)
 
+# uv installs what pip would from the same pyproject.toml, in seconds instead of about a
+# minute of pip's own CPU: a fresh clone's `make test` pays that once per run.
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet 'uv==0.13.9'
+	$(VENV)/bin/uv pip install --quiet --python $(PY) -e '.[dev]'
 	rm -f $(VENV)/.installed-*
 	touch $@
 

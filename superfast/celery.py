@@ -6,7 +6,6 @@ Each setting below is here because reliable delivery needs it; see the comment b
 import os
 
 from celery import Celery, signals
-from kombu.transport.sqlalchemy import Transport as SqlaTransport
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "superfast.settings")
 
@@ -19,6 +18,10 @@ def broker_transport_options(url: str) -> dict:
     """Options for the transport ``url`` names: Redis, RabbitMQ (amqp) or the embedded one."""
     scheme = url.split("://", 1)[0].lower()
     if scheme.startswith("sqla+"):
+        # Imported here: it loads SQLAlchemy, a third of a second of every process's start
+        # (workers, manage.py) that only the embedded broker needs.
+        from kombu.transport.sqlalchemy import Transport as SqlaTransport
+
         # kombu hands every option of this transport to SQLAlchemy's create_engine, so the
         # polling interval cannot be one: it is the transport's (1 s by default, which would
         # delay each step of a send by up to a second). SQLite waits for a lock this long.
