@@ -40,6 +40,14 @@ EMBEDS = {"iframe", "video", "audio", "object", "embed"}
 CONTAINERS = {"div", "section", "article", "main", "body", "html", "header", "footer", "aside",
               "center", "span"}  # fmt: skip
 HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
+# What makes an element a block of its own wherever it sits: an inline element holding one
+# (Google Docs wraps a whole copied document in ``<b style="font-weight:normal">``) is a
+# container, not a run of bold text.
+STRUCTURE = HEADINGS | CONTAINERS - {"span"} | {"p", "ul", "ol", "blockquote", "hr", "figure",
+                                               "pre", "table"}  # fmt: skip
+BOLD_STYLE = re.compile(r"font-weight\s*:\s*(bold|bolder|[6-9]00)\b", re.I)
+NOT_BOLD_STYLE = re.compile(r"font-weight\s*:\s*(normal|lighter|[1-5]00)\b", re.I)
+ITALIC_STYLE = re.compile(r"font-style\s*:\s*(italic|oblique)\b", re.I)
 NOTE_SEPARATORS = " \t\n—–-:|·•,"
 MAX_TITLE, MAX_NOTE, MAX_LINE = 200, 300, 300
 
@@ -55,6 +63,13 @@ class Node:
 
     def elements(self) -> list["Node"]:
         return [child for child in self.children if isinstance(child, Node)]
+
+    def holds_blocks(self) -> bool:
+        return any(
+            child.tag in STRUCTURE or child.holds_blocks()
+            for child in self.elements()
+            if child.tag not in DROPPED
+        )
 
     def find(self, tag: str) -> "Node | None":
         for child in self.elements():
@@ -146,6 +161,16 @@ def text_of(node: Node | str) -> str:
     return "".join(text_of(child) for child in node.children)
 
 
+def marked(text: str, mark: str) -> str:
+    """``text`` emphasised with ``mark``, the spaces around it left outside the marks (a
+    Markdown mark next to a space does not count)."""
+    words = text.strip()
+    if not words:
+        return text
+    start = text.index(words[0])
+    return f"{text[:start]}{mark}{words}{mark}{text[start + len(words) :]}"
+
+
 def one_line(text: str, limit: int = MAX_LINE) -> str:
     return " ".join(text.split())[:limit]
 
@@ -185,10 +210,9 @@ class Converter:
         self.paragraph(inline)
 
     def is_block(self, node: Node) -> bool:
-        return node.tag in (
-            HEADINGS | CONTAINERS - {"span"} | DROPPED | EMBEDS
-            | {"p", "ul", "ol", "blockquote", "hr", "figure", "pre", "table", "img", "picture"}
-        )  # fmt: skip
+        return node.tag in STRUCTURE | DROPPED | EMBEDS | {"img", "picture"} or (
+            node.tag != "a" and node.holds_blocks()
+        )
 
     def paragraph(self, inline: list) -> None:
         text = "".join(self.inline(child) for child in inline).strip()
@@ -221,7 +245,7 @@ class Converter:
             self.text.append(f"{fence}\n{code}\n{fence}")
         elif tag == "table":
             self.text.append(self.table(node))
-        elif tag == "p":
+        elif tag == "p" and not node.holds_blocks():
             self.paragraph(node.children)
         else:  # a container: its children are blocks of their own
             self.walk(node)
@@ -395,10 +419,14 @@ class Converter:
         inner = self.inline_children(node)
         if tag == "br":
             return "  \n"
-        if tag in ("strong", "b") and inner.strip():
-            return f"**{inner.strip()}**"
-        if tag in ("em", "i") and inner.strip():
-            return f"_{inner.strip()}_"
+        style = node.attrs.get("style", "")
+        bold = BOLD_STYLE.search(style) or (
+            tag in ("strong", "b") and not NOT_BOLD_STYLE.search(style)
+        )
+        if bold:
+            inner = marked(inner, "**")
+        if tag in ("em", "i") or ITALIC_STYLE.search(style):
+            inner = marked(inner, "_")
         if tag in ("s", "del", "strike") and inner.strip():
             return f"<del>{inner.strip()}</del>"
         if tag == "code":
