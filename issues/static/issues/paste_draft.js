@@ -155,8 +155,8 @@
       if (links && links.editable(target)) {
         replaced = emptyTextBlock(target);
         if (!replaced || (!html.trim() && !MARKDOWN_BLOCKS.test(text))) return;
-      } else if (target !== document.body && !target.closest('.sf-stream')) {
-        return;
+      } else if (!target.closest('.sf-stream') && !target.contains(group)) {
+        return;  // focus elsewhere on the page (not the stream, nor a box around it)
       }
       event.preventDefault();
       send(html, text, target.closest('.sf-block'), replaced);
