@@ -121,7 +121,9 @@ class BlockStreamAdminFormSet(helpers.InlineAdminFormSet):
     @cached_property
     def kind_templates(self):
         """(kind, label, fields) for each kind a block can take, named for a new block."""
-        return [(name, label, kind_fields(self.formset, name)) for name, label in issue_block_kinds()]
+        return [
+            (name, label, kind_fields(self.formset, name)) for name, label in issue_block_kinds()
+        ]
 
 
 class BlockInline(admin.StackedInline):

@@ -20,8 +20,8 @@ from django.urls import path, reverse
 
 from ..compose.blocks import get_kind
 from ..compose.forms import block_part_fieldsets, kind_field_name
-from ..importers.paste import MAX_PASTE_BYTES, PasteRefused, paste_blocks
 from ..compose.markup import ImportedBlock
+from ..importers.paste import MAX_PASTE_BYTES, PasteRefused, paste_blocks
 from ..models import Block, Issue
 from .base import issue_for
 
@@ -120,4 +120,6 @@ class PasteAdminMixin:
 
     def block_inline(self, request, issue: Issue | None):
         """The stream's inline, if the user may see it (Django leaves it out otherwise)."""
-        return next((i for i in self.get_inline_instances(request, issue) if i.model is Block), None)
+        return next(
+            (i for i in self.get_inline_instances(request, issue) if i.model is Block), None
+        )

@@ -9,7 +9,8 @@ disagree, HTML goes through the one converter of the platform importers
 
 Pictures are stored like a file the editor uploads (the image kind's own checks): a picture
 given in the clipboard itself (a ``data:`` URL) is read from there, any other is fetched by the
-one server-side fetcher (``fetcher.fetch``: public addresses only, bounded time and size). A
+one server-side fetcher (``fetcher.fetch``: public addresses only, bounded time and size),
+in the editor's request (the editor waits for the blocks anyway) within one time budget. A
 picture that cannot be had stays at its address as a Markdown image, and the summary says so.
 
 A paste is bounded before anything is parsed: ``MAX_PASTE_BYTES`` of clipboard, at most
@@ -20,8 +21,11 @@ is refused with words that say which (``PasteRefused``), and the stream is left 
 import base64
 import binascii
 import re
+import time
 from collections import Counter
 from dataclasses import dataclass, field
+
+from django.conf import settings
 
 from ..compose.blocks import get_kind
 from ..compose.images import MAX_UPLOAD_BYTES
@@ -32,6 +36,7 @@ from .html_blocks import build_blocks, convert_html
 MAX_PASTE_BYTES = 2_000_000  # under Django's DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB)
 MAX_PASTED_BLOCKS = 300
 MAX_PASTED_IMAGES = 20
+FETCH_BUDGET_SECONDS = 20.0  # all of a paste's pictures together, in the editor's request
 DATA_URL = re.compile(r"^data:image/[a-z0-9.+-]+;base64,", re.I)
 # What the summary calls each kind a paste makes (singular, plural), in the summary's order;
 # other kinds by their label, at the end.
@@ -85,9 +90,10 @@ class Pasted:
 class PastedImages:
     """The picture behind each address of a paste, as ``build_blocks`` asks for it."""
 
-    def __init__(self, limit: int = MAX_PASTED_IMAGES):
+    def __init__(self, limit: int = MAX_PASTED_IMAGES, budget: float = FETCH_BUDGET_SECONDS):
         self.limit = limit
         self.fetched = 0
+        self.deadline = time.monotonic() + budget
         self.problems: list[str] = []
 
     def __call__(self, url: str) -> bytes | None:
@@ -95,15 +101,17 @@ class PastedImages:
             return self.inline(url)
         if not url.lower().startswith(("http://", "https://")):
             return None
-        if self.fetched >= self.limit:
+        left = self.deadline - time.monotonic()
+        if self.fetched >= self.limit or left <= 0:
             self.problems.append(
                 f"image “{url[:80]}” kept at its address: a paste fetches at most "
-                f"{self.limit} pictures."
+                f"{self.limit} pictures in {FETCH_BUDGET_SECONDS:.0f} s."
             )
             return None
         self.fetched += 1
+        timeout = min(settings.FETCH_TIMEOUT_SECONDS, left)
         try:
-            page = fetch(url, max_bytes=MAX_UPLOAD_BYTES, accept="image/*")
+            page = fetch(url, max_bytes=MAX_UPLOAD_BYTES, timeout=timeout, accept="image/*")
         except FetchError as error:
             self.problems.append(f"image “{url[:80]}” kept at its address: {error}.")
             return None

@@ -78,8 +78,10 @@ def test_a_google_docs_draft_becomes_the_right_blocks_in_order_with_every_link(p
     assert [url for block in pasted.blocks for url in urls_in(block)] == hrefs
     assert len(hrefs) == 13
     # Docs' inline styles are its bold and italic; its wrapper's <b> is not bold.
-    assert pasted.blocks[6].data["body"].endswith(
-        "**Number 2 is the lie.** No city has handed its timetable to a chatbot (yet)."
+    assert (
+        pasted.blocks[6]
+        .data["body"]
+        .endswith("**Number 2 is the lie.** No city has handed its timetable to a chatbot (yet).")
     )
     assert "a small _student_ model" in pasted.blocks[8].data["body"]
     assert not pasted.blocks[0].data["body"].startswith("**")
@@ -130,9 +132,7 @@ def test_markdown_pasted_as_text_is_split_as_import_issue_splits_a_file():
     )
     pasted = paste_blocks("", text)
     imported = read_issue("# Title\n" + text, folder=None)
-    assert [(b.kind, b.data) for b in pasted.blocks] == [
-        (b.kind, b.data) for b in imported.blocks
-    ]
+    assert [(b.kind, b.data) for b in pasted.blocks] == [(b.kind, b.data) for b in imported.blocks]
     assert [b.kind for b in pasted.blocks] == [
         "markdown", "heading", "link_list", "divider", "markdown",
     ]  # fmt: skip
@@ -203,7 +203,9 @@ def test_the_endpoint_answers_each_block_as_the_stream_draws_its_fields(editor_c
 def test_the_endpoint_refuses_who_may_not_change_issues_and_forged_posts(db, issue, editor_client):
     for codenames in [("view_issue", "view_block"), ("view_issue", "change_issue", "view_block")]:
         refused = Client()
-        refused.login(username=staff("_".join(codenames), *codenames).username, password=STAFF_PASSWORD)
+        refused.login(
+            username=staff("_".join(codenames), *codenames).username, password=STAFF_PASSWORD
+        )
         assert post_paste(refused, issue, html="<p>x</p>").status_code == 403
 
     forged = Client(enforce_csrf_checks=True)

@@ -29,7 +29,8 @@ PASTE = """([html, text, at]) => {
   const clipboard = new DataTransfer();
   if (html) clipboard.setData('text/html', html);
   clipboard.setData('text/plain', text);
-  const event = new ClipboardEvent('paste', { clipboardData: clipboard, bubbles: true, cancelable: true });
+  const init = { clipboardData: clipboard, bubbles: true, cancelable: true };
+  const event = new ClipboardEvent('paste', init);
   (at ? document.querySelector(at) : document.activeElement).dispatchEvent(event);
   return event.defaultPrevented;
 }"""
@@ -71,6 +72,13 @@ class Hands:
         return self.page.evaluate(PASTE, [html, text, STREAM])
 
 
+def kinds_on(page):
+    """The kinds of the stream's blocks, in the order on screen."""
+    return page.locator(f"{BLOCKS} .sf-kind-fields").evaluate_all(
+        "slots => slots.map(slot => slot.dataset.kind)"
+    )
+
+
 def plain_text(html):
     return re.sub(r"\s*\n\s*", "\n", re.sub(r"<[^>]+>", "\n", html)).strip()
 
@@ -92,10 +100,7 @@ def test_a_google_docs_draft_becomes_a_sendable_issue_in_fewer_than_15_clicks(
     note = page.locator(".sf-paste-note")
     expect(note.locator(".sf-paste-summary")).to_have_text("Pasted " + SUMMARY, timeout=15_000)
     expect(page.locator(BLOCKS)).to_have_count(len(KINDS))
-    kinds = page.locator(f"{BLOCKS} .sf-kind-fields").evaluate_all(
-        "slots => slots.map(slot => slot.dataset.kind)"
-    )
-    assert kinds == KINDS
+    assert kinds_on(page) == KINDS
     assert page.input_value("[name=blocks-1-heading__title]") == "News"
     assert page.input_value("[name=blocks-2-link_list__items-2-url]") == (
         "https://example.com/news/chips"
@@ -123,9 +128,7 @@ def test_a_google_docs_draft_becomes_a_sendable_issue_in_fewer_than_15_clicks(
     assert image["image"]["width"] == 800 and image["alt"].startswith("A gauge from calm")
 
     hands.click("a.sf-send")
-    expect(page.locator("#send-form input[type=submit]")).to_have_value(
-        "Yes, send to 1 recipient"
-    )
+    expect(page.locator("#send-form input[type=submit]")).to_have_value("Yes, send to 1 recipient")
     print(f"\nPASTE_TO_SENDABLE clicks={hands.count}")
     assert hands.count < 15
 
@@ -157,11 +160,9 @@ def test_a_paste_into_an_empty_text_block_replaces_it_and_what_is_not_a_draft_is
     expect(page.locator(".sf-paste-summary")).to_have_text(
         "Pasted 2 blocks: 1 heading, 1 link list with 1 link."
     )
-    kinds = page.locator(f"{BLOCKS} .sf-kind-fields").evaluate_all("s => s.map(x => x.dataset.kind)")
-    assert kinds == ["markdown", "link_list", "heading", "link_list"]
+    assert kinds_on(page) == ["markdown", "link_list", "heading", "link_list"]
     page.click(".sf-paste-undo")
-    kinds = page.locator(f"{BLOCKS} .sf-kind-fields").evaluate_all("s => s.map(x => x.dataset.kind)")
-    assert kinds == ["markdown", "link_list", "markdown"]
+    assert kinds_on(page) == ["markdown", "link_list", "markdown"]
 
     # Too big: said at once, nothing sent, nothing changed.
     huge = "<p>" + "a" * 2_100_000 + "</p>"
