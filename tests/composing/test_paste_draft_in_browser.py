@@ -105,7 +105,7 @@ def test_a_google_docs_draft_becomes_a_sendable_issue_in_fewer_than_15_clicks(
     assert page.input_value("[name=blocks-2-link_list__items-2-url]") == (
         "https://example.com/news/chips"
     )
-    page.screenshot(path=artifacts_dir / "paste-draft.png", full_page=True)
+    page.screenshot(path=artifacts_dir / "paste-draft.png")  # the note and the first blocks
 
     # One click undoes it all; the paste again.
     hands.click(".sf-paste-undo")

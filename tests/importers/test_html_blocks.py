@@ -105,3 +105,16 @@ def test_any_html_becomes_blocks_every_kind_accepts_and_no_script_survives(piece
         if block.kind == "markdown":
             html = get_kind("markdown").context(block.data, None)["html"]
             assert "<script" not in html and "javascript:" not in html and "onclick" not in html
+
+
+def test_google_docs_clipboard_wrapper_is_not_bold_and_its_styled_spans_are():
+    """Docs wraps a copy in ``<b style="font-weight:normal">`` holding every block, and writes
+    bold and italic as styled spans (see tests/fixtures/paste/google_docs_weekly.html)."""
+    drafts = html_to_blocks(
+        '<meta charset="utf-8"><b style="font-weight:normal;" id="docs-internal-guid-1">'
+        '<h2 dir="ltr"><span style="font-weight:400">📰 News</span></h2>'
+        '<p dir="ltr"><span style="font-weight:700">Big</span><span style="font-weight:400"> '
+        'and </span><span style="font-style:italic">small</span></p><p><hr></p><br></b>'
+    )
+    assert [d.kind for d in drafts] == ["heading", "markdown", "divider"]
+    assert drafts[1].data == {"body": "**Big** and _small_"}
