@@ -23,6 +23,7 @@ import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from html.parser import HTMLParser
 from urllib.parse import urlsplit
 
@@ -50,6 +51,7 @@ NOT_BOLD_STYLE = re.compile(r"font-weight\s*:\s*(normal|lighter|[1-5]00)\b", re.
 ITALIC_STYLE = re.compile(r"font-style\s*:\s*(italic|oblique)\b", re.I)
 NOTE_SEPARATORS = " \t\n—–-:|·•,"
 MAX_TITLE, MAX_NOTE, MAX_LINE = 200, 300, 300
+MAX_DEPTH = 100  # elements deep; far more than documents nest, far less than the stack allows
 
 
 @dataclass
@@ -64,9 +66,11 @@ class Node:
     def elements(self) -> list["Node"]:
         return [child for child in self.children if isinstance(child, Node)]
 
+    @cached_property
     def holds_blocks(self) -> bool:
+        """Whether a block element is somewhere inside (asked at every level: kept)."""
         return any(
-            child.tag in STRUCTURE or child.holds_blocks()
+            child.tag in STRUCTURE or child.holds_blocks
             for child in self.elements()
             if child.tag not in DROPPED
         )
@@ -82,17 +86,27 @@ class Node:
 
 
 class TreeBuilder(HTMLParser):
-    """A forgiving tree: unclosed tags close with their parent, stray end tags are ignored."""
+    """A forgiving tree: unclosed tags close with their parent, stray end tags are ignored.
 
-    def __init__(self):
+    Elements nested deeper than ``MAX_DEPTH`` are kept, but as children of the deepest one
+    (as if empty): the converter walks the tree recursively, and a document nested thousands
+    deep (hostile, or a paste of unclosed tags) must not exhaust the stack.
+    """
+
+    def __init__(self, max_elements: int | None = None):
         super().__init__(convert_charrefs=True)
         self.root = Node("root")
         self.stack = [self.root]
+        self.elements_left = max_elements
 
     def handle_starttag(self, tag, attrs):
+        if self.elements_left is not None:
+            self.elements_left -= 1
+            if self.elements_left < 0:
+                raise TooManyElements
         node = Node(tag, {name: value or "" for name, value in attrs})
         self.stack[-1].children.append(node)
-        if tag not in VOID:
+        if tag not in VOID and len(self.stack) < MAX_DEPTH:
             self.stack.append(node)
 
     def handle_startendtag(self, tag, attrs):
@@ -108,8 +122,12 @@ class TreeBuilder(HTMLParser):
         self.stack[-1].children.append(data)
 
 
-def parse(html: str) -> Node:
-    builder = TreeBuilder()
+class TooManyElements(ValueError):
+    """The HTML has more elements than the caller reads (parsing stops at once)."""
+
+
+def parse(html: str, max_elements: int | None = None) -> Node:
+    builder = TreeBuilder(max_elements)
     builder.feed(html or "")
     builder.close()
     return builder.root
@@ -211,7 +229,7 @@ class Converter:
 
     def is_block(self, node: Node) -> bool:
         return node.tag in STRUCTURE | DROPPED | EMBEDS | {"img", "picture"} or (
-            node.tag != "a" and node.holds_blocks()
+            node.tag != "a" and node.holds_blocks
         )
 
     def paragraph(self, inline: list) -> None:
@@ -245,7 +263,7 @@ class Converter:
             self.text.append(f"{fence}\n{code}\n{fence}")
         elif tag == "table":
             self.text.append(self.table(node))
-        elif tag == "p" and not node.holds_blocks():
+        elif tag == "p" and not node.holds_blocks:
             self.paragraph(node.children)
         else:  # a container: its children are blocks of their own
             self.walk(node)
@@ -449,9 +467,10 @@ class Converter:
         return inner
 
 
-def convert_html(html: str) -> Conversion:
-    """The drafts ``html`` reads as, and what was removed from it."""
-    return Converter().convert(parse(html))
+def convert_html(html: str, *, max_elements: int | None = None) -> Conversion:
+    """The drafts ``html`` reads as, and what was removed from it; ``TooManyElements`` past
+    ``max_elements`` (the stdlib parser takes seconds for a few hundred thousand)."""
+    return Converter().convert(parse(html, max_elements))
 
 
 def html_to_blocks(html: str) -> list[BlockDraft]:

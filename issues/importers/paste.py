@@ -14,7 +14,8 @@ in the editor's request (the editor waits for the blocks anyway) within one time
 picture that cannot be had stays at its address as a Markdown image, and the summary says so.
 
 A paste is bounded before anything is parsed: ``MAX_PASTE_BYTES`` of clipboard, at most
-``MAX_PASTED_BLOCKS`` blocks and ``MAX_PASTED_IMAGES`` pictures fetched; a paste over a limit
+``MAX_PASTED_ELEMENTS`` HTML elements (parsing stops there), ``MAX_PASTED_BLOCKS`` blocks and
+``MAX_PASTED_IMAGES`` pictures fetched; a paste over a limit
 is refused with words that say which (``PasteRefused``), and the stream is left as it was.
 """
 
@@ -31,10 +32,11 @@ from ..compose.blocks import get_kind
 from ..compose.images import MAX_UPLOAD_BYTES
 from ..compose.markup import ImportedBlock, MarkupError, read_pasted
 from .fetcher import FetchError, fetch
-from .html_blocks import build_blocks, convert_html
+from .html_blocks import TooManyElements, build_blocks, convert_html
 
 MAX_PASTE_BYTES = 2_000_000  # under Django's DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB)
 MAX_PASTED_BLOCKS = 300
+MAX_PASTED_ELEMENTS = 20_000  # a 300-block Google Docs copy has a few thousand
 MAX_PASTED_IMAGES = 20
 FETCH_BUDGET_SECONDS = 20.0  # all of a paste's pictures together, in the editor's request
 DATA_URL = re.compile(r"^data:image/[a-z0-9.+-]+;base64,", re.I)
@@ -144,7 +146,13 @@ def paste_blocks(html: str, text: str, images: PastedImages | None = None) -> Pa
             "is turned into blocks at once. Paste the draft in parts."
         )
     if html.strip():
-        conversion = convert_html(html)
+        try:
+            conversion = convert_html(html, max_elements=MAX_PASTED_ELEMENTS)
+        except TooManyElements:
+            raise PasteRefused(
+                f"This paste has more than {MAX_PASTED_ELEMENTS:,} HTML elements; paste the "
+                "draft in parts."
+            ) from None
         if conversion.drafts:
             return pasted_html(conversion.drafts, conversion.removed, images or PastedImages())
     if not text.strip():

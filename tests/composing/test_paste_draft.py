@@ -11,6 +11,7 @@ iter.ca/post/docs-html)."""
 
 import json
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -159,6 +160,11 @@ def test_a_paste_too_big_is_refused_in_words():
         paste_blocks("<p>" + "a" * (MAX_PASTE_BYTES + 100_000) + "</p>", text="")
     with pytest.raises(PasteRefused, match=r"would make 301 blocks; at most 300"):
         paste_blocks("<hr>" * 301, text="")
+    # Under 2 MB, yet seconds of parsing: refused after the first 20,000 elements.
+    started = time.monotonic()
+    with pytest.raises(PasteRefused, match=r"^This paste has more than 20,000 HTML elements"):
+        paste_blocks("<span>" * 300_000, text="")
+    assert time.monotonic() - started < 2
 
 
 # The admin endpoint ---------------------------------------------------------------------------

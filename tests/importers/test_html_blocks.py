@@ -118,3 +118,12 @@ def test_google_docs_clipboard_wrapper_is_not_bold_and_its_styled_spans_are():
     )
     assert [d.kind for d in drafts] == ["heading", "markdown", "divider"]
     assert drafts[1].data == {"body": "**Big** and _small_"}
+
+
+def test_html_nested_thousands_deep_is_read_without_running_out_of_stack():
+    """A hostile (or broken) document can nest far deeper than Python's recursion limit."""
+    assert [d.data for d in html_to_blocks("<div>" * 5000 + "<p>deep</p>")] == [{"body": "deep"}]
+    assert [d.kind for d in html_to_blocks("<b>" * 3000 + "<p>x</p>" + "<span>" * 50000)] == [
+        "markdown"
+    ]
+    assert kinds("<ul><li>" * 20000 + "<a href='https://a.example'>A</a>")
