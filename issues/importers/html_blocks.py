@@ -126,6 +126,71 @@ class TooManyElements(ValueError):
     """The HTML has more elements than the caller reads (parsing stops at once)."""
 
 
+WORD_LIST_ITEM = re.compile(r"mso-list\s*:\s*l\d+", re.I)
+WORD_LIST_MARKER = re.compile(r"mso-list\s*:\s*ignore", re.I)
+
+
+def word_lists(children: list) -> list:
+    """``children`` with Word's lists made lists again.
+
+    Word puts a list on the clipboard as paragraphs styled ``mso-list:l0 level1 lfo1``, each
+    starting with its bullet or number in a span styled ``mso-list:Ignore`` (inside
+    ``<![if !supportLists]>``, which the parser skips). A run of such paragraphs becomes a
+    ``ul`` (an ``ol`` when the first marker is a number) of items without the markers.
+    """
+    if not any(
+        isinstance(c, Node) and WORD_LIST_ITEM.search(c.attrs.get("style", "")) for c in children
+    ):
+        return children
+    result: list = []
+    run: Node | None = None
+    for child in children:
+        if (
+            isinstance(child, Node)
+            and child.tag == "p"
+            and WORD_LIST_ITEM.search(child.attrs.get("style", ""))
+        ):
+            marker = next(
+                (
+                    n
+                    for n in descendants(child)
+                    if WORD_LIST_MARKER.search(n.attrs.get("style", ""))
+                ),
+                None,
+            )
+            if run is None:
+                numbered = marker is not None and text_of(marker).strip()[:1].isdigit()
+                run = Node("ol" if numbered else "ul")
+                result.append(run)
+            run.children.append(Node("li", children=without(child.children, marker)))
+        elif run is not None and isinstance(child, str) and not child.strip():
+            continue  # the line breaks between Word's paragraphs
+        else:
+            run = None
+            result.append(child)
+    return result
+
+
+def descendants(node: Node):
+    for child in node.elements():
+        yield child
+        yield from descendants(child)
+
+
+def without(children: list, unwanted: Node | None) -> list:
+    """``children`` with the element ``unwanted`` taken out wherever it sits."""
+    if unwanted is None:
+        return children
+    kept = []
+    for child in children:
+        if child is unwanted:
+            continue
+        if isinstance(child, Node):
+            child = Node(child.tag, child.attrs, without(child.children, unwanted))
+        kept.append(child)
+    return kept
+
+
 def parse(html: str, max_elements: int | None = None) -> Node:
     builder = TreeBuilder(max_elements)
     builder.feed(html or "")
@@ -218,7 +283,7 @@ class Converter:
 
     def walk(self, node: Node) -> None:
         inline: list[Node | str] = []
-        for child in node.children:
+        for child in word_lists(node.children):
             if isinstance(child, Node) and self.is_block(child):
                 self.paragraph(inline)
                 inline = []
@@ -405,7 +470,7 @@ class Converter:
 
     def table(self, node: Node) -> str:
         rows = []
-        for row in (n for n in self.descendants(node) if n.tag == "tr"):
+        for row in (n for n in descendants(node) if n.tag == "tr"):
             cells = [one_line(self.inline_children(c)).replace("|", "\\|") for c in row.elements()]
             if cells:
                 rows.append(cells)
@@ -416,11 +481,6 @@ class Converter:
         lines = ["| " + " | ".join(rows[0]) + " |", "|" + " --- |" * width]
         lines += ["| " + " | ".join(r) + " |" for r in rows[1:]]
         return "\n".join(lines)
-
-    def descendants(self, node: Node):
-        for child in node.elements():
-            yield child
-            yield from self.descendants(child)
 
     # Inline ---------------------------------------------------------------------------------
 

@@ -51,8 +51,9 @@ NOUNS = {
     "divider": ("divider", "dividers"),
     "markdown": ("text block", "text blocks"),
 }
-# Removed pieces worth telling the editor about (a document's <meta> or <title> is not).
-TOLD_REMOVED = {"script", "style", "form", "iframe", "object", "embed", "svg", "canvas"}
+# Removed pieces worth telling the editor about (a document's <meta>, <title> or <style>,
+# which every Word copy carries, are not).
+TOLD_REMOVED = {"script", "form", "iframe", "object", "embed", "svg", "canvas"}
 
 
 class PasteRefused(Exception):
