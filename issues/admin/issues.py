@@ -54,6 +54,7 @@ from .base import (
     refused_as_live,
 )
 from .link_previews import LinkPreviewAdminMixin
+from .paste import PasteAdminMixin, kind_fields
 from .reports import IssueReportsAdminMixin
 from .revisions import IssueRevisionsAdminMixin
 from .sending import IssueSendingAdminMixin, ObjectTool
@@ -120,21 +121,9 @@ class BlockStreamAdminFormSet(helpers.InlineAdminFormSet):
     @cached_property
     def kind_templates(self):
         """(kind, label, fields) for each kind a block can take, named for a new block."""
-        formset = self.formset
-        templates = []
-        for name, label in issue_block_kinds():
-            form = formset.form(
-                auto_id=formset.auto_id,
-                prefix=formset.add_prefix("__prefix__"),
-                initial={"kind": name},
-                empty_permitted=True,
-                use_required_attribute=False,
-                **formset.get_form_kwargs(None),
-                renderer=formset.renderer,
-            )
-            fieldsets = block_part_fieldsets(name)
-            templates.append((name, label, helpers.AdminForm(form, fieldsets, {})))
-        return templates
+        return [
+            (name, label, kind_fields(self.formset, name)) for name, label in issue_block_kinds()
+        ]
 
 
 class BlockInline(admin.StackedInline):
@@ -200,6 +189,7 @@ class IssueAdmin(
     IssueRevisionsAdminMixin,
     IssueSendingAdminMixin,
     LinkPreviewAdminMixin,
+    PasteAdminMixin,
     admin.ModelAdmin,
 ):
     change_form_template = "admin/issues/issue/change_form.html"
@@ -237,7 +227,12 @@ class IssueAdmin(
     ]
 
     class Media(BlockEditorMedia):
-        js = [*BlockEditorMedia.js, "issues/live_preview.js", "issues/link_previews.js"]
+        js = [
+            *BlockEditorMedia.js,
+            "issues/live_preview.js",
+            "issues/link_previews.js",
+            "issues/paste_draft.js",
+        ]
 
     def get_inline_formsets(self, request, formsets, inline_instances, obj=None):
         """The block inline rendered as the stream editor (see ``BlockStreamAdminFormSet``)."""

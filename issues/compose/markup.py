@@ -381,6 +381,19 @@ def read_issue(text: str, *, folder: Path | None) -> ImportedIssue:
     return Reader(folder).issue(text)
 
 
+def read_pasted(text: str) -> ImportedIssue:
+    """Markdown pasted into the editor, split into blocks as ``import_issue`` splits a file.
+
+    A first line “# Title” names the issue, as in a file; without one the paste is blocks
+    only (the title stays ""). Images can only be ones this site stored: a paste has no
+    folder next to it. Raises MarkupError.
+    """
+    lines = text.splitlines()
+    if next((line for line in lines if line.strip()), "").startswith("# "):
+        return read_issue(text, folder=None)
+    return ImportedIssue(title="", blocks=Reader(None).blocks(lines))
+
+
 # Writing ----------------------------------------------------------------------------------
 
 

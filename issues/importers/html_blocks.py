@@ -23,6 +23,7 @@ import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from html.parser import HTMLParser
 from urllib.parse import urlsplit
 
@@ -40,8 +41,17 @@ EMBEDS = {"iframe", "video", "audio", "object", "embed"}
 CONTAINERS = {"div", "section", "article", "main", "body", "html", "header", "footer", "aside",
               "center", "span"}  # fmt: skip
 HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
+# What makes an element a block of its own wherever it sits: an inline element holding one
+# (Google Docs wraps a whole copied document in ``<b style="font-weight:normal">``) is a
+# container, not a run of bold text.
+STRUCTURE = HEADINGS | CONTAINERS - {"span"} | {"p", "ul", "ol", "blockquote", "hr", "figure",
+                                               "pre", "table"}  # fmt: skip
+BOLD_STYLE = re.compile(r"font-weight\s*:\s*(bold|bolder|[6-9]00)\b", re.I)
+NOT_BOLD_STYLE = re.compile(r"font-weight\s*:\s*(normal|lighter|[1-5]00)\b", re.I)
+ITALIC_STYLE = re.compile(r"font-style\s*:\s*(italic|oblique)\b", re.I)
 NOTE_SEPARATORS = " \t\n—–-:|·•,"
 MAX_TITLE, MAX_NOTE, MAX_LINE = 200, 300, 300
+MAX_DEPTH = 100  # elements deep; far more than documents nest, far less than the stack allows
 
 
 @dataclass
@@ -56,6 +66,15 @@ class Node:
     def elements(self) -> list["Node"]:
         return [child for child in self.children if isinstance(child, Node)]
 
+    @cached_property
+    def holds_blocks(self) -> bool:
+        """Whether a block element is somewhere inside (asked at every level: kept)."""
+        return any(
+            child.tag in STRUCTURE or child.holds_blocks
+            for child in self.elements()
+            if child.tag not in DROPPED
+        )
+
     def find(self, tag: str) -> "Node | None":
         for child in self.elements():
             if child.tag == tag:
@@ -67,17 +86,27 @@ class Node:
 
 
 class TreeBuilder(HTMLParser):
-    """A forgiving tree: unclosed tags close with their parent, stray end tags are ignored."""
+    """A forgiving tree: unclosed tags close with their parent, stray end tags are ignored.
 
-    def __init__(self):
+    Elements nested deeper than ``MAX_DEPTH`` are kept, but as children of the deepest one
+    (as if empty): the converter walks the tree recursively, and a document nested thousands
+    deep (hostile, or a paste of unclosed tags) must not exhaust the stack.
+    """
+
+    def __init__(self, max_elements: int | None = None):
         super().__init__(convert_charrefs=True)
         self.root = Node("root")
         self.stack = [self.root]
+        self.elements_left = max_elements
 
     def handle_starttag(self, tag, attrs):
+        if self.elements_left is not None:
+            self.elements_left -= 1
+            if self.elements_left < 0:
+                raise TooManyElements
         node = Node(tag, {name: value or "" for name, value in attrs})
         self.stack[-1].children.append(node)
-        if tag not in VOID:
+        if tag not in VOID and len(self.stack) < MAX_DEPTH:
             self.stack.append(node)
 
     def handle_startendtag(self, tag, attrs):
@@ -93,8 +122,77 @@ class TreeBuilder(HTMLParser):
         self.stack[-1].children.append(data)
 
 
-def parse(html: str) -> Node:
-    builder = TreeBuilder()
+class TooManyElements(ValueError):
+    """The HTML has more elements than the caller reads (parsing stops at once)."""
+
+
+WORD_LIST_ITEM = re.compile(r"mso-list\s*:\s*l\d+", re.I)
+WORD_LIST_MARKER = re.compile(r"mso-list\s*:\s*ignore", re.I)
+
+
+def word_lists(children: list) -> list:
+    """``children`` with Word's lists made lists again.
+
+    Word puts a list on the clipboard as paragraphs styled ``mso-list:l0 level1 lfo1``, each
+    starting with its bullet or number in a span styled ``mso-list:Ignore`` (inside
+    ``<![if !supportLists]>``, which the parser skips). A run of such paragraphs becomes a
+    ``ul`` (an ``ol`` when the first marker is a number) of items without the markers.
+    """
+    if not any(
+        isinstance(c, Node) and WORD_LIST_ITEM.search(c.attrs.get("style", "")) for c in children
+    ):
+        return children
+    result: list = []
+    run: Node | None = None
+    for child in children:
+        if (
+            isinstance(child, Node)
+            and child.tag == "p"
+            and WORD_LIST_ITEM.search(child.attrs.get("style", ""))
+        ):
+            marker = next(
+                (
+                    n
+                    for n in descendants(child)
+                    if WORD_LIST_MARKER.search(n.attrs.get("style", ""))
+                ),
+                None,
+            )
+            if run is None:
+                numbered = marker is not None and text_of(marker).strip()[:1].isdigit()
+                run = Node("ol" if numbered else "ul")
+                result.append(run)
+            run.children.append(Node("li", children=without(child.children, marker)))
+        elif run is not None and isinstance(child, str) and not child.strip():
+            continue  # the line breaks between Word's paragraphs
+        else:
+            run = None
+            result.append(child)
+    return result
+
+
+def descendants(node: Node):
+    for child in node.elements():
+        yield child
+        yield from descendants(child)
+
+
+def without(children: list, unwanted: Node | None) -> list:
+    """``children`` with the element ``unwanted`` taken out wherever it sits."""
+    if unwanted is None:
+        return children
+    kept = []
+    for child in children:
+        if child is unwanted:
+            continue
+        if isinstance(child, Node):
+            child = Node(child.tag, child.attrs, without(child.children, unwanted))
+        kept.append(child)
+    return kept
+
+
+def parse(html: str, max_elements: int | None = None) -> Node:
+    builder = TreeBuilder(max_elements)
     builder.feed(html or "")
     builder.close()
     return builder.root
@@ -146,6 +244,16 @@ def text_of(node: Node | str) -> str:
     return "".join(text_of(child) for child in node.children)
 
 
+def marked(text: str, mark: str) -> str:
+    """``text`` emphasised with ``mark``, the spaces around it left outside the marks (a
+    Markdown mark next to a space does not count)."""
+    words = text.strip()
+    if not words:
+        return text
+    start = text.index(words[0])
+    return f"{text[:start]}{mark}{words}{mark}{text[start + len(words) :]}"
+
+
 def one_line(text: str, limit: int = MAX_LINE) -> str:
     return " ".join(text.split())[:limit]
 
@@ -175,7 +283,7 @@ class Converter:
 
     def walk(self, node: Node) -> None:
         inline: list[Node | str] = []
-        for child in node.children:
+        for child in word_lists(node.children):
             if isinstance(child, Node) and self.is_block(child):
                 self.paragraph(inline)
                 inline = []
@@ -185,10 +293,9 @@ class Converter:
         self.paragraph(inline)
 
     def is_block(self, node: Node) -> bool:
-        return node.tag in (
-            HEADINGS | CONTAINERS - {"span"} | DROPPED | EMBEDS
-            | {"p", "ul", "ol", "blockquote", "hr", "figure", "pre", "table", "img", "picture"}
-        )  # fmt: skip
+        return node.tag in STRUCTURE | DROPPED | EMBEDS | {"img", "picture"} or (
+            node.tag != "a" and node.holds_blocks
+        )
 
     def paragraph(self, inline: list) -> None:
         text = "".join(self.inline(child) for child in inline).strip()
@@ -221,7 +328,7 @@ class Converter:
             self.text.append(f"{fence}\n{code}\n{fence}")
         elif tag == "table":
             self.text.append(self.table(node))
-        elif tag == "p":
+        elif tag == "p" and not node.holds_blocks:
             self.paragraph(node.children)
         else:  # a container: its children are blocks of their own
             self.walk(node)
@@ -363,7 +470,7 @@ class Converter:
 
     def table(self, node: Node) -> str:
         rows = []
-        for row in (n for n in self.descendants(node) if n.tag == "tr"):
+        for row in (n for n in descendants(node) if n.tag == "tr"):
             cells = [one_line(self.inline_children(c)).replace("|", "\\|") for c in row.elements()]
             if cells:
                 rows.append(cells)
@@ -374,11 +481,6 @@ class Converter:
         lines = ["| " + " | ".join(rows[0]) + " |", "|" + " --- |" * width]
         lines += ["| " + " | ".join(r) + " |" for r in rows[1:]]
         return "\n".join(lines)
-
-    def descendants(self, node: Node):
-        for child in node.elements():
-            yield child
-            yield from self.descendants(child)
 
     # Inline ---------------------------------------------------------------------------------
 
@@ -395,10 +497,14 @@ class Converter:
         inner = self.inline_children(node)
         if tag == "br":
             return "  \n"
-        if tag in ("strong", "b") and inner.strip():
-            return f"**{inner.strip()}**"
-        if tag in ("em", "i") and inner.strip():
-            return f"_{inner.strip()}_"
+        style = node.attrs.get("style", "")
+        bold = BOLD_STYLE.search(style) or (
+            tag in ("strong", "b") and not NOT_BOLD_STYLE.search(style)
+        )
+        if bold:
+            inner = marked(inner, "**")
+        if tag in ("em", "i") or ITALIC_STYLE.search(style):
+            inner = marked(inner, "_")
         if tag in ("s", "del", "strike") and inner.strip():
             return f"<del>{inner.strip()}</del>"
         if tag == "code":
@@ -421,9 +527,10 @@ class Converter:
         return inner
 
 
-def convert_html(html: str) -> Conversion:
-    """The drafts ``html`` reads as, and what was removed from it."""
-    return Converter().convert(parse(html))
+def convert_html(html: str, *, max_elements: int | None = None) -> Conversion:
+    """The drafts ``html`` reads as, and what was removed from it; ``TooManyElements`` past
+    ``max_elements`` (the stdlib parser takes seconds for a few hundred thousand)."""
+    return Converter().convert(parse(html, max_elements))
 
 
 def html_to_blocks(html: str) -> list[BlockDraft]:

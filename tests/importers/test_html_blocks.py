@@ -105,3 +105,55 @@ def test_any_html_becomes_blocks_every_kind_accepts_and_no_script_survives(piece
         if block.kind == "markdown":
             html = get_kind("markdown").context(block.data, None)["html"]
             assert "<script" not in html and "javascript:" not in html and "onclick" not in html
+
+
+def test_google_docs_clipboard_wrapper_is_not_bold_and_its_styled_spans_are():
+    """Docs wraps a copy in ``<b style="font-weight:normal">`` holding every block, and writes
+    bold and italic as styled spans (see tests/fixtures/paste/google_docs_weekly.html)."""
+    drafts = html_to_blocks(
+        '<meta charset="utf-8"><b style="font-weight:normal;" id="docs-internal-guid-1">'
+        '<h2 dir="ltr"><span style="font-weight:400">📰 News</span></h2>'
+        '<p dir="ltr"><span style="font-weight:700">Big</span><span style="font-weight:400"> '
+        'and </span><span style="font-style:italic">small</span></p><p><hr></p><br></b>'
+    )
+    assert [d.kind for d in drafts] == ["heading", "markdown", "divider"]
+    assert drafts[1].data == {"body": "**Big** and _small_"}
+
+
+def test_html_nested_thousands_deep_is_read_without_running_out_of_stack():
+    """A hostile (or broken) document can nest far deeper than Python's recursion limit."""
+    assert [d.data for d in html_to_blocks("<div>" * 2000 + "<p>deep</p>")] == [{"body": "deep"}]
+    assert [d.kind for d in html_to_blocks("<b>" * 1500 + "<p>x</p>" + "<span>" * 2000)] == [
+        "markdown"
+    ]
+    assert kinds("<ul><li>" * 2000 + "<a href='https://a.example'>A</a>")
+
+
+# Word's clipboard: lists are paragraphs styled ``mso-list``, each led by its bullet or number
+# in a ``mso-list:Ignore`` span inside ``<![if !supportLists]>`` (Microsoft's "Office HTML"
+# as Word writes it to the clipboard).
+WORD = """<html xmlns:o="urn:schemas-microsoft-com:office:office"><head>
+<meta name=Generator content="Microsoft Word 15"><style><!-- p.MsoNormal {margin:0cm} --></style>
+</head><body lang=EN-GB><!--StartFragment--><h2>📰 News<o:p></o:p></h2>
+<p class=MsoListParagraphCxSpFirst style='text-indent:-18.0pt;mso-list:l0 level1 lfo1'><![if
+!supportLists]><span style='font-family:Symbol'><span style='mso-list:Ignore'>·<span
+style='font:7.0pt "Times New Roman"'>&nbsp;&nbsp;&nbsp; </span></span></span><![endif]><a
+href="https://example.com/a">Small models</a> — three releases<o:p></o:p></p>
+<p class=MsoListParagraphCxSpLast style='text-indent:-18.0pt;mso-list:l0 level1 lfo1'><![if
+!supportLists]><span style='font-family:Symbol'><span style='mso-list:Ignore'>·<span
+style='font:7.0pt "Times New Roman"'>&nbsp;&nbsp;&nbsp; </span></span></span><![endif]><a
+href="https://example.com/b">Open weights</a><o:p></o:p></p>
+<p class=MsoNormal>Plain <b>words</b>.<o:p></o:p></p>
+<p class=MsoListParagraph style='mso-list:l1 level1 lfo2'><![if !supportLists]><span
+style='mso-list:Ignore'>1.<span>&nbsp;&nbsp; </span></span><![endif]>First step<o:p></o:p></p>
+<!--EndFragment--></body></html>"""
+
+
+def test_word_lists_are_lists_again():
+    drafts = html_to_blocks(WORD)
+    assert [d.kind for d in drafts] == ["heading", "link_list", "markdown"]
+    assert drafts[1].data["items"] == [
+        {"title": "Small models", "url": "https://example.com/a", "note": "three releases"},
+        {"title": "Open weights", "url": "https://example.com/b", "note": ""},
+    ]
+    assert drafts[2].data == {"body": "Plain **words**.\n\n1. First step"}

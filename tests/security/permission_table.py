@@ -328,6 +328,20 @@ ISSUES = {
         query={"url": "https://news.example.org/a-story"},
         note="JSON; asks the worker to fetch the page, so editors only",
     ),
+    f"{ISSUE}paste/": Row(
+        REFUSED,
+        EDITORS,
+        json=True,
+        data=lambda d: {"html": "<h2>News</h2><p>Pasted.</p>", "text": ""},
+        note="add; a pasted draft as the stream's rows (JSON); stores only its pictures",
+    ),
+    f"{ISSUE}<int:pk>/paste/": Row(
+        REFUSED,
+        EDITORS,
+        json=True,
+        data=lambda d: {"html": "<h2>News</h2><p>Pasted.</p>", "text": ""},
+        note="change; a pasted draft as the stream's rows (JSON); stores only its pictures",
+    ),
     f"{ISSUE}<int:pk>/duplicate/": Row(
         EDITORS,
         EDITORS,

@@ -88,6 +88,12 @@ class LoopbackPages:
     def page_image(self, handler):
         handler.answer(200, b"\x89PNG\r\n", content_type="image/png")
 
+    def page_picture(self, handler):
+        """A real picture (a pasted draft's image, fetched and stored like an upload)."""
+        from tests.support.composing import image_bytes
+
+        handler.answer(200, image_bytes((800, 420)), content_type="image/png")
+
     def page_cookie(self, handler):
         handler.answer(302, b"", Location="/echo", Set_Cookie="session=secret; Path=/")
 

@@ -31,10 +31,16 @@
     if (region) region.textContent = text;
   }
 
-  function fromTemplate(template, index) {
+  /* Elements of markup named for a new block (``__prefix__``): a template's, or a pasted
+     block's fields as the server drew them (paste_draft.js). */
+  function fromMarkup(markup, index) {
     const holder = document.createElement('div');
-    holder.innerHTML = template.innerHTML.replace(/__prefix__/g, index);
+    holder.innerHTML = markup.replace(/__prefix__/g, index);
     return Array.from(holder.children);
+  }
+
+  function fromTemplate(template, index) {
+    return fromMarkup(template.innerHTML, index);
   }
 
   /* Kinds: the fields shown are the chosen kind's; those of a kind left are kept aside. */
@@ -44,7 +50,7 @@
     return document.querySelector('template.sf-kind-template[data-kind="' + kind + '"]');
   }
 
-  function swapKind(container, kind) {
+  function swapKind(container, kind, markup) {
     const slot = container.querySelector('.sf-kind-fields');
     if (!slot || slot.dataset.kind === kind) return;
     const kept = setAside.get(container) || {};
@@ -53,7 +59,9 @@
     slot.replaceChildren();
     const template = kindTemplate(kind);
     const prefix = container.dataset.prefix || '';
-    const parts = kept[kind] || (template ? fromTemplate(template, prefix.split('-').pop()) : []);
+    const index = prefix.split('-').pop();
+    const parts = kept[kind] || (markup ? fromMarkup(markup, index) :
+      template ? fromTemplate(template, index) : []);
     parts.forEach(function (part) { slot.appendChild(part); });
     slot.dataset.kind = kind;
   }
@@ -253,7 +261,8 @@
     };
 
     /* A new block of this kind where the toolbar stands (or right after the block ``after``);
-       other scripts (images dropped, keyboard shortcuts) add blocks through this too. */
+       other scripts (images dropped, keyboard shortcuts, a pasted draft) add blocks through
+       this too. ``fields``: the kind's fields already filled (markup named ``__prefix__``). */
     this.add = function (kind, options) {
       const where = options || {};
       const index = Number(total.value);
@@ -263,7 +272,7 @@
       else toolbar.before(row);
       const select = row.querySelector(KIND_SELECT);
       select.value = kind;
-      swapKind(row, kind);
+      swapKind(row, kind, where.fields);
       decorate(row, stream);
       numberPositions(group);
       if (where.focus !== false) {
@@ -273,6 +282,17 @@
       }
       changed(group);
       return row;
+    };
+    /* New blocks taken out together (a paste undone), and one put back before ``before``. */
+    this.take = function (taken) {
+      taken.forEach(function (row) { row.remove(); });
+      numberPositions(group);
+      changed(group);
+    };
+    this.putBack = function (row, before) {
+      before.before(row);
+      numberPositions(group);
+      changed(group);
     };
     this.move = move;
     this.fold = fold;

@@ -108,6 +108,12 @@
     return items ? items.querySelector('.sf-item:not(.sf-items-head)') : null;
   }
 
+  /* paste_draft.js leaves a lone link to this script, and pastes where it does. */
+  window.sfLinkPreviews = {
+    isLink: function (text) { return LINK.test(text.trim()); },
+    editable: editable,
+  };
+
   document.addEventListener('paste', function (event) {
     if (event.defaultPrevented || !endpoint()) return;
     const text = (event.clipboardData || window.clipboardData).getData('text/plain').trim();
