@@ -5,6 +5,8 @@ Published posts are marked sent at the date they went out there (never mailed), 
 paid-only posts stay drafts, and old addresses answer 301. Readers are sent nothing. A second
 run imports nothing twice. ``--dry-run`` reports the same and changes nothing. Mailchimp and
 beehiiv exports hold readers only; Ghost's members are a CSV of their own (``--readers``).
+Pictures the export does not carry stay at their remote address, listed in the report, unless
+``--fetch-images`` downloads them (``issues.importers.post_images``).
 """
 
 from pathlib import Path
@@ -43,16 +45,32 @@ class Command(BaseCommand):
         parser.add_argument(
             "--dry-run", action="store_true", help="Report what would happen; change nothing."
         )
+        parser.add_argument(
+            "--fetch-images",
+            action="store_true",
+            help="Download the pictures posts show from the old platform's servers (through "
+            "the server-side fetcher and the upload checks) instead of leaving them there.",
+        )
 
     def handle(
-        self, *args, platform, path, newsletter=None, readers=None, dry_run=False, **options
+        self,
+        *args,
+        platform,
+        path,
+        newsletter=None,
+        readers=None,
+        dry_run=False,
+        fetch_images=False,
+        **options,
     ):
         lines: list[str] = []
         try:
             with transaction.atomic():
                 target = newsletter_for(newsletter)
                 if platform in POST_READERS:
-                    lines += import_posts(platform, Path(path), target, dry_run=dry_run).lines()
+                    lines += import_posts(
+                        platform, Path(path), target, dry_run=dry_run, fetch_images=fetch_images
+                    ).lines()
                 people = export_readers(platform, open_export(Path(readers or path)))
                 report = import_readers(
                     target, people, platform=PLATFORM_NAMES[platform], dry_run=dry_run
