@@ -4,7 +4,6 @@ that cannot be had keeps its remote address and the report says why. Pictures ar
 loopback (FETCH_ALLOW_LOOPBACK); a private address is answered by a stub resolver, so no
 packet goes anywhere else."""
 
-import contextlib
 import io
 import socket
 
@@ -13,57 +12,9 @@ from django.core.management import call_command
 
 from issues.importers.posts import import_posts
 from issues.models import Issue
-from tests.importers.test_import_newsletter import nobody_was_mailed, zip_of
-from tests.support.composing import image_bytes
-from tests.support.pages import LoopbackPages, stub_resolver
-
-CHART = image_bytes((800, 400))
-
-
-class ImageHost(LoopbackPages):
-    """The old platform's image host: a chart, a page posing as a picture, a huge picture."""
-
-    def page_img_chart(self, handler):
-        handler.answer(200, CHART, content_type="image/png")
-
-    def page_img_moved(self, handler):
-        handler.answer(302, b"", Location="/img/chart")
-
-    def page_img_fake(self, handler):
-        handler.answer(200, b"<html><script>alert(1)</script></html>", content_type="image/png")
-
-    def page_img_huge(self, handler):
-        """Says it is 21 MB (an upload may be 20): refused before the body is read."""
-        handler.send_response(200)
-        handler.send_header("Content-Type", "image/png")
-        handler.send_header("Content-Length", str(21 * 1024 * 1024))
-        handler.end_headers()
-        with contextlib.suppress(OSError):  # the fetcher hangs up on it
-            handler.wfile.write(CHART)
-
-
-@pytest.fixture
-def image_host(settings):
-    settings.FETCH_ALLOW_LOOPBACK = True
-    server = ImageHost()
-    yield server
-    server.stop()
-
-
-def export_showing(tmp_path, *sources):
-    """A Substack export of one published post showing a picture from each of ``sources``."""
-    images = "".join(
-        f'<figure><img src="{src}" alt="Picture {n}"><figcaption>Caption {n}</figcaption></figure>'
-        for n, src in enumerate(sources)
-    )
-    return zip_of(
-        tmp_path / "export.zip",
-        {
-            "posts.csv": "post_id,post_date,is_published,type,audience,title,subtitle\n"
-            "7.pictures,2023-02-06T14:00:00Z,true,newsletter,everyone,Pictures,\n",
-            "posts/7.pictures.html": f"<p>The week in pictures.</p>{images}",
-        },
-    )
+from tests.importers.conftest import export_showing
+from tests.importers.test_import_newsletter import nobody_was_mailed
+from tests.support.pages import stub_resolver
 
 
 def run(*args) -> str:

@@ -15,27 +15,18 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from issues.importers.exports import ExportError, open_export
-from issues.importers.platforms import POST_READERS
+from issues.importers.platforms import PLATFORM_NAMES, POST_READERS
 from issues.importers.posts import import_posts
-from issues.importers.readers import READER_FILES, export_readers, import_readers
+from issues.importers.readers import export_readers, import_readers
 
 from .import_issue import newsletter_for
-
-# As each platform writes its own name (in consent records and reports).
-PLATFORM_NAMES = {
-    "substack": "Substack",
-    "ghost": "Ghost",
-    "mailchimp": "Mailchimp",
-    "beehiiv": "beehiiv",
-    "buttondown": "Buttondown",
-}
 
 
 class Command(BaseCommand):
     help = "Import another platform's export: its posts become sent issues, never mailed."
 
     def add_arguments(self, parser):
-        parser.add_argument("platform", choices=sorted(POST_READERS.keys() | READER_FILES.keys()))
+        parser.add_argument("platform", choices=sorted(PLATFORM_NAMES))
         parser.add_argument("path", help="The export: a zip, its unpacked folder, or a file.")
         parser.add_argument(
             "--readers",
