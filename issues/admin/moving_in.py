@@ -87,12 +87,12 @@ class ImportedPostAdmin(admin.ModelAdmin):
         return [
             path("import/", view(self.import_view), name="issues_importedpost_import"),
             path(
-                "import/<int:job_id>/",
+                "import/<int:import_id>/",
                 view(self.import_job_view),
                 name="issues_importedpost_import_job",
             ),
             path(
-                "import/<int:job_id>/progress/",
+                "import/<int:import_id>/progress/",
                 view(self.import_progress_view),
                 name="issues_importedpost_import_progress",
             ),
@@ -161,13 +161,13 @@ class ImportedPostAdmin(admin.ModelAdmin):
         )
         return redirect("admin:issues_importedpost_import_job", job.pk)
 
-    def import_job(self, request, job_id) -> PlatformImport:
+    def import_job(self, request, import_id) -> PlatformImport:
         if not may_send(request):
             raise PermissionDenied
-        return get_object_or_404(PlatformImport.objects.select_related("newsletter"), pk=job_id)
+        return get_object_or_404(PlatformImport.objects.select_related("newsletter"), pk=import_id)
 
-    def import_job_view(self, request, job_id):
-        job = self.import_job(request, job_id)
+    def import_job_view(self, request, import_id):
+        job = self.import_job(request, import_id)
         return admin_page(
             self,
             request,
@@ -177,5 +177,5 @@ class ImportedPostAdmin(admin.ModelAdmin):
             progress=import_progress(job),
         )
 
-    def import_progress_view(self, request, job_id):
-        return JsonResponse(import_progress(self.import_job(request, job_id)))
+    def import_progress_view(self, request, import_id):
+        return JsonResponse(import_progress(self.import_job(request, import_id)))
