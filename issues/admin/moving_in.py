@@ -22,14 +22,13 @@ from superfast.admin_pages import admin_page
 from ..importers.exports import MAX_TOTAL_BYTES, ExportError
 from ..importers.platform_imports import (
     STORED_NAME,
-    count_readers,
     import_progress,
     local_copy,
+    review,
     start_platform_import,
     store,
 )
-from ..importers.platforms import PLATFORM_NAMES, POST_READERS
-from ..importers.posts import import_posts
+from ..importers.platforms import PLATFORM_NAMES
 from ..models import ImportedPost, Newsletter, PlatformImport
 from .base import may_send
 
@@ -112,18 +111,9 @@ class ImportedPostAdmin(admin.ModelAdmin):
             platform, newsletter = form.cleaned_data["platform"], form.cleaned_data["newsletter"]
             try:
                 with local_copy(stored) as local:
-                    report = (
-                        import_posts(
-                            platform,
-                            local,
-                            newsletter,
-                            dry_run=True,
-                            fetch_images=form.cleaned_data["fetch_images"],
-                        )
-                        if platform in POST_READERS
-                        else None
+                    report, readers = review(
+                        platform, local, newsletter, fetch_images=form.cleaned_data["fetch_images"]
                     )
-                    readers = count_readers(platform, local)
             except ExportError as error:
                 storages["private"].delete(stored)
                 form.add_error("export", str(error))

@@ -15,8 +15,9 @@ import re
 import shutil
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from django.core.files.storage import storages
@@ -63,6 +64,66 @@ def count_readers(platform: str, path: Path) -> int:
     return sum(1 for _ in export_readers(platform, open_export(path)))
 
 
+@dataclass
+class MoveIn:
+    """What one import of an export did: its posts (None: the platform exports none) and
+    its readers."""
+
+    posts: PostsReport | None
+    readers: ReadersReport
+
+    def lines(self) -> Iterator[str]:
+        if self.posts is not None:
+            yield from self.posts.lines()
+        yield self.readers.summary() if self.readers.read else "No readers in this export."
+        for skip in self.readers.skipped:
+            yield f"  reader {skip.position} ({skip.email}) skipped: {skip.reason}"
+
+
+def move_in(
+    platform: str,
+    path: Path,
+    newsletter: Newsletter,
+    *,
+    readers_path: Path | None = None,
+    dry_run: bool = False,
+    fetch_images: bool = False,
+    posts_progress: Callable[[int, int], None] | None = None,
+    readers_progress: Callable[[int], None] | None = None,
+) -> MoveIn:
+    """The posts of the export at ``path`` (when the platform exports posts), then its
+    readers (or those of ``readers_path``: Ghost's members are a file of their own)."""
+    posts = None
+    if platform in POST_READERS:
+        posts = import_posts(
+            platform,
+            path,
+            newsletter,
+            dry_run=dry_run,
+            fetch_images=fetch_images,
+            progress=posts_progress,
+        )
+    readers = import_readers(
+        newsletter,
+        export_readers(platform, open_export(readers_path or path)),
+        platform=PLATFORM_NAMES[platform],
+        dry_run=dry_run,
+        progress=readers_progress,
+    )
+    return MoveIn(posts, readers)
+
+
+def review(
+    platform: str, path: Path, newsletter: Newsletter, *, fetch_images: bool
+) -> tuple[PostsReport | None, int]:
+    """What the admin shows before the import: the posts' dry run, and how many readers the
+    export holds (judging them is the worker's: a big list takes longer than a request)."""
+    posts = None
+    if platform in POST_READERS:
+        posts = import_posts(platform, path, newsletter, dry_run=True, fetch_images=fetch_images)
+    return posts, count_readers(platform, path)
+
+
 def start_platform_import(
     stored: str, platform: str, newsletter: Newsletter, *, fetch_images: bool, user=None
 ) -> PlatformImport:
@@ -95,25 +156,18 @@ def run_platform_import(job_id: int) -> PlatformImport | None:
     try:
         with local_copy(job.stored) as local:
             jobs.update(readers_total=count_readers(job.platform, local))
-            posts = None
-            if job.platform in POST_READERS:
-                posts = import_posts(
-                    job.platform,
-                    local,
-                    job.newsletter,
-                    fetch_images=job.fetch_images,
-                    progress=lambda done, total: jobs.update(posts_done=done, posts_total=total),
-                )
-            readers = import_readers(
+            done = move_in(
+                job.platform,
+                local,
                 job.newsletter,
-                export_readers(job.platform, open_export(local)),
-                platform=PLATFORM_NAMES[job.platform],
-                progress=lambda done: jobs.update(readers_done=done),
+                fetch_images=job.fetch_images,
+                posts_progress=lambda done, total: jobs.update(posts_done=done, posts_total=total),
+                readers_progress=lambda done: jobs.update(readers_done=done),
             )
         jobs.update(
             status=PlatformImport.Status.DONE,
-            report="\n".join(report_lines(posts, readers)),
-            skipped_csv=skipped_csv(job.platform, posts, readers),
+            report="\n".join(done.lines()),
+            skipped_csv=skipped_csv(job.platform, done),
             readers_done=F("readers_total"),
             finished_at=timezone.now(),
         )
@@ -134,19 +188,13 @@ def run_platform_import(job_id: int) -> PlatformImport | None:
     return job
 
 
-def report_lines(posts: PostsReport | None, readers: ReadersReport) -> Iterator[str]:
-    if posts is not None:
-        yield from posts.lines()
-    yield readers.summary() if readers.read else "No readers in this export."
-
-
-def skipped_csv(platform: str, posts: PostsReport | None, readers: ReadersReport) -> str:
+def skipped_csv(platform: str, done: MoveIn) -> str:
     """Every post that did not become a sent issue as it was (drafts, repeats, failures,
     pictures left remote) and every reader left out, with why."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["platform", "kind", "id", "title or address", "date", "outcome", "why"])
-    for outcome in posts.outcomes if posts else []:
+    for outcome in done.posts.outcomes if done.posts else []:
         if outcome.action != "imported" or outcome.notes:
             post = outcome.post
             date = post.date.isoformat() if post.date else ""
@@ -154,7 +202,7 @@ def skipped_csv(platform: str, posts: PostsReport | None, readers: ReadersReport
                 [platform, "post", post.external_id, post.title, date, outcome.action,
                  "; ".join(outcome.notes)]
             )  # fmt: skip
-    for skip in readers.skipped:
+    for skip in done.readers.skipped:
         writer.writerow([platform, "reader", skip.position, skip.email, "", "skipped", skip.reason])
     return out.getvalue()
 

@@ -14,10 +14,9 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from issues.importers.exports import ExportError, open_export
-from issues.importers.platforms import PLATFORM_NAMES, POST_READERS
-from issues.importers.posts import import_posts
-from issues.importers.readers import export_readers, import_readers
+from issues.importers.exports import ExportError
+from issues.importers.platform_imports import move_in
+from issues.importers.platforms import PLATFORM_NAMES
 
 from .import_issue import newsletter_for
 
@@ -54,23 +53,17 @@ class Command(BaseCommand):
         fetch_images=False,
         **options,
     ):
-        lines: list[str] = []
         try:
             with transaction.atomic():
-                target = newsletter_for(newsletter)
-                if platform in POST_READERS:
-                    lines += import_posts(
-                        platform, Path(path), target, dry_run=dry_run, fetch_images=fetch_images
-                    ).lines()
-                people = export_readers(platform, open_export(Path(readers or path)))
-                report = import_readers(
-                    target, people, platform=PLATFORM_NAMES[platform], dry_run=dry_run
+                done = move_in(
+                    platform,
+                    Path(path),
+                    newsletter_for(newsletter),
+                    readers_path=Path(readers) if readers else None,
+                    dry_run=dry_run,
+                    fetch_images=fetch_images,
                 )
-                lines.append(report.summary() if report.read else "No readers in this export.")
-                lines += [
-                    f"  reader {skip.position} ({skip.email}) skipped: {skip.reason}"
-                    for skip in report.skipped
-                ]
+                lines = list(done.lines())
                 if dry_run:
                     transaction.set_rollback(True)
         except ExportError as error:
