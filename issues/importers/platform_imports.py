@@ -156,7 +156,7 @@ def run_platform_import(job_id: int) -> PlatformImport | None:
     try:
         with local_copy(job.stored) as local:
             jobs.update(readers_total=count_readers(job.platform, local))
-            done = move_in(
+            moved = move_in(
                 job.platform,
                 local,
                 job.newsletter,
@@ -166,8 +166,8 @@ def run_platform_import(job_id: int) -> PlatformImport | None:
             )
         jobs.update(
             status=PlatformImport.Status.DONE,
-            report="\n".join(done.lines()),
-            skipped_csv=skipped_csv(job.platform, done),
+            report="\n".join(moved.lines()),
+            skipped_csv=skipped_csv(job.platform, moved),
             readers_done=F("readers_total"),
             finished_at=timezone.now(),
         )
@@ -188,13 +188,13 @@ def run_platform_import(job_id: int) -> PlatformImport | None:
     return job
 
 
-def skipped_csv(platform: str, done: MoveIn) -> str:
+def skipped_csv(platform: str, moved: MoveIn) -> str:
     """Every post that did not become a sent issue as it was (drafts, repeats, failures,
     pictures left remote) and every reader left out, with why."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["platform", "kind", "id", "title or address", "date", "outcome", "why"])
-    for outcome in done.posts.outcomes if done.posts else []:
+    for outcome in moved.posts.outcomes if moved.posts else []:
         if outcome.action != "imported" or outcome.notes:
             post = outcome.post
             date = post.date.isoformat() if post.date else ""
@@ -202,7 +202,7 @@ def skipped_csv(platform: str, done: MoveIn) -> str:
                 [platform, "post", post.external_id, post.title, date, outcome.action,
                  "; ".join(outcome.notes)]
             )  # fmt: skip
-    for skip in done.readers.skipped:
+    for skip in moved.readers.skipped:
         writer.writerow([platform, "reader", skip.position, skip.email, "", "skipped", skip.reason])
     return out.getvalue()
 
