@@ -16,7 +16,7 @@ import sys
 import tempfile
 import time
 
-from bench.support import on_each_database, setup_django
+from bench.support import empty_subscribers, on_each_database, setup_django
 
 ROWS = int(os.environ.get("BENCH_IMPORT_ROWS", "100000"))
 LIMIT_SECONDS = {"sqlite": 20, "postgresql": 10}
@@ -38,13 +38,7 @@ def time_import(database_url: str | None) -> int:
         from django.db import connection, transaction
 
         from subscribers.imports import import_csv
-        from subscribers.models import (
-            ConsentEvent,
-            ImportRejection,
-            ImportRow,
-            Subscriber,
-            Subscription,
-        )
+        from subscribers.models import Subscriber
 
         Newsletter = apps.get_model("issues", "Newsletter")
         Newsletter.objects.filter(slug="bench").delete()
@@ -52,22 +46,14 @@ def time_import(database_url: str | None) -> int:
             name="Bench", slug="bench", from_name="Bench", from_email="bench@example.org"
         )
 
-        def empty():
-            """One DELETE per table: the ORM's cascade of 100,000 subscribers, collected in
-            Python, took minutes on SQLite, longer than the import it follows."""
-            tables = [ConsentEvent, Subscription, Subscriber.tags.through, Subscriber]
-            with connection.cursor() as cursor:
-                for model in [*tables, ImportRow, ImportRejection]:
-                    cursor.execute(f"DELETE FROM {model._meta.db_table}")
-
-        empty()
+        empty_subscribers()
         data = csv_bytes(ROWS)
         started = time.perf_counter()
         report = import_csv(data, newsletter)
         seconds = time.perf_counter() - started
         assert report.imported == ROWS and report.job.rejected == 2, report.summary()
 
-        empty()
+        empty_subscribers()
         started = time.perf_counter()
         with transaction.atomic():
             Subscriber.objects.bulk_create(
@@ -75,7 +61,7 @@ def time_import(database_url: str | None) -> int:
                 batch_size=1000,
             )
         baseline = time.perf_counter() - started
-        empty()
+        empty_subscribers()
         newsletter.delete()
         vendor = connection.vendor
 

@@ -7,7 +7,7 @@ from celery import shared_task
 
 from . import delivery, sequences
 from .engagement import pseudonyms, recorder
-from .importers import link_preview
+from .importers import link_preview, platform_imports
 from .models import Dispatch, Issue
 from .reports.retention import compact_old_deliveries
 
@@ -73,3 +73,10 @@ def drop_reader_salts():
 def fetch_link_preview(url):
     """A pasted link's page fetched (through the one fetcher) for its title and note."""
     return link_preview.fetch_preview(url)
+
+
+@shared_task
+def import_platform_export(job_id):
+    """An import from another platform started in the admin: posts, then readers."""
+    job = platform_imports.run_platform_import(job_id)
+    return job.status if job else None

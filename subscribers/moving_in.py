@@ -16,7 +16,7 @@ A reader already here, matched by address, is left exactly as they are and repor
 "already here", so running an import twice imports nothing twice.
 """
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -113,9 +113,11 @@ def import_readers(
     platform: str,
     dry_run: bool = False,
     batch_rows: int = 0,
+    progress: Callable[[int], None] | None = None,
 ) -> ReadersReport:
     """Bring ``readers`` of ``platform`` onto ``newsletter``, batch by batch; with
-    ``dry_run`` everything is judged and counted, then rolled back."""
+    ``dry_run`` everything is judged and counted, then rolled back. ``progress`` hears how
+    many readers were read after each committed batch."""
     batch_rows = batch_rows or settings.SUBSCRIBER_IMPORT_BATCH_ROWS
     report = ReadersReport(platform=platform, dry_run=dry_run)
     numbered = enumerate(readers, start=1)
@@ -135,6 +137,8 @@ def import_readers(
             for batch in iter(lambda: list(islice(numbered, batch_rows)), []):
                 with transaction.atomic():
                     import_batch(job, batch, platform, report)
+                if progress:
+                    progress(batch[-1][0])
             job.refresh_from_db()
             report.read = job.lines
             collect_rejections(job, report)

@@ -2,45 +2,51 @@
 
 The upload waits in the private storage (never served) under a name made here, so the
 second step names only a file this page stored. Importing publishes issues, so it takes
-the send permission. The import runs in the request (posts only, minutes for hundreds); the
-per-item report follows, with a CSV of what was skipped and why (a download made in
-the page: nothing of it stays on the server).
+the send permission. The review (a dry run of the posts, and how many readers the export
+holds) runs in the request; the import itself runs in a worker
+(``issues.importers.platform_imports``), and its page shows posts and readers done of
+their totals, polled from a small JSON endpoint (without JavaScript the page refreshes
+itself), then the per-item report and a CSV of what was skipped and why.
 """
-
-import csv
-import io
-import re
-import shutil
-import tempfile
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
 
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.core.files.storage import storages
-from django.http import Http404
+from django.http import Http404, JsonResponse
+from django.shortcuts import get_object_or_404, redirect
 from django.urls import path
 
 from superfast.admin_pages import admin_page
 
 from ..importers.exports import MAX_TOTAL_BYTES, ExportError
-from ..importers.platforms import POST_READERS
-from ..importers.posts import PostsReport, import_posts
-from ..models import ImportedPost, Newsletter
+from ..importers.platform_imports import (
+    STORED_NAME,
+    import_progress,
+    local_copy,
+    review,
+    start_platform_import,
+    store,
+)
+from ..importers.platforms import PLATFORM_NAMES
+from ..models import ImportedPost, Newsletter, PlatformImport
 from .base import may_send
 
-FOLDER = "imports"
-STORED_NAME = re.compile(rf"^{FOLDER}/[0-9a-f]{{32}}\.(zip|json)$")
+PLATFORMS = list(PLATFORM_NAMES.items())
+FETCH_IMAGES_HELP = (
+    "Download the pictures posts show from the old platform's servers and store them here, "
+    "checked like uploads. Unticked, they keep loading from there (listed in the report)."
+)
 
 
 class UploadForm(forms.Form):
-    platform = forms.ChoiceField(choices=[(name, name.capitalize()) for name in POST_READERS])
+    platform = forms.ChoiceField(choices=PLATFORMS)
     newsletter = forms.ModelChoiceField(queryset=Newsletter.objects.all(), empty_label=None)
-    export = forms.FileField(help_text="The export as the platform hands it out: a zip, or "
-                             "Ghost's JSON file.")  # fmt: skip
+    export = forms.FileField(help_text="The export as the platform hands it out: a zip, "
+                             "Ghost's JSON file, or a subscriber CSV.")  # fmt: skip
+    fetch_images = forms.BooleanField(
+        required=False, label="Fetch remote images", help_text=FETCH_IMAGES_HELP
+    )
 
     def clean_export(self):
         upload = self.cleaned_data["export"]
@@ -50,47 +56,10 @@ class UploadForm(forms.Form):
 
 
 class ImportForm(forms.Form):
-    platform = forms.ChoiceField(choices=[(name, name) for name in POST_READERS])
+    platform = forms.ChoiceField(choices=PLATFORMS)
     newsletter = forms.ModelChoiceField(queryset=Newsletter.objects.all())
     stored = forms.RegexField(regex=STORED_NAME)
-
-
-def store(upload) -> str:
-    """The upload, streamed in chunks into the private storage under a name of ours."""
-    suffix = "json" if upload.name.lower().endswith(".json") else "zip"
-    return storages["private"].save(f"{FOLDER}/{uuid.uuid4().hex}.{suffix}", upload)
-
-
-@contextmanager
-def local_copy(name: str) -> Iterator[Path]:
-    """The stored export as a local file (a bucket's object is copied to a temporary one)."""
-    storage = storages["private"]
-    try:
-        yield Path(storage.path(name))
-        return
-    except NotImplementedError:
-        pass
-    with tempfile.NamedTemporaryFile(suffix=Path(name).suffix) as local:
-        with storage.open(name, "rb") as source:
-            shutil.copyfileobj(source, local)
-        local.flush()
-        yield Path(local.name)
-
-
-def skipped_csv(report: PostsReport) -> str:
-    """Every post that did not become a sent issue, with why: drafts, repeats, failures."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["platform", "id", "title", "date", "outcome", "why"])
-    for outcome in report.outcomes:
-        if outcome.action != "imported" or outcome.notes:
-            post = outcome.post
-            date = post.date.isoformat() if post.date else ""
-            writer.writerow(
-                [report.platform, post.external_id, post.title, date, outcome.action,
-                 "; ".join(outcome.notes)]
-            )  # fmt: skip
-    return out.getvalue()
+    fetch_images = forms.BooleanField(required=False)
 
 
 @admin.register(ImportedPost)
@@ -113,17 +82,24 @@ class ImportedPostAdmin(admin.ModelAdmin):
         )
 
     def get_urls(self):
+        view = self.admin_site.admin_view
         return [
+            path("import/", view(self.import_view), name="issues_importedpost_import"),
             path(
-                "import/",
-                self.admin_site.admin_view(self.import_view),
-                name="issues_importedpost_import",
+                "import/<int:import_id>/",
+                view(self.import_job_view),
+                name="issues_importedpost_import_job",
+            ),
+            path(
+                "import/<int:import_id>/progress/",
+                view(self.import_progress_view),
+                name="issues_importedpost_import_progress",
             ),
         ] + super().get_urls()
 
     def import_view(self, request):
         """Step one (``review``): store the upload and show the dry run. Step two
-        (``import``): import the stored file for real and show the report."""
+        (``import``): queue the stored file's import and show its progress."""
         if not may_send(request):
             raise PermissionDenied
         if request.method == "POST" and request.POST.get("step") == "import":
@@ -135,15 +111,23 @@ class ImportedPostAdmin(admin.ModelAdmin):
             platform, newsletter = form.cleaned_data["platform"], form.cleaned_data["newsletter"]
             try:
                 with local_copy(stored) as local:
-                    report = import_posts(platform, local, newsletter, dry_run=True)
+                    report, readers = review(
+                        platform, local, newsletter, fetch_images=form.cleaned_data["fetch_images"]
+                    )
             except ExportError as error:
                 storages["private"].delete(stored)
                 form.add_error("export", str(error))
             else:
                 context |= {
                     "report": report,
+                    "readers": readers,
                     "confirm": ImportForm(
-                        initial={"platform": platform, "newsletter": newsletter, "stored": stored}
+                        initial={
+                            "platform": platform,
+                            "newsletter": newsletter,
+                            "stored": stored,
+                            "fetch_images": form.cleaned_data["fetch_images"],
+                        }
                     ),
                 }
         return admin_page(self, request, "admin/issues/importedpost/import.html", **context)
@@ -153,22 +137,35 @@ class ImportedPostAdmin(admin.ModelAdmin):
         if not form.is_valid():
             raise Http404("No such export.")
         stored = form.cleaned_data["stored"]
-        if not storages["private"].exists(stored):
+        if (
+            not storages["private"].exists(stored)
+            or PlatformImport.objects.filter(stored=stored).exists()
+        ):
             raise Http404("This export was imported already, or discarded.")
-        try:
-            with local_copy(stored) as local:
-                report = import_posts(
-                    form.cleaned_data["platform"], local, form.cleaned_data["newsletter"]
-                )
-        except ExportError as error:
-            raise Http404(str(error)) from None
-        finally:
-            storages["private"].delete(stored)
+        job = start_platform_import(
+            stored,
+            form.cleaned_data["platform"],
+            form.cleaned_data["newsletter"],
+            fetch_images=form.cleaned_data["fetch_images"],
+            user=request.user,
+        )
+        return redirect("admin:issues_importedpost_import_job", job.pk)
+
+    def import_job(self, request, import_id) -> PlatformImport:
+        if not may_send(request):
+            raise PermissionDenied
+        return get_object_or_404(PlatformImport.objects.select_related("newsletter"), pk=import_id)
+
+    def import_job_view(self, request, import_id):
+        job = self.import_job(request, import_id)
         return admin_page(
             self,
             request,
-            "admin/issues/importedpost/import.html",
-            title="Import from another platform: done",
-            report=report,
-            skipped=skipped_csv(report),
+            "admin/issues/importedpost/import_job.html",
+            title=f"Import from {PLATFORM_NAMES.get(job.platform, job.platform)}",
+            job=job,
+            progress=import_progress(job),
         )
+
+    def import_progress_view(self, request, import_id):
+        return JsonResponse(import_progress(self.import_job(request, import_id)))

@@ -542,6 +542,10 @@ def html_to_blocks(html: str) -> list[BlockDraft]:
 ImageSource = Callable[[str], bytes | None]
 
 
+class ImageUnavailable(Exception):
+    """An image source could not give the picture; the message says why, for the report."""
+
+
 @dataclass
 class BuiltBlocks:
     blocks: list[ImportedBlock]
@@ -554,7 +558,8 @@ def build_blocks(drafts: list[BlockDraft], image_source: ImageSource | None = No
 
     An image whose bytes ``image_source`` gives (the export carries it, or a fetcher got
     it) is checked and stored like an upload; any other stays at its remote address, in a
-    Markdown image, and is listed in ``remote_images``. A draft its kind refuses is left out
+    Markdown image, and is listed in ``remote_images`` (with why in ``problems`` when the
+    source failed or the upload checks refused it). A draft its kind refuses is left out
     and said in ``problems``: one bad piece never stops a post.
     """
     built = BuiltBlocks([], [], [])
@@ -584,7 +589,11 @@ def stored_image(
 ) -> ImportedBlock | None:
     """The image block, its picture checked and stored like an upload, when the source has it."""
     url = draft.image_url
-    content = image_source(url) if image_source and url else None
+    try:
+        content = image_source(url) if image_source and url else None
+    except ImageUnavailable as error:
+        problems.append(f"image “{url[:80]}” {error}")
+        return None
     if content is None:
         return None
     name = urlsplit(url).path.rsplit("/", 1)[-1][:100] or "image"

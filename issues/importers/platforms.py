@@ -245,3 +245,13 @@ POST_READERS: dict[str, Callable[[Export], list[Post]]] = {
     "ghost": ghost_posts,
     "buttondown": buttondown_posts,
 }
+
+# Every platform an export can come from, as it writes its own name (in consent records and
+# reports): the posts of some, the readers of all.
+PLATFORM_NAMES = {
+    "substack": "Substack",
+    "ghost": "Ghost",
+    "mailchimp": "Mailchimp",
+    "beehiiv": "beehiiv",
+    "buttondown": "Buttondown",
+}

@@ -9,8 +9,10 @@ already took is reported as a conflict and left for the editor. Each post is rem
 platform and id (``ImportedPost``), so a second run imports nothing twice.
 """
 
+import socket
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,9 +25,11 @@ from ..archive.redirects import add_redirect
 from ..compose.markup import ImportedBlock, MarkupError, Reader
 from ..delivery.snapshot import freeze_snapshot
 from ..models import Block, ImportedPost, Issue, Newsletter, Redirect
-from .exports import Export, ExportError, open_export
-from .html_blocks import build_blocks, convert_html
+from .exports import ExportError, open_export
+from .fetcher import Resolver
+from .html_blocks import ImageSource, build_blocks, convert_html
 from .platforms import POST_READERS, Post
+from .post_images import PostImages
 
 
 @dataclass
@@ -57,6 +61,8 @@ class PostsReport:
     platform: str
     outcomes: list[PostOutcome] = field(default_factory=list)
     dry_run: bool = False
+    fetching_images: bool = False
+    fetched_images: int = 0  # remote pictures downloaded (each then checked like an upload)
 
     def count(self, action: str) -> int:
         return sum(outcome.action == action for outcome in self.outcomes)
@@ -79,12 +85,19 @@ class PostsReport:
             f"{'Would import' if self.dry_run else 'Imported'} from {self.platform}: "
             f"{self.count('imported')} sent issues at their original dates, "
             f"{self.count('draft')} drafts; {self.count('skipped')} already here, "
-            f"{self.count('failed')} failed; {len(self.remote_images())} images left at their "
-            f"remote address; {len(self.conflicts())} old addresses in conflict. "
-            "Nobody was mailed."
+            f"{self.count('failed')} failed; {self.images_said()}; "
+            f"{len(self.conflicts())} old addresses in conflict. Nobody was mailed."
         )
         if self.dry_run:
             yield "Dry run: nothing was changed."
+
+    def images_said(self) -> str:
+        remote = f"{len(self.remote_images())} images left at their remote address"
+        if not self.fetching_images:
+            return remote
+        if self.dry_run:
+            return f"{remote} (remote images are fetched by the import, not by a dry run)"
+        return f"{self.fetched_images} remote images downloaded, {remote}"
 
 
 REMOTE_IMAGE = "image kept at its remote address: "
@@ -92,29 +105,47 @@ CONFLICT = "conflict: "
 
 
 def import_posts(
-    platform: str, path: Path, newsletter: Newsletter, *, dry_run: bool = False
+    platform: str,
+    path: Path,
+    newsletter: Newsletter,
+    *,
+    dry_run: bool = False,
+    fetch_images: bool = False,
+    resolver: Resolver = socket.getaddrinfo,
+    progress: Callable[[int, int], None] | None = None,
 ) -> PostsReport:
     """Every post of the export at ``path`` into ``newsletter``, oldest first (so numbers
-    follow dates); with ``dry_run`` everything is done in a transaction rolled back."""
+    follow dates), each post committed on its own (a second run skips those already here);
+    with ``dry_run`` everything is done in one transaction, rolled back.
+
+    ``fetch_images`` downloads the pictures the export does not carry (``PostImages``;
+    never in a dry run, which must change nothing). ``progress`` hears (posts done, posts
+    in all) after each post."""
     if platform not in POST_READERS:
         raise ExportError(f"posts from “{platform}” cannot be imported.")
     export = open_export(path)
     posts = sorted(POST_READERS[platform](export), key=lambda p: (p.date is None, p.date))
-    report = PostsReport(platform, dry_run=dry_run)
-    with transaction.atomic():
-        for post in posts:
-            report.outcomes.append(import_post(platform, post, newsletter, export))
+    report = PostsReport(platform, dry_run=dry_run, fetching_images=fetch_images)
+    images = PostImages(export, fetch_remote=fetch_images and not dry_run, resolver=resolver)
+    with transaction.atomic() if dry_run else nullcontext():
+        for done, post in enumerate(posts, start=1):
+            report.outcomes.append(import_post(platform, post, newsletter, images))
+            if progress:
+                progress(done, len(posts))
         if dry_run:
             transaction.set_rollback(True)
+    report.fetched_images = images.fetched
     return report
 
 
-def import_post(platform: str, post: Post, newsletter: Newsletter, export: Export) -> PostOutcome:
+def import_post(
+    platform: str, post: Post, newsletter: Newsletter, images: ImageSource
+) -> PostOutcome:
     already = ImportedPost.objects.filter(platform=platform, external_id=post.external_id).first()
     if already is not None:
         return PostOutcome(post, "skipped", already.issue, notes=["imported before"])
     outcome = PostOutcome(post, "imported" if post.public else "draft")
-    blocks = post_blocks(post, outcome.notes, export)
+    blocks = post_blocks(post, outcome.notes, images)
     if not blocks:
         return PostOutcome(post, "failed", notes=[*outcome.notes, "no content to import"])
     if not post.published:
@@ -135,7 +166,7 @@ def import_post(platform: str, post: Post, newsletter: Newsletter, export: Expor
     return outcome
 
 
-def post_blocks(post: Post, notes: list[str], export: Export) -> list[ImportedBlock]:
+def post_blocks(post: Post, notes: list[str], images: ImageSource) -> list[ImportedBlock]:
     """The post's body as validated blocks; what could not be kept goes to ``notes``."""
     if post.markdown is not None and post.html is None:
         try:
@@ -147,7 +178,7 @@ def post_blocks(post: Post, notes: list[str], export: Export) -> list[ImportedBl
     else:
         html = post.html or ""
     conversion = convert_html(html)
-    built = build_blocks(conversion.drafts, image_source=export.image)
+    built = build_blocks(conversion.drafts, image_source=images)
     notes += [f"{REMOTE_IMAGE}{url}" for url in built.remote_images]
     notes += built.problems
     if conversion.removed:

@@ -13,7 +13,7 @@ from .engagement import (
     QuizVote,
     TrackedLink,
 )
-from .imports import ImportedPost
+from .imports import ImportedPost, PlatformImport
 from .previews import LinkPreview
 from .redirects import Redirect
 from .sequences import SequenceStep, WelcomeSequence
@@ -27,6 +27,7 @@ __all__ = [
     "DeliveryTally",
     "Dispatch",
     "ImportedPost",
+    "PlatformImport",
     "Issue",
     "IssueSalt",
     "KNOWN_READER",

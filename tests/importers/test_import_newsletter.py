@@ -10,7 +10,7 @@ from django.core import mail
 from django.core.management import CommandError, call_command
 
 from issues.models import Delivery, Dispatch, ImportedPost, Issue, Redirect
-from tests.importers.conftest import FIXTURES
+from tests.importers.conftest import FIXTURES, zip_of
 from tests.support.composing import image_bytes
 from tests.support.factories import make_issue
 
@@ -173,13 +173,6 @@ def test_an_old_address_another_import_claimed_is_reported_as_a_conflict(
     assert Redirect.objects.get(old_path="/p/models-that-read-charts").new_path.startswith(
         "/ai-weekly/"
     )
-
-
-def zip_of(path, members):
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, data in members.items():
-            archive.writestr(name, data)
-    return path
 
 
 @pytest.mark.django_db

@@ -20,7 +20,7 @@ from django.utils import timezone
 from issues import sequences
 from issues.archive.redirects import add_redirect
 from issues.delivery import plan_dispatch, start_dispatch
-from issues.models import ImportedPost
+from issues.models import ImportedPost, PlatformImport
 from issues.sequences.steps import standing_dispatch
 from subscribers import services
 from subscribers.models import ErasedAddress, ImportJob, Segment, SuppressionEvent, Tag
@@ -102,6 +102,9 @@ class Dataset:
         self.imported_post = ImportedPost.objects.create(
             platform="substack", external_id="101", issue=self.sent, old_path="/p/last-week"
         )
+        self.platform_import = PlatformImport.objects.create(
+            platform="substack", newsletter=self.newsletter, stored="imports/gone.zip"
+        )
         self.sending = make_issue(self.newsletter, "Going out", sections=1)
         plan_dispatch(start_dispatch(self.sending))
 
@@ -148,6 +151,7 @@ class Dataset:
             "channel": "web",
             "number": self.draft.revisions.order_by("number").first().number,
             "job_id": self.import_job.pk,
+            "import_id": self.platform_import.pk,
             "id": self.member.pk,
             "app_label": "issues",
             "url": "no-such-page/",

@@ -475,6 +475,8 @@ ISSUES = {
         data=lambda d: d.moving_in_upload(),
         note="send_issue: an import publishes issues; the POST shown here is the dry run",
     ),
+    "issues/importedpost/import/<int:import_id>/": Row(PUBLISHERS, note="the import's progress"),
+    "issues/importedpost/import/<int:import_id>/progress/": Row(PUBLISHERS),
 }
 
 URLS: dict[str, Row] = {**SITE, **AUTH, **SUBSCRIBERS, **ISSUES}

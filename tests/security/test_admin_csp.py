@@ -26,6 +26,7 @@ from issues.models import (
     Issue,
     LibraryBlock,
     Newsletter,
+    PlatformImport,
     SequenceStep,
     WelcomeSequence,
 )
@@ -113,6 +114,9 @@ def house(superuser_client, tmp_path, settings):
         "user": superuser_client.user,
         "group": Group.objects.create(name="Editors"),
         "job": ImportJob.objects.latest("pk"),
+        "platform_import": PlatformImport.objects.create(
+            platform="substack", newsletter=newsletter, stored="imports/gone.zip"
+        ),
         "revision": revised.revisions.order_by("number").first(),
         "draft": revised,
     }
@@ -139,6 +143,8 @@ def urls_for(route, name, house):
             kwargs[argument] = pk
         elif argument == "job_id":
             kwargs[argument] = house["job"].pk
+        elif argument == "import_id":
+            kwargs[argument] = house["platform_import"].pk
         elif argument == "number":
             kwargs[argument] = house["revision"].number
         elif argument != "channel":

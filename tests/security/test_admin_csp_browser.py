@@ -15,7 +15,7 @@ from django.test import Client
 from django.urls import reverse
 from playwright.sync_api import expect
 
-from issues.models import Issue, Newsletter, Snapshot, WelcomeSequence
+from issues.models import Issue, Newsletter, PlatformImport, Snapshot, WelcomeSequence
 from subscribers.models import ImportJob, Segment
 from tests.support.admin import log_into_admin, make_editor
 from tests.support.composing import add_block
@@ -128,7 +128,23 @@ def test_the_admin_pages_superfast_adds_run_without_a_single_violation(
     watched.visit(f"{base}issues/issue/{house['dispatched'].pk}/delivery/")
     expect(page.locator("#progress-status")).not_to_be_empty()
 
+    # Moving in: the import's page follows the worker's counts as they move.
+    job = PlatformImport.objects.create(
+        platform="substack",
+        newsletter=house["newsletter"],
+        stored="imports/none.zip",
+        status=PlatformImport.Status.RUNNING,
+        posts_total=500,
+        readers_total=100_000,
+    )
+    watched.visit(f"{base}issues/importedpost/import/{job.pk}/")
+    PlatformImport.objects.filter(pk=job.pk).update(posts_done=120, readers_done=20_000)
+    expect(page.locator("#import-posts-done")).to_have_text("120")
+    expect(page.locator("#import-readers-done")).to_have_text("20000")
+    assert page.eval_on_selector("#import-posts-bar", "bar => [bar.value, bar.max]") == [120, 500]
+
     for path in (
+        "issues/importedpost/import/",
         f"issues/issue/{sent.pk}/engagement/",
         f"issues/newsletter/{house['newsletter'].pk}/dashboard/",
         f"issues/issue/{sent.pk}/report/",

@@ -5,6 +5,8 @@ Published posts are marked sent at the date they went out there (never mailed), 
 paid-only posts stay drafts, and old addresses answer 301. Readers are sent nothing. A second
 run imports nothing twice. ``--dry-run`` reports the same and changes nothing. Mailchimp and
 beehiiv exports hold readers only; Ghost's members are a CSV of their own (``--readers``).
+Pictures the export does not carry stay at their remote address, listed in the report, unless
+``--fetch-images`` downloads them (``issues.importers.post_images``).
 """
 
 from pathlib import Path
@@ -12,28 +14,18 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from issues.importers.exports import ExportError, open_export
-from issues.importers.platforms import POST_READERS
-from issues.importers.posts import import_posts
-from issues.importers.readers import READER_FILES, export_readers, import_readers
+from issues.importers.exports import ExportError
+from issues.importers.platform_imports import move_in
+from issues.importers.platforms import PLATFORM_NAMES
 
 from .import_issue import newsletter_for
-
-# As each platform writes its own name (in consent records and reports).
-PLATFORM_NAMES = {
-    "substack": "Substack",
-    "ghost": "Ghost",
-    "mailchimp": "Mailchimp",
-    "beehiiv": "beehiiv",
-    "buttondown": "Buttondown",
-}
 
 
 class Command(BaseCommand):
     help = "Import another platform's export: its posts become sent issues, never mailed."
 
     def add_arguments(self, parser):
-        parser.add_argument("platform", choices=sorted(POST_READERS.keys() | READER_FILES.keys()))
+        parser.add_argument("platform", choices=sorted(PLATFORM_NAMES))
         parser.add_argument("path", help="The export: a zip, its unpacked folder, or a file.")
         parser.add_argument(
             "--readers",
@@ -43,25 +35,35 @@ class Command(BaseCommand):
         parser.add_argument(
             "--dry-run", action="store_true", help="Report what would happen; change nothing."
         )
+        parser.add_argument(
+            "--fetch-images",
+            action="store_true",
+            help="Download the pictures posts show from the old platform's servers (through "
+            "the server-side fetcher and the upload checks) instead of leaving them there.",
+        )
 
     def handle(
-        self, *args, platform, path, newsletter=None, readers=None, dry_run=False, **options
+        self,
+        *args,
+        platform,
+        path,
+        newsletter=None,
+        readers=None,
+        dry_run=False,
+        fetch_images=False,
+        **options,
     ):
-        lines: list[str] = []
         try:
             with transaction.atomic():
-                target = newsletter_for(newsletter)
-                if platform in POST_READERS:
-                    lines += import_posts(platform, Path(path), target, dry_run=dry_run).lines()
-                people = export_readers(platform, open_export(Path(readers or path)))
-                report = import_readers(
-                    target, people, platform=PLATFORM_NAMES[platform], dry_run=dry_run
+                done = move_in(
+                    platform,
+                    Path(path),
+                    newsletter_for(newsletter),
+                    readers_path=Path(readers) if readers else None,
+                    dry_run=dry_run,
+                    fetch_images=fetch_images,
                 )
-                lines.append(report.summary() if report.read else "No readers in this export.")
-                lines += [
-                    f"  reader {skip.position} ({skip.email}) skipped: {skip.reason}"
-                    for skip in report.skipped
-                ]
+                lines = list(done.lines())
                 if dry_run:
                     transaction.set_rollback(True)
         except ExportError as error:
