@@ -17,7 +17,8 @@ Settings: ``BENCH_DATABASE_URL`` (default a ``superfast_bench`` database on the 
 PostgreSQL, created when missing), ``BENCH_BROKER_URL`` / ``BENCH_REDIS_URL`` (default local
 Redis dbs 14 and 15), ``BENCH_SIZES`` (default ``10000,100000``), ``BENCH_SIGNED_SIZES``
 (default ``10000``), ``SMTP_SINK`` (the binary; ``make bench`` unpacks it),
-``BENCH_PROFILE=1`` to also profile the send loop (cProfile, top items to var/bench).
+``BENCH_PROFILE=1`` to also profile the send loop, unsigned and signed (cProfile, top
+items to var/bench/profile-send.txt and profile-send_signed.txt).
 """
 
 import os
@@ -105,8 +106,9 @@ def run(size, port, log_dir, extra_env=None):
     return seconds, plan_seconds, rss
 
 
-def profile(port, size=5000):
-    """The worker's send loop in this process under cProfile: where a message's time goes."""
+def profile(port, name, extra_env=None, size=5000):
+    """The worker's send loop in this process under cProfile: where a message's time goes,
+    written to var/bench/profile-<name>.txt."""
     import cProfile
     import pstats
 
@@ -123,10 +125,11 @@ def profile(port, size=5000):
     dispatch = Dispatch.objects.create(issue=issue, snapshot=issue.snapshot)
     delivery.plan_dispatch(dispatch)
     mail = {"EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend"}
-    with override_settings(EMAIL_HOST="127.0.0.1", EMAIL_PORT=port, SEND_BATCH_SIZE=200, **mail):
+    sending = dict(EMAIL_HOST="127.0.0.1", EMAIL_PORT=port, SEND_BATCH_SIZE=200, **mail)
+    with override_settings(**sending, **(extra_env or {})):
         profiler = cProfile.Profile()
         profiler.runcall(delivery.run_sender, dispatch.pk, 600)
-    out = ROOT / "var" / "bench" / "profile-send.txt"
+    out = ROOT / "var" / "bench" / f"profile-{name}.txt"
     with open(out, "w") as handle:
         pstats.Stats(profiler, stream=handle).sort_stats("tottime").print_stats(25)
     print(f"# profile of {size} sends in one process: {out}")
@@ -168,7 +171,9 @@ def main():
                     flush=True,
                 )
         if os.environ.get("BENCH_PROFILE"):
-            profile(port)
+            with tempfile.TemporaryDirectory() as folder:
+                profile(port, "send")
+                profile(port, "send_signed", dkim_env(folder))
         reset_data()
     finally:
         sink.terminate()
