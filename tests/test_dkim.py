@@ -70,7 +70,7 @@ def message(draw):
     return b"\r\n".join(fields) + b"\r\n\r\n" + body.encode()
 
 
-@hypothesis_settings(max_examples=50, deadline=None, database=None)
+@hypothesis_settings(max_examples=30, deadline=None, database=None)
 @given(data=message())
 def test_every_message_we_sign_verifies_with_dkimpy_and_a_change_fails(keys_and_dns, data):
     keys, dnsfunc = keys_and_dns
