@@ -4,6 +4,7 @@ sending a planned dispatch, and the worker's memory."""
 
 import multiprocessing
 import os
+import resource
 import shutil
 import smtplib
 import subprocess
@@ -168,6 +169,40 @@ def peak_rss_mb(pid):
         kb = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM"))
         peak = max(peak, kb)
     return peak / 1024
+
+
+def cpu_seconds(pids) -> float:
+    """User and system CPU seconds the processes ``pids`` have used so far (those that have
+    ended count nothing)."""
+    ticks = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])  # utime and stime (stat's 14th and 15th)
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def children_cpu_seconds() -> float:
+    """CPU seconds of this process's children that have ended and been waited for."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def database_backends() -> list[int]:
+    """The PostgreSQL server processes serving other connections to this database (a
+    worker's), whose CPU a send costs too; none on SQLite."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        return [pid for (pid,) in cursor.fetchall()]
 
 
 def sending_env(port: int, concurrency: int = CORES) -> dict:

@@ -13,8 +13,6 @@ import re
 
 import dkim
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from issues.delivery import send_next_batch, send_test
 from subscribers import services
@@ -26,7 +24,7 @@ from subscribers.services.mail import (
     send_subscriber_mail,
 )
 from tests.support.delivery import planned_dispatch
-from tests.support.dkim import rsa_key_file
+from tests.support.dkim import ed25519_key_file, rsa_key_file
 from tests.support.factories import make_issue
 
 ADDRESS = "The Weekly\n1 Example Street\n10115 Berlin, Germany"
@@ -160,15 +158,7 @@ def test_messages_built_by_djangos_mail_api_are_signed_too(db, site, signing, se
 
 
 def test_an_ed25519_key_adds_a_second_signature(db, smtp_sink, site, signing, settings, tmp_path):
-    key = ed25519.Ed25519PrivateKey.generate()
-    path = tmp_path / "ed25519.pem"
-    path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
+    path, public = ed25519_key_file(tmp_path)
     settings.DKIM_ED25519_SELECTOR = "ed2026"
     settings.DKIM_ED25519_PRIVATE_KEY_FILE = str(path)
     _, [received] = issue_messages(smtp_sink, 1)
@@ -176,6 +166,12 @@ def test_an_ed25519_key_adds_a_second_signature(db, smtp_sink, site, signing, se
     assert ["a=rsa-sha256" in fields[0], "a=ed25519-sha256" in fields[1]] == [True, True]
     assert "s=ed2026" in fields[1]
     assert dkim.verify(received.data, dnsfunc=signing)  # the RSA one, as most receivers do
+    record = f"v=DKIM1; k=ed25519; p={public}".encode()
+
+    def both(name, timeout=5):
+        return record if name == b"ed2026._domainkey.example.org." else signing(name)
+
+    assert dkim.DKIM(received.data).verify(idx=1, dnsfunc=both)
 
 
 def test_test_copies_are_signed_and_come_from_the_sending_domain(db, smtp_sink, site, signing):
