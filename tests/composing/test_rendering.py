@@ -61,6 +61,24 @@ def test_web_html_is_the_body_only_with_heading_anchors(issue):
     assert rendered.search_text == "📄 Papers Text"
 
 
+def test_web_page_loads_images_after_the_first_lazily_and_the_email_none(issue):
+    """Below the fold a reader may never reach an image; the first may be what the page
+    shows first (its largest paint), so it is fetched at once. Emails load as clients do."""
+    add_block(issue, "image", {"alt": "First"}, {"image": upload()})
+    add_block(issue, "markdown", {"body": "Text"})
+    add_block(issue, "image", {"alt": "Second"}, {"image": upload()})
+    add_block(
+        issue,
+        "sponsor",
+        {"name": "Acme", "url": "https://acme.example", "text": "Tools.", "label": "Sponsor"},
+        {"logo": upload()},
+    )
+    rendered = render_issue(issue)
+    web = re.findall(r"<img [^>]*>", rendered.web_html)
+    assert [('loading="lazy"' in img) for img in web] == [False, True, True]
+    assert "loading=" not in rendered.email_html
+
+
 def test_search_text_keeps_words_of_adjacent_list_items_apart(issue):
     add_block(issue, "quiz", QUIZ_FORM_VALUES)
     search_text = render_issue(issue).search_text
