@@ -79,9 +79,28 @@ def seed():
     print(Issue.objects.filter(status=Issue.Status.SENT).first().get_absolute_url())
 
 
-def lighthouse(url: str, workdir: Path) -> tuple[dict, dict]:
+def lighthouse(url: str, workdir: Path, attempts: int = 3) -> tuple[dict, dict]:
     """Lighthouse's JSON report of ``url`` and the CPU time of the page's main thread
-    (from the run's trace, which ``-GA`` keeps in ``workdir``)."""
+    (from the run's trace, which ``-GA`` keeps in ``workdir``).
+
+    A run that fails to record its trace (``NO_NAVSTART``: Lighthouse 12.2.3 now and then
+    misses the navigation in Chromium 156's trace, and asks to be run again) is run again,
+    up to ``attempts`` times in all, saying so."""
+    for attempt in range(1, attempts):
+        try:
+            return lighthouse_once(url, workdir / f"attempt-{attempt}")
+        except LighthouseFailed as failure:
+            if "NO_NAVSTART" not in str(failure):
+                raise
+            print(f"#   {url}: no navigation in the trace (NO_NAVSTART), run again", flush=True)
+    return lighthouse_once(url, workdir / f"attempt-{attempts}")
+
+
+class LighthouseFailed(RuntimeError):
+    pass
+
+
+def lighthouse_once(url: str, workdir: Path) -> tuple[dict, dict]:
     workdir.mkdir(parents=True)
     command = [
         "node",
@@ -100,7 +119,7 @@ def lighthouse(url: str, workdir: Path) -> tuple[dict, dict]:
     env = {**os.environ, "CHROME_PATH": CHROME, "PUPPETEER_SKIP_DOWNLOAD": "1"}
     done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
     if done.returncode:
-        raise RuntimeError(f"lighthouse failed on {url}:\n{done.stderr[-4000:]}")
+        raise LighthouseFailed(f"lighthouse failed on {url}:\n{done.stderr[-4000:]}")
     report = json.loads((workdir / "report.json").read_text())
     trace = json.loads((workdir / "defaultPass.trace.json").read_text())
     return report, main_thread_cpu(trace)

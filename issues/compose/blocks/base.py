@@ -34,14 +34,14 @@ class RenderContext:
     markers: Markers | None = None
     issue_id: int = 0  # the web page's quiz forms post to it (0: an issue not saved yet)
     quizzes: int = 0  # quizzes met so far: a quiz is known by its number in the issue
-    images: int = 0  # images met so far: the web page fetches the first at once
+    # Past the issue's first block: the web page fetches the images from here on only as a
+    # reader scrolls near them. An image opening the issue may be the page's largest paint,
+    # which a lazy image delays (it waits for layout); emails load as each client does.
+    opened: bool = False
 
-    def lazy_image(self) -> bool:
-        """Whether the web page fetches the image about to render only as a reader scrolls
-        near it: every one after the first, which may be the page's largest paint (a lazy
-        one waits for layout). Emails load their images as each client does."""
-        self.images += 1
-        return not self.email and self.images > 1
+    @property
+    def lazy_images(self) -> bool:
+        return self.opened and not self.email
 
     def next_quiz(self) -> int:
         """The number (from 1) of the quiz about to render, the same in web and email."""
@@ -145,7 +145,7 @@ def image_context(image: dict | None, ctx: RenderContext, max_width: int = 600) 
         "srcset": f"{large.absolute_url} 2x" if large.path != small.path else "",
         "width": width,
         "height": scaled_height(original.width, original.height, width),
-        "lazy": ctx.lazy_image(),
+        "lazy": ctx.lazy_images,
     }
 
 
