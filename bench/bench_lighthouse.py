@@ -10,7 +10,7 @@ the mobile preset and simulated throttling (a 4x CPU slowdown, a slow 4G network
     BENCH lighthouse page=... path=... performance=... accessibility=... best_practices=...
         seo=... runs=<each run's performance> fcp_ms=... lcp_ms=... tbt_ms=... cls=...
         si_ms=... benchmark_index=... longest_task_cpu_ms=... main_thread_cpu_ms=...
-        cpu_slowdown=4 ok=yes|no
+        load_average=... cpu_slowdown=4 ok=yes|no
 
 and under it one ``#`` line per run with the same audit values.
 
@@ -80,8 +80,9 @@ def seed():
 
 
 def lighthouse(url: str, workdir: Path, attempts: int = 3) -> tuple[dict, dict]:
-    """Lighthouse's JSON report of ``url`` and the CPU time of the page's main thread
-    (from the run's trace, which ``-GA`` keeps in ``workdir``).
+    """Lighthouse's JSON report of ``url``, the CPU time of the page's main thread (from
+    the run's trace, which ``-GA`` keeps in ``workdir``) and the machine's load average
+    as the run began.
 
     A run that fails to record its trace (``NO_NAVSTART``: Lighthouse 12.2.3 now and then
     misses the navigation in Chromium 156's trace, and asks to be run again) is run again,
@@ -117,12 +118,13 @@ def lighthouse_once(url: str, workdir: Path) -> tuple[dict, dict]:
     if SLOWDOWN:
         command.append(f"--throttling.cpuSlowdownMultiplier={SLOWDOWN}")
     env = {**os.environ, "CHROME_PATH": CHROME, "PUPPETEER_SKIP_DOWNLOAD": "1"}
+    load_average = os.getloadavg()[0]
     done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
     if done.returncode:
         raise LighthouseFailed(f"lighthouse failed on {url}:\n{done.stderr[-4000:]}")
     report = json.loads((workdir / "report.json").read_text())
     trace = json.loads((workdir / "defaultPass.trace.json").read_text())
-    return report, main_thread_cpu(trace)
+    return report, {**main_thread_cpu(trace), "load_average": load_average}
 
 
 def main_thread_cpu(trace: dict) -> dict:
@@ -155,7 +157,7 @@ def scores(report: dict) -> dict[str, int]:
 
 
 def figures(report: dict, cpu: dict) -> str:
-    """A run's audit values, its machine's benchmark index and its main thread's CPU time."""
+    """A run's audit values, its machine's benchmark index and load, its main thread's CPU."""
     audits = report["audits"]
     values = [
         f"{key}={audits[audit]['numericValue']:.{3 if key == 'cls' else 0}f}"
@@ -182,7 +184,8 @@ def short_comings(report: dict) -> list[str]:
 
 def measure(name: str, path: str, url: str, workdir: Path) -> bool:
     """Run Lighthouse ``RUNS`` times on ``url``, print the page's line, keep the reports."""
-    for _ in range(2):  # each gunicorn worker has the page in its cache, as for a reader
+    # Warm up: readers mostly get a page already rendered and cached, not its first render.
+    for _ in range(2):
         urllib.request.urlopen(url, timeout=30).read()
     runs = [lighthouse(url, workdir / f"{name}-{n}") for n in range(1, RUNS + 1)]
     REPORTS.mkdir(parents=True, exist_ok=True)
