@@ -133,7 +133,8 @@ def get_kind(name: str) -> BlockKind:
 
 
 def image_context(image: dict | None, ctx: RenderContext, max_width: int = 600) -> dict | None:
-    """The rendition to show at ``max_width``: the 1200 px one (retina) scaled down in emails."""
+    """The rendition to show at ``max_width``: the 1200 px one (retina) scaled down in emails;
+    ``lazy`` where the web page fetches it only near the reader (``RenderContext.opened``)."""
     original = StoredImage.from_data(image)
     if not original:
         return None
