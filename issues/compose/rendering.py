@@ -77,6 +77,7 @@ def render_blocks(blocks: list[Block], ctx: RenderContext, *, marks: bool = Fals
         text.append(kind.text(data, ctx))
         if entry := kind.heading(data, prepared):
             headings.append(entry)
+        ctx.opened = True
     return html, text, headings
 
 

@@ -13,7 +13,7 @@ from issues.compose.rendering import (
 )
 from issues.delivery.snapshot import freeze_snapshot
 from issues.models import Block, Issue
-from tests.support.composing import QUIZ_FORM_VALUES, add_block, upload
+from tests.support.composing import QUIZ_FORM_VALUES, add_block, image_bytes, upload
 from tests.support.factories import make_issue
 
 
@@ -59,6 +59,29 @@ def test_web_html_is_the_body_only_with_heading_anchors(issue):
     assert "<html" not in rendered.web_html and "<body" not in rendered.web_html
     assert rendered.headings == [{"id": "papers", "title": "Papers"}]
     assert rendered.search_text == "📄 Papers Text"
+
+
+def test_web_page_loads_images_after_the_first_block_lazily_and_the_email_none(issue):
+    """Below the fold a reader may never reach an image; one opening the issue may be what
+    the page shows first (its largest paint), so it is fetched at once. Emails load as
+    clients do."""
+    small = image_bytes((120, 60))
+    add_block(issue, "image", {"alt": "First"}, {"image": upload(small)})
+    add_block(issue, "markdown", {"body": "Text"})
+    add_block(issue, "image", {"alt": "Second"}, {"image": upload(small)})
+    add_block(
+        issue,
+        "sponsor",
+        {"name": "Acme", "url": "https://acme.example", "text": "Tools.", "label": "Sponsor"},
+        {"logo": upload(small)},
+    )
+    rendered = render_issue(issue)
+    web = re.findall(r"<img [^>]*>", rendered.web_html)
+    assert [('loading="lazy"' in img) for img in web] == [False, True, True]
+    assert "loading=" not in rendered.email_html
+    after_the_text = render_issue(issue, blocks=list(issue.blocks.order_by("position"))[1:])
+    web = re.findall(r"<img [^>]*>", after_the_text.web_html)
+    assert [('loading="lazy"' in img) for img in web] == [True, True]
 
 
 def test_search_text_keeps_words_of_adjacent_list_items_apart(issue):

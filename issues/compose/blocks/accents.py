@@ -73,7 +73,7 @@ class Sponsor(BlockKind):
             **data,
             "html": markdown_html(data["text"]),
             "url": safe_url(data["url"]),
-            "logo": image_context(data.get("logo"), ctx.email, max_width=160),
+            "logo": image_context(data.get("logo"), ctx, max_width=160),
         }
 
     def text(self, data, ctx):

@@ -34,6 +34,14 @@ class RenderContext:
     markers: Markers | None = None
     issue_id: int = 0  # the web page's quiz forms post to it (0: an issue not saved yet)
     quizzes: int = 0  # quizzes met so far: a quiz is known by its number in the issue
+    # Past the issue's first block: the web page fetches the images from here on only as a
+    # reader scrolls near them. An image opening the issue may be the page's largest paint,
+    # which a lazy image delays (it waits for layout); emails load as each client does.
+    opened: bool = False
+
+    @property
+    def lazy_images(self) -> bool:
+        return self.opened and not self.email
 
     def next_quiz(self) -> int:
         """The number (from 1) of the quiz about to render, the same in web and email."""
@@ -124,19 +132,21 @@ def get_kind(name: str) -> BlockKind:
         raise ValidationError(f"There is no block kind “{name}”.") from None
 
 
-def image_context(image: dict | None, email: bool, max_width: int = 600) -> dict | None:
-    """The rendition to show at ``max_width``: the 1200 px one (retina) scaled down in emails."""
+def image_context(image: dict | None, ctx: RenderContext, max_width: int = 600) -> dict | None:
+    """The rendition to show at ``max_width``: the 1200 px one (retina) scaled down in emails;
+    ``lazy`` where the web page fetches it only near the reader (``RenderContext.opened``)."""
     original = StoredImage.from_data(image)
     if not original:
         return None
     small, large = (rendition(original, width) for width in RENDITION_WIDTHS)
-    shown = large if email else small
+    shown = large if ctx.email else small
     width = min(original.width, max_width)
     return {
         "src": shown.absolute_url,
         "srcset": f"{large.absolute_url} 2x" if large.path != small.path else "",
         "width": width,
         "height": scaled_height(original.width, original.height, width),
+        "lazy": ctx.lazy_images,
     }
 
 

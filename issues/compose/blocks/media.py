@@ -38,7 +38,7 @@ class ImageBlock(BlockKind):
         return {
             **data,
             "credit": credit_line(data.get("credit") or ""),
-            "img": image_context(data.get("image"), ctx.email),
+            "img": image_context(data.get("image"), ctx),
             "link": safe_url(data.get("link", "")),
         }
 
