@@ -87,20 +87,39 @@
       timer = setTimeout(save, QUIET_MS);
     }
 
+    /* Where a block shows its image, above the file input: the page's own, for a block that
+       has one (or null). */
+    function currentImage(input) {
+      var before = input.previousElementSibling;
+      return input.closest(".current-image") ||
+        (before && before.matches(".current-image") ? before : null);
+    }
+
+    /* A thumbnail without an address yet keeps its room (block_stream.css). */
+    function newImageHolder(input) {
+      var current = document.createElement("p");
+      current.className = "file-upload current-image";
+      var img = document.createElement("img");
+      img.alt = "";
+      img.height = 60;
+      current.appendChild(img);
+      current.appendChild(document.createTextNode(""));
+      input.before(current);
+      return current;
+    }
+
+    function showImage(current, url, name) {
+      var img = current.querySelector("img");
+      if (url) img.src = url;
+      else img.removeAttribute("src");
+      img.nextSibling.textContent = " " + name + " ";
+    }
+
     /* The stored image's reference goes into the hidden input the server reads when no file
        is posted; the file input is emptied, so the image is never uploaded twice. */
     function keepImage(input, answer) {
+      var current = currentImage(input) || newImageHolder(input);
       var kept = form.querySelector('input[type=hidden][name="' + input.name + '-kept"]');
-      var before = input.previousElementSibling;
-      var current = input.closest(".current-image") ||
-        (before && before.matches(".current-image") ? before : null);
-      if (!current) {
-        current = document.createElement("p");
-        current.className = "file-upload current-image";
-        current.appendChild(document.createElement("img"));
-        current.appendChild(document.createTextNode(""));
-        input.before(current);
-      }
       if (!kept) {
         kept = document.createElement("input");
         kept.type = "hidden";
@@ -108,11 +127,7 @@
         current.prepend(kept);
       }
       kept.value = answer.kept;
-      var img = current.querySelector("img");
-      img.src = answer.url;
-      img.alt = "";
-      img.height = 60;
-      img.nextSibling.textContent = " " + answer.name + " ";
+      showImage(current, answer.url, answer.name);
       input.value = "";
     }
 
@@ -145,16 +160,27 @@
       });
     }
 
+    /* The thumbnail takes its room as the file is chosen, not when the server answers: the
+       answer moves nothing, so a button the editor is pressing meanwhile (a block below, the
+       "+ Text" of the toolbar) stays under the pointer instead of slipping away from it. */
     function storeImage(input) {
       if (!bar.dataset.imageUrl || !input.files.length) return;
+      var file = input.files[0];
+      var existing = currentImage(input);
+      var current = existing || newImageHolder(input);
+      var img = current.querySelector("img");
+      var shown = { url: img.getAttribute("src"), name: img.nextSibling.textContent.trim() };
+      showImage(current, null, file.name);
       if (status) status.textContent = "Storing the image…";
-      uploadImage(input.files[0])
+      uploadImage(file)
         .then(function (answer) {
           keepImage(input, answer);
           changed();
         })
         .catch(function (error) {
           // The file stays chosen: saving the form checks it again and says what is wrong.
+          if (!existing) current.remove();
+          else showImage(current, shown.url, shown.name);
           if (status) status.textContent = "The image was not stored: " + error.message;
         });
     }
