@@ -17,6 +17,7 @@ from tests.support.brokers import publishing_to, rabbitmq_vhost, scheme
 from tests.support.browser import chromium
 from tests.support.engagement import LinkTargets
 from tests.support.factories import make_newsletter
+from tests.support.pages import LoopbackPages
 from tests.support.processes import (
     BEAT_SETTINGS,
     WORKER_SETTINGS,
@@ -304,3 +305,13 @@ def page(browser):
     page = context.new_page()
     yield page
     context.close()
+
+
+@pytest.fixture
+def pages(settings):
+    """Web pages served on loopback for the server-side fetcher (link previews, pasted and
+    imported pictures), which this test's settings allow to reach loopback."""
+    settings.FETCH_ALLOW_LOOPBACK = True
+    server = LoopbackPages()
+    yield server
+    server.stop()

@@ -19,18 +19,16 @@ from issues.importers.link_preview import (
 from issues.importers.queue import LINK_PREVIEW
 from tests.support.admin import STAFF_PASSWORD, staff
 from tests.support.factories import make_issue, make_newsletter
-from tests.support.pages import ARTICLE, PLAIN, LoopbackPages
+from tests.support.pages import ARTICLE, PLAIN
 
 ENDPOINT = "/admin/issues/issue/link-preview/"
 
 
 @pytest.fixture
-def pages(settings):
-    settings.FETCH_ALLOW_LOOPBACK = True
-    server = LoopbackPages()
-    settings.ARXIV_ABS_URL = server.url + "/abs/"
-    yield server
-    server.stop()
+def pages(pages, settings):
+    """The suite's loopback pages, arXiv's abstracts among them."""
+    settings.ARXIV_ABS_URL = pages.url + "/abs/"
+    return pages
 
 
 @pytest.fixture

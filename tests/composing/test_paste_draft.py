@@ -22,7 +22,6 @@ from issues.compose.markup import read_issue
 from issues.importers.paste import MAX_PASTE_BYTES, PasteRefused, paste_blocks
 from tests.support.admin import STAFF_PASSWORD, staff
 from tests.support.composing import image_bytes
-from tests.support.pages import LoopbackPages
 
 DOCS = Path(__file__).resolve().parent.parent / "fixtures" / "paste" / "google_docs_weekly.html"
 DOCS_IMAGE = "https://lh7-rt.googleusercontent.com/docsz/AD_4nXdemoHypeMeter?key=weekly-gradient"
@@ -36,14 +35,6 @@ KINDS = [
 def google_docs_html(image_url: str) -> str:
     """The fixture, its picture at ``image_url`` (served on loopback: no test goes out)."""
     return DOCS.read_text().replace(DOCS_IMAGE, image_url)
-
-
-@pytest.fixture
-def pages(settings):
-    settings.FETCH_ALLOW_LOOPBACK = True
-    server = LoopbackPages()
-    yield server
-    server.stop()
 
 
 def urls_in(block) -> list[str]:

@@ -18,7 +18,6 @@ from tests.composing.test_paste_draft import KINDS, google_docs_html
 from tests.support.admin import log_into_admin, make_editor
 from tests.support.composing import add_block
 from tests.support.factories import make_issue, make_newsletter
-from tests.support.pages import LoopbackPages
 from tests.support.subscribers import active_reader
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
@@ -37,14 +36,6 @@ PASTE = """([html, text, at]) => {
 STREAM = ".sf-stream .inline-heading"
 SUMMARY = "21 blocks: 8 headings, 3 link lists with 8 links, 1 image, 1 divider, 8 text blocks."
 BLOCKS = ".sf-stream .sf-block"
-
-
-@pytest.fixture
-def pages(settings):
-    settings.FETCH_ALLOW_LOOPBACK = True
-    server = LoopbackPages()
-    yield server
-    server.stop()
 
 
 class Hands:

@@ -10,16 +10,8 @@ from issues.delivery.snapshot import freeze_snapshot
 from tests.support.admin import log_into_admin, make_editor
 from tests.support.composing import add_block
 from tests.support.factories import make_issue, make_newsletter
-from tests.support.pages import LoopbackPages
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def pages():
-    server = LoopbackPages()
-    yield server
-    server.stop()
 
 
 def paste(page, selector, text):

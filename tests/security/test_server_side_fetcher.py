@@ -9,7 +9,7 @@ import time
 import pytest
 
 from issues.importers.fetcher import FetchError, Refused, fetch
-from tests.support.pages import LoopbackPages, stub_resolver
+from tests.support.pages import stub_resolver
 
 REFUSED_ADDRESSES = {
     "loopback": "127.0.0.1",
@@ -46,14 +46,6 @@ def no_connections(monkeypatch):
         raise AssertionError(f"the fetcher tried to connect: {args}")
 
     monkeypatch.setattr(socket, "create_connection", refuse)
-
-
-@pytest.fixture
-def pages(settings):
-    settings.FETCH_ALLOW_LOOPBACK = True
-    server = LoopbackPages()
-    yield server
-    server.stop()
 
 
 @pytest.mark.parametrize("address", REFUSED_ADDRESSES.values(), ids=REFUSED_ADDRESSES.keys())
