@@ -42,7 +42,7 @@ Message = dict[str, Any]
 class PostmarkBatch(OverDjangoBackend[PostmarkBackend]):
     def __init__(self, message: IssueMessage, backend: PostmarkBackend) -> None:
         super().__init__(message, backend)
-        self.shared = shared_fields(message, backend)
+        self.pieces = message.cut(json.dumps(entry_with_markers(message, backend)).encode())
 
     def send_one(self, recipient: Recipient, values: Values) -> Outcome:
         return self.send_batch([(recipient, values)])[0]
@@ -52,9 +52,7 @@ class PostmarkBatch(OverDjangoBackend[PostmarkBackend]):
         error, a timeout), its recipients and those not yet posted share its error: nothing
         of theirs was accepted, so a retry sends nobody twice."""
         outcomes: list[Outcome] = []
-        encoded = [
-            json.dumps(self.entry(recipient, values)).encode() for recipient, values in messages
-        ]
+        encoded = [self.entry(recipient, values) for recipient, values in messages]
         start = 0
         for end in request_ends(encoded):
             recipients = [recipient for recipient, _ in messages[start:end]]
@@ -68,21 +66,13 @@ class PostmarkBatch(OverDjangoBackend[PostmarkBackend]):
             start = end
         return outcomes
 
-    def entry(self, recipient: Recipient, values: Values) -> Message:
-        """One reader's message as Postmark's API takes it: their own bodies and headers
-        (``List-Unsubscribe`` with their link, ``Message-ID``, and the issue's shared ones:
-        ``List-Unsubscribe-Post``, ``List-Id``, ``Feedback-ID``, ...)."""
-        message = self.message
-        headers = message.headers(values)
-        headers.pop("Reply-To", None)  # a field of its own in Postmark's API: ``shared``
-        return {
-            **self.shared,
-            "To": values[message.to],
-            "TextBody": message.fill(message.text, values),
-            "HtmlBody": message.fill(message.html, values),
-            "Headers": [{"Name": name, "Value": value} for name, value in headers.items()],
-            "Metadata": {"delivery": str(recipient.delivery_id)},
-        }
+    def entry(self, recipient: Recipient, values: Values) -> bytes:
+        """One reader's message as the JSON Postmark's API takes: the message's JSON, encoded
+        once with the markers in it, with this reader's values (JSON-escaped) in their
+        places, as the SMTP path does with the MIME bytes; then the row it is for."""
+        escaped = {name: json.dumps(value)[1:-1].encode() for name, value in values.items()}
+        delivery = b',"Metadata":{"delivery":"%d"}}' % recipient.delivery_id
+        return self.pieces.join(escaped)[:-1] + delivery
 
     def post(self, body: bytes, count: int) -> list[Message]:
         """Postmark's results for one request of ``count`` messages; raise anymail's API
@@ -112,14 +102,33 @@ class PostmarkBatch(OverDjangoBackend[PostmarkBackend]):
         return results
 
 
-def shared_fields(message: IssueMessage, backend: PostmarkBackend) -> Message:
-    """What every reader's entry has in common, built once per message."""
-    shared: Message = {"From": message.from_email, "Subject": message.subject}
-    if "Reply-To" in message.constant_headers:
-        shared["ReplyTo"] = message.constant_headers["Reply-To"]
+def entry_with_markers(message: IssueMessage, backend: PostmarkBackend) -> Message:
+    """A reader's message in the fields anymail's Postmark backend sends for one message,
+    with the message's markers where each reader's values go: the bodies, ``To`` and the
+    headers (``List-Unsubscribe`` with their link, ``Message-ID``, ``Date``, and the issue's
+    own: ``List-Unsubscribe-Post``, ``List-Id``, ``Feedback-ID``, ...). ``Reply-To`` is a
+    field of its own in Postmark's API."""
+    markers = message.markers
+    headers = message.headers(
+        {
+            message.message_id_marker: message.message_id_marker,
+            message.date_marker: message.date_marker,
+            markers.unsubscribe_url: markers.unsubscribe_url,
+            message.mailto: message.mailto,
+        }
+    )
+    reply_to = headers.pop("Reply-To", None)
+    entry: Message = {"From": message.from_email, "To": message.to, "Subject": message.subject}
+    if reply_to:
+        entry["ReplyTo"] = reply_to
     if backend.message_stream:
-        shared["MessageStream"] = backend.message_stream
-    return shared
+        entry["MessageStream"] = backend.message_stream
+    return {
+        **entry,
+        "TextBody": message.text,
+        "HtmlBody": message.html,
+        "Headers": [{"Name": name, "Value": value} for name, value in headers.items()],
+    }
 
 
 def request_ends(encoded: list[bytes]) -> Iterator[int]:
