@@ -19,7 +19,6 @@ broker and Redis of ``bench/bench_send.py`` (``BENCH_DATABASE_URL``, ``BENCH_BRO
 ``BENCH_REDIS_URL``).
 """
 
-import json
 import multiprocessing
 import os
 import subprocess

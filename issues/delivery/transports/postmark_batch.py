@@ -17,6 +17,7 @@ fields (the headers among them), never bytes of ours to sign.
 """
 
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -37,6 +38,8 @@ BATCH_BYTES = 50 * 1000 * 1000  # its 50 MB body limit, read as the smaller mega
 TRANSIENT_CODES = {100, 429}
 
 Message = dict[str, Any]
+# What JSON escapes: quotes, backslashes, control characters and (json's default) non-ASCII.
+NEEDS_ESCAPING = re.compile(r'["\\\x00-\x1f\x7f-\U0010ffff]')
 
 
 class PostmarkBatch(OverDjangoBackend[PostmarkBackend]):
@@ -70,7 +73,7 @@ class PostmarkBatch(OverDjangoBackend[PostmarkBackend]):
         """One reader's message as the JSON Postmark's API takes: the message's JSON, encoded
         once with the markers in it, with this reader's values (JSON-escaped) in their
         places, as the SMTP path does with the MIME bytes; then the row it is for."""
-        escaped = {name: json.dumps(value)[1:-1].encode() for name, value in values.items()}
+        escaped = {name: json_escaped(value) for name, value in values.items()}
         delivery = b',"Metadata":{"delivery":"%d"}}' % recipient.delivery_id
         return self.pieces.join(escaped)[:-1] + delivery
 
@@ -129,6 +132,13 @@ def entry_with_markers(message: IssueMessage, backend: PostmarkBackend) -> Messa
         "HtmlBody": message.html,
         "Headers": [{"Name": name, "Value": value} for name, value in headers.items()],
     }
+
+
+def json_escaped(value: str) -> bytes:
+    """``value`` as the inside of a JSON string (most values, links and ids, need nothing)."""
+    if NEEDS_ESCAPING.search(value):
+        return json.dumps(value)[1:-1].encode()
+    return value.encode()
 
 
 def request_ends(encoded: list[bytes]) -> Iterator[int]:
