@@ -200,7 +200,7 @@ def mark(
             else:
                 fields["finished_at"] = now
             if status == Status.SENT:
-                mark_message_ids(mine, group, message_id_suffix)
+                fields.update(sent_message_ids(mine, group, message_id_suffix))
             mine.filter(among([o.delivery_id for o in group])).update(**fields)
         if unsent_ids:
             mine.filter(among(unsent_ids)).update(
@@ -211,16 +211,24 @@ def mark(
             )
 
 
-def mark_message_ids(mine: QuerySet[Delivery], sent: list[Outcome], suffix: str) -> None:
+def sent_message_ids(mine: QuerySet[Delivery], sent: list[Outcome], suffix: str) -> dict[str, Any]:
     """Our own Message-IDs are the row id plus a suffix: built in SQL, which keeps this one
-    short UPDATE instead of a CASE of one branch per row. ESPs' own ids are stored as given."""
+    short expression instead of a value per row. ESPs' own ids are stored as given.
+
+    When the batch's ids are all ours or all the ESP's (every batch but a rare mixed one),
+    returns the one expression for the status UPDATE to set; else writes them here."""
     own = [o.delivery_id for o in sent if not o.message_id]
-    if own:
-        mine.filter(among(own)).update(message_id=Concat(Cast("id", CharField()), Value(suffix)))
-    if esp := [o for o in sent if o.message_id]:
-        mine.filter(among([o.delivery_id for o in esp])).update(
-            message_id=per_row(esp, "message_id", CharField())
-        )
+    ours = Concat(Cast("id", CharField()), Value(suffix))
+    esp = [o for o in sent if o.message_id]
+    if not esp:
+        return {"message_id": ours}
+    if not own:
+        return {"message_id": per_row(esp, "message_id", CharField())}
+    mine.filter(among(own)).update(message_id=ours)
+    mine.filter(among([o.delivery_id for o in esp])).update(
+        message_id=per_row(esp, "message_id", CharField())
+    )
+    return {}
 
 
 def sweep_expired_claims(now: datetime | None = None, *, dispatch_id: int | None = None) -> int:
