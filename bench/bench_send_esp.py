@@ -2,13 +2,12 @@
 
 A fake of Postmark's API on loopback (``bench/fake_postmark.py``: its batch endpoint's shape
 and limits, 500 messages and 50 MB per call) takes what a real Celery worker (one pool
-process per core) sends through anymail's Postmark backend, the way the project sends to
-Postmark: anymail refuses ``merge_data`` without a Postmark template, so the ESP merge
-transport (``issues/delivery/transports/esp_merge.py``, one call per batch) is not available
-for Postmark and each message is one ``POST /email`` over the batch's kept-alive connection.
-The limit is measured in the same run against the same fake: pre-built batches of 500
-messages, as the worker would send them, posted straight to ``/email/batch`` by one process
-per core. Prints:
+process per core) sends the way the project sends to Postmark: the Postmark batch transport
+(``issues/delivery/transports/postmark_batch.py``, ``SEND_POSTMARK_BATCH``) posts each claimed
+batch of 500 readers' own messages to ``/email/batch`` in one call, with anymail's Postmark
+settings (server token, API URL) pointed at the fake. The limit is measured in the same run
+against the same fake: pre-built batches of 500 messages, built by the same transport as the
+worker builds them, posted straight to ``/email/batch`` by one process per core. Prints:
 
     BENCH send_esp readers=... msgs_per_s=... limit_msgs_per_s=... ratio=...
           rss_mb_start=... rss_mb_end=... ok=yes|no
@@ -20,7 +19,6 @@ broker and Redis of ``bench/bench_send.py`` (``BENCH_DATABASE_URL``, ``BENCH_BRO
 ``BENCH_REDIS_URL``).
 """
 
-import json
 import multiprocessing
 import os
 import subprocess
@@ -65,31 +63,24 @@ def accepted(port: int) -> int:
     return requests.get(f"http://127.0.0.1:{port}/stats", timeout=10).json()["messages"]
 
 
-def prebuilt_batch(issue) -> bytes:
-    """A batch call's body: ``BATCH`` readers' messages as anymail's Postmark backend
-    serializes them (sender, reader, subject, both bodies, headers, metadata)."""
+def prebuilt_batch(issue, port: int) -> bytes:
+    """A batch call's body: ``BATCH`` readers' messages as the Postmark batch transport
+    builds them (sender, reader, subject, both bodies, headers, metadata)."""
+    from anymail.backends.postmark import EmailBackend as PostmarkBackend
+
     from issues.delivery import IssueMessage, Recipient
+    from issues.delivery.transports.postmark_batch import PostmarkBatch
     from issues.models import Dispatch
 
     message = IssueMessage(Dispatch(issue=issue, snapshot=issue.snapshot, pk=0))
+    backend = PostmarkBackend(server_token=TOKEN, api_url=f"http://127.0.0.1:{port}/")
+    transport = PostmarkBatch(message, backend)
     messages = []
     for n in range(BATCH):
         recipient = Recipient(n, n, f"reader{n}@example.com", "Reader")
-        email = message.as_django_message(
-            recipient, message.values(recipient, message.message_id(recipient, "0" * 32))
-        )
-        messages.append(
-            {
-                "From": email.from_email,
-                "To": recipient.email,
-                "Subject": email.subject,
-                "TextBody": email.body,
-                "HtmlBody": email.alternatives[0][0],
-                "Headers": [{"Name": k, "Value": v} for k, v in email.extra_headers.items()],
-                "Metadata": {"delivery": str(n)},
-            }
-        )
-    return json.dumps(messages).encode()
+        values = message.values(recipient, message.message_id(recipient, "0" * 32))
+        messages.append(transport.entry(recipient, values))
+    return b"[" + b",".join(messages) + b"]"
 
 
 def post_batches(port: int, body: bytes, calls: int) -> None:
@@ -126,7 +117,7 @@ def measure_limit(port: int, body: bytes, messages: int = LIMIT_MESSAGES) -> flo
 
 
 def esp_env(port: int) -> dict:
-    """A worker's settings to send through anymail's Postmark backend into the fake API."""
+    """A worker's settings to send through the Postmark batch transport into the fake API."""
     from bench.support import CORES
 
     return {
@@ -134,6 +125,7 @@ def esp_env(port: int) -> dict:
         "ANYMAIL_POSTMARK_SERVER_TOKEN": TOKEN,
         "ANYMAIL_POSTMARK_API_URL": f"http://127.0.0.1:{port}/",
         "SEND_ESP_MERGE_FIELD": "",
+        "SEND_POSTMARK_BATCH": "1",
         "SEND_PARALLEL_TASKS": CORES * 2,
         "SEND_BATCH_SIZE": BATCH,
     }
@@ -164,7 +156,7 @@ def measure(readers: int, work_dir: Path, limit_messages: int = LIMIT_MESSAGES) 
     api, port = start_fake_api()
     try:
         issue = make_issue(frozen=True)
-        limit = measure_limit(port, prebuilt_batch(issue), limit_messages)
+        limit = measure_limit(port, prebuilt_batch(issue, port), limit_messages)
         say(f"raw limit of the fake API: {limit:.0f} messages/s in batches of {BATCH}")
         before = accepted(port)
         make_subscribers(issue.newsletter, readers)

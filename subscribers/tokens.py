@@ -136,8 +136,9 @@ def _is_id(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value > 0
 
 
-def unsubscribe_mailto_for(token: str) -> str:
-    address = parseaddr(settings.UNSUBSCRIBE_EMAIL)[1]
+def unsubscribe_mailto_for(token: str, address: str = "") -> str:
+    """``address``: ``UNSUBSCRIBE_EMAIL``'s own address, when the caller parsed it already."""
+    address = address or parseaddr(settings.UNSUBSCRIBE_EMAIL)[1]
     return f"mailto:{address}?subject={quote(f'unsubscribe {token}')}"
 
 
@@ -169,6 +170,8 @@ class SubscriberLinks:
         self.preferences_around = self.around_token(
             lambda: preferences_token(0), lambda: preferences_url(0)
         )
+        # Parsed once: parsing the address cost about as much as signing the token.
+        self.mailto_address = parseaddr(settings.UNSUBSCRIBE_EMAIL)[1]
 
     @staticmethod
     def around_token(
@@ -189,7 +192,7 @@ class SubscriberLinks:
             url = token.join(self.unsubscribe_around)
         else:
             url = settings.SITE_URL + reverse("subscribers:unsubscribe", args=[token])
-        return url, unsubscribe_mailto_for(token)
+        return url, unsubscribe_mailto_for(token, self.mailto_address)
 
     def preferences(self, subscriber_id: int) -> str:
         if self.preferences_around:

@@ -357,6 +357,9 @@ SEND_AUTOPAUSE_FAILURE_RATE = env_float("SEND_AUTOPAUSE_FAILURE_RATE", 0.5)
 # An ESP's merge-field syntax ("%recipient.{}%" for Mailgun): with an anymail backend, one
 # API call per batch with per-recipient merge data. Unset: one message per recipient.
 SEND_ESP_MERGE_FIELD = env("SEND_ESP_MERGE_FIELD", "")
+# With anymail's Postmark backend, each batch goes to Postmark's batch endpoint (500 readers'
+# own messages a call) rather than one API call per reader.
+SEND_POSTMARK_BATCH = env_bool("SEND_POSTMARK_BATCH", True)
 # Retention: an issue whose last send finished this many days ago keeps its counts, not one
 # ledger row per recipient (issues.reports.retention); 0 keeps every row for ever.
 DELIVERY_RETENTION_DAYS = env_int("DELIVERY_RETENTION_DAYS", 180)

@@ -1,5 +1,5 @@
 """``bench/bench_send_esp.py`` at 300 readers: the fake Postmark API takes every message
-anymail's Postmark backend sends for a real worker, and the summary line parses."""
+the Postmark batch transport sends for a real worker, and the summary line parses."""
 
 import re
 

@@ -104,6 +104,13 @@ class Pieces:
         literals.append(data[start:])
         return cls(literals[0], list(zip(names, literals[1:], strict=True)))
 
+    def join(self, values: dict[str, bytes]) -> bytes:
+        """The bytes with each marker's value in its place."""
+        pieces = [self.head]
+        for name, literal in self.rest:
+            pieces += (values[name], literal)
+        return b"".join(pieces)
+
     def dot_stuffed(self) -> "Pieces":
         """The literal bytes dot-stuffed for SMTP DATA (RFC 5321 4.5.2): a line's leading
         dot doubled. A literal after a marker starts mid-line (values have no line breaks),
@@ -197,7 +204,10 @@ class IssueMessage:
             f"Date: {self.date_marker}\r\n"
             f"List-Unsubscribe: {unsubscribe.replace(', ', ',' + chr(13) + chr(10) + ' ', 1)}\r\n"
         )
-        data = per_recipient.encode() + message.as_bytes()
+        return self.cut(per_recipient.encode() + message.as_bytes())
+
+    def cut(self, data: bytes) -> Pieces:
+        """``data`` (written with this message's markers) cut at them."""
         return Pieces.cut(data, re.compile(self.substituted.pattern.encode()))
 
     def values(self, recipient: Recipient, message_id: str) -> dict[str, str]:
@@ -233,10 +243,7 @@ class IssueMessage:
         return message_id_suffix(token, self.domain)
 
     def as_bytes(self, values: dict[str, str]) -> bytes:
-        pieces = [self.pieces.head]
-        for name, literal in self.pieces.rest:
-            pieces += (values[name].encode(), literal)
-        return b"".join(pieces)
+        return self.pieces.join({name: value.encode() for name, value in values.items()})
 
     def as_smtp_data(self, values: dict[str, str]) -> bytes:
         """``as_bytes`` already dot-stuffed for SMTP DATA (RFC 5321 4.5.2), with its DKIM

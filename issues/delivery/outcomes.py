@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.utils import timezone
 
-from superfast.mail import classify_send_error, retry_delay
+from superfast.mail import SendError, classify_send_error, retry_delay
 
 from ..models import Delivery
 
@@ -53,11 +53,7 @@ class Batch:
         self.outcomes.append(outcome)
 
     def record_error(self, recipient: Recipient, error: Exception, email: str = "") -> None:
-        meaning = classify_send_error(error, email)
-        if meaning.permanent:
-            self.record(Outcome(recipient.delivery_id, Status.FAILED, meaning.reason))
-        else:
-            self.record(transient(recipient, meaning.reason))
+        self.record(refused(recipient, classify_send_error(error, email)))
 
     def untried(self) -> list[int]:
         done = {outcome.delivery_id for outcome in self.outcomes}
@@ -70,6 +66,13 @@ class ConnectionFailed(Exception):
     def __init__(self, error: str, permanent: bool):
         super().__init__(error)
         self.permanent = permanent
+
+
+def refused(recipient: Recipient, meaning: SendError) -> Outcome:
+    """A recipient the mail server or ESP did not take: failed for good, or tried again."""
+    if meaning.permanent:
+        return Outcome(recipient.delivery_id, Status.FAILED, meaning.reason)
+    return transient(recipient, meaning.reason)
 
 
 def transient(recipient: Recipient, reason: str) -> Outcome:

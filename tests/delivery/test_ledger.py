@@ -36,6 +36,34 @@ def test_claims_are_disjoint_and_a_claimed_row_is_not_claimed_again():
     assert delivery.claim_batch(dispatch.pk, 20)[1] == []
 
 
+def test_outcomes_land_on_their_own_rows_with_the_esps_ids_or_ours():
+    """Each row gets its own message id (the ESP's, or ours built from the row) and its own
+    error, whatever mix a batch comes back with."""
+    from issues.delivery.ledger import mark
+    from issues.delivery.outcomes import Outcome
+
+    dispatch = planned_dispatch(5)
+    token, rows = delivery.claim_batch(dispatch.pk, 5)
+    a, b, c, d, e = (row.pk for row in rows)
+    mark(
+        token,
+        [
+            Outcome(a, "sent", message_id="esp-id-a"),
+            Outcome(b, "sent", message_id="esp-id-b"),
+            Outcome(c, "sent"),
+            Outcome(d, "failed", "Postmark 406: inactive"),
+            Outcome(e, "failed", "Postmark 300: invalid"),
+        ],
+        [],
+        message_id_suffix=f".{token}@example.org",
+    )
+
+    got = dict(Delivery.objects.filter(dispatch=dispatch).values_list("id", "message_id"))
+    assert (got[a], got[b], got[c]) == ("esp-id-a", "esp-id-b", f"{c}.{token}@example.org")
+    errors = dict(Delivery.objects.filter(dispatch=dispatch).values_list("id", "last_error"))
+    assert (errors[d], errors[e]) == ("Postmark 406: inactive", "Postmark 300: invalid")
+
+
 def test_sweeper_returns_rows_whose_lease_expired_and_only_those(settings):
     dispatch = planned_dispatch(10)
     delivery.claim_batch(dispatch.pk, 4)

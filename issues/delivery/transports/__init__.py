@@ -1,12 +1,14 @@
 """How a batch reaches the mail server: one send loop, one connection per batch, and one of
-three transports behind the ``Transport`` protocol (``base``):
+four transports behind the ``Transport`` protocol (``base``):
 
 - ``smtp.RawSmtp``: Django's SMTP backend's connection, with the message's bytes
   substituted and written raw (MAIL/RCPT/DATA pipelined when the server offers it);
 - ``django_mail.DjangoMail``: any other backend (anymail ESPs, the demo's .eml files), one
   message at a time built by Django's mail API, over the backend's one connection;
 - ``esp_merge.EspMerge``: an anymail ESP with ``SEND_ESP_MERGE_FIELD``: the whole batch in
-  one API call.
+  one API call;
+- ``postmark_batch.PostmarkBatch``: anymail's Postmark backend with ``SEND_POSTMARK_BATCH``:
+  the readers' own messages posted to Postmark's batch endpoint, 500 a call.
 
 The loop calls ``pace()`` before each recipient (the global rate and the lease's heartbeat),
 records one outcome per recipient it tried in the batch, and raises ``ConnectionFailed``
@@ -16,6 +18,7 @@ when the channel itself fails: the rest of the batch then goes back untried.
 import logging
 from collections.abc import Callable
 
+from anymail.backends.postmark import EmailBackend as PostmarkBackend
 from django.conf import settings
 from django.core.mail import get_connection
 from django.core.mail.backends.base import BaseEmailBackend
@@ -28,6 +31,7 @@ from ..outcomes import Batch, ConnectionFailed, Recipient, is_connection_lost
 from .base import BatchTransport, Transport, Values
 from .django_mail import DjangoMail
 from .esp_merge import EspMerge
+from .postmark_batch import PostmarkBatch
 from .smtp import RawSmtp
 
 log = logging.getLogger(__name__)
@@ -36,6 +40,8 @@ log = logging.getLogger(__name__)
 def transport_for(message: IssueMessage, backend: BaseEmailBackend) -> Transport:
     """Raw SMTP when both the backend and the message allow it; the ESP's batch call when
     configured; else Django's mail API."""
+    if settings.SEND_POSTMARK_BATCH and isinstance(backend, PostmarkBackend):
+        return PostmarkBatch(message, backend)
     if settings.SEND_ESP_MERGE_FIELD and type(backend).__module__.startswith("anymail."):
         return EspMerge(message, backend)
     if message.fast and isinstance(backend, SmtpBackend):

@@ -38,7 +38,9 @@ class BatchTransport(Transport, Protocol):
 
     def send_batch(self, messages: list[tuple[Recipient, Values]]) -> list[Outcome]:
         """One outcome per recipient; raise when the request fails (each recipient then
-        gets that error)."""
+        gets that error). A transport that splits the batch into several requests answers
+        for each of them itself, so the recipients of a request that went through keep
+        their outcomes."""
 
 
 class OverDjangoBackend(Generic[Backend]):
