@@ -316,15 +316,19 @@ class Judgement:
             f"AND {r}.reason = '' AND {r}.subscriber_id IS NULL"
         )
 
-    def import_the_rest(self, tags: dict) -> tuple[int, int]:
-        """New people in, everyone who passed onto the newsletter; (imported, joined)."""
-        r = self.rows
+    def count_known_who_passed(self) -> int:
+        """Lines of this batch that passed and name someone already here: they join the
+        newsletter without a new subscriber row."""
         with connection.cursor() as cursor:
             cursor.execute(
-                f"SELECT COUNT(*) FROM {r} WHERE {self.batch} AND reason = '' "
+                f"SELECT COUNT(*) FROM {self.rows} WHERE {self.batch} AND reason = '' "
                 "AND subscriber_id IS NOT NULL"
             )
-            joined = cursor.fetchone()[0]
+            return cursor.fetchone()[0]
+
+    def import_the_rest(self, tags: dict) -> tuple[int, int]:
+        """New people in, everyone who passed onto the newsletter; (imported, joined)."""
+        joined = self.count_known_who_passed()
         imported = self.insert(
             Subscriber,
             {"email": "email", "name": "name"},

@@ -298,12 +298,7 @@ class ReaderJudgement(Judgement):
         """New readers in with their status and dates, everyone who passed onto the
         newsletter with a consent record naming the platform; (imported, joined)."""
         r = self.rows
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT COUNT(*) FROM {r} WHERE {self.batch} AND reason = '' "
-                "AND subscriber_id IS NOT NULL"
-            )
-            joined = cursor.fetchone()[0]
+        joined = self.count_known_who_passed()
         imported = self.insert(
             Subscriber,
             {
