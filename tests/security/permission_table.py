@@ -258,6 +258,13 @@ SUBSCRIBERS = {
 ISSUE = "issues/issue/"
 SENDING_NOTE = "send_issue"
 
+# What the paste endpoint is posted, whether it pastes onto a new issue or an existing one.
+A_PASTED_DRAFT = {
+    "json": True,
+    "data": lambda d: {"html": "<h2>News</h2><p>Pasted.</p>", "text": ""},
+}
+
+
 ISSUES = {
     **standard_urls(
         "issues/dispatch/",
@@ -331,15 +338,13 @@ ISSUES = {
     f"{ISSUE}paste/": Row(
         REFUSED,
         EDITORS,
-        json=True,
-        data=lambda d: {"html": "<h2>News</h2><p>Pasted.</p>", "text": ""},
+        **A_PASTED_DRAFT,
         note="add; a pasted draft as the stream's rows (JSON); stores only its pictures",
     ),
     f"{ISSUE}<int:pk>/paste/": Row(
         REFUSED,
         EDITORS,
-        json=True,
-        data=lambda d: {"html": "<h2>News</h2><p>Pasted.</p>", "text": ""},
+        **A_PASTED_DRAFT,
         note="change; a pasted draft as the stream's rows (JSON); stores only its pictures",
     ),
     f"{ISSUE}<int:pk>/duplicate/": Row(
