@@ -66,9 +66,11 @@ format: venv
 PYTEST = VAR_DIR=$(CURDIR)/var/test $(PY) -m pytest
 NOT_EMPTY = rc=$$?; if [ $$rc -eq 5 ]; then echo "make $@: pytest ran no tests" >&2; exit 1; fi; exit $$rc
 
-# One test process per core (tests/support/parallel.py gives each its own Redis dbs and
-# VAR_DIR; pytest-django its own test database). TEST_PROCESSES=0 runs the suite in one.
-TEST_PROCESSES ?= 2
+# Three test processes on two cores: a third of the suite's time is spent waiting on workers,
+# browsers and mail servers, which a third process fills (docs/performance.md, the suite's
+# time). tests/support/parallel.py gives each its own Redis dbs
+# and VAR_DIR; pytest-django its own test database. TEST_PROCESSES=0 runs the suite in one.
+TEST_PROCESSES ?= 3
 PARALLEL = $(if $(filter 0,$(TEST_PROCESSES)),-p no:xdist,-n $(TEST_PROCESSES) --dist worksteal)
 
 # Tests marked `timed` measure wall-clock speed (a send rate, a live ETA): they run after the

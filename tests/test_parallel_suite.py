@@ -1,4 +1,4 @@
-"""make test runs the suite in two processes: each must get services of its own."""
+"""make test runs the suite in several processes: each must get services of its own."""
 
 import os
 

@@ -1,8 +1,8 @@
 """Services of its own for each pytest-xdist worker, set before Django reads its settings.
 
-``make test`` runs the suite in two processes (``-n 2``), one per core. Each needs what one
+``make test`` runs the suite in three processes (``-n 3``) on two cores. Each needs what one
 run alone has: pytest-django already gives every worker its own test database
-(``test_<name>_gw0``, ``test_<name>_gw1``); this plugin gives each its own Redis db numbers
+(``test_<name>_gw0``, ``test_<name>_gw1``…); this plugin gives each its own Redis db numbers
 for the broker and the cache (a worker started by one process must never take the other's
 tasks, and a cache flush of one must not empty the other's) and its own ``VAR_DIR``.
 
