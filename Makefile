@@ -78,8 +78,13 @@ PARALLEL = $(if $(filter 0,$(TEST_PROCESSES)),-p no:xdist,-n $(TEST_PROCESSES) -
 # rate, or a recovery with a loose bound, and leaves most of a core idle. Either pass may
 # select nothing (PYTEST_ARGS="-k ..."); both selecting nothing fails.
 TIMED = $(if $(filter 0,$(TEST_PROCESSES)),-p no:xdist,-n 2 --dist worksteal)
-test: venv browser node_modules/axe-core/axe.min.js lint
+# The linters run beside the parallel pass (they need a core for about 20 s, which the pass's
+# waits leave free); their output comes after it, and their failure fails the target.
+test: venv browser node_modules/axe-core/axe.min.js
+	@mkdir -p var; $(MAKE) --no-print-directory lint > var/lint.log 2>&1 & lint=$$!; \
 	$(PYTEST) $(PARALLEL) -m "not timed" $(PYTEST_ARGS); parallel=$$?; \
+	wait $$lint; linted=$$?; cat var/lint.log; \
+	if [ $$linted -ne 0 ]; then echo "make $@: make lint failed" >&2; exit $$linted; fi; \
 	if [ $$parallel -ne 0 ] && [ $$parallel -ne 5 ]; then exit $$parallel; fi; \
 	$(PYTEST) $(TIMED) -m timed $(PYTEST_ARGS); timed=$$?; \
 	if [ $$parallel -eq 5 ] && [ $$timed -eq 5 ]; then echo "make $@: pytest ran no tests" >&2; exit 1; fi; \
