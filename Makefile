@@ -76,13 +76,15 @@ PARALLEL = $(if $(filter 0,$(TEST_PROCESSES)),-p no:xdist,-n $(TEST_PROCESSES) -
 # Tests marked `timed` measure wall-clock speed (a send rate, a live ETA): they run after the
 # parallel pass, so its load is not billed to them, two at a time: each is a send held to a
 # rate, or a recovery with a loose bound, and leaves most of a core idle. Either pass may
-# select nothing (PYTEST_ARGS="-k ..."); both selecting nothing fails.
-TIMED = $(if $(filter 0,$(TEST_PROCESSES)),-p no:xdist,-n 2 --dist worksteal)
+# select nothing (PYTEST_ARGS="-k ..."); both selecting nothing fails. The parallel pass
+# makes its test databases anew and leaves them (--create-db --reuse-db) for the timed pass
+# to use (--reuse-db, which still applies any migration they lack) instead of migrating again.
+TIMED = $(if $(filter 0,$(TEST_PROCESSES)),-p no:xdist,-n 2 --dist worksteal) --reuse-db
 # The linters run beside the parallel pass (they need a core for about 20 s, which the pass's
 # waits leave free); their output comes after it, and their failure fails the target.
 test: venv browser node_modules/axe-core/axe.min.js
 	@mkdir -p var; $(MAKE) --no-print-directory lint > var/lint.log 2>&1 & lint=$$!; \
-	$(PYTEST) $(PARALLEL) -m "not timed" $(PYTEST_ARGS); parallel=$$?; \
+	$(PYTEST) $(PARALLEL) --create-db --reuse-db -m "not timed" $(PYTEST_ARGS); parallel=$$?; \
 	wait $$lint; linted=$$?; cat var/lint.log; \
 	if [ $$linted -ne 0 ]; then echo "make $@: make lint failed" >&2; exit $$linted; fi; \
 	if [ $$parallel -ne 0 ] && [ $$parallel -ne 5 ]; then exit $$parallel; fi; \

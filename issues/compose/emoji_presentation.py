@@ -9,8 +9,6 @@ geometric shapes, ‼) keep their text form.
 import re
 from functools import cache
 
-import emoji
-
 VS15, VS16, ZWJ = "\ufe0e", "\ufe0f", "\u200d"
 SKIN_TONES = "\U0001f3fb-\U0001f3ff"
 KEEP_AS_TEXT = set("©®™‼⁉ℹ↔↕↖↗↘↙↩↪▪▫▶◀◻◼➡⤴⤵⬅⬆⬇〰〽Ⓜ")
@@ -24,7 +22,12 @@ def text_default_emoji() -> re.Pattern:
     Those whose fully-qualified form adds U+FE0F, and the emoji below U+3000 (☕, ⚡, ⭐...):
     common text fonts carry a black glyph for them, which browsers pick over the emoji font
     when nothing asks for emoji presentation.
+
+    The emoji package is imported here, on first use: loading its table takes about 80 ms,
+    which every worker and ``manage.py`` start would otherwise pay before rendering anything.
     """
+    import emoji
+
     chars = sorted(
         char
         for char in emoji.EMOJI_DATA

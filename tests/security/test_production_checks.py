@@ -1,14 +1,14 @@
 """Production refuses to start without its secrets: `check --deploy` names each variable.
 
 Each case runs ``manage.py`` (or imports the WSGI application, as gunicorn does) in a child
-process with the production environment, so settings are read exactly as at start.
+process with the production environment, so settings are read exactly as at start. The
+children are forked from one that has imported the libraries and nothing of the project
+(``tests.support.preloaded``): the same reading of the settings at half the cost.
 """
-
-import subprocess
-import sys
 
 import pytest
 
+from tests.support.preloaded import PreloadedPython
 from tests.support.processes import ROOT
 
 pytestmark = pytest.mark.slow  # each test starts Django processes in production mode
@@ -33,17 +33,18 @@ PRODUCTION = {
 }
 
 
+@pytest.fixture(scope="module", autouse=True)
+def python():
+    global preloaded
+    preloaded = PreloadedPython()
+    yield
+    preloaded.close()
+
+
 def run(args, **env):
     environment = {**PRODUCTION, **env}
     environment = {key: value for key, value in environment.items() if value is not None}
-    return subprocess.run(
-        [sys.executable, *args],
-        cwd=ROOT,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return preloaded.run(args, env=environment, cwd=ROOT)
 
 
 def setting_in_child(name, **env):

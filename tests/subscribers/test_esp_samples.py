@@ -266,7 +266,7 @@ def test_the_end_state_does_not_depend_on_order_or_repetition(client, newsletter
     expected = end_state(client, newsletter, esp, names)
 
     @hypothesis_settings(
-        max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), database=None
+        max_examples=12, deadline=None, suppress_health_check=list(HealthCheck), database=None
     )
     @given(repeats=st.lists(st.sampled_from(names), max_size=len(names)), data=st.data())
     def replay(repeats, data):
