@@ -1,9 +1,8 @@
 import json
-import subprocess
-import sys
 
 import pytest
 
+from tests.support.preloaded import preloaded_python
 from tests.support.processes import ROOT, child_env
 
 pytestmark = pytest.mark.django_db
@@ -19,14 +18,7 @@ print(json.dumps({"status": response.status_code, "body": response.json()}))
 
 def healthz_in_child(**env):
     """GET /healthz in a fresh process configured by ``env``, as a deployed server would be."""
-    result = subprocess.run(
-        [sys.executable, "-c", PROBE],
-        cwd=ROOT,
-        env=child_env(**env),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = preloaded_python().run(["-c", PROBE], env=child_env(**env), cwd=ROOT)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout.strip().splitlines()[-1])
 

@@ -2,11 +2,10 @@
 
 import json
 import re
-import subprocess
-import sys
 
 import pytest
 
+from tests.support.preloaded import preloaded_python
 from tests.support.processes import ROOT, child_env
 
 pytestmark = pytest.mark.slow  # collects static files and serves pages from a process of its own
@@ -34,7 +33,7 @@ def production_env(static_root, **extra):
 
 
 def run(args, env):
-    result = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    result = preloaded_python().run(args, env=env, cwd=ROOT, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
     return result.stdout
 
@@ -43,10 +42,10 @@ def test_collected_static_files_serve_pages_with_debug_off(db, tmp_path):
     """As the Dockerfile builds it: collectstatic with DEBUG off writes the hashed manifest
     that every page's {% static %} needs; without it every page would be a 500."""
     env = production_env(tmp_path / "static")
-    run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], env)
+    run(["manage.py", "collectstatic", "--noinput", "-v0"], env)
     assert (tmp_path / "static" / "staticfiles.json").exists()
 
-    pages = json.loads(run([sys.executable, "-c", PAGE_PROBE], env).strip().splitlines()[-1])
+    pages = json.loads(run(["-c", PAGE_PROBE], env).strip().splitlines()[-1])
     for path, (status, _) in pages.items():
         assert status == 200, f"{path} answered {status}"
     # The page's own styles are inlined (first paint waits for no file); the dark palette

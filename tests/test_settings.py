@@ -3,11 +3,9 @@
 Missing secrets are the production system checks' job: tests/security/test_production_checks.py.
 """
 
-import subprocess
-import sys
-
 import pytest
 
+from tests.support.preloaded import preloaded_python
 from tests.support.processes import ROOT
 
 pytestmark = pytest.mark.slow  # each test starts a Django process
@@ -32,14 +30,7 @@ PRODUCTION = {
 def manage(*args, **env):
     environment = {**PRODUCTION, **env}
     environment = {key: value for key, value in environment.items() if value is not None}
-    return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return preloaded_python().run(["manage.py", *args], env=environment, cwd=ROOT, timeout=60)
 
 
 def test_check_deploy_reports_nothing_in_production_mode():

@@ -1,7 +1,5 @@
 """Crashes and outages lose nobody, and duplicate at most the batch that was in flight."""
 
-import subprocess
-import sys
 import time
 from collections import Counter
 from datetime import timedelta
@@ -24,6 +22,7 @@ from tests.support.delivery import (
 )
 from tests.support.factories import make_issue
 from tests.support.postgres import PrivatePostgres
+from tests.support.preloaded import preloaded_python
 from tests.support.processes import ROOT, WORKER_SETTINGS, celery_worker, child_env
 from tests.support.smtp import SmtpSink
 from tests.support.waiting import wait_until
@@ -206,13 +205,8 @@ def test_a_database_restart_mid_send_loses_nobody_and_sends_nobody_twice(
         }
 
         def manage(*args):
-            done = subprocess.run(
-                [sys.executable, "manage.py", *args],
-                cwd=ROOT,
-                env=child_env(**env),
-                capture_output=True,
-                text=True,
-                timeout=120,
+            done = preloaded_python().run(
+                ["manage.py", *args], env=child_env(**env), cwd=ROOT, timeout=120
             )
             assert done.returncode == 0, done.stderr
             return done.stdout

@@ -12,8 +12,6 @@ import csv
 import io
 import json
 import re
-import subprocess
-import sys
 
 import pytest
 from django.conf import settings
@@ -32,6 +30,7 @@ from tests.support.engagement import (
     request,
     tracked_links,
 )
+from tests.support.preloaded import preloaded_python
 from tests.support.processes import child_env
 from tests.support.reports import header_unsubscribe_url, html_of, received_by, send_from_the_admin
 from tests.support.subscribers import join_directly, post_one_click_unsubscribe
@@ -131,13 +130,8 @@ def test_an_editor_reads_which_links_readers_clicked_and_the_command_agrees(
 
     # The command, run as an operator runs it.
     def issue_report(*args):
-        return subprocess.run(
-            [sys.executable, "manage.py", "issue_report", *args],
-            cwd=settings.BASE_DIR,
-            env=child_env(),
-            capture_output=True,
-            text=True,
-            timeout=60,
+        return preloaded_python().run(
+            ["manage.py", "issue_report", *args], env=child_env(), cwd=settings.BASE_DIR
         )
 
     done = issue_report(f"{issue.newsletter.slug}/{issue.slug}", "--json")

@@ -8,7 +8,7 @@ children are forked from one that has imported the libraries and nothing of the 
 
 import pytest
 
-from tests.support.preloaded import PreloadedPython
+from tests.support.preloaded import preloaded_python
 from tests.support.processes import ROOT
 
 pytestmark = pytest.mark.slow  # each test starts Django processes in production mode
@@ -33,18 +33,10 @@ PRODUCTION = {
 }
 
 
-@pytest.fixture(scope="module", autouse=True)
-def python():
-    global preloaded
-    preloaded = PreloadedPython()
-    yield
-    preloaded.close()
-
-
 def run(args, **env):
     environment = {**PRODUCTION, **env}
     environment = {key: value for key, value in environment.items() if value is not None}
-    return preloaded.run(args, env=environment, cwd=ROOT)
+    return preloaded_python().run(args, env=environment, cwd=ROOT)
 
 
 def setting_in_child(name, **env):
