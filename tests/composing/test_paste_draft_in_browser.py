@@ -87,7 +87,10 @@ def test_a_google_docs_draft_becomes_a_sendable_issue_in_fewer_than_15_clicks(
     hands.click("a[href='/admin/issues/issue/add/']")
     hands.choose("#id_newsletter", "The Weekly Gradient")
     hands.type("#id_title", "Small models, big week")
+    expect(page.locator(".sf-live-status")).to_have_text("Up to date.")
     assert hands.paste_on_stream(html, plain_text(html))
+    # Until the preview shows the paste, it does not claim to be up to date.
+    assert page.text_content(".sf-live-status") == "Updating…"
     note = page.locator(".sf-paste-note")
     expect(note.locator(".sf-paste-summary")).to_have_text("Pasted " + SUMMARY, timeout=15_000)
     expect(page.locator(BLOCKS)).to_have_count(len(KINDS))
@@ -96,6 +99,11 @@ def test_a_google_docs_draft_becomes_a_sendable_issue_in_fewer_than_15_clicks(
     assert page.input_value("[name=blocks-2-link_list__items-2-url]") == (
         "https://example.com/news/chips"
     )
+    # The live preview shows what was pasted, before anything is saved.
+    expect(page.frame_locator(".sf-live-frame").locator("body")).to_contain_text(
+        "the long paper everyone keeps quoting", timeout=15_000
+    )
+    expect(page.locator(".sf-live-status")).to_have_text("Up to date.")
     page.screenshot(path=artifacts_dir / "paste-draft.png")  # the note and the first blocks
 
     # One click undoes it all; the paste again.

@@ -87,8 +87,10 @@
         .finally(function () { panel.classList.remove('sf-live-busy'); });
     }
 
+    // Said at once: between an edit and its refresh the preview is not up to date.
     function soon() {
       clearTimeout(timer);
+      status.textContent = 'Updating…';
       timer = setTimeout(refresh, DELAY_MS);
     }
 
