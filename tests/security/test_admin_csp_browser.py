@@ -142,6 +142,7 @@ def test_the_admin_pages_superfast_adds_run_without_a_single_violation(
     expect(page.locator("#import-posts-done")).to_have_text("120")
     expect(page.locator("#import-readers-done")).to_have_text("20000")
     assert page.eval_on_selector("#import-posts-bar", "bar => [bar.value, bar.max]") == [120, 500]
+    page.screenshot(path=artifacts_dir / "moving-in-progress.png")
 
     for path in (
         "issues/importedpost/import/",
