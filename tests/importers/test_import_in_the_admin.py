@@ -83,7 +83,9 @@ def test_the_fetch_images_box_makes_the_import_fetch_remote_images(
 
 @pytest.mark.django_db
 def test_the_import_page_refreshes_itself_and_is_for_those_who_may_send(client, newsletter):
-    job = PlatformImport.objects.create(platform="substack", newsletter=newsletter, stored="x")
+    job = PlatformImport.objects.create(
+        platform="substack", newsletter=newsletter, stored="x", readers_total=100_000
+    )
     client.force_login(staff("writer", "view_issue", "change_issue"))
     for url in (IMPORT_URL, f"{IMPORT_URL}{job.pk}/", f"{IMPORT_URL}{job.pk}/progress/"):
         assert client.get(url).status_code == 403, url
@@ -91,10 +93,12 @@ def test_the_import_page_refreshes_itself_and_is_for_those_who_may_send(client, 
     page = client.get(f"{IMPORT_URL}{job.pk}/").content.decode()
     assert '<noscript><meta http-equiv="refresh" content="3"></noscript>' in page  # without JS
     assert 'id="import-posts-done" data-figure="posts_done">0<' in page
+    assert 'data-figure="readers_total">100,000<' in page
     figures = client.get(f"{IMPORT_URL}{job.pk}/progress/").json()
     assert figures == {
         "status": "queued", "status_label": "Waiting for a worker", "done": False,
-        "posts_done": 0, "posts_total": 0, "readers_done": 0, "readers_total": 0, "error": "",
+        "posts_done": 0, "posts_total": 0, "readers_done": 0, "readers_total": 100_000,
+        "error": "",
     }  # fmt: skip
 
 

@@ -140,7 +140,8 @@ def test_the_admin_pages_superfast_adds_run_without_a_single_violation(
     watched.visit(f"{base}issues/importedpost/import/{job.pk}/")
     PlatformImport.objects.filter(pk=job.pk).update(posts_done=120, readers_done=20_000)
     expect(page.locator("#import-posts-done")).to_have_text("120")
-    expect(page.locator("#import-readers-done")).to_have_text("20000")
+    expect(page.locator("#import-readers-done")).to_have_text("20,000")  # as readers read it
+    expect(page.locator("#import-readers-total")).to_have_text("100,000")
     assert page.eval_on_selector("#import-posts-bar", "bar => [bar.value, bar.max]") == [120, 500]
     page.screenshot(path=artifacts_dir / "moving-in-progress.png")
 

@@ -17,7 +17,8 @@
         }
         element.value = value;
       } else {
-        element.textContent = value;
+        // 20,000 of 100,000, as the page first shows them.
+        element.textContent = typeof value === "number" ? value.toLocaleString("en-US") : value;
       }
     }
   }
