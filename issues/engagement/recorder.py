@@ -8,8 +8,9 @@ the commit:
 - the web server dies after ``XADD``: the event is in Redis; nothing lost;
 - the worker dies mid-flush (before commit): the entries stay pending in the group and the
   next flush, which reads the pending entries first, stores them;
-- the worker dies after commit, before ``XACK``: the next flush reads them again, and the
-  unique ``event_id`` (the stream entry id) makes the second insert add nothing.
+- the worker dies after commit, before the acknowledgement (``XACK`` and ``XDEL`` in one
+  ``MULTI``/``EXEC``, so never one without the other): the next flush reads them again,
+  and the unique ``event_id`` (the stream entry id) makes the second insert add nothing.
 
 Redis must persist its data (AOF) for the buffer to outlive a Redis restart. Without
 ``REDIS_URL`` (the embedded default), or when Redis cannot be reached, the event is
@@ -90,8 +91,13 @@ def flush(budget_seconds: float = 20.0) -> int:
             break
         store([(entry_id, fields) for entry_id, fields in entries])
         ids = [entry_id for entry_id, _ in entries]
-        client.xack(STREAM, GROUP, *ids)
-        client.xdel(STREAM, *ids)
+        # Both or neither (MULTI/EXEC): a batch acknowledged but not deleted would stay in
+        # the stream for ever, read by no later flush. Not acknowledged, it is read again
+        # and stored again, which adds nothing.
+        with client.pipeline(transaction=True) as done:
+            done.xack(STREAM, GROUP, *ids)
+            done.xdel(STREAM, *ids)
+            done.execute()
         handled += len(ids)
     return handled
 

@@ -64,6 +64,33 @@ def test_a_worker_killed_mid_flush_loses_and_doubles_no_click(
     assert pending["pending"] == 0
 
 
+def test_a_flush_that_dies_while_acknowledging_leaves_nothing_behind(
+    db, click_buffer, smtp_sink, monkeypatch
+):
+    """A batch is acknowledged and deleted together. A flush that died between the two (a
+    worker killed there, as the test above once did) left the batch in the stream for ever:
+    read by no later flush, and counted as waiting."""
+    import redis
+
+    issue = issue_linking_to("http://127.0.0.1:9")
+    make_subscribers(issue.newsletter, 5)
+    send_in_process(issue)
+    deliveries = list(Delivery.objects.filter(issue=issue).values_list("pk", flat=True))
+    for n in range(20):
+        recorder.record("c", issue.pk, deliveries[n % 5], 1, "")
+
+    def dies(*args, **kwargs):
+        raise redis.ConnectionError("the flushing process died here")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(redis.Redis, "xdel", dies)
+        with pytest.raises(redis.ConnectionError):
+            recorder.flush()
+    recorder.flush()
+    assert buffered(click_buffer) == 0
+    assert Click.objects.count() == 20
+
+
 def test_when_redis_cannot_be_reached_the_click_goes_straight_to_the_database(
     client, db, settings, smtp_sink, click_buffer
 ):
