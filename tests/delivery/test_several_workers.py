@@ -9,10 +9,30 @@ is sent twice, and the two together keep to SEND_RATE_PER_SECOND as measured at 
 import pytest
 
 from issues import delivery
+from tests.support.brokers import publishing_to
 from tests.support.delivery import make_subscribers, wait_for_dispatch
 from tests.support.factories import make_issue
 from tests.support.fleet import ArrivalLog, Fleet, kill_and_restart_during_send, outcome
 from tests.support.processes import WORKER_SETTINGS
+
+
+@pytest.fixture
+def shared(broker, settings, request, monkeypatch):
+    """The broker and Redis URLs the workers share. Production workers refuse the development
+    defaults (the embedded broker, no Redis: files of one machine alone), so on those a Redis
+    server of the test's own stands in, and this process publishes to it too."""
+    redis_url = settings.REDIS_URL
+    if redis_url and not broker.startswith("sqla+"):
+        yield broker, redis_url
+        return
+    own = request.getfixturevalue("private_redis")
+    settings.REDIS_URL = redis_url = redis_url or f"{own.address}/2"
+    if broker.startswith("sqla+"):
+        with publishing_to(f"{own.address}/1", monkeypatch) as broker:
+            yield broker, redis_url
+    else:
+        yield broker, redis_url
+
 
 RATE = 120  # messages/s for the two together; each alone sends faster on an idle machine
 READERS = 1000  # about 8 s at that rate; the kill comes at 40% of it
@@ -22,19 +42,20 @@ READERS = 1000  # about 8 s at that rate; the kill comes at 40% of it
 @pytest.mark.both_brokers
 @pytest.mark.timed
 def test_two_workers_killed_and_restarted_miss_nobody_and_keep_the_global_rate(
-    transactional_db, tmp_path, broker, settings
+    transactional_db, tmp_path, shared
 ):
     from superfast.celery import app
 
     app.control.purge()
     issue = make_issue(frozen=True)
     readers = make_subscribers(issue.newsletter, READERS)
+    broker, redis_url = shared
     env = {
         **WORKER_SETTINGS,
         "SEND_RATE_PER_SECOND": str(RATE),
         "SEND_PARALLEL_TASKS": "4",
         "CELERY_BROKER_URL": broker,
-        "REDIS_URL": settings.REDIS_URL,
+        "REDIS_URL": redis_url,
     }
     with (
         ArrivalLog() as sink,
