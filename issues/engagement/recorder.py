@@ -86,7 +86,13 @@ def flush(budget_seconds: float = 20.0) -> int:
     handled, deadline = 0, time.monotonic() + budget_seconds
     while time.monotonic() < deadline:
         # Entries an earlier flush read and never acknowledged (it died) come first.
-        entries = read(client, "0") or read(client, ">")
+        entries, caught_up = read(client, "0"), False
+        if not entries:
+            entries = read(client, ">")
+            # Less than a batch: the flush has caught up. What arrives while it stores waits
+            # for the next flush, a few seconds on: chased, it was stored a few entries at a
+            # time, each store at a whole batch's cost, for the flush's whole budget.
+            caught_up = len(entries) < settings.ENGAGEMENT_FLUSH_BATCH
         if not entries:
             break
         store([(entry_id, fields) for entry_id, fields in entries])
@@ -99,6 +105,8 @@ def flush(budget_seconds: float = 20.0) -> int:
             done.xdel(STREAM, *ids)
             done.execute()
         handled += len(ids)
+        if caught_up:
+            break
     return handled
 
 

@@ -64,6 +64,18 @@ def test_a_worker_killed_mid_flush_loses_and_doubles_no_click(
     assert pending["pending"] == 0
 
 
+def clicks_buffered(readers: int, clicks: int):
+    """An issue sent to ``readers`` readers, ``clicks`` of their clicks on link 1 buffered:
+    the issue and its delivery ids."""
+    issue = issue_linking_to("http://127.0.0.1:9")
+    make_subscribers(issue.newsletter, readers)
+    send_in_process(issue)
+    deliveries = list(Delivery.objects.filter(issue=issue).values_list("pk", flat=True))
+    for n in range(clicks):
+        recorder.record("c", issue.pk, deliveries[n % readers], 1, "")
+    return issue, deliveries
+
+
 def test_a_flush_that_dies_while_acknowledging_leaves_nothing_behind(
     db, click_buffer, smtp_sink, monkeypatch
 ):
@@ -72,12 +84,7 @@ def test_a_flush_that_dies_while_acknowledging_leaves_nothing_behind(
     read by no later flush, and counted as waiting."""
     import redis
 
-    issue = issue_linking_to("http://127.0.0.1:9")
-    make_subscribers(issue.newsletter, 5)
-    send_in_process(issue)
-    deliveries = list(Delivery.objects.filter(issue=issue).values_list("pk", flat=True))
-    for n in range(20):
-        recorder.record("c", issue.pk, deliveries[n % 5], 1, "")
+    clicks_buffered(readers=5, clicks=20)
 
     def dies(*args, **kwargs):
         raise redis.ConnectionError("the flushing process died here")
@@ -89,6 +96,41 @@ def test_a_flush_that_dies_while_acknowledging_leaves_nothing_behind(
     recorder.flush()
     assert buffered(click_buffer) == 0
     assert Click.objects.count() == 20
+
+
+def test_a_flush_stores_what_was_waiting_and_leaves_what_arrives_meanwhile_to_the_next(
+    db, click_buffer, smtp_sink, monkeypatch
+):
+    """Beat flushes every few seconds. A flush that read on until the stream was empty chased
+    the clicks arriving while it stored: under a steady stream it stored a few clicks at a
+    time, each at a whole batch's cost, for its whole budget (``BENCH click_during_send``
+    found it: the flush took more CPU than the redirects it followed)."""
+    issue, deliveries = clicks_buffered(readers=5, clicks=30)
+    stored_batches = []
+    store = recorder.store
+
+    def store_while_a_reader_clicks(entries):
+        stored_batches.append(len(entries))
+        recorder.record("c", issue.pk, deliveries[0], 2, "")  # a click while this stores
+        return store(entries)
+
+    monkeypatch.setattr(recorder, "store", store_while_a_reader_clicks)
+    assert recorder.flush(budget_seconds=3) == 30
+    assert stored_batches == [30]
+    assert Click.objects.count() == 30
+    assert buffered(click_buffer) == 1  # for the next flush
+    monkeypatch.setattr(recorder, "store", store)
+    assert recorder.flush() == 1
+    assert Click.objects.count() == 31
+
+
+def test_a_flush_reads_batch_after_batch_while_they_come_full(
+    db, click_buffer, smtp_sink, settings
+):
+    clicks_buffered(readers=5, clicks=25)
+    settings.ENGAGEMENT_FLUSH_BATCH = 10
+    assert recorder.flush() == 25
+    assert buffered(click_buffer) == 0
 
 
 def test_when_redis_cannot_be_reached_the_click_goes_straight_to_the_database(
