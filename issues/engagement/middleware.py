@@ -13,7 +13,7 @@ against ``ALLOWED_HOSTS`` first (``get_host`` raises ``DisallowedHost``, which D
 with 400), so a request for another host neither redirects nor records anything.
 """
 
-from . import views
+from . import recorder, views
 
 CLICK_PREFIX = "/c/"
 OPEN_PREFIX = "/o/"
@@ -23,6 +23,10 @@ TRACKED_PATHS = {"c", "o"}  # no newsletter may take these slugs
 class TrackedLinkMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
+        # The click buffer's client, made as the web process loads (only web processes load
+        # middleware): made on the first click, its import (about 120 ms) held up that click
+        # and every click queued behind it.
+        recorder.redis_client()
 
     def __call__(self, request):
         path = request.path_info

@@ -130,3 +130,31 @@ def test_each_click_is_stored_once_even_when_a_flush_is_repeated_and_odd_entries
         (False, ""),
         (True, "canary"),
     ]
+
+
+def test_a_web_process_has_its_click_buffer_client_before_the_first_click():
+    """Made on the first click, the client's import (about 120 ms) held up that click and
+    the clicks queued behind it, in every web process after each start."""
+    import subprocess
+    import sys
+
+    from tests.support.processes import ROOT, child_env
+
+    loaded = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from django.core.wsgi import get_wsgi_application; "
+            "get_wsgi_application(); print('redis' in sys.modules)",
+        ],
+        env=child_env(
+            DEBUG="1",
+            DJANGO_SETTINGS_MODULE="superfast.settings",
+            REDIS_URL="redis://127.0.0.1:1/0",  # never connected to: the client is only made
+        ),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert loaded.stdout.strip() == "True", loaded.stderr
