@@ -36,7 +36,7 @@ from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
 from ..models import Delivery, Dispatch
-from .outcomes import Outcome
+from .outcomes import Outcome, Recipient
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +49,9 @@ def lease_expiry(now: datetime | None = None) -> datetime:
     return (now or timezone.now()) + timedelta(seconds=settings.SEND_LEASE_SECONDS)
 
 
-def claim_batch(dispatch_id: int, size: int) -> tuple[str, list[Delivery]]:
-    """Take up to ``size`` due pending rows for this worker, atomically, under a lease.
+def claim_batch(dispatch_id: int, size: int) -> tuple[str, list[Recipient]]:
+    """Take up to ``size`` due pending rows for this worker, atomically, under a lease: the
+    claim's token and each row's reader.
 
     PostgreSQL: rows are locked with SKIP LOCKED, so concurrent workers take disjoint
     batches without waiting. SQLite has no row locks: the UPDATE re-checks
@@ -80,18 +81,21 @@ def claim_batch(dispatch_id: int, size: int) -> tuple[str, list[Delivery]]:
         return token, []
     # Read back by primary key (the token too, which on SQLite says which rows were ours):
     # the token alone has no index, and a million-row ledger would be scanned per batch.
-    rows = Delivery.objects.filter(among(ids), claim_token=token)
-    rows = rows.select_related("subscriber").order_by("id")
-    return token, list(
-        rows.only(
+    # Plain values: a model instance per row and per reader cost the sender more than
+    # signing each reader's links.
+    rows = Delivery.objects.filter(among(ids), claim_token=token).order_by("id")
+    return token, [
+        Recipient(*row)
+        for row in rows.values_list(
             "id",
-            "attempts",
-            "variant",
+            "subscriber_id",
             "subscriber__email",
             "subscriber__name",
+            "attempts",
             "subscriber__no_tracking",
+            "variant",
         )
-    )
+    ]
 
 
 class Heartbeat:

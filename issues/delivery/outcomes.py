@@ -28,6 +28,7 @@ class Recipient:
     name: str = ""
     attempts: int = 1  # including the one being made
     no_tracking: bool = False  # the reader asked for no tracking: their links record nothing
+    variant: int | None = None  # the subject test's variant the row was given, if any
 
 
 @dataclass

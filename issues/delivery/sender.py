@@ -30,17 +30,8 @@ def send_next_batch(dispatch: Dispatch) -> int:
         return 0
     # One message per subject variant (one in all but a subject test), each serialized once.
     by_variant: dict[int | None, list[Recipient]] = {}
-    for r in rows:
-        by_variant.setdefault(r.variant, []).append(
-            Recipient(
-                r.pk,
-                r.subscriber_id,
-                r.subscriber.email,
-                r.subscriber.name,
-                r.attempts,
-                r.subscriber.no_tracking,
-            )
-        )
+    for recipient in rows:
+        by_variant.setdefault(recipient.variant, []).append(recipient)
     batch = Batch(token, [r for group in by_variant.values() for r in group])
     rate, heartbeat = limiter(), Heartbeat(token, dispatch.pk)
 
@@ -92,7 +83,7 @@ def after_batch(dispatch: Dispatch) -> None:
     pause_if_failing(dispatch)
 
 
-def claim(dispatch: Dispatch) -> tuple[str, list[Delivery]]:
+def claim(dispatch: Dispatch) -> tuple[str, list[Recipient]]:
     """Return the dispatch's rows a dead worker left (lease expired), then claim a batch."""
     sweep_expired_claims(dispatch_id=dispatch.pk)
     return claim_batch(dispatch.pk, settings.SEND_BATCH_SIZE)

@@ -32,7 +32,7 @@ def test_claims_are_disjoint_and_a_claimed_row_is_not_claimed_again():
     _, first = delivery.claim_batch(dispatch.pk, 20)
     _, second = delivery.claim_batch(dispatch.pk, 20)
     assert len(first) == 20 and len(second) == 10
-    assert not {row.pk for row in first} & {row.pk for row in second}
+    assert not {row.delivery_id for row in first} & {row.delivery_id for row in second}
     assert delivery.claim_batch(dispatch.pk, 20)[1] == []
 
 
@@ -44,7 +44,7 @@ def test_outcomes_land_on_their_own_rows_with_the_esps_ids_or_ours():
 
     dispatch = planned_dispatch(5)
     token, rows = delivery.claim_batch(dispatch.pk, 5)
-    a, b, c, d, e = (row.pk for row in rows)
+    a, b, c, d, e = (row.delivery_id for row in rows)
     mark(
         token,
         [

@@ -1,0 +1,65 @@
+"""The sender's tokens are Django's: the signer it keeps per message (its key derived once)
+writes exactly what ``signing.dumps`` writes, and Django reads them back, across a change
+of ``SECRET_KEY`` too."""
+
+from types import SimpleNamespace
+from unittest import mock
+
+from django.core import signing
+from django.test import override_settings
+from hypothesis import given
+from hypothesis import strategies as st
+
+from subscribers import tokens
+
+ids = st.integers(min_value=1, max_value=2**53)
+campaigns = st.one_of(st.just(""), st.from_regex(tokens.CAMPAIGN, fullmatch=True))
+SECOND = "1xaFCm"  # one moment for both signers: a token carries the second it was made
+
+
+@given(subscriber_id=ids, newsletter_id=ids, campaign=campaigns)
+def test_the_sender_s_tokens_are_exactly_django_s_and_read_back(
+    subscriber_id, newsletter_id, campaign
+):
+    links = tokens.SubscriberLinks(SimpleNamespace(pk=newsletter_id), campaign=campaign)
+    value = [subscriber_id, newsletter_id] + ([campaign] if campaign else [])
+    with mock.patch.object(signing.TimestampSigner, "timestamp", return_value=SECOND):
+        url, _ = links.unsubscribe(subscriber_id)
+        preferences = links.preferences(subscriber_id)
+        django_s = signing.dumps(value, salt=tokens.UNSUBSCRIBE_SALT, compress=True)
+        django_preferences = signing.dumps(subscriber_id, salt=tokens.PREFERENCES_SALT)
+    assert url.endswith(f"/{django_s}/")
+    assert preferences.endswith(f"/{django_preferences}/")
+    assert tokens.read_unsubscribe_link(django_s) == (subscriber_id, newsletter_id, campaign)
+    assert tokens.read_preferences_token(django_preferences) == subscriber_id
+
+
+def test_tokens_signed_before_a_key_change_still_read_and_forged_ones_do_not(settings):
+    links = tokens.SubscriberLinks(SimpleNamespace(pk=7), campaign="issue-3")
+    url, _ = links.unsubscribe(42)
+    token = url.rstrip("/").rsplit("/", 1)[1]
+    preferences = links.preferences(42).rstrip("/").rsplit("/", 1)[1]
+    with override_settings(SECRET_KEY="a new key " * 5, SECRET_KEY_FALLBACKS=[settings.SECRET_KEY]):
+        assert tokens.read_unsubscribe_link(token) == (42, 7, "issue-3")
+        assert tokens.read_preferences_token(preferences) == 42
+    with override_settings(SECRET_KEY="a new key " * 5, SECRET_KEY_FALLBACKS=[]):
+        for forged in (
+            lambda: tokens.read_unsubscribe_link(token),
+            lambda: tokens.read_preferences_token(preferences),
+        ):
+            try:
+                forged()
+            except tokens.InvalidToken:
+                continue
+            raise AssertionError("a token signed with a key no longer held was read")
+
+
+def test_the_mailto_form_is_made_only_with_an_inbound_route(settings):
+    settings.UNSUBSCRIBE_INBOUND = False
+    url, mailto = tokens.SubscriberLinks(SimpleNamespace(pk=7)).unsubscribe(42)
+    assert mailto == "" and tokens.list_unsubscribe(url, mailto) == f"<{url}>"
+    settings.UNSUBSCRIBE_INBOUND = True
+    url, mailto = tokens.SubscriberLinks(SimpleNamespace(pk=7)).unsubscribe(42)
+    token = url.rstrip("/").rsplit("/", 1)[1]
+    assert mailto == tokens.unsubscribe_mailto_for(token)
+    assert tokens.list_unsubscribe(url, mailto) == f"<{url}>, <{mailto}>"
