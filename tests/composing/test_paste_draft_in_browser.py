@@ -59,6 +59,10 @@ class Hands:
     def paste_on_stream(self, html, text):
         """Click the stream (nothing editable), then Ctrl+V."""
         self.click(STREAM)
+        return self.paste(html, text)
+
+    def paste(self, html, text):
+        """Ctrl+V with the stream clicked."""
         self.count += 1
         return self.page.evaluate(PASTE, [html, text, STREAM])
 
@@ -87,9 +91,11 @@ def test_a_google_docs_draft_becomes_a_sendable_issue_in_fewer_than_15_clicks(
     hands.click("a[href='/admin/issues/issue/add/']")
     hands.choose("#id_newsletter", "The Weekly Gradient")
     hands.type("#id_title", "Small models, big week")
+    hands.click(STREAM)
     expect(page.locator(".sf-live-status")).to_have_text("Up to date.")
-    assert hands.paste_on_stream(html, plain_text(html))
-    # Until the preview shows the paste, it does not claim to be up to date.
+    assert hands.paste(html, plain_text(html))
+    # From the paste on, while it is turned into blocks and until the preview shows them, the
+    # preview does not claim to be up to date.
     assert page.text_content(".sf-live-status") == "Updating…"
     note = page.locator(".sf-paste-note")
     expect(note.locator(".sf-paste-summary")).to_have_text("Pasted " + SUMMARY, timeout=15_000)
@@ -189,3 +195,14 @@ def test_a_paste_into_an_empty_text_block_replaces_it_and_what_is_not_a_draft_is
     body = page.locator(f"{BLOCKS}").last.locator("textarea")
     assert body.input_value() == "Hi there"
     assert page.evaluate("window.pwned") is False
+
+    # A paste that comes to nothing: "Updating…" while it is turned into blocks, then the
+    # preview looks again and says what it said before, with nothing changed.
+    status = page.locator(".sf-live-status")
+    expect(status).not_to_have_text("Updating…", timeout=15_000)
+    before = status.text_content()
+    assert page.evaluate(PASTE, ["<script>window.pwned = true</script>", "", STREAM])
+    assert status.text_content() == "Updating…"
+    expect(page.locator(".sf-paste-refused")).to_contain_text("Nothing was changed.")
+    expect(status).to_have_text(before, timeout=15_000)
+    expect(page.locator(BLOCKS)).to_have_count(4)

@@ -124,6 +124,13 @@
       });
     });
     document.addEventListener('sf:stream-changed', soon);
+    // An edit on its way (a paste being turned into blocks): not up to date, nothing new to
+    // show yet. Its blocks, when they come, refresh the preview; if none come, it looks again.
+    document.addEventListener('sf:stream-pending', function () {
+      clearTimeout(timer);
+      status.textContent = 'Updating…';
+    });
+    document.addEventListener('sf:stream-unchanged', refresh);
     dark.addEventListener('change', refresh);
     panel.querySelectorAll('.sf-live-view').forEach(function (tab) {
       tab.addEventListener('click', function () { show(tab.dataset.view); });

@@ -68,6 +68,12 @@
       note.appendChild(list);
     }
 
+    /* The live preview says "Updating…" while a paste is turned into blocks (it is an edit
+       on its way), and looks again if the paste came to nothing. */
+    function announce(name) {
+      group.dispatchEvent(new CustomEvent(name, { bubbles: true }));
+    }
+
     function insert(answer, after, replaced) {
       let previous = after;
       const added = answer.blocks.map(function (block) {
@@ -77,6 +83,7 @@
       });
       if (!added.length) {
         show({ after: after }, answer.summary + ' Nothing was changed.', true);
+        announce('sf:stream-unchanged');
         return;
       }
       if (replaced) stream.take([replaced]);
@@ -118,6 +125,7 @@
         return;
       }
       show({ after: after }, 'Turning the paste into blocks…', false);
+      announce('sf:stream-pending');
       fetch(element.dataset.url, {
         method: 'POST',
         credentials: 'same-origin',
@@ -132,12 +140,14 @@
           if (!result.ok) {
             show({ after: after }, 'The paste was not added: ' + (result.answer.error || 'refused') +
               ' Nothing was changed.', true);
+            announce('sf:stream-unchanged');
             return;
           }
           insert(result.answer, after, replaced);
         })
         .catch(function () {
           show({ after: after }, 'The paste was not added: the server did not answer. Nothing was changed.', true);
+          announce('sf:stream-unchanged');
         });
     }
 
