@@ -85,9 +85,7 @@ def test_an_inactive_recipient_fails_with_postmarks_reason_and_the_others_are_se
     assert fake_postmark.calls == [("/email/batch", 12)]
 
 
-def test_a_failed_or_unanswered_batch_call_is_retried_and_nobody_gets_two(
-    fake_postmark, settings
-):
+def test_a_failed_or_unanswered_batch_call_is_retried_and_nobody_gets_two(fake_postmark, settings):
     settings.ANYMAIL = {**settings.ANYMAIL, "REQUESTS_TIMEOUT": 0.5}  # the stall outlasts it
     dispatch = planned_dispatch(20)
     fake_postmark.failures = [503, "stall"]  # then it answers
