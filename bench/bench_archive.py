@@ -88,6 +88,8 @@ def site_env(var_dir: Path, port: int, database_url: str) -> dict:
         DATABASE_URL=database_url,
         STATIC_ROOT=str(var_dir / "static"),
         MEDIA_ROOT=str(var_dir / "media"),  # as a volume every process mounts
+        # Uploaded lists: a volume of their own too (under VAR_DIR the site refuses to start).
+        PRIVATE_ROOT=str(var_dir / "private"),
         LOG_LEVEL="WARNING",
         # A per-process cache is refused too: the local Redis unless REDIS_URL names
         # another, under a prefix of this run's own.

@@ -236,10 +236,7 @@ def main():
     server = None
     try:
         with tempfile.TemporaryDirectory(prefix="superfast-bench-") as tmp:
-            env = site_env(Path(tmp), web_port, DATABASE_URL) | {
-                "REDIS_URL": REDIS_URL,
-                "PRIVATE_ROOT": str(Path(tmp) / "private"),  # not under VAR_DIR: refused
-            }
+            env = site_env(Path(tmp), web_port, DATABASE_URL) | {"REDIS_URL": REDIS_URL}
             (Path(tmp) / "static").mkdir()  # nothing to serve: no static files are asked for
             server = subprocess_gunicorn(env, web_port)
             wait_until_serving(f"http://127.0.0.1:{web_port}/robots.txt", server)
