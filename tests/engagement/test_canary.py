@@ -60,3 +60,42 @@ def test_a_canary_hit_makes_machine_only_the_clicks_of_its_own_burst(client, db,
     assert set(machine.values_list("machine_reason", flat=True)) == {MachineReason.CANARY}
     figures = issue_engagement(issue)
     assert (figures.human_clicks, figures.unique_clickers, figures.machine_clicks) == (3, 2, 5)
+
+
+def test_every_reader_whose_burst_covers_every_link_is_marked_with_their_own_window(
+    db, smtp_sink, settings
+):
+    """Rule 4 for several readers at once, each judged from their own message's time: the
+    clicks inside a reader's window are a machine's, a later one of theirs stays a person's,
+    and a reader who clicked only some links is a person."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from issues.engagement.machines import mark_bursts
+    from issues.models import Click, TrackedLink
+    from tests.support.delivery import make_subscribers
+    from tests.support.engagement import issue_linking_to, send_in_process
+
+    settings.ENGAGEMENT_BURST_SECONDS = 10
+    issue = issue_linking_to("http://127.0.0.1:9", sections=3)
+    make_subscribers(issue.newsletter, 1)
+    send_in_process(issue)
+    links = list(TrackedLink.objects.filter(issue=issue, is_canary=False))
+    start = timezone.now() - timedelta(hours=1)
+    sent_at = {"a" * 32: start, "b" * 32: start + timedelta(minutes=5), "c" * 32: start}
+    rows = [
+        (reader, link, sent + timedelta(seconds=1))
+        for reader, sent in sent_at.items()
+        for link in (links if reader != "c" * 32 else links[:1])
+    ]
+    rows.append(("a" * 32, links[0], start + timedelta(minutes=30)))  # later: a person's
+    Click.objects.bulk_create(
+        Click(issue=issue, link=link, reader=reader, at=at, event_id=f"e{n}")
+        for n, (reader, link, at) in enumerate(rows)
+    )
+
+    assert mark_bursts(issue.pk, sent_at) == 2 * len(links)
+    machine = set(Click.objects.filter(is_machine=True).values_list("reader", "machine_reason"))
+    assert machine == {("a" * 32, "burst"), ("b" * 32, "burst")}
+    assert Click.objects.filter(is_machine=False).count() == 2  # c's one, a's later one
