@@ -125,12 +125,18 @@ def read_confirmation_token(token: str) -> tuple[int, list[int], str]:
     return subscriber_id, newsletter_ids, str(nonce)
 
 
+def site_link(view: str, token: str, around: tuple[str, str] | None = None) -> str:
+    """The absolute URL of ``view`` for ``token``: put between ``around`` (the URL's parts
+    either side of a token, taken once by ``SubscriberLinks``) when given, else resolved."""
+    if around:
+        return token.join(around)
+    return settings.SITE_URL + reverse(view, args=[token])
+
+
 def unsubscribe_url(subscriber_id: int, newsletter_id: int, campaign: str = "") -> str:
     """Absolute URL of the one-click unsubscribe endpoint (RFC 8058) for this pair."""
-    path = reverse(
-        "subscribers:unsubscribe", args=[unsubscribe_token(subscriber_id, newsletter_id, campaign)]
-    )
-    return settings.SITE_URL + path
+    token = unsubscribe_token(subscriber_id, newsletter_id, campaign)
+    return site_link("subscribers:unsubscribe", token)
 
 
 def unsubscribe_mailto(subscriber_id: int, newsletter_id: int) -> str:
@@ -139,13 +145,12 @@ def unsubscribe_mailto(subscriber_id: int, newsletter_id: int) -> str:
 
 
 def preferences_url(subscriber_id: int) -> str:
-    path = reverse("subscribers:preferences", args=[preferences_token(subscriber_id)])
-    return settings.SITE_URL + path
+    return site_link("subscribers:preferences", preferences_token(subscriber_id))
 
 
 def confirmation_url(subscriber_id: int, newsletter_ids: Iterable[int], nonce: str) -> str:
     token = confirmation_token(subscriber_id, newsletter_ids, nonce)
-    return settings.SITE_URL + reverse("subscribers:confirm", args=[token])
+    return site_link("subscribers:confirm", token)
 
 
 def _load(token: str, salt: str, max_age: timedelta | None = None) -> Any:
@@ -223,15 +228,10 @@ class SubscriberLinks:
         token = unsubscribe_token(
             subscriber_id, self.newsletter_id, self.campaign, self.unsubscribe_signer
         )
-        if self.unsubscribe_around:
-            url = token.join(self.unsubscribe_around)
-        else:
-            url = settings.SITE_URL + reverse("subscribers:unsubscribe", args=[token])
+        url = site_link("subscribers:unsubscribe", token, self.unsubscribe_around)
         mailto = unsubscribe_mailto_for(token, self.mailto_address) if self.inbound else ""
         return url, mailto
 
     def preferences(self, subscriber_id: int) -> str:
         token = preferences_token(subscriber_id, self.preferences_signer)
-        if self.preferences_around:
-            return token.join(self.preferences_around)
-        return settings.SITE_URL + reverse("subscribers:preferences", args=[token])
+        return site_link("subscribers:preferences", token, self.preferences_around)
