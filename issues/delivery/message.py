@@ -106,10 +106,15 @@ class Pieces:
 
     def join(self, values: dict[str, bytes]) -> bytes:
         """The bytes with each marker's value in its place."""
-        pieces = [self.head]
+        return b"".join(self.parts(values))
+
+    def parts(self, values: dict[str, bytes]) -> list[bytes]:
+        """What ``join`` joins: for a caller that joins many messages into one body, so
+        each message's bytes are copied once, into the body, not first into their own."""
+        parts = [self.head]
         for name, literal in self.rest:
-            pieces += (values[name], literal)
-        return b"".join(pieces)
+            parts += (values[name], literal)
+        return parts
 
     def dot_stuffed(self) -> "Pieces":
         """The literal bytes dot-stuffed for SMTP DATA (RFC 5321 4.5.2): a line's leading

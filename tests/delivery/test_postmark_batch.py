@@ -2,6 +2,9 @@
 batch in one call (500 messages at most), and each reader's result lands on their row."""
 
 import pytest
+from hypothesis import given
+from hypothesis import settings as examples
+from hypothesis import strategies as st
 
 from bench.fake_postmark import FakePostmark
 from issues import delivery
@@ -131,3 +134,18 @@ def test_calls_stay_under_the_body_limit_and_a_failed_call_leaves_the_earlier_on
     assert {rows[email].attempts for email in first_call} == {1}
     assert {row.attempts for email, row in rows.items() if email not in first_call} == {2}
     assert {row.status for row in rows.values()} == {"sent"}
+
+
+@examples(max_examples=50, deadline=None)
+@given(st.lists(st.lists(st.binary(max_size=6), min_size=1, max_size=4), max_size=1200))
+def test_requests_hold_every_entry_once_in_order_within_postmarks_limits(entries):
+    """The request bodies, built from each entry's parts in one join, are the entries'
+    bytes as a JSON list, cut at most 500 entries and ``BATCH_BYTES`` a request."""
+    whole = [b"".join(parts) for parts in entries]
+    start, bodies = 0, []
+    for end in postmark_batch.request_ends([len(entry) for entry in whole]):
+        assert 0 < end - start <= postmark_batch.BATCH_MESSAGES
+        bodies.append(postmark_batch.json_list(entries[start:end]))
+        assert bodies[-1] == b"[" + b",".join(whole[start:end]) + b"]"
+        start = end
+    assert start == len(entries)

@@ -26,7 +26,7 @@ from anymail.exceptions import AnymailRequestsAPIError
 
 from superfast.mail import SendError, classify_send_error
 
-from ..message import IssueMessage
+from ..message import IssueMessage, Pieces
 from ..outcomes import Outcome, Recipient, Status, refused
 from .base import OverDjangoBackend, Values
 
@@ -45,7 +45,10 @@ NEEDS_ESCAPING = re.compile(r'["\\\x00-\x1f\x7f-\U0010ffff]')
 class PostmarkBatch(OverDjangoBackend[PostmarkBackend]):
     def __init__(self, message: IssueMessage, backend: PostmarkBackend) -> None:
         super().__init__(message, backend)
-        self.pieces = message.cut(json.dumps(entry_with_markers(message, backend)).encode())
+        pieces = message.cut(json.dumps(entry_with_markers(message, backend)).encode())
+        # Without the entry's closing brace: each reader's entry ends with its own metadata.
+        *rest, (name, tail) = pieces.rest
+        self.pieces = Pieces(pieces.head, [*rest, (name, tail.removesuffix(b"}"))])
 
     def send_one(self, recipient: Recipient, values: Values) -> Outcome:
         return self.send_batch([(recipient, values)])[0]
@@ -55,12 +58,12 @@ class PostmarkBatch(OverDjangoBackend[PostmarkBackend]):
         error, a timeout), its recipients and those not yet posted share its error: nothing
         of theirs was accepted, so a retry sends nobody twice."""
         outcomes: list[Outcome] = []
-        encoded = [self.entry(recipient, values) for recipient, values in messages]
+        entries = [self.entry_parts(recipient, values) for recipient, values in messages]
         start = 0
-        for end in request_ends(encoded):
+        for end in request_ends([sum(map(len, parts)) for parts in entries]):
             recipients = [recipient for recipient, _ in messages[start:end]]
             try:
-                results = self.post(b"[" + b",".join(encoded[start:end]) + b"]", len(recipients))
+                results = self.post(json_list(entries[start:end]), len(recipients))
             except Exception as error:
                 meaning = classify_send_error(error)
                 rest = [recipient for recipient, _ in messages[start:]]
@@ -70,12 +73,16 @@ class PostmarkBatch(OverDjangoBackend[PostmarkBackend]):
         return outcomes
 
     def entry(self, recipient: Recipient, values: Values) -> bytes:
-        """One reader's message as the JSON Postmark's API takes: the message's JSON, encoded
-        once with the markers in it, with this reader's values (JSON-escaped) in their
-        places, as the SMTP path does with the MIME bytes; then the row it is for."""
+        """One reader's message as the JSON Postmark's API takes."""
+        return b"".join(self.entry_parts(recipient, values))
+
+    def entry_parts(self, recipient: Recipient, values: Values) -> list[bytes]:
+        """``entry`` in parts, not yet joined: the message's JSON, encoded once with the
+        markers in it, with this reader's values (JSON-escaped) in their places, as the SMTP
+        path does with the MIME bytes; then the row it is for."""
         escaped = {name: json_escaped(value) for name, value in values.items()}
         delivery = b',"Metadata":{"delivery":"%d"}}' % recipient.delivery_id
-        return self.pieces.join(escaped)[:-1] + delivery
+        return [*self.pieces.parts(escaped), delivery]
 
     def post(self, body: bytes, count: int) -> list[Message]:
         """Postmark's results for one request of ``count`` messages; raise anymail's API
@@ -141,17 +148,30 @@ def json_escaped(value: str) -> bytes:
     return value.encode()
 
 
-def request_ends(encoded: list[bytes]) -> Iterator[int]:
-    """Where each request ends: at most ``BATCH_MESSAGES`` messages, and a JSON list of at
-    most ``BATCH_BYTES`` (one message over it goes alone, for Postmark to refuse)."""
+def json_list(entries: list[list[bytes]]) -> bytes:
+    """A request's body, the entries' parts joined once: a batch is megabytes, and each
+    extra copy of it cost the sender more than building its messages."""
+    parts = [b"["]
+    for n, entry in enumerate(entries):
+        if n:
+            parts.append(b",")
+        parts += entry
+    parts.append(b"]")
+    return b"".join(parts)
+
+
+def request_ends(sizes: list[int]) -> Iterator[int]:
+    """Where each request ends, given each message's size: at most ``BATCH_MESSAGES``
+    messages, and a JSON list of at most ``BATCH_BYTES`` (one message over it goes alone,
+    for Postmark to refuse)."""
     count, size = 0, 2  # the list's brackets
-    for end, message in enumerate(encoded):
-        if count and (count == BATCH_MESSAGES or size + len(message) + 1 > BATCH_BYTES):
+    for end, message in enumerate(sizes):
+        if count and (count == BATCH_MESSAGES or size + message + 1 > BATCH_BYTES):
             yield end
             count, size = 0, 2
-        count, size = count + 1, size + len(message) + 1  # with its comma
+        count, size = count + 1, size + message + 1  # with its comma
     if count:
-        yield len(encoded)
+        yield len(sizes)
 
 
 def outcome(recipient: Recipient, result: Message) -> Outcome:
