@@ -84,17 +84,17 @@ def fill_scale(subscribers: int = 1_000_000, issues: int = 10, log=print) -> Sca
         )
         cursor.execute(
             "INSERT INTO subscribers_subscription (subscriber_id, newsletter_id, status, "
-            "created_at, confirmed_at, confirmation_nonce) "
+            "created_at, confirmed_at, confirmation_nonce, pending_name, welcome_due) "
             "SELECT id, %s, CASE WHEN status IN ('active', 'pending', 'unsubscribed') "
-            "THEN status ELSE 'active' END, created_at, confirmed_at, '' "
+            "THEN status ELSE 'active' END, created_at, confirmed_at, '', '', false "
             "FROM subscribers_subscriber",
             [newsletter.pk],
         )
         cursor.execute(
             "INSERT INTO subscribers_subscription (subscriber_id, newsletter_id, status, "
-            "created_at, confirmed_at, confirmation_nonce) "
-            "SELECT id, %s, 'active', created_at, confirmed_at, '' FROM subscribers_subscriber "
-            "WHERE id %% %s = 0",
+            "created_at, confirmed_at, confirmation_nonce, pending_name, welcome_due) "
+            "SELECT id, %s, 'active', created_at, confirmed_at, '', '', false "
+            "FROM subscribers_subscriber WHERE id %% %s = 0",
             [notes.pk, NOTES_EVERY],
         )
         cursor.execute(

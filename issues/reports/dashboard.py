@@ -17,6 +17,7 @@ from django.utils.safestring import SafeString
 
 from subscribers.models import ConsentEvent, SuppressionEvent
 from subscribers.selectors import recipients
+from superfast.estimates import RowCount, row_count
 
 from ..engagement.attribution import unsubscribed_by_issue
 from ..models import KNOWN_READER, Click, Issue, Newsletter
@@ -76,7 +77,10 @@ NOT_SENT = "not sent to anyone"
 class Audience:
     """What the dashboard leads with: who gets the next issue, and how that moved."""
 
-    active: int  # confirmed, not suppressed, subscribed: the next issue's recipients
+    # Confirmed, not suppressed, subscribed: the next issue's recipients. Counted as the issue
+    # list counts a draft's audience (``row_count``): exactly when small, the planner's
+    # estimate at a million (counting them took the page from 20 ms to over a second).
+    active: RowCount
     change: int  # joined less left and bounced over the weeks shown
     weeks: int
 
@@ -88,7 +92,7 @@ class Audience:
 def audience(newsletter: Newsletter, weeks: list[WeekFigures]) -> Audience:
     joined = sum(w.confirmed for w in weeks)
     left = sum(w.unsubscribed + w.bounced for w in weeks)
-    return Audience(recipients(newsletter.pk).count(), joined - left, len(weeks))
+    return Audience(row_count(recipients(newsletter.pk)), joined - left, len(weeks))
 
 
 def week_start(day: date) -> date:
