@@ -86,7 +86,7 @@ class Audience:
 
     @property
     def change_label(self) -> str:
-        return f"{self.change:+d}" if self.change else "±0"
+        return f"{self.change:+,d}" if self.change else "±0"
 
 
 def audience(newsletter: Newsletter, weeks: list[WeekFigures]) -> Audience:

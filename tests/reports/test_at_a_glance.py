@@ -89,3 +89,12 @@ def test_links_only_on_the_web_page_are_marked_on_the_click_map(admin_client, sm
     badges = re.findall(r'class="clickmap-badge clickmap-web-only">([^<]*)<', drawn)
     seen = "On the web page only: not in the email (0 readers, 0 clicks from the plain-text"
     assert badges == [seen + " version)"] * 3
+
+
+def test_the_dashboards_change_is_written_with_its_sign_and_thousands():
+    from issues.reports.dashboard import Audience
+    from superfast.estimates import RowCount
+
+    assert Audience(RowCount(5), 1_000_000, 12).change_label == "+1,000,000"
+    assert Audience(RowCount(5), -1234, 12).change_label == "-1,234"
+    assert Audience(RowCount(5), 0, 12).change_label == "±0"
