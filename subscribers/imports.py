@@ -98,8 +98,10 @@ def run_import(job: ImportJob, binary: BinaryIO, *, batch_rows: int = 0) -> Impo
     finally:
         ImportRow.objects.filter(job=job).delete()
         text.detach()
-    finish(job, *outcome)  # after the staging rows are gone: a finished job left none
+    # Before the job says it ended: whoever acts on that (an editor opening the dashboard, a
+    # deploy stopping this worker) finds the planner knowing the new readers.
     refresh_statistics(Subscriber, Subscription, ConsentEvent, vacuum=True)
+    finish(job, *outcome)  # after the staging rows are gone: a finished job left none
     job.refresh_from_db()
     return job
 

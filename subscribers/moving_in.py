@@ -155,10 +155,11 @@ def import_readers(
         if dry_run:
             transaction.set_rollback(True)
             return report
+    # Before the job says it is done, as a CSV import does (``imports.import_stored_file``).
+    refresh_statistics(Subscriber, Subscription, ConsentEvent, vacuum=True)
     ImportJob.objects.filter(pk=job.pk).update(
         status=ImportJob.Status.DONE, finished_at=timezone.now()
     )
-    refresh_statistics(Subscriber, Subscription, ConsentEvent, vacuum=True)
     return report
 
 
