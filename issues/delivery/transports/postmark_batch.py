@@ -26,7 +26,7 @@ from anymail.exceptions import AnymailRequestsAPIError
 
 from superfast.mail import SendError, classify_send_error
 
-from ..message import IssueMessage, Pieces
+from ..message import IssueMessage
 from ..outcomes import Outcome, Recipient, Status, refused
 from .base import OverDjangoBackend, Values
 
@@ -45,10 +45,9 @@ NEEDS_ESCAPING = re.compile(r'["\\\x00-\x1f\x7f-\U0010ffff]')
 class PostmarkBatch(OverDjangoBackend[PostmarkBackend]):
     def __init__(self, message: IssueMessage, backend: PostmarkBackend) -> None:
         super().__init__(message, backend)
-        pieces = message.cut(json.dumps(entry_with_markers(message, backend)).encode())
-        # Without the entry's closing brace: each reader's entry ends with its own metadata.
-        *rest, (name, tail) = pieces.rest
-        self.pieces = Pieces(pieces.head, [*rest, (name, tail.removesuffix(b"}"))])
+        # Without the object's closing brace: each reader's entry ends with its own metadata.
+        entry = json.dumps(entry_with_markers(message, backend)).removesuffix("}")
+        self.pieces = message.cut(entry.encode())
 
     def send_one(self, recipient: Recipient, values: Values) -> Outcome:
         return self.send_batch([(recipient, values)])[0]
