@@ -12,6 +12,8 @@ because of which mail. It is inside the signed value: nobody can move it to anot
 """
 
 import re
+import time
+from base64 import urlsafe_b64encode
 from collections.abc import Callable, Iterable
 from datetime import timedelta
 from email.utils import parseaddr
@@ -50,14 +52,27 @@ class UnsubscribeLink(NamedTuple):
 
 
 class KeyedSigner(signing.TimestampSigner):
-    """Django's ``TimestampSigner`` with its HMAC key derived once, for the sender's two
-    tokens a message: Django derives the key, and reads the settings, again for every token,
-    about half of what one costs. It writes exactly what ``signing.dumps`` writes; checking
-    a token (``SECRET_KEY_FALLBACKS`` included) passes the key and is Django's own."""
+    """Django's ``TimestampSigner`` made cheap enough to sign two tokens for every message
+    of a send: its HMAC key derived once (Django derives it, and reads the settings, again
+    for every token), the second it stamps encoded once a second, and the ids and short
+    strings tokens carry written as JSON without the ``json`` module (a third of a token's
+    cost). It writes exactly what ``sign_object`` writes; checking a token
+    (``SECRET_KEY_FALLBACKS`` included) passes the key and is Django's own."""
 
     def __init__(self, salt: str) -> None:
         super().__init__(salt=salt)
         self.keyed = salted_hmac(self.salt + "signer", b"", self.key, algorithm=self.algorithm)
+        self.sep_bytes = self.sep.encode()
+        self.second, self.stamp = -1, b""
+
+    def stamp_now(self) -> bytes:
+        second = int(time.time())
+        if second != self.second:
+            self.second, self.stamp = second, signing.b62_encode(second).encode()
+        return self.stamp
+
+    def timestamp(self) -> str:
+        return self.stamp_now().decode()
 
     def signature(self, value: str | bytes, key: str | bytes | None = None) -> str:
         if key is not None:
@@ -65,6 +80,42 @@ class KeyedSigner(signing.TimestampSigner):
         mac = self.keyed.copy()
         mac.update(force_bytes(value))
         return signing.b64_encode(mac.digest()).decode()
+
+    def sign_object(
+        self, obj: object, serializer: type = signing.JSONSerializer, compress: bool = False
+    ) -> str:
+        data = compact_json(obj) if serializer is signing.JSONSerializer else None
+        if data is None or compress:
+            return super().sign_object(obj, serializer, compress)
+        # ``sign(b64_encode(data))``, written out: Django's steps cost twice as much.
+        value = b"%s%s%s" % (urlsafe_b64encode(data).rstrip(b"="), self.sep_bytes, self.stamp_now())
+        mac = self.keyed.copy()
+        mac.update(value)
+        signature = urlsafe_b64encode(mac.digest()).rstrip(b"=")
+        return (b"%s%s%s" % (value, self.sep_bytes, signature)).decode()
+
+
+# What ``json.dumps`` writes unescaped: printable ASCII but the quote and the backslash.
+PLAIN_JSON_STRING = re.compile(r"[ !#-\[\]-~]*")
+
+
+def compact_json(value: object) -> bytes | None:
+    """``json.dumps(value, separators=(",", ":"))`` for an int, a plain string or a list of
+    them (what tokens carry); None for anything else (bools, floats, other strings, ...),
+    left to ``json``."""
+    if type(value) is int:
+        return b"%d" % value
+    if type(value) is str:
+        return b'"%s"' % value.encode() if PLAIN_JSON_STRING.fullmatch(value) else None
+    if type(value) is list:
+        items = []
+        for item in value:
+            written = compact_json(item)
+            if written is None:
+                return None
+            items.append(written)
+        return b"[%s]" % b",".join(items)
+    return None
 
 
 def unsubscribe_token(
@@ -79,7 +130,7 @@ def unsubscribe_token(
             raise ValueError(f"campaign {campaign!r} is not a short reference")
         value.append(campaign)
     signer = signer or signing.TimestampSigner(salt=UNSUBSCRIBE_SALT)
-    return signer.sign_object(value, compress=True)
+    return signer.sign_object(value)
 
 
 def preferences_token(subscriber_id: int, signer: signing.TimestampSigner | None = None) -> str:
