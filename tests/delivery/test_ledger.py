@@ -37,6 +37,40 @@ def test_claims_are_disjoint_and_a_claimed_row_is_not_claimed_again():
     assert delivery.claim_batch(dispatch.pk, 20)[1] == []
 
 
+@pytest.mark.postgresql
+@pytest.mark.django_db(transaction=True)
+def test_a_claim_passes_over_rows_another_worker_holds_without_waiting_for_them():
+    """Another worker's claim in flight holds its rows locked: a claim takes the next due
+    rows at once, in due order, each with its reader and its attempt counted."""
+    import psycopg
+    from django.db import connection
+
+    dispatch = planned_dispatch(10)
+    ids = sorted(dispatch.deliveries.values_list("id", flat=True))
+    conninfo = connection.get_connection_params()
+    with connection.cursor() as cursor:  # a claim that waited would fail, not hang
+        cursor.execute("SET lock_timeout = '3s'")
+    try:
+        with psycopg.connect(**conninfo) as other:
+            locked = "SELECT id FROM issues_delivery WHERE id = ANY(%s) FOR UPDATE"
+            other.execute(locked, [ids[:4]])
+            started = time.monotonic()
+            token, rows = delivery.claim_batch(dispatch.pk, 10)
+            waited = time.monotonic() - started
+            other.rollback()
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("RESET lock_timeout")
+    assert waited < 1
+    assert [row.delivery_id for row in rows] == ids[4:]
+    readers = dict(dispatch.deliveries.values_list("id", "subscriber__email"))
+    assert all(row.email == readers[row.delivery_id] and row.attempts == 1 for row in rows)
+    claimed = Delivery.objects.filter(claim_token=token)
+    assert sorted(claimed.values_list("id", flat=True)) == ids[4:]
+    assert set(claimed.values_list("status", flat=True)) == {"sending"}
+    assert not Delivery.objects.filter(id__in=ids[:4]).exclude(status="pending").exists()
+
+
 def test_outcomes_land_on_their_own_rows_with_the_esps_ids_or_ours():
     """Each row gets its own message id (the ESP's, or ours built from the row) and its own
     error, whatever mix a batch comes back with."""
