@@ -11,7 +11,16 @@ in pre-built batches of 500, built by the same transport as the worker builds th
 straight to ``/email/batch`` by one process per core once the fake is warm. Prints:
 
     BENCH send_esp readers=... msgs_per_s=... limit_msgs_per_s=... ratio=...
-          rss_mb_start=... rss_mb_end=... ok=yes|no
+          rss_mb_start=... rss_mb_end=... fake_us_alone=... fake_us=... worker_us=...
+          postgres_us=... cores_busy=... ok=yes|no
+
+The CPU figures say where the time went, per message: the fake's alone (while the limit is
+measured) and during the send, the worker's processes', and the local PostgreSQL server's
+(less the bench's own connection; 0 on SQLite or a server elsewhere); ``cores_busy`` is the
+share of the machine's cores busy during the send. The fake shares the cores with the rest,
+so the ratio can reach at most about
+``CORES * fake_us_alone * cores_busy / (fake_us + worker_us + postgres_us)``
+(docs/performance.md).
 
 ``ok``: every reader's delivery sent and accepted by the fake, ratio >= 0.7, and the
 worker's memory flat (at the end no more than ``RSS_GROWTH_MB`` over what it held once the
@@ -150,6 +159,13 @@ def esp_env(port: int, work_dir: Path, production: bool = True) -> dict:
     }
 
 
+def busy_and_all_cpu_seconds() -> tuple[float, float]:
+    """The machine's CPU seconds so far: busy (all but idle and I/O wait), and all."""
+    ticks = [int(n) for n in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = ticks[3] + ticks[4]
+    return (sum(ticks) - idle) / os.sysconf("SC_CLK_TCK"), sum(ticks) / os.sysconf("SC_CLK_TCK")
+
+
 def worker_rss_mb(pid: int) -> float:
     """The largest resident set (VmRSS, now) of the worker and its pool processes, in MB."""
     from tests.support.delivery import children_of
@@ -165,19 +181,22 @@ def worker_rss_mb(pid: int) -> float:
 def measure(readers: int, work_dir: Path, production: bool = True) -> dict:
     """Every figure of the summary line for ``readers`` (Django set up, the database migrated
     and empty, the broker's queue purged)."""
-    from bench.support import CORES, send_planned
+    from bench.support import CORES, cpu_seconds, postgres_cpu_seconds, send_planned
     from issues import delivery
     from issues.models import Dispatch
-    from tests.support.delivery import make_subscribers
+    from tests.support.delivery import children_of, make_subscribers
     from tests.support.factories import make_issue
     from tests.support.processes import celery_worker
 
     api, port = start_fake_api()
     try:
         issue = make_issue(frozen=True)
-        limit = measure_limit(port, prebuilt_batch(issue, port), readers)
+        body = prebuilt_batch(issue, port)
+        fake_cpu = cpu_seconds([api.pid])
+        limit = measure_limit(port, body, readers)
         say(f"raw limit of the fake API: {limit:.0f} messages/s in batches of {BATCH}")
-        before = accepted(port)
+        before = accepted(port)  # the warm-up's and the limit's
+        fake_alone = (cpu_seconds([api.pid]) - fake_cpu) / before
         make_subscribers(issue.newsletter, readers)
         say(f"{readers} readers made")
         env = esp_env(port, work_dir, production)
@@ -194,8 +213,16 @@ def measure(readers: int, work_dir: Path, production: bool = True) -> dict:
                 ):
                     rss_start.append(worker_rss_mb(worker.pid))
 
+            processes = [worker.pid, *children_of(worker.pid)]
+            cpu = cpu_seconds(processes), cpu_seconds([api.pid]), busy_and_all_cpu_seconds()
+            postgres_cpu = postgres_cpu_seconds()
             seconds = send_planned(dispatch, watch=watch)
             say(f"sent in {seconds:.1f} s")
+            busy_now, all_now = busy_and_all_cpu_seconds()
+            busy, all_cpu = busy_now - cpu[2][0], all_now - cpu[2][1]
+            worker_cpu = cpu_seconds(processes) - cpu[0]
+            fake_cpu = cpu_seconds([api.pid]) - cpu[1]
+            postgres_cpu = postgres_cpu_seconds() - postgres_cpu
             rss_end = worker_rss_mb(worker.pid)
         sent = dispatch.deliveries.filter(status="sent").count()
         return {
@@ -204,6 +231,11 @@ def measure(readers: int, work_dir: Path, production: bool = True) -> dict:
             "limit_msgs_per_s": limit,
             "rss_mb_start": rss_start[0] if rss_start else rss_end,
             "rss_mb_end": rss_end,
+            "fake_us_alone": fake_alone * 1e6,
+            "fake_us": fake_cpu / readers * 1e6,
+            "worker_us": worker_cpu / readers * 1e6,
+            "postgres_us": postgres_cpu / readers * 1e6,
+            "cores_busy": busy / all_cpu,
             "sent": sent,
             "api_accepted": accepted(port) - before,
         }
@@ -223,7 +255,9 @@ def summary(figures: dict) -> str:
         f"BENCH send_esp readers={figures['readers']} msgs_per_s={figures['msgs_per_s']:.0f} "
         f"limit_msgs_per_s={figures['limit_msgs_per_s']:.0f} ratio={ratio:.2f} "
         f"rss_mb_start={figures['rss_mb_start']:.0f} rss_mb_end={figures['rss_mb_end']:.0f} "
-        f"ok={'yes' if ok else 'no'}"
+        f"fake_us_alone={figures['fake_us_alone']:.0f} fake_us={figures['fake_us']:.0f} "
+        f"worker_us={figures['worker_us']:.0f} postgres_us={figures['postgres_us']:.0f} "
+        f"cores_busy={figures['cores_busy']:.2f} ok={'yes' if ok else 'no'}"
     )
 
 

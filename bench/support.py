@@ -184,6 +184,35 @@ def cpu_seconds(pids) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
+def postgres_cpu_seconds() -> float:
+    """CPU seconds the PostgreSQL server on this machine has used so far: its processes
+    alive now, and those that ended (a worker's connection closes with each task), which
+    the server's first process has reaped into its children's time; 0 without a local
+    server or on SQLite. Less this process's own backend, which only watches."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return 0.0
+    processes = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        name, fields = text[text.index("(") + 1 : text.rindex(")")], text.rsplit(")", 1)[1].split()
+        if name == "postgres":
+            processes[int(stat.parent.name)] = [int(field) for field in fields[1:15]]
+    ticks = 0
+    for fields in processes.values():
+        ticks += fields[10] + fields[11]  # utime, stime
+        if fields[0] not in processes:  # the postmaster: its parent is not a server process
+            ticks += fields[12] + fields[13]  # cutime, cstime
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        own = cpu_seconds([cursor.fetchone()[0]])
+    return ticks / os.sysconf("SC_CLK_TCK") - own
+
+
 def children_cpu_seconds() -> float:
     """CPU seconds of this process's children that have ended and been waited for."""
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
