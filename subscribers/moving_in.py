@@ -155,7 +155,7 @@ def import_readers(
         if dry_run:
             transaction.set_rollback(True)
             return report
-    # Before the job says it is done, as a CSV import does (``imports.import_stored_file``).
+    # Before the job says it is done, as a CSV import does (``imports.run_import``).
     refresh_statistics(Subscriber, Subscription, ConsentEvent, vacuum=True)
     ImportJob.objects.filter(pk=job.pk).update(
         status=ImportJob.Status.DONE, finished_at=timezone.now()

@@ -95,9 +95,9 @@ RECIPIENT_FIELDS = (
 # index's order, claimed, and returned with their readers, in one statement. The locked ids
 # are taken as an array (``= ANY(ARRAY(…))``, computed once), so the claim finds its rows by
 # primary key whatever the planner thinks of the subquery: as ``IN (…)`` it chose to scan
-# the ledger. As three ORM
-# queries (lock, claim, read back) the ORM's own work per batch cost the sender more than
-# signing a hundred readers' links, and the read back found each row again.
+# the ledger. As three ORM queries (lock, claim, read back) the ORM's own work per batch
+# cost the sender more than signing a hundred readers' links, and the read back found each
+# row again.
 CLAIM_SQL = """
     WITH claimed AS (
         UPDATE {delivery} SET status = %(sending)s, claim_token = %(token)s,
@@ -197,10 +197,9 @@ def per_row(outcomes: list[Outcome], attr: str, output_field: "Field[Any, Any]")
     each due at its own moment, cost more than sending it. On PostgreSQL two array
     parameters (the value at the row's place among the ids), elsewhere ``CASE id WHEN …
     THEN …``; each value prepared by the field, as the ORM would (datetimes included)."""
-    values = {getattr(o, attr) for o in outcomes}
-    if len(values) == 1:
-        return Value(values.pop(), output_field=output_field)
     raw = [getattr(o, attr) for o in outcomes]
+    if len(set(raw)) == 1:
+        return Value(raw[0], output_field=output_field)
     if isinstance(output_field, CharField) and all(type(value) is str for value in raw):
         prepared = raw  # what the field would prepare from strings: themselves, at a cost
     else:

@@ -116,16 +116,8 @@ def pause_if_failing(dispatch: Dispatch) -> bool:
     return pause(dispatch, reason)
 
 
-# What a sender reads of the snapshot before every batch leaves out its bodies: the message
-# made from them is built once per worker process (``issue_message``), and reading them back
-# for every batch of 500 cost the database and the worker more than a message did.
-SNAPSHOT_BODIES = ("web_html", "email_html", "text", "search_text", "headings")
-
-
 def current(dispatch_id: int) -> Dispatch:
-    dispatch = Dispatch.objects.select_related("issue__newsletter", "snapshot")
-    bodies = [f"snapshot__{name}" for name in SNAPSHOT_BODIES]
-    return dispatch.defer(*bodies).get(pk=dispatch_id)
+    return Dispatch.objects.select_related("issue__newsletter", "snapshot").get(pk=dispatch_id)
 
 
 def run_sender(dispatch_id: int, budget_seconds: float = SENDER_BUDGET_SECONDS) -> float | None:

@@ -17,7 +17,15 @@ campaigns = st.one_of(st.just(""), st.from_regex(tokens.CAMPAIGN, fullmatch=True
 # One moment for both signers: a token carries the second it was made.
 MOMENT = 1_765_000_000.25
 json_values = st.recursive(
-    st.one_of(st.integers(), st.booleans(), st.none(), st.floats(allow_nan=False), st.text()),
+    st.one_of(
+        st.integers(),
+        st.booleans(),
+        st.none(),
+        st.floats(allow_nan=False),
+        st.text(),
+        # Printable ASCII, quotes and backslashes among it: the edge of what needs escaping.
+        st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7F)),
+    ),
     lambda inner: st.lists(inner, max_size=4),
     max_leaves=8,
 )
